@@ -1,0 +1,89 @@
+# cim: user-space build. The kernel module is built by Kbuild.
+#
+#   make run          install dependencies, then run the main job
+#   make check        install dependencies, then run every test
+#   make check-unit   host unit tests (Check), plain and under ASan+UBSan
+#   make bench        benchmarks, one "bench <name>: ..." line each
+
+CC ?= gcc
+BUILD ?= build
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+# -ffp-contract=off: no fused multiply-add, so every build of the model
+# (QEMU's, the runtime's, the tests') rounds the same way.
+BASE_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -g -ffp-contract=off $(WARN) \
+	-Iinclude -Ifirmware-model
+OPT_CFLAGS := -O2
+SAN_CFLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+BLAS_LIBS := -lopenblas
+CHECK_CFLAGS = $(shell pkg-config --cflags check)
+CHECK_LIBS = $(shell pkg-config --libs check)
+LDLIBS := $(BLAS_LIBS) -lm -lpthread
+
+FW_SRCS := $(sort $(wildcard firmware-model/*.c))
+FW_HDRS := $(wildcard firmware-model/*.h) $(wildcard include/*.h)
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
+UNIT_HDRS := $(wildcard tests/unit/*.h)
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+
+.PHONY: all deps run check check-unit bench clean
+
+all: $(BUILD)/libcimfw.a $(BUILD)/cim-demo $(BUILD)/unit-tests
+
+deps:
+	@tools/install-deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory $(BUILD)/cim-demo
+	$(BUILD)/cim-demo
+
+check: deps
+	@$(MAKE) --no-print-directory check-unit
+
+check-unit: $(BUILD)/unit-tests $(BUILD)/san/unit-tests
+	$(BUILD)/unit-tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(BUILD)/san/unit-tests
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BENCHES)
+	@set -e; for b in $(BENCHES); do echo "== $$b"; $$b; done
+
+# The firmware model, optimised and sanitized
+$(BUILD)/fw/%.o: firmware-model/%.c $(FW_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -c -o $@ $<
+
+$(BUILD)/san/fw/%.o: firmware-model/%.c $(FW_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -c -o $@ $<
+
+FW_OBJS := $(patsubst firmware-model/%.c,$(BUILD)/fw/%.o,$(FW_SRCS))
+FW_SAN_OBJS := $(patsubst firmware-model/%.c,$(BUILD)/san/fw/%.o,$(FW_SRCS))
+
+$(BUILD)/libcimfw.a: $(FW_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/san/libcimfw.a: $(FW_SAN_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/unit-tests: $(UNIT_SRCS) $(UNIT_HDRS) $(BUILD)/libcimfw.a
+	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) $(CHECK_CFLAGS) -o $@ $(UNIT_SRCS) \
+		$(BUILD)/libcimfw.a $(CHECK_LIBS) $(LDLIBS)
+
+$(BUILD)/san/unit-tests: $(UNIT_SRCS) $(UNIT_HDRS) $(BUILD)/san/libcimfw.a
+	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) $(CHECK_CFLAGS) -o $@ $(UNIT_SRCS) \
+		$(BUILD)/san/libcimfw.a $(CHECK_LIBS) $(LDLIBS)
+
+$(BUILD)/cim-demo: tools/cim-demo.c $(BUILD)/libcimfw.a
+	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $< $(BUILD)/libcimfw.a $(LDLIBS)
+
+$(BUILD)/bench/%: bench/%.c bench/bench.h $(BUILD)/libcimfw.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -O3 -march=native -o $@ $< $(BUILD)/libcimfw.a $(LDLIBS)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Associative processor on racetrack memory: rows x bit-columns, every
+ * column a racetrack of D domains seen through one access port whose
+ * position (the port offset) is shared by a group of tracks. KEY, MASK,
+ * TAG, TAG2 and ROWEN registers; compare, write, shift and tag primitives;
+ * and macros (add/subtract, ReLU, max, requantize) built only from them.
+ *
+ * Storage is bit-sliced: for every (column, domain) a bitset over rows, so
+ * a compare or write is word-parallel over 64 rows at a time.
+ */
+#ifndef CIM_AP_H
+#define CIM_AP_H
+
+#include <stdint.h>
+
+#include "cim_fw.h"
+#include "meter.h"
+
+struct cim_ap {
+	const struct cim_fw_config *cfg;
+	unsigned int rows;
+	unsigned int cols;
+	unsigned int domains;
+	unsigned int group_tracks;
+	unsigned int words;		/* 64-bit words per row bitset */
+	/* bits[(col * domains + domain) * words + w] */
+	uint64_t *bits;
+	uint16_t *offset;		/* port offset per column group */
+	uint8_t *key;			/* per column, 0 or 1 */
+	uint8_t *mask;			/* per column, 1 = compared/written */
+	uint16_t *active;		/* unmasked columns, in order set */
+	unsigned int nactive;
+	uint64_t *tag;
+	uint64_t *tag2;
+	uint64_t *rowen;
+	uint64_t regs[CIM_AP_NREGS];
+};
+
+int cim_ap_init(struct cim_ap *ap, const struct cim_fw_config *cfg);
+void cim_ap_fini(struct cim_ap *ap);
+/* all domains zero, ports at 0, ROWEN all, other registers cleared */
+void cim_ap_reset(struct cim_ap *ap);
+
+/*
+ * Check a program against the geometry without running it. Returns
+ * CIM_ST_OK, or CIM_ST_BAD_INST with *bad set to the instruction index.
+ */
+int cim_ap_check(const struct cim_ap *ap, const struct cim_ap_inst *inst,
+		 unsigned int n, unsigned int *bad);
+/* Run a program that cim_ap_check() accepted. */
+void cim_ap_run(struct cim_ap *ap, const struct cim_ap_inst *inst,
+		unsigned int n, struct cim_meter *m);
+
+/* Row I/O at the ports; fields of 1..64 bits, windows already validated */
+void cim_ap_load_rows(struct cim_ap *ap, unsigned int row, unsigned int nrows,
+		      unsigned int col, unsigned int ncols,
+		      const uint64_t *src, struct cim_meter *m);
+void cim_ap_read_rows(struct cim_ap *ap, unsigned int row, unsigned int nrows,
+		      unsigned int col, unsigned int ncols, uint64_t *dst,
+		      struct cim_meter *m);
+void cim_ap_read_tags(const struct cim_ap *ap, unsigned int row,
+		      unsigned int nrows, uint64_t *dst);
+
+#endif /* CIM_AP_H */

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The firmware model of the cim chip: a plain C11 library with no QEMU
+ * dependency. The QEMU device and libcim's embedded backend both drive it
+ * with the command buffers of include/cim_hw.h.
+ *
+ * Threading: one struct cim_fw is used by one thread at a time; distinct
+ * instances are independent.
+ *
+ * Copyright (C) 2026 The cim authors
+ */
+#ifndef CIM_FW_H
+#define CIM_FW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cim_hw.h"
+
+/**
+ * struct cim_cost_params - every cost constant of the model
+ *
+ * Energies are in femtojoules, times in picoseconds, unless the name says
+ * otherwise. Documentation/model/cost.rst gives the source of each default.
+ */
+struct cim_cost_params {
+	/* crossbar */
+	double v_read;			/* volts */
+	double t_read_ps;		/* one input bit on the rows */
+	double e_dac_fj;		/* per conversion */
+	double e_adc_fj;		/* per conversion */
+	double t_adc_ps;		/* per conversion */
+	unsigned int cols_per_adc;	/* columns sharing one ADC */
+	double e_pulse_fj;		/* per device pulse */
+	double t_pulse_ps;		/* per pulse, columns in parallel */
+	double e_duu_mac_fj;		/* per digital multiply-accumulate */
+	double duu_macs_per_ns;		/* DUU throughput */
+	double t_verify_read_ps;	/* one write-verify read */
+	/* associative processor */
+	double e_cmp_bit_fj;		/* per unmasked bit and active row */
+	double e_matchline_fj;		/* per active row and compare */
+	double t_cmp_ps;
+	double e_write_bit_fj;		/* per bit that flips */
+	double t_write_ps;
+	double e_shift_fj;		/* per track and domain step */
+	double t_shift_ps;		/* per domain step */
+	double e_io_read_bit_fj;
+	double e_io_write_bit_fj;
+	double t_io_read_ps;		/* per row */
+	double t_io_write_ps;		/* per row */
+	double e_tag_row_fj;		/* tag count, per row */
+	double t_tag_level_ps;		/* per adder-tree level */
+};
+
+/**
+ * struct cim_fw_config - geometry, physics and costs of one device
+ *
+ * Fill it with cim_fw_config_default() and change what you need; the model
+ * rejects values outside the architectural limits of cim_hw.h.
+ */
+struct cim_fw_config {
+	uint64_t seed;			/* device variation and noise */
+	/* geometry */
+	unsigned int xbar_count;
+	unsigned int xbar_rows;
+	unsigned int xbar_cols;
+	unsigned int levels;		/* conductance levels per device */
+	unsigned int dac_bits;
+	unsigned int adc_bits;
+	unsigned int ap_count;
+	unsigned int ap_rows;
+	unsigned int ap_cols;		/* bit-columns (racetracks per row) */
+	unsigned int ap_domains;	/* domains per racetrack */
+	unsigned int ap_group_tracks;	/* tracks shifting together */
+	/* crossbar physics */
+	double g_min_us;		/* microsiemens */
+	double g_max_us;
+	double gamma;			/* soft-bound non-linearity, 0..1 */
+	double sigma_d2d;		/* device-to-device step spread */
+	double sigma_c2c;		/* cycle-to-cycle step spread */
+	double read_noise;		/* output noise / ADC full scale */
+	double stuck_prob;		/* probability a device is stuck */
+	/* costs */
+	enum cim_cost_preset cost_preset;
+	struct cim_cost_params cost;	/* filled from the preset */
+};
+
+struct cim_fw;
+
+/**
+ * struct cim_fw_dma - how the model reaches memory named by bus addresses
+ * @opaque: passed back to the callbacks
+ * @read: copy @len bytes at bus address @addr to @dst; 0 or -errno
+ * @write: copy @len bytes from @src to bus address @addr; 0 or -errno
+ *
+ * A failing callback fails the packet with CIM_ST_DMA; the model never
+ * touches memory it was not given through these.
+ */
+struct cim_fw_dma {
+	void *opaque;
+	int (*read)(void *opaque, uint64_t addr, void *dst, size_t len);
+	int (*write)(void *opaque, uint64_t addr, const void *src, size_t len);
+};
+
+void cim_fw_config_default(struct cim_fw_config *cfg);
+int cim_fw_cost_preset(enum cim_cost_preset preset,
+		       struct cim_cost_params *cost);
+int cim_fw_config_check(const struct cim_fw_config *cfg);
+
+/* 0 and *out set, or -EINVAL (bad config) or -ENOMEM; caller destroys */
+int cim_fw_create(const struct cim_fw_config *cfg, struct cim_fw **out);
+void cim_fw_destroy(struct cim_fw *fw);
+const struct cim_fw_config *cim_fw_config(const struct cim_fw *fw);
+
+/*
+ * Device reset: every cell back to G_min, every accumulator and AP array
+ * cleared, counters zeroed, noise streams re-seeded. Variation stays: it
+ * belongs to the silicon.
+ */
+void cim_fw_reset(struct cim_fw *fw);
+
+/*
+ * Execute one command buffer, already copied out of bus memory, packet by
+ * packet. Stops at the first failing packet. Always fills @done and returns
+ * its status (enum cim_status); never crashes on any input.
+ */
+int cim_fw_execute(struct cim_fw *fw, const void *cmdbuf, size_t size,
+		   const struct cim_fw_dma *dma,
+		   struct cim_job_completion *done);
+
+void cim_fw_counters(const struct cim_fw *fw, struct cim_counters *out);
+void cim_fw_counters_reset(struct cim_fw *fw);
+
+const char *cim_fw_status_name(int status);
+
+#endif /* CIM_FW_H */

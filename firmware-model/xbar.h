@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Memristor crossbar tiles: differential conductance pairs on a grid of
+ * levels, pulse updates with soft bounds and variation, write-verify
+ * programming, and the analog VMM with DAC, read noise and ADC.
+ *
+ * A weight is w = (G+ - G-) / (G_max - G_min), in [-1, 1]. Conductances
+ * are held as level indices k (G = G_min + k * dG0, dG0 = (G_max - G_min) /
+ * (levels - 1)), so the analog sum of DAC codes times level differences is
+ * an integer that single precision holds exactly: the VMM result does not
+ * depend on the summation order of the BLAS that computes it.
+ */
+#ifndef CIM_XBAR_H
+#define CIM_XBAR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cim_fw.h"
+#include "meter.h"
+#include "rng.h"
+
+enum cim_stuck {
+	CIM_STUCK_NONE = 0,
+	CIM_STUCK_LOW = 1,	/* stuck at G_min */
+	CIM_STUCK_HIGH = 2,	/* stuck at G_max */
+};
+
+struct cim_xbar {
+	const struct cim_fw_config *cfg;
+	unsigned int index;
+	unsigned int rows;
+	unsigned int cols;
+	/* level index of G+ and G- per cell, row-major rows x cols */
+	uint8_t *kp;
+	uint8_t *km;
+	/* kp - km as float, row-major, the operand of the VMM */
+	float *kdiff;
+	/* per device step factor 1 + sigma_d2d * xi, [cell][0 = G+, 1 = G-] */
+	float *step;
+	/* per device enum cim_stuck, [cell][2] */
+	uint8_t *stuck;
+	/* DUU accumulators in weight units, row-major */
+	float *chi;
+	struct cim_rng c2c;	/* pulse noise */
+	struct cim_rng read;	/* read noise */
+	/* scratch for the VMM, sized for CIM_MAX_BATCH on first use */
+	float *scratch;
+	size_t scratch_len;
+};
+
+/**
+ * struct cim_xbar_win - a window of cells, already validated
+ */
+struct cim_xbar_win {
+	unsigned int row;
+	unsigned int nrows;
+	unsigned int col;
+	unsigned int ncols;
+};
+
+int cim_xbar_init(struct cim_xbar *xb, const struct cim_fw_config *cfg,
+		  unsigned int index);
+void cim_xbar_fini(struct cim_xbar *xb);
+/* every device back to G_min, chi zeroed, noise streams re-seeded */
+void cim_xbar_reset(struct cim_xbar *xb);
+
+/*
+ * Apply @n > 0 pulses to one device of cell (r, c): @dev 0 is G+, 1 is
+ * G-; @up raises its conductance, otherwise lowers it. Returns the level
+ * change actually made (signed). Stuck devices do not move.
+ */
+int cim_xbar_pulse(struct cim_xbar *xb, unsigned int r, unsigned int c,
+		   int dev, bool up, unsigned int n);
+
+/*
+ * Batched VMM. Forward (!trans): in is batch x nrows, out batch x ncols.
+ * Transposed: in is batch x ncols, out batch x nrows. With adc_fixed the
+ * ADC full scale is adc_range, otherwise abs-max of each output vector.
+ * Returns 0 or -ENOMEM.
+ */
+int cim_xbar_vmm(struct cim_xbar *xb, const struct cim_xbar_win *win,
+		 bool trans, unsigned int batch, const float *in, float *out,
+		 bool adc_fixed, float adc_range, struct cim_meter *m);
+
+/* Write-verify: program weights w (nrows x ncols, each in [-1, 1]). */
+void cim_xbar_program(struct cim_xbar *xb, const struct cim_xbar_win *win,
+		      const float *w, unsigned int max_iters, float tol_levels,
+		      struct cim_program_report *rep, struct cim_meter *m);
+
+/* Exact read-back: weights, or (G+, G-) pairs in microsiemens. */
+void cim_xbar_read_weights(const struct cim_xbar *xb,
+			   const struct cim_xbar_win *win, float *w);
+void cim_xbar_read_g(const struct cim_xbar *xb,
+		     const struct cim_xbar_win *win, float *g_pairs);
+
+#endif /* CIM_XBAR_H */

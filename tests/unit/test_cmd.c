@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: MIT
+#include "unit.h"
+
+Suite *cmd_suite(void)
+{
+	Suite *s = suite_create("cmd");
+
+	return s;
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* Suites of the host unit tests; one test_<module>.c exports each. */
+#ifndef CIM_UNIT_H
+#define CIM_UNIT_H
+
+#include <check.h>
+
+#include "cim_fw.h"
+
+Suite *rng_suite(void);
+Suite *xbar_suite(void);
+Suite *duu_suite(void);
+Suite *ap_suite(void);
+Suite *cost_suite(void);
+Suite *cmd_suite(void);
+Suite *determinism_suite(void);
+
+/* A device with every non-ideality off and a small geometry. */
+void unit_config_ideal(struct cim_fw_config *cfg);
+
+#endif /* CIM_UNIT_H */

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Runner of the host unit tests. Every suite runs in forked mode so a crash
+ * in one test is reported as that test's failure. Set CK_XML=<file> for a
+ * JUnit-like report, CK_RUN_SUITE / CK_RUN_CASE to select.
+ */
+#include <stdlib.h>
+
+#include "unit.h"
+
+static Suite *(*const suites[])(void) = {
+	rng_suite,
+	xbar_suite,
+	duu_suite,
+	ap_suite,
+	cost_suite,
+	cmd_suite,
+	determinism_suite,
+};
+
+void unit_config_ideal(struct cim_fw_config *cfg)
+{
+	cim_fw_config_default(cfg);
+	cfg->xbar_count = 2;
+	cfg->xbar_rows = 64;
+	cfg->xbar_cols = 48;
+	cfg->ap_count = 2;
+	cfg->ap_rows = 256;
+	cfg->ap_cols = 128;
+	cfg->ap_domains = 16;
+	cfg->ap_group_tracks = 32;
+	cfg->gamma = 0.0;
+	cfg->sigma_d2d = 0.0;
+	cfg->sigma_c2c = 0.0;
+	cfg->read_noise = 0.0;
+	cfg->stuck_prob = 0.0;
+}
+
+int main(void)
+{
+	const char *xml = getenv("CK_XML");
+	SRunner *sr = srunner_create(NULL);
+	size_t i;
+	int failed;
+
+	for (i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
+		srunner_add_suite(sr, suites[i]());
+	if (xml)
+		srunner_set_xml(sr, xml);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

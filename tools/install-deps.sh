@@ -1,0 +1,24 @@
+#!/bin/sh
+# Install the Debian 12 packages the user-space build and tests need.
+# Idempotent: does nothing when they are present. Needs root to install.
+set -eu
+
+packages="gcc make pkg-config check libsubunit-dev libopenblas-dev
+linux-libc-dev"
+
+missing=""
+for p in $packages; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages:$missing; run as root to install" >&2
+	exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q || echo "install-deps: apt-get update failed, trying the cache" >&2
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing
