@@ -20,8 +20,8 @@
 # top of the tree. Tests run in the order given.
 #
 # Output: OUT (default build/vm/initramfs.cpio.gz) and OUT's name with
-# .tests instead of .cpio.gz, listing the tests (run-tests.sh expects a
-# result for each). The archive is reproducible: fixed owner, mtimes
+# .tests instead of .cpio.gz, listing the top-level results /init will
+# print (run-tests.sh expects each). The archive is reproducible: fixed owner, mtimes
 # (SOURCE_DATE_EPOCH, default 0), inode numbers and order.
 set -eu
 
@@ -133,12 +133,13 @@ while read -r kind src arg3 extra; do
 		add_file "$src" "/tests/$name"
 		chmod 755 "$stage/tests/$name"
 		echo "/tests/$name" >> "$stage/etc/cim/tests"
-		tests_list="$tests_list$name$nl"
+		tests_list="${tests_list}selftests: cim: $name$nl"
 		ntests=$((ntests + 1))
 		;;
 	module)
 		add_file "$src" "/lib/modules/cim/$(basename "$src")"
 		echo "/lib/modules/cim/$(basename "$src")" >> "$stage/etc/cim/modules"
+		tests_list="${tests_list}insmod: $(basename "$src")$nl"
 		;;
 	file)
 		add_file "$src" "${arg3:-/$(basename "$src")}"
