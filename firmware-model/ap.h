@@ -24,16 +24,22 @@ struct cim_ap {
 	unsigned int domains;
 	unsigned int group_tracks;
 	unsigned int words;		/* 64-bit words per row bitset */
+	unsigned int groups;		/* column groups (port offsets) */
+	unsigned int tag_levels;	/* ceil(log2(rows)), tag adder tree */
 	/* bits[(col * domains + domain) * words + w] */
 	uint64_t *bits;
+	uint64_t **view;		/* per column: the domain at its port */
 	uint16_t *offset;		/* port offset per column group */
 	uint8_t *key;			/* per column, 0 or 1 */
 	uint8_t *mask;			/* per column, 1 = compared/written */
 	uint16_t *active;		/* unmasked columns, in order set */
 	unsigned int nactive;
+	const uint64_t **sel;		/* compare scratch, one per column */
+	uint64_t *selx;
 	uint64_t *tag;
 	uint64_t *tag2;
 	uint64_t *rowen;
+	uint64_t nrowen;		/* popcount(ROWEN) */
 	uint64_t regs[CIM_AP_NREGS];
 };
 

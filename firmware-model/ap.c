@@ -1,0 +1,756 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Associative processor on racetrack memory. Documentation/model/ap.rst
+ * describes the architecture, the pass tables of the macros and the costs.
+ *
+ * Every row bitset (TAG, TAG2, ROWEN, one per column and domain) keeps the
+ * bits beyond the last row at zero, so whole-word operations need no tail
+ * masking as long as they are ANDed with ROWEN or TAG somewhere.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ap.h"
+
+#define ALL_ONES	(~(uint64_t)0)
+
+static uint64_t *plane(struct cim_ap *ap, unsigned int col,
+		       unsigned int domain)
+{
+	return ap->bits + ((size_t)col * ap->domains + domain) * ap->words;
+}
+
+/* Point the columns of group @g at the domains under their port. */
+static void update_view(struct cim_ap *ap, unsigned int g)
+{
+	unsigned int c = g * ap->group_tracks;
+	unsigned int end = c + ap->group_tracks;
+
+	if (end > ap->cols)
+		end = ap->cols;
+	for (; c < end; c++)
+		ap->view[c] = plane(ap, c, ap->offset[g]);
+}
+
+static unsigned int group_size(const struct cim_ap *ap, unsigned int g)
+{
+	unsigned int left = ap->cols - g * ap->group_tracks;
+
+	return left < ap->group_tracks ? left : ap->group_tracks;
+}
+
+static uint64_t popcount_set(const uint64_t *set, unsigned int words)
+{
+	uint64_t n = 0;
+	unsigned int w;
+
+	for (w = 0; w < words; w++)
+		n += (uint64_t)__builtin_popcountll(set[w]);
+	return n;
+}
+
+static void set_all_rows(const struct cim_ap *ap, uint64_t *set)
+{
+	unsigned int tail = ap->rows % 64;
+
+	memset(set, 0xff, ap->words * sizeof(*set));
+	if (tail)
+		set[ap->words - 1] = ((uint64_t)1 << tail) - 1;
+}
+
+int cim_ap_init(struct cim_ap *ap, const struct cim_fw_config *cfg)
+{
+	size_t planes;
+
+	memset(ap, 0, sizeof(*ap));
+	ap->cfg = cfg;
+	ap->rows = cfg->ap_rows;
+	ap->cols = cfg->ap_cols;
+	ap->domains = cfg->ap_domains;
+	ap->group_tracks = cfg->ap_group_tracks;
+	ap->words = (ap->rows + 63) / 64;
+	ap->groups = (ap->cols + ap->group_tracks - 1) / ap->group_tracks;
+	while ((1ull << ap->tag_levels) < ap->rows)
+		ap->tag_levels++;
+	planes = (size_t)ap->cols * ap->domains;
+	ap->bits = calloc(planes * ap->words, sizeof(*ap->bits));
+	ap->view = calloc(ap->cols, sizeof(*ap->view));
+	ap->offset = calloc(ap->groups, sizeof(*ap->offset));
+	ap->key = calloc(ap->cols, sizeof(*ap->key));
+	ap->mask = calloc(ap->cols, sizeof(*ap->mask));
+	ap->active = calloc(ap->cols, sizeof(*ap->active));
+	ap->sel = calloc(ap->cols, sizeof(*ap->sel));
+	ap->selx = calloc(ap->cols, sizeof(*ap->selx));
+	ap->tag = calloc(3 * (size_t)ap->words, sizeof(*ap->tag));
+	if (!ap->bits || !ap->view || !ap->offset || !ap->key || !ap->mask ||
+	    !ap->active || !ap->sel || !ap->selx || !ap->tag) {
+		cim_ap_fini(ap);
+		return -ENOMEM;
+	}
+	ap->tag2 = ap->tag + ap->words;
+	ap->rowen = ap->tag2 + ap->words;
+	cim_ap_reset(ap);
+	return 0;
+}
+
+void cim_ap_fini(struct cim_ap *ap)
+{
+	free(ap->bits);
+	free(ap->view);
+	free(ap->offset);
+	free(ap->key);
+	free(ap->mask);
+	free(ap->active);
+	free(ap->sel);
+	free(ap->selx);
+	free(ap->tag);
+	memset(ap, 0, sizeof(*ap));
+}
+
+void cim_ap_reset(struct cim_ap *ap)
+{
+	unsigned int g;
+
+	memset(ap->bits, 0, (size_t)ap->cols * ap->domains * ap->words *
+	       sizeof(*ap->bits));
+	memset(ap->offset, 0, ap->groups * sizeof(*ap->offset));
+	for (g = 0; g < ap->groups; g++)
+		update_view(ap, g);
+	memset(ap->key, 0, ap->cols);
+	memset(ap->mask, 0, ap->cols);
+	ap->nactive = 0;
+	memset(ap->tag, 0, 2 * ap->words * sizeof(*ap->tag));
+	set_all_rows(ap, ap->rowen);
+	ap->nrowen = ap->rows;
+	memset(ap->regs, 0, sizeof(ap->regs));
+}
+
+/* ---- primitives ---- */
+
+static void km_clear(struct cim_ap *ap)
+{
+	unsigned int i;
+
+	for (i = 0; i < ap->nactive; i++) {
+		ap->key[ap->active[i]] = 0;
+		ap->mask[ap->active[i]] = 0;
+	}
+	ap->nactive = 0;
+}
+
+/* Unmask @col with KEY bit @bit; setting a column again overrides it. */
+static void km_set(struct cim_ap *ap, unsigned int col, unsigned int bit)
+{
+	if (!ap->mask[col]) {
+		ap->mask[col] = 1;
+		ap->active[ap->nactive++] = (uint16_t)col;
+	}
+	ap->key[col] = (uint8_t)bit;
+}
+
+static void charge(struct cim_meter *m, enum cim_unit unit, double e_fj,
+		   double t_ps)
+{
+	cim_meter_charge(m, unit, e_fj, t_ps);
+	m->device_time_ps += t_ps;
+}
+
+static void combine_tag2(struct cim_ap *ap, unsigned int mode)
+{
+	unsigned int w;
+
+	for (w = 0; w < ap->words; w++) {
+		switch (mode) {
+		case CIM_AP_CMP_AND:
+			ap->tag[w] &= ap->tag2[w];
+			break;
+		case CIM_AP_CMP_OR:
+			ap->tag[w] |= ap->tag2[w];
+			break;
+		case CIM_AP_CMP_ANDN:
+			ap->tag[w] &= ~ap->tag2[w];
+			break;
+		default:
+			return;
+		}
+	}
+}
+
+static void compare(struct cim_ap *ap, unsigned int mode, struct cim_meter *m)
+{
+	const struct cim_cost_params *cost = &ap->cfg->cost;
+	unsigned int n = ap->nactive, i, w;
+	uint64_t t;
+
+	for (i = 0; i < n; i++) {
+		ap->sel[i] = ap->view[ap->active[i]];
+		/* a 0 key matches where the stored bit is 0 */
+		ap->selx[i] = ap->key[ap->active[i]] ? 0 : ALL_ONES;
+	}
+	for (w = 0; w < ap->words; w++) {
+		t = ap->rowen[w];
+		for (i = 0; i < n; i++)
+			t &= ap->sel[i][w] ^ ap->selx[i];
+		ap->tag[w] = t;
+	}
+	combine_tag2(ap, mode);
+	m->ap_compares++;
+	charge(m, CIM_UNIT_AP_COMPARE,
+	       (cost->e_cmp_bit_fj * n + cost->e_matchline_fj) *
+	       (double)ap->nrowen, cost->t_cmp_ps);
+}
+
+static void write_tagged(struct cim_ap *ap, struct cim_meter *m)
+{
+	const struct cim_cost_params *cost = &ap->cfg->cost;
+	uint64_t flipped = 0, keep, d;
+	unsigned int i, w;
+	uint64_t *p;
+
+	for (i = 0; i < ap->nactive; i++) {
+		p = ap->view[ap->active[i]];
+		/* the bits that flip are the tagged ones not equal to KEY */
+		keep = ap->key[ap->active[i]] ? ALL_ONES : 0;
+		for (w = 0; w < ap->words; w++) {
+			d = ap->tag[w] & ap->rowen[w] & (p[w] ^ keep);
+			if (d) {
+				p[w] ^= d;
+				flipped += (uint64_t)__builtin_popcountll(d);
+			}
+		}
+	}
+	m->ap_writes++;
+	m->ap_bits_written += flipped;
+	charge(m, CIM_UNIT_AP_WRITE, cost->e_write_bit_fj * (double)flipped,
+	       cost->t_write_ps);
+}
+
+static void shift(struct cim_ap *ap, unsigned int g, int k,
+		  struct cim_meter *m)
+{
+	const struct cim_cost_params *cost = &ap->cfg->cost;
+	uint64_t steps = (uint64_t)group_size(ap, g) * (unsigned int)abs(k);
+
+	ap->offset[g] = (uint16_t)(ap->offset[g] + k);
+	update_view(ap, g);
+	m->ap_shift_steps += steps;
+	charge(m, CIM_UNIT_AP_SHIFT, cost->e_shift_fj * (double)steps,
+	       cost->t_shift_ps * abs(k));
+}
+
+/* Register housekeeping: no array access, so no cost. */
+static void tagop(struct cim_ap *ap, unsigned int op)
+{
+	unsigned int w;
+	uint64_t t;
+
+	for (w = 0; w < ap->words; w++) {
+		switch (op) {
+		case CIM_AP_TAG_SETALL:
+			ap->tag[w] = ap->rowen[w];
+			break;
+		case CIM_AP_TAG_CLEAR:
+			ap->tag[w] = 0;
+			break;
+		case CIM_AP_TAG_NOT:
+			ap->tag[w] = ~ap->tag[w] & ap->rowen[w];
+			break;
+		case CIM_AP_TAG_SWAP:
+			t = ap->tag[w];
+			ap->tag[w] = ap->tag2[w];
+			ap->tag2[w] = t;
+			break;
+		case CIM_AP_TAG_SAVE:
+			ap->tag2[w] = ap->tag[w];
+			break;
+		case CIM_AP_TAG_ROWEN:
+			ap->rowen[w] = ap->tag[w];
+			break;
+		}
+	}
+	if (op == CIM_AP_TAG_ROWEN_ALL)
+		set_all_rows(ap, ap->rowen);
+	if (op == CIM_AP_TAG_ROWEN || op == CIM_AP_TAG_ROWEN_ALL)
+		ap->nrowen = popcount_set(ap->rowen, ap->words);
+}
+
+/* The tag adder tree and the priority encoder cost the same. */
+static void charge_tag(struct cim_ap *ap, struct cim_meter *m)
+{
+	const struct cim_cost_params *cost = &ap->cfg->cost;
+
+	charge(m, CIM_UNIT_AP_TAG, cost->e_tag_row_fj * ap->rows,
+	       cost->t_tag_level_ps * ap->tag_levels);
+}
+
+static uint64_t tagcount(struct cim_ap *ap, struct cim_meter *m)
+{
+	charge_tag(ap, m);
+	return popcount_set(ap->tag, ap->words);
+}
+
+static uint64_t firsttag(struct cim_ap *ap, struct cim_meter *m)
+{
+	unsigned int w;
+
+	charge_tag(ap, m);
+	for (w = 0; w < ap->words; w++)
+		if (ap->tag[w])
+			return (uint64_t)w * 64 + (uint64_t)__builtin_ctzll(ap->tag[w]);
+	return UINT64_MAX;
+}
+
+/* ---- macros: microcode over the primitives above ---- */
+
+/*
+ * One LUT pass: tag the rows whose columns @col[0..nin-1] hold @in (and,
+ * if @pred is a column, hold 1 there), then write @out into the first
+ * @nout of those columns.
+ */
+static void lut_pass(struct cim_ap *ap, struct cim_meter *m,
+		     const unsigned int *col, const uint8_t *in,
+		     unsigned int nin, const uint8_t *out, unsigned int nout,
+		     int pred)
+{
+	unsigned int i;
+
+	km_clear(ap);
+	for (i = 0; i < nin; i++)
+		km_set(ap, col[i], in[i]);
+	if (pred >= 0)
+		km_set(ap, (unsigned int)pred, 1);
+	compare(ap, CIM_AP_CMP_SET, m);
+	km_clear(ap);
+	for (i = 0; i < nout; i++)
+		km_set(ap, col[i], out[i]);
+	write_tagged(ap, m);
+}
+
+/* Write @bit into columns [@col, @col + @n) of the tagged rows. */
+static void write_field(struct cim_ap *ap, struct cim_meter *m,
+			unsigned int col, unsigned int n, unsigned int bit)
+{
+	unsigned int i;
+
+	km_clear(ap);
+	for (i = 0; i < n; i++)
+		km_set(ap, col + i, bit);
+	write_tagged(ap, m);
+}
+
+/*
+ * Full-adder and propagate passes, (carry, B, A) -> (carry, B), in the
+ * order that keeps a rewritten row from matching a later pass of the same
+ * bit (research note seed2, section 2).
+ */
+static const uint8_t add_full[4][5] = {
+	{ 0, 1, 1,  1, 0 }, { 0, 0, 1,  0, 1 },
+	{ 1, 0, 0,  0, 1 }, { 1, 1, 0,  1, 0 },
+};
+static const uint8_t add_prop[2][4] = { { 1, 0,  0, 1 }, { 1, 1,  1, 0 } };
+static const uint8_t sub_full[4][5] = {
+	{ 0, 0, 1,  1, 1 }, { 0, 1, 1,  0, 0 },
+	{ 1, 1, 0,  0, 0 }, { 1, 0, 0,  1, 1 },
+};
+static const uint8_t sub_prop[2][4] = { { 1, 1,  0, 0 }, { 1, 0,  1, 1 } };
+
+static void macro_add(struct cim_ap *ap, const struct cim_ap_inst *in,
+		      struct cim_meter *m)
+{
+	unsigned int a = in->w[0], am = in->w[1], b = in->w[2], bn = in->w[3];
+	int sub = in->arg & CIM_AP_ADD_F_SUB;
+	int sext = in->arg & CIM_AP_ADD_F_SIGNED;
+	int pred = in->arg & CIM_AP_ADD_F_PRED ? in->w[5] : -1;
+	const uint8_t (*full)[5] = sub ? sub_full : add_full;
+	const uint8_t (*prop)[4] = sub ? sub_prop : add_prop;
+	unsigned int col[3] = { in->w[4] }, i, p;
+
+	/* carry (borrow) = 0 in every active row */
+	km_clear(ap);
+	km_set(ap, col[0], 0);
+	tagop(ap, CIM_AP_TAG_SETALL);
+	write_tagged(ap, m);
+	for (i = 0; i < bn; i++) {
+		col[1] = b + i;
+		if (i < am || sext) {
+			col[2] = a + (i < am ? i : am - 1);
+			for (p = 0; p < 4; p++)
+				lut_pass(ap, m, col, full[p], 3, full[p] + 3,
+					 2, pred);
+		} else {
+			for (p = 0; p < 2; p++)
+				lut_pass(ap, m, col, prop[p], 2, prop[p] + 2,
+					 2, pred);
+		}
+	}
+}
+
+static void macro_relu(struct cim_ap *ap, const struct cim_ap_inst *in,
+		       struct cim_meter *m)
+{
+	km_clear(ap);
+	km_set(ap, in->w[0] + in->w[1] - 1u, 1);
+	compare(ap, CIM_AP_CMP_SET, m);
+	write_field(ap, m, in->w[0], in->w[1], 0);
+}
+
+/* Falkoff: keep the candidates with a 1 at each bit, MSB first, if any. */
+static void macro_max(struct cim_ap *ap, const struct cim_ap_inst *in,
+		      struct cim_meter *m)
+{
+	unsigned int col = in->w[0], i = in->w[1];
+	uint64_t max = 0;
+
+	tagop(ap, CIM_AP_TAG_SETALL);
+	while (i--) {
+		tagop(ap, CIM_AP_TAG_SAVE);
+		km_clear(ap);
+		km_set(ap, col + i, 1);
+		compare(ap, CIM_AP_CMP_AND, m);
+		if (tagcount(ap, m))
+			max |= (uint64_t)1 << i;
+		else
+			tagop(ap, CIM_AP_TAG_SWAP);
+	}
+	ap->regs[in->w[2]] = max;
+}
+
+/* dst = src in active rows, two passes per bit so only differing bits flip */
+static void copy_bits(struct cim_ap *ap, struct cim_meter *m,
+		      unsigned int src, unsigned int dst, unsigned int n)
+{
+	/* (dst, src) -> dst */
+	static const uint8_t pass[2][3] = { { 0, 1,  1 }, { 1, 0,  0 } };
+	unsigned int col[2], i, p;
+
+	for (i = 0; i < n; i++) {
+		col[0] = dst + i;
+		col[1] = src + i;
+		for (p = 0; p < 2; p++)
+			lut_pass(ap, m, col, pass[p], 2, pass[p] + 2, 1, -1);
+	}
+}
+
+/*
+ * dst = clamp(src >> shift, 0, 2^k - 1). The scratch column x first marks
+ * the rows that clamp (negative, or a 1 above the k kept bits); the other
+ * rows copy src[shift..] with x = 0 as an extra key bit, then the clamped
+ * rows get all zeros or all ones. Every dst bit flips at most once.
+ */
+static void macro_requant(struct cim_ap *ap, const struct cim_ap_inst *in,
+			  struct cim_meter *m)
+{
+	/* (dst, src, x) -> dst; (dst, x) -> dst */
+	static const uint8_t copy[2][4] = { { 0, 1, 0,  1 }, { 1, 0, 0,  0 } };
+	static const uint8_t low[3] = { 1, 0,  0 };
+	unsigned int src = in->w[0], n = in->w[1], sh = in->w[2];
+	unsigned int dst = in->w[3], k = in->w[4], x = in->w[5];
+	unsigned int sign = src + n - 1, col[3], j, p;
+
+	km_clear(ap);
+	km_set(ap, sign, 1);
+	compare(ap, CIM_AP_CMP_SET, m);
+	for (p = sh + k; p + 1 < n; p++) {
+		tagop(ap, CIM_AP_TAG_SAVE);
+		km_clear(ap);
+		km_set(ap, src + p, 1);
+		compare(ap, CIM_AP_CMP_OR, m);
+	}
+	write_field(ap, m, x, 1, 1);
+	tagop(ap, CIM_AP_TAG_NOT);
+	write_field(ap, m, x, 1, 0);
+	for (j = 0; j < k; j++) {
+		p = sh + j;
+		col[0] = dst + j;
+		if (p + 1 < n) {
+			col[1] = src + p;
+			col[2] = x;
+			lut_pass(ap, m, col, copy[0], 3, copy[0] + 3, 1, -1);
+			lut_pass(ap, m, col, copy[1], 3, copy[1] + 3, 1, -1);
+		} else {
+			/* from the sign up, src is 0 in unclamped rows */
+			col[1] = x;
+			lut_pass(ap, m, col, low, 2, low + 2, 1, -1);
+		}
+	}
+	km_clear(ap);
+	km_set(ap, sign, 1);
+	compare(ap, CIM_AP_CMP_SET, m);
+	write_field(ap, m, dst, k, 0);
+	km_clear(ap);
+	km_set(ap, sign, 0);
+	km_set(ap, x, 1);
+	compare(ap, CIM_AP_CMP_SET, m);
+	write_field(ap, m, dst, k, 1);
+}
+
+static void macro_clear(struct cim_ap *ap, const struct cim_ap_inst *in,
+			struct cim_meter *m)
+{
+	tagop(ap, CIM_AP_TAG_SETALL);
+	write_field(ap, m, in->w[0], in->w[1], 0);
+}
+
+/* ---- validation ---- */
+
+static int zero_from(const struct cim_ap_inst *in, unsigned int first)
+{
+	unsigned int i;
+
+	for (i = first; i < 7; i++)
+		if (in->w[i])
+			return 0;
+	return 1;
+}
+
+/* a field of 1..@max columns starting at @col, inside the array */
+static int field_ok(const struct cim_ap *ap, unsigned int col,
+		    unsigned int n, unsigned int max)
+{
+	return n >= 1 && n <= max && col + n <= ap->cols;
+}
+
+static int apart(unsigned int a, unsigned int na, unsigned int b,
+		 unsigned int nb)
+{
+	return a + na <= b || b + nb <= a;
+}
+
+static int km_set_ok(const struct cim_ap *ap, const struct cim_ap_inst *in)
+{
+	unsigned int i;
+
+	if (in->arg < 1 || in->arg > 7 || !zero_from(in, in->arg))
+		return 0;
+	for (i = 0; i < in->arg; i++)
+		if ((in->w[i] & CIM_AP_KM_COL_MASK) >= ap->cols)
+			return 0;
+	return 1;
+}
+
+/* @off: the port offsets as the program has moved them so far */
+static int shift_ok(const struct cim_ap *ap, const struct cim_ap_inst *in,
+		    uint16_t *off)
+{
+	int k = (int16_t)in->w[1], to;
+
+	if (in->arg || in->w[0] >= ap->groups || !zero_from(in, 2))
+		return 0;
+	to = off[in->w[0]] + k;
+	if (to < 0 || to >= (int)ap->domains)
+		return 0;
+	off[in->w[0]] = (uint16_t)to;
+	return 1;
+}
+
+static int add_ok(const struct cim_ap *ap, const struct cim_ap_inst *in)
+{
+	unsigned int a = in->w[0], am = in->w[1], b = in->w[2], bn = in->w[3];
+	unsigned int c = in->w[4], p = in->w[5];
+
+	if (in->arg & ~CIM_AP_ADD_VALID_FLAGS || in->w[6])
+		return 0;
+	if (!field_ok(ap, a, am, CIM_AP_MAX_FIELD) ||
+	    !field_ok(ap, b, bn, CIM_AP_MAX_FIELD) || am > bn ||
+	    c >= ap->cols || !apart(a, am, b, bn) || !apart(a, am, c, 1) ||
+	    !apart(b, bn, c, 1))
+		return 0;
+	if (!(in->arg & CIM_AP_ADD_F_PRED))
+		return p == 0;
+	return p < ap->cols && p != c && apart(a, am, p, 1) &&
+	       apart(b, bn, p, 1);
+}
+
+static int requant_ok(const struct cim_ap *ap, const struct cim_ap_inst *in)
+{
+	unsigned int src = in->w[0], n = in->w[1], sh = in->w[2];
+	unsigned int dst = in->w[3], k = in->w[4], x = in->w[5];
+
+	return !in->arg && !in->w[6] &&
+	       field_ok(ap, src, n, CIM_AP_MAX_FIELD) && sh < n &&
+	       field_ok(ap, dst, k, 16) && x < ap->cols &&
+	       apart(src, n, dst, k) && apart(src, n, x, 1) &&
+	       apart(dst, k, x, 1);
+}
+
+static int inst_ok(const struct cim_ap *ap, const struct cim_ap_inst *in,
+		   uint16_t *off)
+{
+	switch (in->op) {
+	case CIM_AP_KM_CLEAR:
+	case CIM_AP_WRITE:
+		return !in->arg && zero_from(in, 0);
+	case CIM_AP_KM_SET:
+		return km_set_ok(ap, in);
+	case CIM_AP_COMPARE:
+		return in->arg <= CIM_AP_CMP_ANDN && zero_from(in, 0);
+	case CIM_AP_SHIFT:
+		return shift_ok(ap, in, off);
+	case CIM_AP_TAGOP:
+		return in->arg <= CIM_AP_TAG_ROWEN_ALL && zero_from(in, 0);
+	case CIM_AP_TAGCOUNT:
+	case CIM_AP_FIRSTTAG:
+		return !in->arg && in->w[0] < CIM_AP_NREGS && zero_from(in, 1);
+	case CIM_AP_ADD:
+		return add_ok(ap, in);
+	case CIM_AP_RELU:
+	case CIM_AP_CLEAR:
+		return !in->arg && zero_from(in, 2) &&
+		       field_ok(ap, in->w[0], in->w[1], CIM_AP_MAX_FIELD);
+	case CIM_AP_MAX:
+		return !in->arg && zero_from(in, 3) &&
+		       field_ok(ap, in->w[0], in->w[1], CIM_AP_MAX_FIELD) &&
+		       in->w[2] < CIM_AP_NREGS;
+	case CIM_AP_REQUANT:
+		return requant_ok(ap, in);
+	case CIM_AP_COPY:
+		return !in->arg && zero_from(in, 3) &&
+		       field_ok(ap, in->w[0], in->w[1], CIM_AP_MAX_FIELD) &&
+		       field_ok(ap, in->w[2], in->w[1], CIM_AP_MAX_FIELD) &&
+		       apart(in->w[0], in->w[1], in->w[2], in->w[1]);
+	default:
+		return 0;
+	}
+}
+
+int cim_ap_check(const struct cim_ap *ap, const struct cim_ap_inst *inst,
+		 unsigned int n, unsigned int *bad)
+{
+	uint16_t off[CIM_MAX_AP_COLS];
+	unsigned int i;
+
+	memcpy(off, ap->offset, ap->groups * sizeof(*off));
+	for (i = 0; i < n; i++) {
+		if (!inst_ok(ap, &inst[i], off)) {
+			*bad = i;
+			return CIM_ST_BAD_INST;
+		}
+	}
+	return CIM_ST_OK;
+}
+
+/* ---- execution ---- */
+
+static void run_one(struct cim_ap *ap, const struct cim_ap_inst *in,
+		    struct cim_meter *m)
+{
+	unsigned int i;
+
+	switch (in->op) {
+	case CIM_AP_KM_CLEAR:
+		km_clear(ap);
+		break;
+	case CIM_AP_KM_SET:
+		for (i = 0; i < in->arg; i++)
+			km_set(ap, in->w[i] & CIM_AP_KM_COL_MASK,
+			       !!(in->w[i] & CIM_AP_KM_BIT));
+		break;
+	case CIM_AP_COMPARE:
+		compare(ap, in->arg, m);
+		break;
+	case CIM_AP_WRITE:
+		write_tagged(ap, m);
+		break;
+	case CIM_AP_SHIFT:
+		shift(ap, in->w[0], (int16_t)in->w[1], m);
+		break;
+	case CIM_AP_TAGOP:
+		tagop(ap, in->arg);
+		break;
+	case CIM_AP_TAGCOUNT:
+		ap->regs[in->w[0]] = tagcount(ap, m);
+		break;
+	case CIM_AP_FIRSTTAG:
+		ap->regs[in->w[0]] = firsttag(ap, m);
+		break;
+	case CIM_AP_ADD:
+		macro_add(ap, in, m);
+		break;
+	case CIM_AP_RELU:
+		macro_relu(ap, in, m);
+		break;
+	case CIM_AP_MAX:
+		macro_max(ap, in, m);
+		break;
+	case CIM_AP_REQUANT:
+		macro_requant(ap, in, m);
+		break;
+	case CIM_AP_CLEAR:
+		macro_clear(ap, in, m);
+		break;
+	case CIM_AP_COPY:
+		copy_bits(ap, m, in->w[0], in->w[2], in->w[1]);
+		break;
+	}
+}
+
+void cim_ap_run(struct cim_ap *ap, const struct cim_ap_inst *inst,
+		unsigned int n, struct cim_meter *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		run_one(ap, &inst[i], m);
+}
+
+/* ---- row I/O at the ports ---- */
+
+void cim_ap_load_rows(struct cim_ap *ap, unsigned int row, unsigned int nrows,
+		      unsigned int col, unsigned int ncols,
+		      const uint64_t *src, struct cim_meter *m)
+{
+	const struct cim_cost_params *cost = &ap->cfg->cost;
+	unsigned int i, j, r;
+	uint64_t bit, *p;
+
+	for (j = 0; j < ncols; j++) {
+		p = ap->view[col + j];
+		for (i = 0; i < nrows; i++) {
+			r = row + i;
+			bit = (uint64_t)1 << (r % 64);
+			if (src[i] >> j & 1)
+				p[r / 64] |= bit;
+			else
+				p[r / 64] &= ~bit;
+		}
+	}
+	m->ap_io_bits += (uint64_t)nrows * ncols;
+	charge(m, CIM_UNIT_AP_IO,
+	       cost->e_io_write_bit_fj * nrows * ncols,
+	       cost->t_io_write_ps * nrows);
+}
+
+void cim_ap_read_rows(struct cim_ap *ap, unsigned int row, unsigned int nrows,
+		      unsigned int col, unsigned int ncols, uint64_t *dst,
+		      struct cim_meter *m)
+{
+	const struct cim_cost_params *cost = &ap->cfg->cost;
+	unsigned int i, j, r;
+	const uint64_t *p;
+
+	memset(dst, 0, nrows * sizeof(*dst));
+	for (j = 0; j < ncols; j++) {
+		p = ap->view[col + j];
+		for (i = 0; i < nrows; i++) {
+			r = row + i;
+			dst[i] |= (p[r / 64] >> (r % 64) & 1) << j;
+		}
+	}
+	m->ap_io_bits += (uint64_t)nrows * ncols;
+	charge(m, CIM_UNIT_AP_IO,
+	       cost->e_io_read_bit_fj * nrows * ncols,
+	       cost->t_io_read_ps * nrows);
+}
+
+void cim_ap_read_tags(const struct cim_ap *ap, unsigned int row,
+		      unsigned int nrows, uint64_t *dst)
+{
+	unsigned int i, r;
+
+	memset(dst, 0, (nrows + 63) / 64 * sizeof(*dst));
+	for (i = 0; i < nrows; i++) {
+		r = row + i;
+		dst[i / 64] |= (ap->tag[r / 64] >> (r % 64) & 1) << (i % 64);
+	}
+}
