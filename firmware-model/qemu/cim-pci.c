@@ -1,0 +1,922 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * cim-pci: the compute-in-memory accelerator of the cim project, as a
+ * QEMU PCI Express device. The register map, ring, descriptor and
+ * completion formats are include/cim_hw.h; the behaviour of every command is
+ * the firmware model (firmware-model/cim_fw.h), which this file drives.
+ * Documentation/device/qemu.rst explains how to build and use it.
+ *
+ * Shaped like hw/misc/edu.c: state, MMIO handlers, a worker thread,
+ * realize/exit, properties.
+ *
+ * Threading design
+ * ----------------
+ * All device state except the firmware model instance is protected by the
+ * big QEMU lock (BQL). MMIO handlers and reset run with the BQL held.
+ *
+ * The worker thread (one per device) uses the BQL as the mutex of its
+ * condition variables (qemu_cond_wait_iothread), so waking it and checking
+ * its work is race-free against the MMIO handlers. For each job it takes the
+ * descriptor at RING_HEAD, marks itself running, and *drops the BQL* for the
+ * slow part: reading the descriptor and the command buffer and running
+ * cim_fw_execute(), whose DMA callbacks use pci_dma_read/pci_dma_write.
+ * That is safe without the BQL: pci_dma_* go through address_space_rw(),
+ * which takes the RCU read lock itself (the worker is an RCU reader, see
+ * rcu_register_thread) and takes the BQL on its own when the target is an
+ * MMIO region that needs it (prepare_mmio_access); RAM is copied directly.
+ * The worker then retakes the BQL to write the completion record, advance
+ * RING_HEAD and DONE_SEQNO, and raise MSI-X (msix_notify needs the BQL).
+ *
+ * The firmware model instance is touched only by the worker while it runs a
+ * job, and by reset while the worker is idle: a reset (CONTROL.RESET, device
+ * reset, FLR) bumps a generation counter, stops the worker from starting a
+ * new job, waits for the job in flight to finish (qemu_cond_wait_iothread
+ * releases the BQL meanwhile, as run_on_cpu does) and only then calls
+ * cim_fw_reset(). The results of a job that straddled a reset are dropped:
+ * no completion record, no register update, no interrupt. When the reset
+ * comes from the worker itself (a job's DMA hitting the device's own BAR0)
+ * it cannot wait for itself, so the model reset is deferred to the end of
+ * the job. After a reset register write returns, the device does no DMA.
+ *
+ * Copyright (C) 2026 The cim authors
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "qemu/main-loop.h"
+#include "qemu/module.h"
+#include "qemu/rcu.h"
+#include "qemu/thread.h"
+#include "qapi/error.h"
+#include "hw/pci/msix.h"
+#include "hw/pci/pci.h"
+#include "hw/pci/pcie.h"
+#include "hw/qdev-properties.h"
+#include "migration/vmstate.h"
+#include "qom/object.h"
+
+#include "cim_fw.h"	/* also brings include/cim_hw.h */
+
+#define TYPE_CIM_PCI "cim-pci"
+OBJECT_DECLARE_SIMPLE_TYPE(CimState, CIM_PCI)
+
+#define CIM_PCIE_CAP_OFFSET 0x80
+
+struct CimState {
+    PCIDevice pdev;
+    MemoryRegion mmio;
+
+    /* properties */
+    uint64_t seed;
+    uint32_t xbars;
+    uint32_t xbar_rows;
+    uint32_t xbar_cols;
+    uint32_t levels;
+    uint32_t dac_bits;
+    uint32_t adc_bits;
+    uint32_t aps;
+    uint32_t ap_rows;
+    uint32_t ap_cols;
+    uint32_t ap_domains;
+    uint32_t ap_group_tracks;
+    char *cost_preset;
+    bool noise;
+    bool variation;
+    bool fault_injection;
+
+    struct cim_fw *fw;
+    uint8_t *cmdbuf;            /* CIM_MAX_CMDBUF bytes, the job's copy */
+
+    /* worker, see the threading design above; all below under the BQL */
+    QemuThread thread;
+    QemuCond work_cond;         /* worker: there may be work, or stop */
+    QemuCond idle_cond;         /* reset/exit: worker idle, or exited */
+    bool stopping;
+    bool worker_exited;
+    bool running;               /* a job is in flight without the BQL */
+    bool resetting;             /* a reset waits for the job in flight */
+    bool fw_reset_pending;      /* reset came from the worker itself */
+    uint64_t generation;        /* bumped by every reset */
+    bool msix_used;
+
+    /* registers */
+    uint32_t control;           /* CIM_CONTROL_ENABLE */
+    bool halted;
+    bool hung;
+    uint32_t halt_reason;
+    uint32_t int_status;
+    uint32_t int_mask;
+    uint64_t ring_base;
+    uint32_t ring_size;
+    uint32_t ring_tail;
+    uint32_t ring_head;
+    uint64_t done_seqno;
+    uint32_t fault;
+};
+
+/* Interrupts ------------------------------------------------------------- */
+
+static void cim_update_intx(CimState *s)
+{
+    PCIDevice *pdev = &s->pdev;
+
+    pci_set_irq(pdev, !msix_enabled(pdev) &&
+                (s->int_status & s->int_mask) != 0);
+}
+
+/* Latch @bits in INT_STATUS and signal the vector of each unmasked one. */
+static void cim_raise(CimState *s, uint32_t bits)
+{
+    PCIDevice *pdev = &s->pdev;
+
+    s->int_status |= bits;
+    bits &= s->int_mask;
+    if (msix_enabled(pdev)) {
+        if (bits & CIM_INT_JOB_DONE) {
+            msix_notify(pdev, CIM_MSIX_VEC_JOB);
+        }
+        if (bits & (CIM_INT_JOB_ERROR | CIM_INT_HALTED)) {
+            msix_notify(pdev, CIM_MSIX_VEC_ERROR);
+        }
+    }
+    cim_update_intx(s);
+}
+
+static void cim_halt(CimState *s, uint32_t reason)
+{
+    qemu_log_mask(LOG_GUEST_ERROR, "cim-pci: halted: %s\n",
+                  cim_fw_status_name(reason));
+    s->halted = true;
+    s->halt_reason = reason;
+    cim_raise(s, CIM_INT_HALTED);
+}
+
+/* Ring ------------------------------------------------------------------- */
+
+static bool cim_ring_valid(CimState *s)
+{
+    return (s->ring_base & (CIM_RING_ALIGN - 1)) == 0 &&
+           s->ring_size >= CIM_RING_MIN_ENTRIES &&
+           s->ring_size <= CIM_RING_MAX_ENTRIES &&
+           is_power_of_2(s->ring_size);
+}
+
+static bool cim_enabled(CimState *s)
+{
+    return s->control & CIM_CONTROL_ENABLE;
+}
+
+/* More descriptors posted than the ring holds: the ring is corrupt. */
+static bool cim_check_tail(CimState *s)
+{
+    if (cim_enabled(s) && !s->halted &&
+        s->ring_tail - s->ring_head > s->ring_size) {
+        cim_halt(s, CIM_ST_BAD_RING);
+        return false;
+    }
+    return true;
+}
+
+static bool cim_can_run(CimState *s)
+{
+    return cim_enabled(s) && !s->halted && !s->hung && !s->resetting &&
+           !s->running && s->ring_head != s->ring_tail;
+}
+
+static void cim_kick(CimState *s)
+{
+    if (cim_can_run(s)) {
+        qemu_cond_signal(&s->work_cond);
+    }
+}
+
+/* Worker ----------------------------------------------------------------- */
+
+typedef struct CimJobDma {
+    CimState *s;
+} CimJobDma;
+
+static int cim_dma_read(void *opaque, uint64_t addr, void *dst, size_t len)
+{
+    CimJobDma *j = opaque;
+
+    return pci_dma_read(&j->s->pdev, addr, dst, len) == MEMTX_OK ? 0 : -EIO;
+}
+
+static int cim_dma_write(void *opaque, uint64_t addr, const void *src,
+                         size_t len)
+{
+    CimJobDma *j = opaque;
+
+    return pci_dma_write(&j->s->pdev, addr, src, len) == MEMTX_OK ? 0 : -EIO;
+}
+
+/*
+ * Check a descriptor (already in host order). Returns CIM_ST_OK or the
+ * status of the job, with the offending field's offset in *field.
+ */
+static uint32_t cim_check_desc(const struct cim_job_desc *d, uint32_t *field)
+{
+    int i;
+
+    if (d->flags) {
+        *field = offsetof(struct cim_job_desc, flags);
+        return CIM_ST_BAD_FLAGS;
+    }
+    for (i = 0; i < ARRAY_SIZE(d->reserved); i++) {
+        if (d->reserved[i]) {
+            *field = offsetof(struct cim_job_desc, reserved) + 8 * i;
+            return CIM_ST_RESERVED;
+        }
+    }
+    if (d->cmdbuf_addr & 7) {
+        *field = offsetof(struct cim_job_desc, cmdbuf_addr);
+        return CIM_ST_BAD_ALIGN;
+    }
+    if (d->completion_addr & 7) {
+        *field = offsetof(struct cim_job_desc, completion_addr);
+        return CIM_ST_BAD_ALIGN;
+    }
+    if (d->cmdbuf_size & 7) {
+        *field = offsetof(struct cim_job_desc, cmdbuf_size);
+        return CIM_ST_BAD_ALIGN;
+    }
+    if (d->cmdbuf_size < 8 || d->cmdbuf_size > CIM_MAX_CMDBUF) {
+        *field = offsetof(struct cim_job_desc, cmdbuf_size);
+        return CIM_ST_BAD_SIZE;
+    }
+    return CIM_ST_OK;
+}
+
+/*
+ * Run the job at RING_HEAD. Called and returns with the BQL held; drops it
+ * while the job runs.
+ */
+static void cim_run_one(CimState *s)
+{
+    PCIDevice *pdev = &s->pdev;
+    struct cim_job_desc raw, d;
+    struct cim_job_completion done, le;
+    CimJobDma job = { .s = s };
+    struct cim_fw_dma dma = {
+        .opaque = &job, .read = cim_dma_read, .write = cim_dma_write,
+    };
+    uint64_t gen = s->generation;
+    uint32_t fault = s->fault;
+    dma_addr_t desc_addr;
+    bool desc_ok = false;
+    MemTxResult r;
+    int i;
+
+    desc_addr = s->ring_base +
+                (uint64_t)(s->ring_head & (s->ring_size - 1)) * sizeof(raw);
+    s->fault = 0;                       /* injections apply to one job */
+    if (fault & CIM_FAULT_HANG_NEXT) {
+        /* the job stays at RING_HEAD, in flight, until a reset */
+        s->hung = true;
+        return;
+    }
+
+    s->running = true;
+    qemu_mutex_unlock_iothread();
+
+    memset(&done, 0, sizeof(done));
+    r = pci_dma_read(pdev, desc_addr, &raw, sizeof(raw));
+    if (r == MEMTX_OK) {
+        desc_ok = true;
+        d.cmdbuf_addr = le64_to_cpu(raw.cmdbuf_addr);
+        d.cmdbuf_size = le32_to_cpu(raw.cmdbuf_size);
+        d.flags = le32_to_cpu(raw.flags);
+        d.seqno = le64_to_cpu(raw.seqno);
+        d.completion_addr = le64_to_cpu(raw.completion_addr);
+        for (i = 0; i < ARRAY_SIZE(d.reserved); i++) {
+            d.reserved[i] = le64_to_cpu(raw.reserved[i]);
+        }
+        done.status = cim_check_desc(&d, &done.error_field);
+        if (done.status == CIM_ST_OK) {
+            if (fault & CIM_FAULT_DMA_NEXT ||
+                pci_dma_read(pdev, d.cmdbuf_addr, s->cmdbuf,
+                             d.cmdbuf_size) != MEMTX_OK) {
+                done.status = CIM_ST_DMA;
+            } else if (fault & CIM_FAULT_ERROR_NEXT) {
+                done.status = CIM_ST_INJECTED;
+            } else {
+                cim_fw_execute(s->fw, s->cmdbuf, d.cmdbuf_size, &dma, &done);
+            }
+        }
+        done.seqno = d.seqno;
+    }
+
+    qemu_mutex_lock_iothread();
+    s->running = false;
+    if (s->fw_reset_pending) {
+        s->fw_reset_pending = false;
+        cim_fw_reset(s->fw);
+        s->resetting = false;
+    }
+    qemu_cond_broadcast(&s->idle_cond);
+    if (gen != s->generation) {
+        return;                         /* reset while running: dropped */
+    }
+    if (!desc_ok) {
+        cim_halt(s, CIM_ST_DMA);        /* the ring itself is unreadable */
+        return;
+    }
+
+    le.seqno = cpu_to_le64(done.seqno);
+    le.status = cpu_to_le32(done.status);
+    le.cmds_done = cpu_to_le32(done.cmds_done);
+    le.error_offset = cpu_to_le32(done.error_offset);
+    le.error_field = cpu_to_le32(done.error_field);
+    le.energy_fj = cpu_to_le64(done.energy_fj);
+    le.device_time_ps = cpu_to_le64(done.device_time_ps);
+    le.reserved = 0;
+    r = pci_dma_write(pdev, d.completion_addr, &le, sizeof(le));
+
+    s->ring_head++;
+    s->done_seqno = d.seqno;
+    if (r != MEMTX_OK) {
+        /* the job ran, but nobody can learn how: treat as fatal */
+        cim_halt(s, CIM_ST_DMA);
+        cim_raise(s, CIM_INT_JOB_DONE | CIM_INT_JOB_ERROR);
+        return;
+    }
+    if (done.status != CIM_ST_OK) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "cim-pci: job %" PRIu64 ": %s at offset %u field %u\n",
+                      (uint64_t)d.seqno, cim_fw_status_name(done.status),
+                      done.error_offset, done.error_field);
+    }
+    cim_raise(s, CIM_INT_JOB_DONE |
+              (done.status != CIM_ST_OK ? CIM_INT_JOB_ERROR : 0));
+}
+
+static void *cim_worker(void *opaque)
+{
+    CimState *s = opaque;
+
+    rcu_register_thread();
+    qemu_mutex_lock_iothread();
+    while (!s->stopping) {
+        if (cim_can_run(s)) {
+            cim_run_one(s);
+        } else {
+            qemu_cond_wait_iothread(&s->work_cond);
+        }
+    }
+    s->worker_exited = true;
+    qemu_cond_broadcast(&s->idle_cond);
+    qemu_mutex_unlock_iothread();
+    rcu_unregister_thread();
+    return NULL;
+}
+
+/* Reset: CONTROL.RESET, device reset and FLR. BQL held. */
+static void cim_soft_reset(CimState *s)
+{
+    s->generation++;
+    s->control = 0;
+    s->halted = false;
+    s->hung = false;
+    s->halt_reason = CIM_ST_OK;
+    s->int_status = 0;
+    s->int_mask = 0;
+    s->ring_base = 0;
+    s->ring_size = 0;
+    s->ring_head = 0;
+    s->ring_tail = 0;
+    s->done_seqno = 0;
+    s->fault = 0;
+    cim_update_intx(s);
+
+    if (!s->fw) {
+        return;                         /* not realized */
+    }
+    if (s->running && qemu_thread_is_self(&s->thread)) {
+        /* a job's DMA reached our BAR0: finish the reset after the job */
+        s->resetting = true;
+        s->fw_reset_pending = true;
+        return;
+    }
+    s->resetting = true;
+    while (s->running) {
+        qemu_cond_wait_iothread(&s->idle_cond);
+    }
+    if (s->resetting) {                 /* not done by a deferred reset */
+        cim_fw_reset(s->fw);
+        s->resetting = false;
+    }
+    cim_kick(s);
+}
+
+/* MMIO ------------------------------------------------------------------- */
+
+static uint64_t cim_mmio_read(void *opaque, hwaddr addr, unsigned size)
+{
+    CimState *s = opaque;
+    const struct cim_fw_config *cfg = cim_fw_config(s->fw);
+    uint32_t val = 0;
+
+    if (size != 4 || (addr & 3)) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "cim-pci: %u-byte read at 0x%" HWADDR_PRIx "\n",
+                      size, addr);
+        return MAKE_64BIT_MASK(0, size * 8);
+    }
+
+    switch (addr) {
+    case CIM_REG_ID:
+        val = CIM_ID_MAGIC;
+        break;
+    case CIM_REG_VERSION:
+        val = CIM_ABI_MAJOR << 16 | CIM_ABI_MINOR;
+        break;
+    case CIM_REG_CAPS:
+        val = (cfg->xbar_count ? CIM_CAP_XBAR | CIM_CAP_DUU : 0) |
+              (cfg->ap_count ? CIM_CAP_AP : 0) |
+              (s->fault_injection ? CIM_CAP_FAULT_INJECT : 0);
+        break;
+    case CIM_REG_STATUS:
+        val = (cim_enabled(s) ? CIM_STATUS_ENABLED : 0) |
+              (s->running || s->hung ||
+               (cim_enabled(s) && !s->halted &&
+                s->ring_head != s->ring_tail) ? CIM_STATUS_BUSY : 0) |
+              (s->halted ? CIM_STATUS_HALTED : 0) |
+              (s->hung ? CIM_STATUS_HUNG : 0);
+        break;
+    case CIM_REG_CONTROL:
+        val = s->control;
+        break;
+    case CIM_REG_INT_STATUS:
+        val = s->int_status;
+        break;
+    case CIM_REG_INT_MASK:
+        val = s->int_mask;
+        break;
+    case CIM_REG_HALT_REASON:
+        val = s->halt_reason;
+        break;
+    case CIM_REG_RING_BASE_LO:
+        val = (uint32_t)s->ring_base;
+        break;
+    case CIM_REG_RING_BASE_HI:
+        val = s->ring_base >> 32;
+        break;
+    case CIM_REG_RING_SIZE:
+        val = s->ring_size;
+        break;
+    case CIM_REG_RING_TAIL:
+        val = s->ring_tail;
+        break;
+    case CIM_REG_RING_HEAD:
+        val = s->ring_head;
+        break;
+    case CIM_REG_DONE_SEQNO_LO:
+        val = (uint32_t)s->done_seqno;
+        break;
+    case CIM_REG_DONE_SEQNO_HI:
+        val = s->done_seqno >> 32;
+        break;
+    case CIM_REG_FAULT:
+        val = s->fault;
+        break;
+    case CIM_REG_XBAR_COUNT:
+        val = cfg->xbar_count;
+        break;
+    case CIM_REG_XBAR_ROWS:
+        val = cfg->xbar_rows;
+        break;
+    case CIM_REG_XBAR_COLS:
+        val = cfg->xbar_cols;
+        break;
+    case CIM_REG_XBAR_LEVELS:
+        val = cfg->levels;
+        break;
+    case CIM_REG_DAC_BITS:
+        val = cfg->dac_bits;
+        break;
+    case CIM_REG_ADC_BITS:
+        val = cfg->adc_bits;
+        break;
+    case CIM_REG_AP_COUNT:
+        val = cfg->ap_count;
+        break;
+    case CIM_REG_AP_ROWS:
+        val = cfg->ap_rows;
+        break;
+    case CIM_REG_AP_COLS:
+        val = cfg->ap_cols;
+        break;
+    case CIM_REG_AP_DOMAINS:
+        val = cfg->ap_domains;
+        break;
+    case CIM_REG_AP_GROUP_TRACKS:
+        val = cfg->ap_group_tracks;
+        break;
+    case CIM_REG_MAX_BATCH:
+        val = CIM_MAX_BATCH;
+        break;
+    case CIM_REG_MAX_CMDBUF:
+        val = CIM_MAX_CMDBUF;
+        break;
+    case CIM_REG_COST_PRESET:
+        val = cfg->cost_preset;
+        break;
+    case CIM_REG_SEED_LO:
+        val = (uint32_t)cfg->seed;
+        break;
+    case CIM_REG_SEED_HI:
+        val = cfg->seed >> 32;
+        break;
+    default:
+        /* undefined offsets read as zero */
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "cim-pci: read of undefined register 0x%" HWADDR_PRIx
+                      "\n", addr);
+        break;
+    }
+    return val;
+}
+
+static void cim_write_control(CimState *s, uint32_t val)
+{
+    if (val & ~CIM_CONTROL_VALID_MASK) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "cim-pci: CONTROL: unknown bits 0x%x ignored\n", val);
+    }
+    if (val & CIM_CONTROL_RESET) {
+        cim_soft_reset(s);              /* ENABLE in the same write ignored */
+        return;
+    }
+    if (!(val & CIM_CONTROL_ENABLE)) {
+        s->control &= ~CIM_CONTROL_ENABLE;  /* the job in flight finishes */
+        return;
+    }
+    if (cim_enabled(s) || s->halted) {
+        return;
+    }
+    s->control |= CIM_CONTROL_ENABLE;
+    if (!cim_ring_valid(s)) {
+        cim_halt(s, CIM_ST_BAD_RING);
+        return;
+    }
+    if (cim_check_tail(s)) {
+        cim_kick(s);
+    }
+}
+
+static void cim_mmio_write(void *opaque, hwaddr addr, uint64_t val64,
+                           unsigned size)
+{
+    CimState *s = opaque;
+    uint32_t val = val64;
+
+    if (size != 4 || (addr & 3)) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "cim-pci: %u-byte write at 0x%" HWADDR_PRIx
+                      " ignored\n", size, addr);
+        return;
+    }
+
+    switch (addr) {
+    case CIM_REG_CONTROL:
+        cim_write_control(s, val);
+        break;
+    case CIM_REG_INT_STATUS:
+        s->int_status &= ~(val & CIM_INT_VALID_MASK);
+        cim_update_intx(s);
+        break;
+    case CIM_REG_INT_MASK:
+        s->int_mask = val & CIM_INT_VALID_MASK;
+        cim_update_intx(s);
+        break;
+    case CIM_REG_RING_BASE_LO:
+    case CIM_REG_RING_BASE_HI:
+    case CIM_REG_RING_SIZE:
+        if (cim_enabled(s)) {
+            qemu_log_mask(LOG_GUEST_ERROR,
+                          "cim-pci: ring register 0x%" HWADDR_PRIx
+                          " written while enabled, ignored\n", addr);
+        } else if (addr == CIM_REG_RING_BASE_LO) {
+            s->ring_base = deposit64(s->ring_base, 0, 32, val);
+        } else if (addr == CIM_REG_RING_BASE_HI) {
+            s->ring_base = deposit64(s->ring_base, 32, 32, val);
+        } else {
+            s->ring_size = val;
+        }
+        break;
+    case CIM_REG_RING_TAIL:
+        s->ring_tail = val;
+        if (cim_check_tail(s)) {
+            cim_kick(s);
+        }
+        break;
+    case CIM_REG_FAULT:
+        if (s->fault_injection) {
+            s->fault = val & CIM_FAULT_VALID_MASK;
+        } else {
+            qemu_log_mask(LOG_GUEST_ERROR, "cim-pci: FAULT written without "
+                          "fault-injection=on, ignored\n");
+        }
+        break;
+    default:
+        /* read-only and undefined registers ignore writes */
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "cim-pci: write to read-only or undefined register 0x%"
+                      HWADDR_PRIx " ignored\n", addr);
+        break;
+    }
+}
+
+/*
+ * Every size and alignment reaches the handlers, which accept only aligned
+ * 32-bit accesses: others read as all ones and are ignored on write.
+ */
+static const MemoryRegionOps cim_mmio_ops = {
+    .read = cim_mmio_read,
+    .write = cim_mmio_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = {
+        .min_access_size = 1,
+        .max_access_size = 8,
+        .unaligned = true,
+    },
+    .impl = {
+        .min_access_size = 1,
+        .max_access_size = 8,
+        .unaligned = true,
+    },
+};
+
+/* PCI glue --------------------------------------------------------------- */
+
+static void cim_write_config(PCIDevice *pdev, uint32_t addr, uint32_t val,
+                             int len)
+{
+    CimState *s = CIM_PCI(pdev);
+    int v;
+
+    pci_default_write_config(pdev, addr, val, len);
+    pcie_cap_flr_write_config(pdev, addr, val, len);
+    /* msix_reset() forgets the vectors in use: take them when enabled */
+    if (msix_enabled(pdev) && !s->msix_used) {
+        for (v = 0; v < CIM_MSIX_VECTORS; v++) {
+            msix_vector_use(pdev, v);
+        }
+        s->msix_used = true;
+    }
+    cim_update_intx(s);
+}
+
+static const char *const cim_cost_presets[CIM_COST_COUNT] = {
+    [CIM_COST_DEFAULT] = "default",
+    [CIM_COST_STT_TCAM] = "stt-tcam",
+    [CIM_COST_DESTINY] = "destiny",
+};
+
+static bool cim_build_config(CimState *s, struct cim_fw_config *cfg,
+                             Error **errp)
+{
+    int p;
+
+    cim_fw_config_default(cfg);
+    cfg->seed = s->seed;
+    cfg->xbar_count = s->xbars;
+    cfg->xbar_rows = s->xbar_rows;
+    cfg->xbar_cols = s->xbar_cols;
+    cfg->levels = s->levels;
+    cfg->dac_bits = s->dac_bits;
+    cfg->adc_bits = s->adc_bits;
+    cfg->ap_count = s->aps;
+    cfg->ap_rows = s->ap_rows;
+    cfg->ap_cols = s->ap_cols;
+    cfg->ap_domains = s->ap_domains;
+    cfg->ap_group_tracks = s->ap_group_tracks;
+    if (!s->noise) {
+        cfg->read_noise = 0;
+        cfg->sigma_c2c = 0;
+    }
+    if (!s->variation) {
+        cfg->sigma_d2d = 0;
+        cfg->stuck_prob = 0;
+    }
+    if (s->cost_preset) {
+        for (p = 0; p < CIM_COST_COUNT; p++) {
+            if (!strcmp(s->cost_preset, cim_cost_presets[p])) {
+                break;
+            }
+        }
+        if (p == CIM_COST_COUNT) {
+            error_setg(errp, "cim-pci: cost-preset '%s' is not one of "
+                       "default, stt-tcam, destiny", s->cost_preset);
+            return false;
+        }
+        cfg->cost_preset = p;
+        if (cim_fw_cost_preset(p, &cfg->cost)) {
+            error_setg(errp, "cim-pci: cost-preset '%s' unavailable",
+                       s->cost_preset);
+            return false;
+        }
+    }
+    if (cim_fw_config_check(cfg)) {
+        error_setg(errp, "cim-pci: configuration outside the device's "
+                   "limits (xbars <= %d, xbar-rows/cols 1..%d, levels "
+                   "%d..%d, dac/adc-bits %d..%d, aps <= %d, ap-rows <= %d, "
+                   "ap-cols <= %d, ap-domains <= %d)",
+                   CIM_MAX_XBARS, CIM_MAX_XBAR_DIM, CIM_MIN_LEVELS,
+                   CIM_MAX_LEVELS, CIM_MIN_CONV_BITS, CIM_MAX_CONV_BITS,
+                   CIM_MAX_APS, CIM_MAX_AP_ROWS, CIM_MAX_AP_COLS,
+                   CIM_MAX_AP_DOMAINS);
+        return false;
+    }
+    return true;
+}
+
+static void cim_realize(PCIDevice *pdev, Error **errp)
+{
+    CimState *s = CIM_PCI(pdev);
+    struct cim_fw_config cfg;
+    int ret;
+
+    if (!cim_build_config(s, &cfg, errp)) {
+        return;
+    }
+    ret = cim_fw_create(&cfg, &s->fw);
+    if (ret) {
+        error_setg_errno(errp, -ret, "cim-pci: cannot create the model");
+        s->fw = NULL;
+        return;
+    }
+
+    pci_config_set_interrupt_pin(pdev->config, 1);
+    ret = pcie_endpoint_cap_init(pdev, CIM_PCIE_CAP_OFFSET);
+    if (ret < 0) {
+        error_setg(errp, "cim-pci: cannot add the PCIe capability");
+        goto err_fw;
+    }
+    pcie_cap_flr_init(pdev);
+
+    memory_region_init_io(&s->mmio, OBJECT(s), &cim_mmio_ops, s,
+                          "cim-regs", CIM_REGS_SIZE);
+    pci_register_bar(pdev, CIM_BAR_REGS, PCI_BASE_ADDRESS_SPACE_MEMORY,
+                     &s->mmio);
+    if (msix_init_exclusive_bar(pdev, CIM_MSIX_VECTORS, CIM_BAR_MSIX,
+                                errp)) {
+        goto err_pcie;
+    }
+
+    s->cmdbuf = g_malloc(CIM_MAX_CMDBUF);
+    qemu_cond_init(&s->work_cond);
+    qemu_cond_init(&s->idle_cond);
+    s->stopping = false;
+    s->worker_exited = false;
+    qemu_thread_create(&s->thread, "cim-pci", cim_worker, s,
+                       QEMU_THREAD_JOINABLE);
+    return;
+
+err_pcie:
+    pcie_cap_exit(pdev);
+err_fw:
+    cim_fw_destroy(s->fw);
+    s->fw = NULL;
+}
+
+static void cim_exit(PCIDevice *pdev)
+{
+    CimState *s = CIM_PCI(pdev);
+
+    /* the worker needs the BQL to leave: wait releasing it, then join */
+    s->stopping = true;
+    qemu_cond_broadcast(&s->work_cond);
+    while (!s->worker_exited) {
+        qemu_cond_wait_iothread(&s->idle_cond);
+    }
+    qemu_thread_join(&s->thread);
+    qemu_cond_destroy(&s->work_cond);
+    qemu_cond_destroy(&s->idle_cond);
+
+    pci_set_irq(pdev, 0);
+    if (s->msix_used) {
+        msix_unuse_all_vectors(pdev);
+        s->msix_used = false;
+    }
+    msix_uninit_exclusive_bar(pdev);
+    pcie_cap_exit(pdev);
+    g_free(s->cmdbuf);
+    s->cmdbuf = NULL;
+    cim_fw_destroy(s->fw);
+    s->fw = NULL;
+}
+
+static void cim_reset(DeviceState *dev)
+{
+    CimState *s = CIM_PCI(dev);
+
+    cim_soft_reset(s);
+    /* pci_do_device_reset() follows and clears the MSI-X vectors */
+    s->msix_used = false;
+}
+
+/* Properties ------------------------------------------------------------- */
+
+/*
+ * Geometry defaults are the model's (cim_fw_config_default), filled into
+ * this table by class_init so that "-device cim-pci,help" and "info qtree"
+ * show them.
+ */
+static Property cim_properties[] = {
+    DEFINE_PROP_UINT64("seed", CimState, seed, 0),
+    DEFINE_PROP_UINT32("xbars", CimState, xbars, 0),
+    DEFINE_PROP_UINT32("xbar-rows", CimState, xbar_rows, 0),
+    DEFINE_PROP_UINT32("xbar-cols", CimState, xbar_cols, 0),
+    DEFINE_PROP_UINT32("levels", CimState, levels, 0),
+    DEFINE_PROP_UINT32("dac-bits", CimState, dac_bits, 0),
+    DEFINE_PROP_UINT32("adc-bits", CimState, adc_bits, 0),
+    DEFINE_PROP_UINT32("aps", CimState, aps, 0),
+    DEFINE_PROP_UINT32("ap-rows", CimState, ap_rows, 0),
+    DEFINE_PROP_UINT32("ap-cols", CimState, ap_cols, 0),
+    DEFINE_PROP_UINT32("ap-domains", CimState, ap_domains, 0),
+    DEFINE_PROP_UINT32("ap-group-tracks", CimState, ap_group_tracks, 0),
+    DEFINE_PROP_STRING("cost-preset", CimState, cost_preset),
+    DEFINE_PROP_BOOL("noise", CimState, noise, true),
+    DEFINE_PROP_BOOL("variation", CimState, variation, true),
+    DEFINE_PROP_BOOL("fault-injection", CimState, fault_injection, false),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
+static void cim_set_prop_defaults(void)
+{
+    struct cim_fw_config cfg;
+    Property *p;
+
+    cim_fw_config_default(&cfg);
+    for (p = cim_properties; p->name; p++) {
+        if (!strcmp(p->name, "seed")) {
+            p->defval.u = cfg.seed;
+        } else if (!strcmp(p->name, "xbars")) {
+            p->defval.u = cfg.xbar_count;
+        } else if (!strcmp(p->name, "xbar-rows")) {
+            p->defval.u = cfg.xbar_rows;
+        } else if (!strcmp(p->name, "xbar-cols")) {
+            p->defval.u = cfg.xbar_cols;
+        } else if (!strcmp(p->name, "levels")) {
+            p->defval.u = cfg.levels;
+        } else if (!strcmp(p->name, "dac-bits")) {
+            p->defval.u = cfg.dac_bits;
+        } else if (!strcmp(p->name, "adc-bits")) {
+            p->defval.u = cfg.adc_bits;
+        } else if (!strcmp(p->name, "aps")) {
+            p->defval.u = cfg.ap_count;
+        } else if (!strcmp(p->name, "ap-rows")) {
+            p->defval.u = cfg.ap_rows;
+        } else if (!strcmp(p->name, "ap-cols")) {
+            p->defval.u = cfg.ap_cols;
+        } else if (!strcmp(p->name, "ap-domains")) {
+            p->defval.u = cfg.ap_domains;
+        } else if (!strcmp(p->name, "ap-group-tracks")) {
+            p->defval.u = cfg.ap_group_tracks;
+        }
+    }
+}
+
+/* The model's state is not described for migration: refuse it. */
+static const VMStateDescription vmstate_cim = {
+    .name = TYPE_CIM_PCI,
+    .unmigratable = 1,
+};
+
+static void cim_class_init(ObjectClass *oc, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(oc);
+    PCIDeviceClass *k = PCI_DEVICE_CLASS(oc);
+
+    k->realize = cim_realize;
+    k->exit = cim_exit;
+    k->config_write = cim_write_config;
+    k->vendor_id = CIM_PCI_VENDOR_ID;
+    k->device_id = CIM_PCI_DEVICE_ID;
+    k->revision = CIM_PCI_REVISION;
+    k->class_id = CIM_PCI_CLASS;
+    dc->desc = "cim compute-in-memory accelerator";
+    dc->reset = cim_reset;
+    dc->vmsd = &vmstate_cim;
+    cim_set_prop_defaults();
+    device_class_set_props(dc, cim_properties);
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+}
+
+static const TypeInfo cim_types[] = {
+    {
+        .name = TYPE_CIM_PCI,
+        .parent = TYPE_PCI_DEVICE,
+        .instance_size = sizeof(CimState),
+        .class_init = cim_class_init,
+        .interfaces = (InterfaceInfo[]) {
+            { INTERFACE_PCIE_DEVICE },
+            { },
+        },
+    },
+};
+
+DEFINE_TYPES(cim_types)
