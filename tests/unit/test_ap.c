@@ -579,6 +579,40 @@ START_TEST(test_ap_add_pass_count)
 }
 END_TEST
 
+/* compares and writes of the other macros, as Documentation/model/ap.rst */
+START_TEST(test_ap_macro_pass_counts)
+{
+	static const struct {
+		struct cim_ap_inst in;
+		uint64_t compares, writes;
+	} cases[] = {
+		{ I(CIM_AP_RELU, 0, 5, 8), 1, 1 },
+		{ I(CIM_AP_MAX, 0, 5, 8, 0), 8, 0 },
+		{ I(CIM_AP_CLEAR, 0, 5, 8), 0, 1 },
+		{ I(CIM_AP_COPY, 0, 5, 8, 20), 16, 16 },
+		/* h = 16 - 1 - 4 - 4 = 7 high bits, c = 4 copied bits */
+		{ I(CIM_AP_REQUANT, 0, A_COL, 16, 4, B_COL, 4, X_COL),
+		  1 + 7 + 8 + 2, 2 + 8 + 2 },
+		/* h = 0, c = 3, k - c = 13 cleared bits */
+		{ I(CIM_AP_REQUANT, 0, A_COL, 4, 0, B_COL, 16, X_COL),
+		  1 + 6 + 13 + 2, 2 + 6 + 13 + 2 },
+	};
+	unsigned int i;
+
+	for (i = 0; i < NELEM(cases); i++) {
+		memset(&meter, 0, sizeof(meter));
+		run1(cases[i].in);
+		ck_assert_uint_eq(meter.ap_compares, cases[i].compares);
+		ck_assert_uint_eq(meter.ap_writes, cases[i].writes);
+	}
+	/* MAX: one tag count per bit */
+	memset(&meter, 0, sizeof(meter));
+	run1(I(CIM_AP_MAX, 0, 5, 8, 0));
+	ck_assert_double_eq_tol(meter.energy_fj[CIM_UNIT_AP_TAG],
+				8 * cfg.cost.e_tag_row_fj * ROWS, 1e-6);
+}
+END_TEST
+
 START_TEST(test_ap_add_respects_rowen)
 {
 	uint64_t rowen[(ROWS + 63) / 64];
@@ -1081,6 +1115,7 @@ Suite *ap_suite(void)
 	tcase_add_test(arith, test_ap_sub_signed);
 	tcase_add_test(arith, test_ap_add_predicated);
 	tcase_add_test(arith, test_ap_add_pass_count);
+	tcase_add_test(arith, test_ap_macro_pass_counts);
 	tcase_add_test(arith, test_ap_add_respects_rowen);
 	tcase_add_test(arith, test_ap_relu);
 	tcase_add_test(arith, test_ap_max);
