@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * cim: buffer objects, DMA-coherent kernel allocations owned by a file,
+ * named by per-file handles and mapped into user space by offset.
+ *
+ * Copyright (C) 2026 The cim authors
+ */
+
+#include <linux/dma-mapping.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "cim_drv.h"
+
+/*
+ * The mmap offset of a buffer is its handle << CIM_MMAP_SHIFT: the low bits
+ * address pages inside the buffer, so a part of it can be mapped too.
+ */
+#define CIM_MMAP_SHIFT		32
+#define CIM_MAX_HANDLE		BIT(20)
+
+static void cim_bo_release(struct kref *kref)
+{
+	struct cim_bo *bo = container_of(kref, struct cim_bo, refcount);
+	struct cim_device *cdev = bo->cdev;
+
+	dma_free_coherent(&cdev->pdev->dev, bo->size, bo->vaddr, bo->dma);
+	kfree(bo);
+	cim_device_put(cdev);
+}
+
+/* Context: may sleep (dma_free_coherent); never call from atomic context */
+void cim_bo_put(struct cim_bo *bo)
+{
+	kref_put(&bo->refcount, cim_bo_release);
+}
+
+/**
+ * cim_bo_lookup() - a buffer of this file, by handle
+ * @file: the file
+ * @handle: its handle
+ *
+ * Return: the buffer with a new reference, or NULL.
+ */
+struct cim_bo *cim_bo_lookup(struct cim_file *file, u32 handle)
+{
+	struct cim_bo *bo;
+
+	mutex_lock(&file->lock);
+	bo = idr_find(&file->bos, handle);
+	if (bo)
+		kref_get(&bo->refcount);
+	mutex_unlock(&file->lock);
+	return bo;
+}
+
+int cim_bo_create_ioctl(struct cim_file *file, unsigned int cmd,
+			unsigned long arg)
+{
+	struct cim_device *cdev = file->cdev;
+	struct cim_bo_create args;
+	struct cim_bo *bo;
+	int ret, handle;
+
+	ret = cim_ioctl_copy_in(&args, sizeof(args), cmd, arg);
+	if (ret)
+		return ret;
+	if (args.flags || args.handle || args.mmap_offset)
+		return -EINVAL;
+	if (!args.size || args.size > CIM_MAX_BO_SIZE)
+		return -EINVAL;
+
+	bo = kzalloc(sizeof(*bo), GFP_KERNEL);
+	if (!bo)
+		return -ENOMEM;
+	kref_init(&bo->refcount);
+	bo->size = PAGE_ALIGN(args.size);
+	bo->vaddr = dma_alloc_coherent(&cdev->pdev->dev, bo->size, &bo->dma,
+				       GFP_KERNEL);
+	if (!bo->vaddr) {
+		ret = -ENOMEM;
+		goto err_free_bo;
+	}
+	/* No stale kernel data reaches user space */
+	memset(bo->vaddr, 0, bo->size);
+	kref_get(&cdev->refcount);
+	bo->cdev = cdev;
+
+	mutex_lock(&file->lock);
+	handle = idr_alloc(&file->bos, bo, 1, CIM_MAX_HANDLE, GFP_KERNEL);
+	mutex_unlock(&file->lock);
+	if (handle < 0) {
+		ret = handle == -ENOSPC ? -ENOMEM : handle;
+		goto err_put_bo;
+	}
+
+	args.handle = handle;
+	args.mmap_offset = (u64)handle << CIM_MMAP_SHIFT;
+	if (copy_to_user((void __user *)arg, &args,
+			 min_t(size_t, sizeof(args), _IOC_SIZE(cmd)))) {
+		ret = -EFAULT;
+		goto err_remove_handle;
+	}
+	return 0;
+
+err_remove_handle:
+	mutex_lock(&file->lock);
+	idr_remove(&file->bos, handle);
+	mutex_unlock(&file->lock);
+err_put_bo:
+	cim_bo_put(bo);
+	return ret;
+err_free_bo:
+	kfree(bo);
+	return ret;
+}
+
+int cim_bo_destroy_ioctl(struct cim_file *file, unsigned int cmd,
+			 unsigned long arg)
+{
+	struct cim_bo_destroy args;
+	struct cim_bo *bo;
+	int ret;
+
+	ret = cim_ioctl_copy_in(&args, sizeof(args), cmd, arg);
+	if (ret)
+		return ret;
+	if (args.pad)
+		return -EINVAL;
+	mutex_lock(&file->lock);
+	bo = idr_remove(&file->bos, args.handle);
+	mutex_unlock(&file->lock);
+	if (!bo)
+		return -ENOENT;
+	cim_bo_put(bo);
+	return 0;
+}
+
+void cim_bo_release_all(struct cim_file *file)
+{
+	struct cim_bo *bo;
+	int handle;
+
+	mutex_lock(&file->lock);
+	idr_for_each_entry(&file->bos, bo, handle)
+		cim_bo_put(bo);
+	idr_destroy(&file->bos);
+	mutex_unlock(&file->lock);
+}
+
+static void cim_bo_vm_open(struct vm_area_struct *vma)
+{
+	struct cim_bo *bo = vma->vm_private_data;
+
+	kref_get(&bo->refcount);
+}
+
+static void cim_bo_vm_close(struct vm_area_struct *vma)
+{
+	cim_bo_put(vma->vm_private_data);
+}
+
+static const struct vm_operations_struct cim_bo_vm_ops = {
+	.open = cim_bo_vm_open,
+	.close = cim_bo_vm_close,
+};
+
+/**
+ * cim_bo_mmap() - map (part of) a buffer
+ * @file: the file owning the buffer
+ * @vma: offset = handle << 32 plus a page-aligned offset inside the buffer;
+ *       shared mappings only
+ *
+ * Return: 0, -ENOENT for an unknown handle, -EINVAL for a range past the
+ * end of the buffer.
+ */
+int cim_bo_mmap(struct cim_file *file, struct vm_area_struct *vma)
+{
+	unsigned long shift = CIM_MMAP_SHIFT - PAGE_SHIFT;
+	unsigned long pgoff = vma->vm_pgoff;
+	unsigned long first = pgoff & ((1ul << shift) - 1);
+	unsigned long npages = vma_pages(vma);
+	struct cim_bo *bo;
+	int ret;
+
+	/* A private mapping would be copied on write, never seen by the device */
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if ((pgoff >> shift) >= CIM_MAX_HANDLE)
+		return -ENOENT;
+	bo = cim_bo_lookup(file, pgoff >> shift);
+	if (!bo)
+		return -ENOENT;
+	if (first + npages < first || first + npages > bo->size >> PAGE_SHIFT) {
+		ret = -EINVAL;
+		goto err_put_bo;
+	}
+	/* dma_mmap_coherent maps from vm_pgoff inside the buffer */
+	vma->vm_pgoff = first;
+	ret = dma_mmap_coherent(&bo->cdev->pdev->dev, vma, bo->vaddr, bo->dma,
+				bo->size);
+	vma->vm_pgoff = pgoff;
+	if (ret)
+		goto err_put_bo;
+	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
+	vma->vm_private_data = bo;
+	vma->vm_ops = &cim_bo_vm_ops;
+	return 0;
+
+err_put_bo:
+	cim_bo_put(bo);
+	return ret;
+}

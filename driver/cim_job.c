@@ -1,0 +1,835 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * cim: jobs. SUBMIT copies a command buffer into kernel-owned DMA memory,
+ * validates it packet by packet, turns buffer references into bus
+ * addresses and queues it; completion signals the job's dma_fence; WAIT
+ * and sync_file fds wait on it. Crossbar and AP reservations live here too,
+ * as the validator enforces them.
+ *
+ * Copyright (C) 2026 The cim authors
+ */
+
+#include <linux/dma-mapping.h>
+#include <linux/file.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/sync_file.h>
+#include <linux/uaccess.h>
+
+#include "cim_drv.h"
+
+/* Fences ------------------------------------------------------------------ */
+
+static const char *cim_fence_driver_name(struct dma_fence *f)
+{
+	return CIM_DRIVER_NAME;
+}
+
+static const char *cim_fence_timeline_name(struct dma_fence *f)
+{
+	return "cim-job";
+}
+
+static const struct dma_fence_ops cim_fence_ops = {
+	.get_driver_name = cim_fence_driver_name,
+	.get_timeline_name = cim_fence_timeline_name,
+};
+
+void cim_fence_history_release(struct cim_file *file)
+{
+	struct cim_fence *fence;
+	unsigned long seqno;
+
+	mutex_lock(&file->lock);
+	xa_for_each(&file->fences, seqno, fence)
+		dma_fence_put(&fence->base);
+	xa_destroy(&file->fences);
+	mutex_unlock(&file->lock);
+}
+
+/* Jobs -------------------------------------------------------------------- */
+
+static void cim_job_free(struct cim_job *job)
+{
+	struct cim_file *file = job->file;
+	u32 i;
+
+	if (job->buf)
+		dma_free_coherent(&file->cdev->pdev->dev, job->buf_size,
+				  job->buf, job->buf_dma);
+	for (i = 0; i < job->nbos; i++)
+		cim_bo_put(job->bos[i]);
+	kfree(job->bos);
+	if (job->fence)
+		dma_fence_put(&job->fence->base);
+	cim_file_put(file);
+	kfree(job);
+}
+
+/* End a job: record its outcome, signal its fence and free it */
+static void cim_job_end_locked(struct cim_device *cdev, struct cim_job *job,
+			       u32 status, int error)
+{
+	struct cim_fence *fence = job->fence;
+
+	lockdep_assert_held(&cdev->lock);
+
+	fence->status = status;
+	if (error)
+		dma_fence_set_error(&fence->base, error);
+	dma_fence_signal(&fence->base);
+	list_del(&job->node);
+	cdev->ninflight--;
+	cdev->jobs_completed++;
+	atomic64_inc(&job->file->completed);
+	cim_job_free(job);
+}
+
+/**
+ * cim_job_retire_done_locked() - end every job the device completed
+ * @cdev: the device
+ *
+ * Context: cdev->lock held; called from the interrupt thread and the hang
+ * check.
+ */
+void cim_job_retire_done_locked(struct cim_device *cdev)
+{
+	struct cim_job *job, *tmp;
+	u64 done;
+
+	lockdep_assert_held(&cdev->lock);
+
+	done = cim_hw_done_seqno(cdev);
+	if (done == cdev->done_hw_seqno)
+		return;
+	cdev->done_hw_seqno = done;
+	cdev->last_progress = jiffies;
+	list_for_each_entry_safe(job, tmp, &cdev->inflight, node) {
+		const struct cim_job_completion *rec = job->buf;
+		struct cim_fence *fence = job->fence;
+
+		if (job->hw_seqno > done)
+			break;
+		/* The record is written before DONE_SEQNO moves */
+		dma_rmb();
+		memcpy(&fence->done, rec, sizeof(fence->done));
+		if (fence->done.seqno != job->hw_seqno) {
+			cim_warn(cdev, "completion of seqno %llu reads %llu\n",
+				 job->hw_seqno, fence->done.seqno);
+			cim_job_end_locked(cdev, job, CIM_ST_DMA, -EIO);
+			continue;
+		}
+		cdev->busy_ps += fence->done.device_time_ps;
+		cdev->energy_fj += fence->done.energy_fj;
+		cim_job_end_locked(cdev, job, fence->done.status,
+				   fence->done.status ? -EIO : 0);
+	}
+	wake_up_all(&cdev->ring_wq);
+}
+
+/**
+ * cim_job_abort_all_locked() - end every job in flight after a reset
+ * @cdev: the device, reset or gone
+ * @guilty: the job that hung it, or NULL
+ *
+ * @guilty ends with CIM_JOB_TIMEDOUT (-ETIMEDOUT), the others with
+ * CIM_JOB_CANCELED (-ECANCELED).
+ *
+ * Context: cdev->lock held.
+ */
+void cim_job_abort_all_locked(struct cim_device *cdev, struct cim_job *guilty)
+{
+	struct cim_job *job, *tmp;
+
+	lockdep_assert_held(&cdev->lock);
+
+	list_for_each_entry_safe(job, tmp, &cdev->inflight, node) {
+		memset(&job->fence->done, 0, sizeof(job->fence->done));
+		if (job == guilty)
+			cim_job_end_locked(cdev, job, CIM_JOB_TIMEDOUT,
+					   -ETIMEDOUT);
+		else
+			cim_job_end_locked(cdev, job, CIM_JOB_CANCELED,
+					   -ECANCELED);
+	}
+	wake_up_all(&cdev->ring_wq);
+}
+
+/* Validation and patching ------------------------------------------------- */
+
+/**
+ * struct cim_patch - state of one command buffer's validation
+ * @cdev: the device
+ * @file: the submitting file, whose reservations apply
+ * @job: the job, whose @bos the references index
+ * @pkt: the packet under validation
+ * @off: its byte offset in the command buffer
+ */
+struct cim_patch {
+	struct cim_device *cdev;
+	struct cim_file *file;
+	struct cim_job *job;
+	void *pkt;
+	u32 off;
+};
+
+/*
+ * Turn the reference in @field into a bus address, after checking that the
+ * @len bytes from it lie in the buffer and that it is @align-aligned.
+ */
+static int cim_patch_ref(struct cim_patch *p, u64 *field, u64 len, u32 align)
+{
+	u64 ref = *field;
+	u32 index = CIM_REF_INDEX(ref), offset = CIM_REF_OFFSET(ref);
+	struct cim_bo *bo;
+
+	if (index >= p->job->nbos) {
+		cim_dbg(p->cdev, "packet at %u: buffer index %u of %u\n",
+			p->off, index, p->job->nbos);
+		return -EINVAL;
+	}
+	bo = p->job->bos[index];
+	if (offset % align || len > bo->size || offset > bo->size - len) {
+		cim_dbg(p->cdev, "packet at %u: %llu bytes at %u of a %zu-byte buffer\n",
+			p->off, len, offset, bo->size);
+		return -EINVAL;
+	}
+	*field = bo->dma + offset;
+	return 0;
+}
+
+static int cim_check_xbar(struct cim_patch *p,
+			  const struct cim_pkt_xbar_window *w)
+{
+	const struct cim_geometry *g = &p->cdev->geo;
+
+	if (w->xbar >= g->xbar_count)
+		return -EINVAL;
+	if (p->cdev->xbar_owner[w->xbar] != p->file) {
+		cim_dbg(p->cdev, "packet at %u: crossbar %u not reserved\n",
+			p->off, w->xbar);
+		return -EACCES;
+	}
+	if (!w->nrows || !w->ncols || w->row + w->nrows > g->xbar_rows ||
+	    w->col + w->ncols > g->xbar_cols)
+		return -EINVAL;
+	return 0;
+}
+
+static int cim_check_ap(struct cim_patch *p, u32 ap)
+{
+	if (ap >= p->cdev->geo.ap_count)
+		return -EINVAL;
+	if (p->cdev->ap_owner[ap] != p->file) {
+		cim_dbg(p->cdev, "packet at %u: AP %u not reserved\n",
+			p->off, ap);
+		return -EACCES;
+	}
+	return 0;
+}
+
+static int cim_patch_fence(struct cim_patch *p)
+{
+	struct cim_pkt_fence *k = p->pkt;
+
+	if (k->hdr.flags)
+		return -EINVAL;
+	return cim_patch_ref(p, &k->addr, sizeof(u64), 8);
+}
+
+static int cim_patch_xbar_program(struct cim_patch *p)
+{
+	struct cim_pkt_xbar_program *k = p->pkt;
+	u64 n;
+	int ret;
+
+	if (k->hdr.flags & ~CIM_PROGRAM_VALID_FLAGS)
+		return -EINVAL;
+	ret = cim_check_xbar(p, &k->win);
+	if (ret)
+		return ret;
+	n = (u64)k->win.nrows * k->win.ncols;
+	ret = cim_patch_ref(p, &k->src, n * 4, 4);
+	if (ret)
+		return ret;
+	if (!(k->hdr.flags & CIM_PROGRAM_F_REPORT))
+		return k->report ? -EINVAL : 0;
+	return cim_patch_ref(p, &k->report, sizeof(struct cim_program_report),
+			     8);
+}
+
+static int cim_patch_xbar_read(struct cim_patch *p)
+{
+	struct cim_pkt_xbar_read *k = p->pkt;
+	u64 n;
+	int ret;
+
+	if (k->hdr.flags & ~CIM_READ_VALID_FLAGS)
+		return -EINVAL;
+	ret = cim_check_xbar(p, &k->win);
+	if (ret)
+		return ret;
+	n = (u64)k->win.nrows * k->win.ncols;
+	if (!(k->hdr.flags & CIM_READ_F_WEIGHTS))
+		n *= 2;
+	return cim_patch_ref(p, &k->dst, n * 4, 4);
+}
+
+static int cim_patch_vmm(struct cim_patch *p)
+{
+	struct cim_pkt_vmm *k = p->pkt;
+	u64 in, out;
+	int ret;
+
+	if (k->hdr.flags & ~CIM_VMM_VALID_FLAGS)
+		return -EINVAL;
+	ret = cim_check_xbar(p, &k->win);
+	if (ret)
+		return ret;
+	if (!k->batch || k->batch > p->cdev->geo.max_batch)
+		return -EINVAL;
+	in = k->win.nrows;
+	out = k->win.ncols;
+	if (k->hdr.opcode == CIM_OP_VMM_TRANS)
+		swap(in, out);
+	ret = cim_patch_ref(p, &k->x, k->batch * in * 4, 4);
+	if (ret)
+		return ret;
+	return cim_patch_ref(p, &k->y, k->batch * out * 4, 4);
+}
+
+static int cim_patch_duu_update(struct cim_patch *p)
+{
+	struct cim_pkt_duu_update *k = p->pkt;
+	int ret;
+
+	if (k->hdr.flags & ~CIM_DUU_VALID_FLAGS)
+		return -EINVAL;
+	ret = cim_check_xbar(p, &k->win);
+	if (ret)
+		return ret;
+	if (k->batch > p->cdev->geo.max_batch)
+		return -EINVAL;
+	if (k->batch) {
+		ret = cim_patch_ref(p, &k->x, (u64)k->batch * k->win.nrows * 4,
+				    4);
+		if (ret)
+			return ret;
+		ret = cim_patch_ref(p, &k->d, (u64)k->batch * k->win.ncols * 4,
+				    4);
+		if (ret)
+			return ret;
+	} else {
+		/* Not read by the device: no address of the caller's stays */
+		k->x = 0;
+		k->d = 0;
+	}
+	if (!(k->hdr.flags & CIM_DUU_F_REPORT))
+		return k->report ? -EINVAL : 0;
+	return cim_patch_ref(p, &k->report, sizeof(struct cim_duu_report), 8);
+}
+
+static int cim_patch_ap_rows(struct cim_patch *p)
+{
+	struct cim_pkt_ap_rows *k = p->pkt;
+	u64 len;
+	int ret;
+
+	if (k->hdr.flags)
+		return -EINVAL;
+	ret = cim_check_ap(p, k->ap);
+	if (ret)
+		return ret;
+	if (k->hdr.opcode == CIM_OP_AP_LOAD_ROWS && k->what)
+		return -EINVAL;
+	switch (k->what) {
+	case CIM_AP_READ_ROWS:
+		if (!k->nrows || k->row > p->cdev->geo.ap_rows ||
+		    k->nrows > p->cdev->geo.ap_rows - k->row)
+			return -EINVAL;
+		len = (u64)k->nrows * 8;
+		break;
+	case CIM_AP_READ_TAGS:
+		if (!k->nrows || k->row > p->cdev->geo.ap_rows ||
+		    k->nrows > p->cdev->geo.ap_rows - k->row)
+			return -EINVAL;
+		len = DIV_ROUND_UP((u64)k->nrows, 64) * 8;
+		break;
+	case CIM_AP_READ_REGS:
+		len = CIM_AP_NREGS * 8;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return cim_patch_ref(p, &k->addr, len, 8);
+}
+
+static int cim_patch_ap_program(struct cim_patch *p)
+{
+	struct cim_pkt_ap_program *k = p->pkt;
+
+	if (k->hdr.flags)
+		return -EINVAL;
+	if (!k->ninst || k->hdr.size != sizeof(*k) +
+	    (u64)k->ninst * sizeof(struct cim_ap_inst))
+		return -EINVAL;
+	return cim_check_ap(p, k->ap);
+}
+
+static int cim_patch_counters(struct cim_patch *p)
+{
+	struct cim_pkt_counters *k = p->pkt;
+
+	/* Counters are device-wide: sysfs reads them, no file resets them */
+	if (k->hdr.flags & CIM_COUNTERS_F_RESET)
+		return -EPERM;
+	if (k->hdr.flags || k->size % 8 || k->size < 8 || k->size > 4096)
+		return -EINVAL;
+	return cim_patch_ref(p, &k->dst,
+			     min_t(u32, k->size, sizeof(struct cim_counters)),
+			     8);
+}
+
+/**
+ * struct cim_pkt_rule - what the validator knows of one opcode
+ * @size: the exact packet size, or 0 when the handler checks it
+ * @patch: checks the packet and patches its references; NULL for packets
+ *         with nothing to check beyond the size and zero flags
+ */
+struct cim_pkt_rule {
+	u32 size;
+	int (*patch)(struct cim_patch *p);
+};
+
+static const struct cim_pkt_rule cim_pkt_rules[] = {
+	[CIM_OP_NOP] = { sizeof(struct cim_pkt_hdr), NULL },
+	[CIM_OP_FENCE] = { sizeof(struct cim_pkt_fence), cim_patch_fence },
+	[CIM_OP_XBAR_PROGRAM] = { sizeof(struct cim_pkt_xbar_program),
+				  cim_patch_xbar_program },
+	[CIM_OP_XBAR_READ] = { sizeof(struct cim_pkt_xbar_read),
+			       cim_patch_xbar_read },
+	[CIM_OP_VMM_FWD] = { sizeof(struct cim_pkt_vmm), cim_patch_vmm },
+	[CIM_OP_VMM_TRANS] = { sizeof(struct cim_pkt_vmm), cim_patch_vmm },
+	[CIM_OP_DUU_UPDATE] = { sizeof(struct cim_pkt_duu_update),
+				cim_patch_duu_update },
+	[CIM_OP_AP_LOAD_ROWS] = { sizeof(struct cim_pkt_ap_rows),
+				  cim_patch_ap_rows },
+	[CIM_OP_AP_PROGRAM] = { 0, cim_patch_ap_program },
+	[CIM_OP_AP_READ] = { sizeof(struct cim_pkt_ap_rows),
+			     cim_patch_ap_rows },
+	[CIM_OP_COUNTERS_READ] = { sizeof(struct cim_pkt_counters),
+				   cim_patch_counters },
+};
+
+/**
+ * cim_job_patch_locked() - validate a copied command buffer, patch its
+ * references
+ * @file: the submitting file
+ * @job: the job, with its buffers looked up and its commands copied
+ *
+ * Context: cdev->lock held, so that reservations cannot change under it.
+ * Return: 0, -EINVAL for a malformed packet, -EACCES for a unit the file
+ * did not reserve, -EPERM for a packet only the driver may send.
+ */
+static int cim_job_patch_locked(struct cim_file *file, struct cim_job *job)
+{
+	struct cim_device *cdev = file->cdev;
+	u8 *cmds = (u8 *)job->buf + CIM_JOB_CMD_OFFSET;
+	struct cim_patch p = { .cdev = cdev, .file = file, .job = job };
+	u32 off = 0;
+	int ret;
+
+	lockdep_assert_held(&cdev->lock);
+
+	while (off < job->cmd_size) {
+		struct cim_pkt_hdr *h = (struct cim_pkt_hdr *)(cmds + off);
+		const struct cim_pkt_rule *rule;
+
+		p.pkt = h;
+		p.off = off;
+		if (job->cmd_size - off < sizeof(*h) || h->size < sizeof(*h) ||
+		    h->size % 8 || h->size > job->cmd_size - off) {
+			cim_dbg(cdev, "packet at %u: bad size\n", off);
+			return -EINVAL;
+		}
+		if (h->opcode == CIM_OP_COUNTERS_RESET)
+			return -EPERM;
+		if (h->opcode >= ARRAY_SIZE(cim_pkt_rules) ||
+		    (!cim_pkt_rules[h->opcode].size &&
+		     !cim_pkt_rules[h->opcode].patch)) {
+			cim_dbg(cdev, "packet at %u: opcode %#x\n", off,
+				h->opcode);
+			return -EINVAL;
+		}
+		rule = &cim_pkt_rules[h->opcode];
+		if (rule->size && h->size != rule->size) {
+			cim_dbg(cdev, "packet at %u: size %u\n", off, h->size);
+			return -EINVAL;
+		}
+		if (rule->patch)
+			ret = rule->patch(&p);
+		else
+			ret = h->flags ? -EINVAL : 0;
+		if (ret)
+			return ret;
+		off += h->size;
+	}
+	return 0;
+}
+
+/* Submit ------------------------------------------------------------------ */
+
+static int cim_job_lookup_bos(struct cim_file *file, struct cim_job *job,
+			      const struct cim_submit *args)
+{
+	u32 *handles;
+	int ret = 0;
+	u32 i;
+
+	if (!args->bo_count)
+		return 0;
+	handles = memdup_user(u64_to_user_ptr(args->bo_handles_ptr),
+			      array_size(args->bo_count, sizeof(u32)));
+	if (IS_ERR(handles))
+		return PTR_ERR(handles);
+	job->bos = kcalloc(args->bo_count, sizeof(*job->bos), GFP_KERNEL);
+	if (!job->bos) {
+		ret = -ENOMEM;
+		goto out_free_handles;
+	}
+	for (i = 0; i < args->bo_count; i++) {
+		job->bos[i] = cim_bo_lookup(file, handles[i]);
+		if (!job->bos[i]) {
+			ret = -ENOENT;
+			break;
+		}
+		job->nbos++;
+	}
+out_free_handles:
+	kfree(handles);
+	return ret;
+}
+
+/* Allocate the job and copy its commands out of the command buffer BO */
+static struct cim_job *cim_job_create(struct cim_file *file,
+				      const struct cim_submit *args)
+{
+	struct cim_device *cdev = file->cdev;
+	struct cim_job *job;
+	struct cim_bo *cmdbuf;
+	int ret;
+
+	cmdbuf = cim_bo_lookup(file, args->cmdbuf_handle);
+	if (!cmdbuf)
+		return ERR_PTR(-ENOENT);
+	if ((u64)args->cmdbuf_offset + args->cmdbuf_size > cmdbuf->size) {
+		ret = -EINVAL;
+		goto err_put_cmdbuf;
+	}
+
+	job = kzalloc(sizeof(*job), GFP_KERNEL);
+	if (!job) {
+		ret = -ENOMEM;
+		goto err_put_cmdbuf;
+	}
+	kref_get(&file->refcount);
+	job->file = file;
+	job->cmd_size = args->cmdbuf_size;
+	ret = cim_job_lookup_bos(file, job, args);
+	if (ret)
+		goto err_free_job;
+
+	job->fence = kzalloc(sizeof(*job->fence), GFP_KERNEL);
+	if (!job->fence) {
+		ret = -ENOMEM;
+		goto err_free_job;
+	}
+	spin_lock_init(&job->fence->lock);
+
+	job->buf_size = CIM_JOB_CMD_OFFSET + job->cmd_size;
+	job->buf = dma_alloc_coherent(&cdev->pdev->dev, job->buf_size,
+				      &job->buf_dma, GFP_KERNEL);
+	if (!job->buf) {
+		ret = -ENOMEM;
+		goto err_free_job;
+	}
+	memset(job->buf, 0, CIM_JOB_CMD_OFFSET);
+	/* From here on only the copy counts: user space may change the BO */
+	memcpy((u8 *)job->buf + CIM_JOB_CMD_OFFSET,
+	       (u8 *)cmdbuf->vaddr + args->cmdbuf_offset, job->cmd_size);
+	cim_bo_put(cmdbuf);
+	return job;
+
+err_free_job:
+	if (job->fence && !job->fence->base.ops) {
+		kfree(job->fence);
+		job->fence = NULL;
+	}
+	cim_job_free(job);
+err_put_cmdbuf:
+	cim_bo_put(cmdbuf);
+	return ERR_PTR(ret);
+}
+
+static bool cim_job_slot_free(struct cim_device *cdev)
+{
+	return READ_ONCE(cdev->state) != CIM_STATE_RESETTING &&
+	       READ_ONCE(cdev->ninflight) < CIM_RING_ENTRIES - 1;
+}
+
+/* Wait for a free ring slot; returns with cdev->lock held, or an error */
+static int cim_job_wait_slot(struct cim_device *cdev)
+{
+	int ret;
+
+	for (;;) {
+		mutex_lock(&cdev->lock);
+		if (cdev->state == CIM_STATE_FAILED) {
+			mutex_unlock(&cdev->lock);
+			return -ENODEV;
+		}
+		if (cdev->state == CIM_STATE_OPERATIONAL &&
+		    cdev->ninflight < CIM_RING_ENTRIES - 1)
+			return 0;
+		mutex_unlock(&cdev->lock);
+		ret = wait_event_interruptible(cdev->ring_wq,
+					       cim_job_slot_free(cdev));
+		if (ret)
+			return ret;
+	}
+}
+
+/* Give the job its seqno and fence, and hand it to the device */
+static void cim_job_queue_locked(struct cim_file *file, struct cim_job *job)
+{
+	struct cim_device *cdev = file->cdev;
+	struct cim_fence *old;
+	u64 seqno;
+
+	lockdep_assert_held(&cdev->lock);
+
+	mutex_lock(&file->lock);
+	seqno = ++file->seqno;
+	dma_fence_init(&job->fence->base, &cim_fence_ops, &job->fence->lock,
+		       file->fence_context, seqno);
+	/* The history holds its own reference; xa_store may need memory */
+	dma_fence_get(&job->fence->base);
+	if (xa_is_err(xa_store(&file->fences, seqno, job->fence, GFP_KERNEL)))
+		dma_fence_put(&job->fence->base);
+	if (seqno > CIM_FENCE_HISTORY) {
+		old = xa_erase(&file->fences, seqno - CIM_FENCE_HISTORY);
+		if (old)
+			dma_fence_put(&old->base);
+	}
+	mutex_unlock(&file->lock);
+
+	job->hw_seqno = cdev->next_hw_seqno++;
+	if (list_empty(&cdev->inflight))
+		cdev->last_progress = jiffies;
+	list_add_tail(&job->node, &cdev->inflight);
+	cdev->ninflight++;
+	cdev->jobs_submitted++;
+	cim_hw_push_locked(cdev, job);
+	cim_reset_arm_locked(cdev);
+}
+
+static int cim_submit_check(struct cim_device *cdev,
+			    const struct cim_submit *args)
+{
+	if (args->flags & ~CIM_SUBMIT_VALID_FLAGS)
+		return -EINVAL;
+	if (args->bo_count > CIM_MAX_SUBMIT_BOS ||
+	    (!args->bo_count && args->bo_handles_ptr))
+		return -EINVAL;
+	if (args->cmdbuf_offset % 8 || args->cmdbuf_size % 8 ||
+	    args->cmdbuf_size < 8 || args->cmdbuf_size > cdev->geo.max_cmdbuf)
+		return -EINVAL;
+	return 0;
+}
+
+int cim_submit_ioctl(struct cim_file *file, unsigned int cmd,
+		     unsigned long arg)
+{
+	struct cim_device *cdev = file->cdev;
+	struct sync_file *sync = NULL;
+	struct cim_submit args;
+	struct cim_job *job;
+	int fd = -1, ret;
+
+	ret = cim_ioctl_copy_in(&args, sizeof(args), cmd, arg);
+	if (ret)
+		return ret;
+	ret = cim_submit_check(cdev, &args);
+	if (ret)
+		return ret;
+	if (READ_ONCE(file->guilty))
+		return -EBADFD;
+
+	job = cim_job_create(file, &args);
+	if (IS_ERR(job))
+		return PTR_ERR(job);
+	if (args.flags & CIM_SUBMIT_FENCE_OUT) {
+		fd = get_unused_fd_flags(O_CLOEXEC);
+		if (fd < 0) {
+			ret = fd;
+			goto err_free_job;
+		}
+	}
+
+	ret = cim_job_wait_slot(cdev);
+	if (ret)
+		goto err_put_fd;
+	if (file->guilty) {
+		ret = -EBADFD;
+		goto err_unlock;
+	}
+	ret = cim_job_patch_locked(file, job);
+	if (ret)
+		goto err_unlock;
+	cim_job_queue_locked(file, job);
+	/* The job may end and be freed once the lock drops */
+	args.seqno = job->fence->base.seqno;
+	if (fd >= 0) {
+		sync = sync_file_create(&job->fence->base);
+		if (!sync)
+			ret = -ENOMEM;
+	}
+	mutex_unlock(&cdev->lock);
+
+	args.fence_fd = sync ? fd : -1;
+	if (!ret && copy_to_user((void __user *)arg, &args,
+				 min_t(size_t, sizeof(args), _IOC_SIZE(cmd))))
+		ret = -EFAULT;
+	if (ret) {
+		/* The job runs anyway; only the fd is not handed out */
+		if (sync)
+			fput(sync->file);
+		if (fd >= 0)
+			put_unused_fd(fd);
+		return ret;
+	}
+	if (sync)
+		fd_install(fd, sync->file);
+	return 0;
+
+err_unlock:
+	mutex_unlock(&cdev->lock);
+err_put_fd:
+	if (fd >= 0)
+		put_unused_fd(fd);
+err_free_job:
+	kfree(job->fence);
+	job->fence = NULL;
+	cim_job_free(job);
+	return ret;
+}
+
+/* Wait -------------------------------------------------------------------- */
+
+int cim_wait_ioctl(struct cim_file *file, unsigned int cmd, unsigned long arg)
+{
+	struct cim_fence *fence;
+	struct cim_wait args;
+	long timeout, ret;
+	s64 left;
+
+	ret = cim_ioctl_copy_in(&args, sizeof(args), cmd, arg);
+	if (ret)
+		return ret;
+	if (args.flags || args.pad)
+		return -EINVAL;
+
+	mutex_lock(&file->lock);
+	if (!args.seqno || args.seqno > file->seqno) {
+		mutex_unlock(&file->lock);
+		return -EINVAL;
+	}
+	fence = xa_load(&file->fences, args.seqno);
+	if (fence)
+		dma_fence_get(&fence->base);
+	mutex_unlock(&file->lock);
+	if (!fence)
+		return -ENOENT;
+
+	left = args.timeout_ns ? args.timeout_ns - ktime_get_ns() : 0;
+	if (left <= 0) {
+		ret = dma_fence_is_signaled(&fence->base) ? 1 : 0;
+	} else {
+		timeout = min_t(u64, nsecs_to_jiffies64(left) + 1,
+				MAX_SCHEDULE_TIMEOUT - 1);
+		ret = dma_fence_wait_timeout(&fence->base, true, timeout);
+	}
+	if (ret <= 0) {
+		ret = ret ? ret : -ETIME;
+		goto out_put_fence;
+	}
+
+	args.status = fence->status;
+	args.cmds_done = fence->done.cmds_done;
+	args.error_offset = fence->done.error_offset;
+	args.error_field = fence->done.error_field;
+	args.energy_fj = fence->done.energy_fj;
+	args.device_time_ps = fence->done.device_time_ps;
+	ret = 0;
+	if (copy_to_user((void __user *)arg, &args,
+			 min_t(size_t, sizeof(args), _IOC_SIZE(cmd))))
+		ret = -EFAULT;
+out_put_fence:
+	dma_fence_put(&fence->base);
+	return ret;
+}
+
+/* Reservations ------------------------------------------------------------ */
+
+int cim_reserve_ioctl(struct cim_file *file, unsigned int cmd,
+		      unsigned long arg)
+{
+	struct cim_device *cdev = file->cdev;
+	bool xbar = _IOC_NR(cmd) == _IOC_NR(CIM_IOCTL_XBAR_RESERVE) ||
+		    _IOC_NR(cmd) == _IOC_NR(CIM_IOCTL_XBAR_RELEASE);
+	bool reserve = _IOC_NR(cmd) == _IOC_NR(CIM_IOCTL_XBAR_RESERVE) ||
+		       _IOC_NR(cmd) == _IOC_NR(CIM_IOCTL_AP_RESERVE);
+	struct cim_file **owner = xbar ? cdev->xbar_owner : cdev->ap_owner;
+	u32 count = xbar ? cdev->geo.xbar_count : cdev->geo.ap_count;
+	struct cim_reserve args;
+	unsigned long mask;
+	unsigned int i;
+	int ret;
+
+	ret = cim_ioctl_copy_in(&args, sizeof(args), cmd, arg);
+	if (ret)
+		return ret;
+	if (args.flags || args.pad || !args.mask)
+		return -EINVAL;
+	if (count < 64 && args.mask >> count)
+		return -EINVAL;
+	mask = args.mask;
+
+	mutex_lock(&cdev->lock);
+	for_each_set_bit(i, &mask, 64) {
+		if (reserve && owner[i] && owner[i] != file)
+			ret = -EBUSY;
+		else if (!reserve && owner[i] != file)
+			ret = -EINVAL;
+	}
+	if (!ret)
+		for_each_set_bit(i, &mask, 64)
+			owner[i] = reserve ? file : NULL;
+	mutex_unlock(&cdev->lock);
+	return ret;
+}
+
+void cim_reserve_release_all(struct cim_file *file)
+{
+	struct cim_device *cdev = file->cdev;
+	unsigned int i;
+
+	mutex_lock(&cdev->lock);
+	for (i = 0; i < CIM_MAX_XBARS; i++)
+		if (cdev->xbar_owner[i] == file)
+			cdev->xbar_owner[i] = NULL;
+	for (i = 0; i < CIM_MAX_APS; i++)
+		if (cdev->ap_owner[i] == file)
+			cdev->ap_owner[i] = NULL;
+	mutex_unlock(&cdev->lock);
+}
