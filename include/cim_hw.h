@@ -173,6 +173,7 @@ enum cim_status {
 	CIM_ST_INJECTED = 13,	/* failure injected through CIM_REG_FAULT */
 	CIM_ST_BAD_RING = 14,	/* ring misconfigured (halts the device) */
 	CIM_ST_ABORTED = 15,	/* device reset with the job in flight */
+	CIM_ST_NOMEM = 16,	/* the model could not get host memory */
 	CIM_ST_COUNT
 };
 
@@ -182,7 +183,16 @@ enum cim_status {
  * struct cim_pkt_hdr - header that starts every packet (8 bytes)
  * @opcode: enum cim_opcode
  * @flags: opcode-specific, unknown bits rejected
- * @size: bytes of the whole packet including this header, multiple of 8
+ * @size: bytes of the whole packet including this header, multiple of 8,
+ *        8..MAX_CMDBUF; exactly the packet's struct size unless the
+ *        packet says otherwise (NOP and COUNTERS_RESET are a bare header)
+ *
+ * A packet is checked in this order: the header (fewer than 8 bytes left:
+ * TRUNCATED; size < 8 or > MAX_CMDBUF: BAD_SIZE; size not a multiple of 8:
+ * BAD_ALIGN; size past the end of the buffer: TRUNCATED), the opcode, the
+ * exact size, the flags, then every field in the order of its struct, then
+ * the data it reads. Bus addresses of binary32 arrays must be 4-byte
+ * aligned, every other bus address 8-byte aligned (BAD_ALIGN).
  */
 struct cim_pkt_hdr {
 	__u16 opcode;
@@ -244,15 +254,20 @@ struct cim_pkt_xbar_window {
  * @win: target cells
  * @max_iters: verify iterations per cell, 1..64
  * @tolerance_f32: accepted error in levels, (0, 8]
+ * @pad: must be zero
  * @src: nrows * ncols binary32 weights, row-major, each in [-1, 1]
  * @report: bus address of a struct cim_program_report if
  *          CIM_PROGRAM_F_REPORT, else must be zero
+ *
+ * max_iters and tolerance outside their ranges, or a weight that is NaN,
+ * infinite or outside [-1, 1], fail the packet with BAD_VALUE.
  */
 struct cim_pkt_xbar_program {
 	struct cim_pkt_hdr hdr;
 	struct cim_pkt_xbar_window win;
 	__u32 max_iters;
 	__u32 tolerance_f32;
+	__u32 pad;
 	__u64 src;
 	__u64 report;
 };
@@ -276,15 +291,17 @@ struct cim_program_report {
 #define CIM_READ_VALID_FLAGS		0x1u
 
 /**
- * struct cim_pkt_xbar_read - read back conductances (24 bytes)
+ * struct cim_pkt_xbar_read - read back conductances (32 bytes)
  * @hdr: opcode CIM_OP_XBAR_READ
  * @win: cells to read
+ * @pad: must be zero
  * @dst: with CIM_READ_F_WEIGHTS, nrows * ncols binary32 weights in [-1, 1];
  *       otherwise nrows * ncols pairs (G+, G-) of binary32 microsiemens
  */
 struct cim_pkt_xbar_read {
 	struct cim_pkt_hdr hdr;
 	struct cim_pkt_xbar_window win;
+	__u32 pad;
 	__u64 dst;
 };
 
@@ -293,13 +310,14 @@ struct cim_pkt_xbar_read {
 #define CIM_VMM_VALID_FLAGS		0x1u
 
 /**
- * struct cim_pkt_vmm - batched analog vector-matrix multiply (40 bytes)
+ * struct cim_pkt_vmm - batched analog vector-matrix multiply (48 bytes)
  * @hdr: opcode CIM_OP_VMM_FWD (inputs on rows, outputs on columns) or
  *       CIM_OP_VMM_TRANS (inputs on columns, outputs on rows)
  * @win: cells taking part
  * @batch: vectors, 1..MAX_BATCH
  * @adc_range_f32: with CIM_VMM_F_ADC_FIXED, the ADC full scale in output
  *                 units, finite and > 0; otherwise must be zero
+ * @pad: must be zero
  * @x: batch input vectors of binary32, packed, each of the input length
  * @y: batch output vectors of binary32, packed, each of the output length
  */
@@ -308,6 +326,7 @@ struct cim_pkt_vmm {
 	struct cim_pkt_xbar_window win;
 	__u32 batch;
 	__u32 adc_range_f32;
+	__u32 pad;
 	__u64 x;
 	__u64 y;
 };
@@ -321,12 +340,14 @@ struct cim_pkt_vmm {
  * struct cim_pkt_duu_update - mixed-precision weight update (64 bytes)
  * @hdr: opcode CIM_OP_DUU_UPDATE
  * @win: cells updated; rows take x, columns take d
- * @batch: 0..MAX_BATCH; 0 runs only the threshold transfer
+ * @batch: 0..MAX_BATCH; 0 runs only the threshold transfer, and then
+ *         @x and @d are not read
  * @lr_f32: learning rate, finite and >= 0
  * @epsilon_f32: transfer threshold in weight units, finite and >= 0;
  *               0 selects one conductance level, 1 / (LEVELS - 1)
  * @n_max: pulses per cell and transfer, 1..CIM_MAX_PULSES
  * @reserved: must be zero
+ * @pad: must be zero
  * @x: batch * nrows binary32 (layer inputs)
  * @d: batch * ncols binary32 (error signals)
  * @report: bus address of a struct cim_duu_report with CIM_DUU_F_REPORT,
@@ -344,6 +365,7 @@ struct cim_pkt_duu_update {
 	__u32 epsilon_f32;
 	__u16 n_max;
 	__u16 reserved;
+	__u32 pad;
 	__u64 x;
 	__u64 d;
 	__u64 report;
@@ -369,18 +391,20 @@ struct cim_duu_report {
 
 /**
  * struct cim_pkt_ap_rows - AP row transfer, for AP_LOAD_ROWS and AP_READ
- * (32 bytes)
+ * (40 bytes)
  * @hdr: opcode CIM_OP_AP_LOAD_ROWS or CIM_OP_AP_READ
  * @ap: AP index, < AP_COUNT
- * @what: for AP_READ, enum cim_ap_read; for AP_LOAD_ROWS, must be zero
+ * @what: for AP_READ, enum cim_ap_read (others: BAD_VALUE); for
+ *        AP_LOAD_ROWS, must be zero
  * @row: first row
  * @nrows: rows, >= 1, row + nrows <= AP_ROWS (ignored with REGS: must be 0)
  * @col: first bit-column (ROWS only, else must be zero)
  * @ncols: bit-columns, 1..64 (ROWS only, else must be zero)
  * @reserved: must be zero
- * @addr: ROWS: nrows little-endian __u64 words, bit k of a word is column
- *        col + k; TAGS: ceil(nrows / 64) __u64 words, bit k of word w is
- *        row + 64 w + k; REGS: CIM_AP_NREGS __u64 words
+ * @addr: 8-byte aligned. ROWS: nrows little-endian __u64 words, bit k of
+ *        a word is column col + k (bits from ncols up are ignored on load,
+ *        zero on read); TAGS: ceil(nrows / 64) __u64 words, bit k of word w
+ *        is row + 64 w + k; REGS: CIM_AP_NREGS __u64 words
  */
 struct cim_pkt_ap_rows {
 	struct cim_pkt_hdr hdr;
@@ -481,9 +505,9 @@ enum cim_ap_tagop {
 
 /**
  * struct cim_pkt_ap_program - run AP instructions (16 + 16 n bytes)
- * @hdr: opcode CIM_OP_AP_PROGRAM; size = 16 + 16 * ninst
+ * @hdr: opcode CIM_OP_AP_PROGRAM; size = 16 + 16 * ninst, else BAD_SIZE
  * @ap: AP index
- * @ninst: instructions that follow, >= 1
+ * @ninst: instructions that follow, >= 1 (0: BAD_SIZE)
  * @inst: the instructions, run in order; the first malformed one fails
  *        the packet before any instruction runs
  */
@@ -501,7 +525,8 @@ struct cim_pkt_ap_program {
 /**
  * struct cim_pkt_counters - read the counters (24 bytes)
  * @hdr: opcode CIM_OP_COUNTERS_READ
- * @size: bytes the caller accepts, 8-aligned, 8..4096; the device writes
+ * @size: bytes the caller accepts, a multiple of 8 (else BAD_ALIGN),
+ *        8..4096 (else BAD_VALUE); the device writes
  *        min(size, sizeof(struct cim_counters)) bytes
  * @reserved: must be zero
  * @dst: bus address of the struct cim_counters
