@@ -1,0 +1,767 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The command processor: walks a command buffer packet by packet. Every
+ * handler validates all of its packet's fields and DMA-reads and checks all
+ * of its inputs before it changes any state, so a rejected packet leaves
+ * the device as it was; then it delegates to the units and DMA-writes the
+ * outputs. The order of the checks is the one documented at struct
+ * cim_pkt_hdr in cim_hw.h.
+ *
+ * Copyright (C) 2026 The cim authors
+ */
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "duu.h"
+#include "fw_priv.h"
+
+/* Packets are read in place: the ABI is little-endian, so is the host. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "the firmware model assumes a little-endian host");
+
+/**
+ * struct cmd_ctx - the packet being executed
+ * @fw: the device
+ * @dma: the job's memory
+ * @pkt: the packet's bytes, @size of them, any alignment
+ * @size: hdr.size, already checked against the buffer
+ * @field: on failure, offset of the offending field inside the packet
+ */
+struct cmd_ctx {
+	struct cim_fw *fw;
+	const struct cim_fw_dma *dma;
+	const unsigned char *pkt;
+	uint32_t size;
+	uint32_t field;
+};
+
+#define PKT_FIELD(type, member)	((uint32_t)offsetof(type, member))
+
+static int fail(struct cmd_ctx *c, int status, uint32_t field)
+{
+	c->field = field;
+	return status;
+}
+
+static float f32(uint32_t bits)
+{
+	float f;
+
+	memcpy(&f, &bits, sizeof(f));
+	return f;
+}
+
+/* Copy a fixed-size packet out of the buffer, or fail with BAD_SIZE. */
+static int take(struct cmd_ctx *c, void *pkt, size_t len)
+{
+	if (c->size != len)
+		return fail(c, CIM_ST_BAD_SIZE, PKT_FIELD(struct cim_pkt_hdr,
+							  size));
+	memcpy(pkt, c->pkt, len);
+	return CIM_ST_OK;
+}
+
+static int check_flags(struct cmd_ctx *c, uint16_t flags, uint16_t valid)
+{
+	if (flags & ~valid)
+		return fail(c, CIM_ST_BAD_FLAGS, PKT_FIELD(struct cim_pkt_hdr,
+							   flags));
+	return CIM_ST_OK;
+}
+
+static int check_align(struct cmd_ctx *c, uint64_t addr, uint64_t align,
+		       uint32_t field)
+{
+	if (addr & (align - 1))
+		return fail(c, CIM_ST_BAD_ALIGN, field);
+	return CIM_ST_OK;
+}
+
+/* An optional report: its flag selects an 8-aligned address, else zero. */
+static int check_report(struct cmd_ctx *c, bool wanted, uint64_t addr,
+			uint32_t field)
+{
+	if (!wanted)
+		return addr ? fail(c, CIM_ST_RESERVED, field) : CIM_ST_OK;
+	return check_align(c, addr, 8, field);
+}
+
+static int dma_read(struct cmd_ctx *c, uint64_t addr, void *dst, size_t len,
+		    uint32_t field)
+{
+	if (!c->dma || !c->dma->read || c->dma->read(c->dma->opaque, addr,
+						     dst, len))
+		return fail(c, CIM_ST_DMA, field);
+	return CIM_ST_OK;
+}
+
+static int dma_write(struct cmd_ctx *c, uint64_t addr, const void *src,
+		     size_t len, uint32_t field)
+{
+	if (!c->dma || !c->dma->write || c->dma->write(c->dma->opaque, addr,
+						       src, len))
+		return fail(c, CIM_ST_DMA, field);
+	return CIM_ST_OK;
+}
+
+/* Fetch @n binary32 values and refuse NaN, infinity and |v| > @limit. */
+static int read_floats(struct cmd_ctx *c, uint64_t addr, float *dst,
+		       size_t n, float limit, uint32_t field)
+{
+	size_t i;
+	int st;
+
+	st = dma_read(c, addr, dst, n * sizeof(float), field);
+	if (st)
+		return st;
+	for (i = 0; i < n; i++)
+		if (!(fabsf(dst[i]) <= limit))
+			return fail(c, CIM_ST_BAD_VALUE, field);
+	return CIM_ST_OK;
+}
+
+/* Crossbar windows ------------------------------------------------------- */
+
+static int check_span(struct cmd_ctx *c, unsigned int first, unsigned int n,
+		      unsigned int limit, uint32_t first_field,
+		      uint32_t n_field)
+{
+	if (first >= limit)
+		return fail(c, CIM_ST_BAD_RANGE, first_field);
+	if (n == 0 || n > limit - first)
+		return fail(c, CIM_ST_BAD_RANGE, n_field);
+	return CIM_ST_OK;
+}
+
+/* Validate the window at offset @base of the packet; fill @xb and @win. */
+static int check_win(struct cmd_ctx *c, const struct cim_pkt_xbar_window *w,
+		     uint32_t base, struct cim_xbar **xb,
+		     struct cim_xbar_win *win)
+{
+	const struct cim_fw_config *cfg = &c->fw->cfg;
+	typedef struct cim_pkt_xbar_window pw;
+	int st;
+
+	if (w->xbar >= cfg->xbar_count)
+		return fail(c, CIM_ST_BAD_UNIT, base + PKT_FIELD(pw, xbar));
+	st = check_span(c, w->row, w->nrows, cfg->xbar_rows,
+			base + PKT_FIELD(pw, row), base + PKT_FIELD(pw, nrows));
+	if (st)
+		return st;
+	st = check_span(c, w->col, w->ncols, cfg->xbar_cols,
+			base + PKT_FIELD(pw, col), base + PKT_FIELD(pw, ncols));
+	if (st)
+		return st;
+	*xb = &c->fw->xbars[w->xbar];
+	*win = (struct cim_xbar_win) {
+		.row = w->row, .nrows = w->nrows,
+		.col = w->col, .ncols = w->ncols,
+	};
+	return CIM_ST_OK;
+}
+
+/* NOP, FENCE ------------------------------------------------------------- */
+
+static int do_nop(struct cmd_ctx *c)
+{
+	struct cim_pkt_hdr p;
+	int st;
+
+	st = take(c, &p, sizeof(p));
+	if (!st)
+		st = check_flags(c, p.flags, 0);
+	return st;
+}
+
+/* Packets run in order, so every earlier packet has completed here. */
+static int do_fence(struct cmd_ctx *c)
+{
+	typedef struct cim_pkt_fence P;
+	P p;
+	int st;
+
+	st = take(c, &p, sizeof(p));
+	if (!st)
+		st = check_flags(c, p.hdr.flags, 0);
+	if (!st)
+		st = check_align(c, p.addr, 8, PKT_FIELD(P, addr));
+	if (!st)
+		st = dma_write(c, p.addr, &p.value, sizeof(p.value),
+			       PKT_FIELD(P, addr));
+	return st;
+}
+
+/* Crossbar packets ------------------------------------------------------- */
+
+static int check_program(struct cmd_ctx *c, const struct cim_pkt_xbar_program *p)
+{
+	typedef struct cim_pkt_xbar_program P;
+	float tol = f32(p->tolerance_f32);
+
+	if (p->max_iters < 1 || p->max_iters > 64)
+		return fail(c, CIM_ST_BAD_VALUE, PKT_FIELD(P, max_iters));
+	if (!(tol > 0.0f && tol <= 8.0f))
+		return fail(c, CIM_ST_BAD_VALUE, PKT_FIELD(P, tolerance_f32));
+	if (p->pad)
+		return fail(c, CIM_ST_RESERVED, PKT_FIELD(P, pad));
+	if (check_align(c, p->src, 4, PKT_FIELD(P, src)))
+		return CIM_ST_BAD_ALIGN;
+	return check_report(c, p->hdr.flags & CIM_PROGRAM_F_REPORT,
+			    p->report, PKT_FIELD(P, report));
+}
+
+static int do_xbar_program(struct cmd_ctx *c)
+{
+	typedef struct cim_pkt_xbar_program P;
+	struct cim_program_report rep;
+	struct cim_xbar_win win;
+	struct cim_xbar *xb;
+	float *w = c->fw->scratch[0];
+	P p;
+	int st;
+
+	st = take(c, &p, sizeof(p));
+	if (!st)
+		st = check_flags(c, p.hdr.flags, CIM_PROGRAM_VALID_FLAGS);
+	if (!st)
+		st = check_win(c, &p.win, PKT_FIELD(P, win), &xb, &win);
+	if (!st)
+		st = check_program(c, &p);
+	if (!st)
+		st = read_floats(c, p.src, w, (size_t)win.nrows * win.ncols,
+				 1.0f, PKT_FIELD(P, src));
+	if (st)
+		return st;
+
+	memset(&rep, 0, sizeof(rep));
+	cim_xbar_program(xb, &win, w, p.max_iters, f32(p.tolerance_f32), &rep,
+			 &c->fw->meter);
+	if (!(p.hdr.flags & CIM_PROGRAM_F_REPORT))
+		return CIM_ST_OK;
+	return dma_write(c, p.report, &rep, sizeof(rep), PKT_FIELD(P, report));
+}
+
+static int do_xbar_read(struct cmd_ctx *c)
+{
+	typedef struct cim_pkt_xbar_read P;
+	struct cim_xbar_win win;
+	struct cim_xbar *xb;
+	float *out = c->fw->scratch[0];
+	size_t n;
+	P p;
+	int st;
+
+	st = take(c, &p, sizeof(p));
+	if (!st)
+		st = check_flags(c, p.hdr.flags, CIM_READ_VALID_FLAGS);
+	if (!st)
+		st = check_win(c, &p.win, PKT_FIELD(P, win), &xb, &win);
+	if (!st && p.pad)
+		st = fail(c, CIM_ST_RESERVED, PKT_FIELD(P, pad));
+	if (!st)
+		st = check_align(c, p.dst, 4, PKT_FIELD(P, dst));
+	if (st)
+		return st;
+
+	n = (size_t)win.nrows * win.ncols;
+	if (p.hdr.flags & CIM_READ_F_WEIGHTS) {
+		cim_xbar_read_weights(xb, &win, out);
+	} else {
+		cim_xbar_read_g(xb, &win, out);
+		n *= 2;
+	}
+	return dma_write(c, p.dst, out, n * sizeof(float), PKT_FIELD(P, dst));
+}
+
+static int check_vmm(struct cmd_ctx *c, const struct cim_pkt_vmm *p)
+{
+	typedef struct cim_pkt_vmm P;
+	float range = f32(p->adc_range_f32);
+
+	if (p->batch < 1 || p->batch > CIM_MAX_BATCH)
+		return fail(c, CIM_ST_BAD_BATCH, PKT_FIELD(P, batch));
+	if (!(p->hdr.flags & CIM_VMM_F_ADC_FIXED)) {
+		if (p->adc_range_f32)
+			return fail(c, CIM_ST_RESERVED,
+				    PKT_FIELD(P, adc_range_f32));
+	} else if (!(range > 0.0f && isfinite(range))) {
+		return fail(c, CIM_ST_BAD_VALUE, PKT_FIELD(P, adc_range_f32));
+	}
+	if (p->pad)
+		return fail(c, CIM_ST_RESERVED, PKT_FIELD(P, pad));
+	if (check_align(c, p->x, 4, PKT_FIELD(P, x)))
+		return CIM_ST_BAD_ALIGN;
+	return check_align(c, p->y, 4, PKT_FIELD(P, y));
+}
+
+static int do_vmm(struct cmd_ctx *c, bool trans)
+{
+	typedef struct cim_pkt_vmm P;
+	struct cim_xbar_win win;
+	struct cim_xbar *xb;
+	float *x = c->fw->scratch[0], *y = c->fw->scratch[1];
+	size_t nx, ny;
+	P p;
+	int st;
+
+	st = take(c, &p, sizeof(p));
+	if (!st)
+		st = check_flags(c, p.hdr.flags, CIM_VMM_VALID_FLAGS);
+	if (!st)
+		st = check_win(c, &p.win, PKT_FIELD(P, win), &xb, &win);
+	if (!st)
+		st = check_vmm(c, &p);
+	if (st)
+		return st;
+
+	nx = (size_t)p.batch * (trans ? win.ncols : win.nrows);
+	ny = (size_t)p.batch * (trans ? win.nrows : win.ncols);
+	st = read_floats(c, p.x, x, nx, FLT_MAX, PKT_FIELD(P, x));
+	if (st)
+		return st;
+	if (cim_xbar_vmm(xb, &win, trans, p.batch, x, y,
+			 p.hdr.flags & CIM_VMM_F_ADC_FIXED,
+			 f32(p.adc_range_f32), &c->fw->meter))
+		return fail(c, CIM_ST_NOMEM, 0);
+	return dma_write(c, p.y, y, ny * sizeof(float), PKT_FIELD(P, y));
+}
+
+static int do_vmm_fwd(struct cmd_ctx *c)
+{
+	return do_vmm(c, false);
+}
+
+static int do_vmm_trans(struct cmd_ctx *c)
+{
+	return do_vmm(c, true);
+}
+
+static int check_duu(struct cmd_ctx *c, const struct cim_pkt_duu_update *p)
+{
+	typedef struct cim_pkt_duu_update P;
+	float lr = f32(p->lr_f32), eps = f32(p->epsilon_f32);
+
+	if (p->batch > CIM_MAX_BATCH)
+		return fail(c, CIM_ST_BAD_BATCH, PKT_FIELD(P, batch));
+	if (!(lr >= 0.0f && isfinite(lr)))
+		return fail(c, CIM_ST_BAD_VALUE, PKT_FIELD(P, lr_f32));
+	if (!(eps >= 0.0f && isfinite(eps)))
+		return fail(c, CIM_ST_BAD_VALUE, PKT_FIELD(P, epsilon_f32));
+	if (p->n_max < 1 || p->n_max > CIM_MAX_PULSES)
+		return fail(c, CIM_ST_BAD_VALUE, PKT_FIELD(P, n_max));
+	if (p->reserved)
+		return fail(c, CIM_ST_RESERVED, PKT_FIELD(P, reserved));
+	if (p->pad)
+		return fail(c, CIM_ST_RESERVED, PKT_FIELD(P, pad));
+	if (p->batch && check_align(c, p->x, 4, PKT_FIELD(P, x)))
+		return CIM_ST_BAD_ALIGN;
+	if (p->batch && check_align(c, p->d, 4, PKT_FIELD(P, d)))
+		return CIM_ST_BAD_ALIGN;
+	return check_report(c, p->hdr.flags & CIM_DUU_F_REPORT, p->report,
+			    PKT_FIELD(P, report));
+}
+
+static int read_duu_inputs(struct cmd_ctx *c,
+			   const struct cim_pkt_duu_update *p,
+			   const struct cim_xbar_win *win, float *x, float *d)
+{
+	typedef struct cim_pkt_duu_update P;
+	int st;
+
+	if (!p->batch)
+		return CIM_ST_OK;
+	st = read_floats(c, p->x, x, (size_t)p->batch * win->nrows, FLT_MAX,
+			 PKT_FIELD(P, x));
+	if (!st)
+		st = read_floats(c, p->d, d, (size_t)p->batch * win->ncols,
+				 FLT_MAX, PKT_FIELD(P, d));
+	return st;
+}
+
+static int do_duu_update(struct cmd_ctx *c)
+{
+	typedef struct cim_pkt_duu_update P;
+	struct cim_duu_report rep;
+	struct cim_xbar_win win;
+	struct cim_xbar *xb;
+	float *x = c->fw->scratch[0], *d = c->fw->scratch[1];
+	float eps;
+	P p;
+	int st;
+
+	st = take(c, &p, sizeof(p));
+	if (!st)
+		st = check_flags(c, p.hdr.flags, CIM_DUU_VALID_FLAGS);
+	if (!st)
+		st = check_win(c, &p.win, PKT_FIELD(P, win), &xb, &win);
+	if (!st)
+		st = check_duu(c, &p);
+	if (!st)
+		st = read_duu_inputs(c, &p, &win, x, d);
+	if (st)
+		return st;
+
+	if (p.batch)
+		cim_duu_accumulate(xb, &win, p.batch, x, d, f32(p.lr_f32),
+				   &c->fw->meter);
+	memset(&rep, 0, sizeof(rep));
+	eps = f32(p.epsilon_f32);
+	if (eps == 0.0f)
+		eps = 1.0f / (float)(c->fw->cfg.levels - 1);
+	if (!(p.hdr.flags & CIM_DUU_F_NO_TRANSFER))
+		cim_duu_transfer(xb, &win, eps, p.n_max, &rep, &c->fw->meter);
+	if (!(p.hdr.flags & CIM_DUU_F_REPORT))
+		return CIM_ST_OK;
+	return dma_write(c, p.report, &rep, sizeof(rep), PKT_FIELD(P, report));
+}
+
+/* Associative processors ------------------------------------------------- */
+
+static int check_ap_unit(struct cmd_ctx *c, uint32_t ap, uint32_t field)
+{
+	if (ap >= c->fw->cfg.ap_count)
+		return fail(c, CIM_ST_BAD_UNIT, field);
+	return CIM_ST_OK;
+}
+
+/* ROWS windows: rows inside the AP, 1..64 bit-columns inside it. */
+static int check_ap_rows_win(struct cmd_ctx *c, const struct cim_pkt_ap_rows *p)
+{
+	typedef struct cim_pkt_ap_rows P;
+	const struct cim_fw_config *cfg = &c->fw->cfg;
+	int st;
+
+	st = check_span(c, p->row, p->nrows, cfg->ap_rows, PKT_FIELD(P, row),
+			PKT_FIELD(P, nrows));
+	if (st)
+		return st;
+	if (p->col >= cfg->ap_cols)
+		return fail(c, CIM_ST_BAD_RANGE, PKT_FIELD(P, col));
+	if (p->ncols < 1 || p->ncols > CIM_AP_MAX_FIELD ||
+	    p->ncols > cfg->ap_cols - p->col)
+		return fail(c, CIM_ST_BAD_RANGE, PKT_FIELD(P, ncols));
+	return CIM_ST_OK;
+}
+
+/* TAGS take a row window and no columns; REGS take neither. */
+static int check_ap_what(struct cmd_ctx *c, const struct cim_pkt_ap_rows *p)
+{
+	typedef struct cim_pkt_ap_rows P;
+	int st;
+
+	switch (p->what) {
+	case CIM_AP_READ_ROWS:
+		return check_ap_rows_win(c, p);
+	case CIM_AP_READ_TAGS:
+		st = check_span(c, p->row, p->nrows, c->fw->cfg.ap_rows,
+				PKT_FIELD(P, row), PKT_FIELD(P, nrows));
+		break;
+	case CIM_AP_READ_REGS:
+		if (p->row)
+			return fail(c, CIM_ST_RESERVED, PKT_FIELD(P, row));
+		st = p->nrows ? fail(c, CIM_ST_RESERVED, PKT_FIELD(P, nrows))
+			      : CIM_ST_OK;
+		break;
+	default:
+		return fail(c, CIM_ST_BAD_VALUE, PKT_FIELD(P, what));
+	}
+	if (st)
+		return st;
+	if (p->col)
+		return fail(c, CIM_ST_RESERVED, PKT_FIELD(P, col));
+	if (p->ncols)
+		return fail(c, CIM_ST_RESERVED, PKT_FIELD(P, ncols));
+	return CIM_ST_OK;
+}
+
+/* Both AP row packets; AP_LOAD_ROWS is a ROWS window with what = 0. */
+static int check_ap_rows(struct cmd_ctx *c, struct cim_pkt_ap_rows *p,
+			 bool load)
+{
+	typedef struct cim_pkt_ap_rows P;
+	int st;
+
+	st = take(c, p, sizeof(*p));
+	if (!st)
+		st = check_flags(c, p->hdr.flags, 0);
+	if (!st)
+		st = check_ap_unit(c, p->ap, PKT_FIELD(P, ap));
+	if (!st && load && p->what)
+		st = fail(c, CIM_ST_RESERVED, PKT_FIELD(P, what));
+	if (!st)
+		st = check_ap_what(c, p);
+	if (!st && p->reserved)
+		st = fail(c, CIM_ST_RESERVED, PKT_FIELD(P, reserved));
+	if (!st)
+		st = check_align(c, p->addr, 8, PKT_FIELD(P, addr));
+	return st;
+}
+
+static uint64_t field_mask(unsigned int bits)
+{
+	return bits >= 64 ? ~0ull : (1ull << bits) - 1;
+}
+
+static int do_ap_load_rows(struct cmd_ctx *c)
+{
+	typedef struct cim_pkt_ap_rows P;
+	uint64_t *rows = c->fw->scratch[0], mask;
+	uint32_t i;
+	P p;
+	int st;
+
+	st = check_ap_rows(c, &p, true);
+	if (!st)
+		st = dma_read(c, p.addr, rows, sizeof(*rows) * p.nrows,
+			      PKT_FIELD(P, addr));
+	if (st)
+		return st;
+	mask = field_mask(p.ncols);
+	for (i = 0; i < p.nrows; i++)
+		rows[i] &= mask;
+	cim_ap_load_rows(&c->fw->aps[p.ap], p.row, p.nrows, p.col, p.ncols,
+			 rows, &c->fw->meter);
+	return CIM_ST_OK;
+}
+
+static int do_ap_read(struct cmd_ctx *c)
+{
+	typedef struct cim_pkt_ap_rows P;
+	uint64_t *out = c->fw->scratch[0];
+	struct cim_ap *ap;
+	size_t words;
+	P p;
+	int st;
+
+	st = check_ap_rows(c, &p, false);
+	if (st)
+		return st;
+	ap = &c->fw->aps[p.ap];
+	switch (p.what) {
+	case CIM_AP_READ_ROWS:
+		words = p.nrows;
+		cim_ap_read_rows(ap, p.row, p.nrows, p.col, p.ncols, out,
+				 &c->fw->meter);
+		break;
+	case CIM_AP_READ_TAGS:
+		words = (p.nrows + 63) / 64;
+		cim_ap_read_tags(ap, p.row, p.nrows, out);
+		break;
+	default:
+		words = CIM_AP_NREGS;
+		memcpy(out, ap->regs, sizeof(ap->regs));
+		break;
+	}
+	return dma_write(c, p.addr, out, words * sizeof(*out),
+			 PKT_FIELD(P, addr));
+}
+
+static int do_ap_program(struct cmd_ctx *c)
+{
+	typedef struct cim_pkt_ap_program P;
+	struct cim_ap_inst *inst = c->fw->scratch[0];
+	unsigned int bad = 0;
+	struct cim_ap *ap;
+	P p;
+	int st;
+
+	if (c->size < sizeof(p))
+		return fail(c, CIM_ST_BAD_SIZE, PKT_FIELD(P, hdr.size));
+	memcpy(&p, c->pkt, sizeof(p));
+	st = check_flags(c, p.hdr.flags, 0);
+	if (!st)
+		st = check_ap_unit(c, p.ap, PKT_FIELD(P, ap));
+	if (st)
+		return st;
+	if (!p.ninst)
+		return fail(c, CIM_ST_BAD_SIZE, PKT_FIELD(P, ninst));
+	if (c->size != sizeof(p) + sizeof(*inst) * (uint64_t)p.ninst)
+		return fail(c, CIM_ST_BAD_SIZE, PKT_FIELD(P, hdr.size));
+
+	/* the header check bounds size by CIM_MAX_CMDBUF <= scratch_len */
+	memcpy(inst, c->pkt + sizeof(p), sizeof(*inst) * p.ninst);
+	ap = &c->fw->aps[p.ap];
+	st = cim_ap_check(ap, inst, p.ninst, &bad);
+	if (st)
+		return fail(c, st, (uint32_t)(sizeof(p) + sizeof(*inst) * bad));
+	cim_ap_run(ap, inst, p.ninst, &c->fw->meter);
+	return CIM_ST_OK;
+}
+
+/* Counters --------------------------------------------------------------- */
+
+static int do_counters_read(struct cmd_ctx *c)
+{
+	typedef struct cim_pkt_counters P;
+	struct cim_counters cnt;
+	size_t len;
+	P p;
+	int st;
+
+	st = take(c, &p, sizeof(p));
+	if (!st)
+		st = check_flags(c, p.hdr.flags, CIM_COUNTERS_VALID_FLAGS);
+	if (st)
+		return st;
+	if (p.size % 8)
+		return fail(c, CIM_ST_BAD_ALIGN, PKT_FIELD(P, size));
+	if (p.size < 8 || p.size > 4096)
+		return fail(c, CIM_ST_BAD_VALUE, PKT_FIELD(P, size));
+	if (p.reserved)
+		return fail(c, CIM_ST_RESERVED, PKT_FIELD(P, reserved));
+	st = check_align(c, p.dst, 8, PKT_FIELD(P, dst));
+	if (st)
+		return st;
+
+	cim_fw_counters(c->fw, &cnt);
+	len = p.size < sizeof(cnt) ? p.size : sizeof(cnt);
+	st = dma_write(c, p.dst, &cnt, len, PKT_FIELD(P, dst));
+	if (!st && (p.hdr.flags & CIM_COUNTERS_F_RESET))
+		cim_fw_counters_reset(c->fw);
+	return st;
+}
+
+static int do_counters_reset(struct cmd_ctx *c)
+{
+	int st = do_nop(c);
+
+	if (!st)
+		cim_fw_counters_reset(c->fw);
+	return st;
+}
+
+/* Dispatch --------------------------------------------------------------- */
+
+/**
+ * struct cmd_op - one opcode
+ * @run: its handler; returns enum cim_status
+ * @metered: whether the packet's cost goes to the job; the counter packets
+ *           cost nothing and may zero the meter under the job's feet
+ */
+struct cmd_op {
+	int (*run)(struct cmd_ctx *c);
+	bool metered;
+};
+
+static const struct cmd_op cmd_ops[] = {
+	[CIM_OP_NOP] = { do_nop, false },
+	[CIM_OP_FENCE] = { do_fence, false },
+	[CIM_OP_XBAR_PROGRAM] = { do_xbar_program, true },
+	[CIM_OP_XBAR_READ] = { do_xbar_read, true },
+	[CIM_OP_VMM_FWD] = { do_vmm_fwd, true },
+	[CIM_OP_VMM_TRANS] = { do_vmm_trans, true },
+	[CIM_OP_DUU_UPDATE] = { do_duu_update, true },
+	[CIM_OP_AP_LOAD_ROWS] = { do_ap_load_rows, true },
+	[CIM_OP_AP_PROGRAM] = { do_ap_program, true },
+	[CIM_OP_AP_READ] = { do_ap_read, true },
+	[CIM_OP_COUNTERS_READ] = { do_counters_read, false },
+	[CIM_OP_COUNTERS_RESET] = { do_counters_reset, false },
+};
+
+static const struct cmd_op *find_op(uint16_t opcode)
+{
+	if (opcode >= sizeof(cmd_ops) / sizeof(cmd_ops[0]) ||
+	    !cmd_ops[opcode].run)
+		return NULL;
+	return &cmd_ops[opcode];
+}
+
+/* Check the header at @off; on success c->pkt and c->size are set. */
+static int check_header(struct cmd_ctx *c, const unsigned char *buf,
+			size_t size, size_t off, struct cim_pkt_hdr *h)
+{
+	const uint32_t size_field = PKT_FIELD(struct cim_pkt_hdr, size);
+
+	if (size - off < sizeof(*h))
+		return fail(c, CIM_ST_TRUNCATED, 0);
+	memcpy(h, buf + off, sizeof(*h));
+	if (h->size < sizeof(*h) || h->size > CIM_MAX_CMDBUF)
+		return fail(c, CIM_ST_BAD_SIZE, size_field);
+	if (h->size % 8)
+		return fail(c, CIM_ST_BAD_ALIGN, size_field);
+	if (h->size > size - off)
+		return fail(c, CIM_ST_TRUNCATED, size_field);
+	c->pkt = buf + off;
+	c->size = h->size;
+	return CIM_ST_OK;
+}
+
+/* Per-job totals, so that a counter reset inside the job loses nothing. */
+struct job_cost {
+	double energy_fj;
+	double time_ps;
+};
+
+/*
+ * Run one packet and account its cost. Units inside one packet overlap
+ * (the DACs of the next vector drive while the ADCs of this one convert),
+ * so the packet takes as long as its busiest unit.
+ */
+static int run_packet(struct cmd_ctx *c, const struct cmd_op *op,
+		      struct job_cost *job)
+{
+	struct cim_meter *m = &c->fw->meter;
+	double busy[CIM_UNIT_COUNT], e0, t = 0.0;
+	unsigned int u;
+	int st;
+
+	memcpy(busy, m->busy_ps, sizeof(busy));
+	e0 = cim_meter_energy_total(m);
+	st = op->run(c);
+	if (!op->metered)
+		return st;
+	for (u = 0; u < CIM_UNIT_COUNT; u++)
+		if (m->busy_ps[u] - busy[u] > t)
+			t = m->busy_ps[u] - busy[u];
+	m->device_time_ps += t;
+	job->energy_fj += cim_meter_energy_total(m) - e0;
+	job->time_ps += t;
+	return st;
+}
+
+static uint64_t round_cost(double v)
+{
+	return v > 0.0 ? (uint64_t)llround(v) : 0;
+}
+
+int cim_fw_execute(struct cim_fw *fw, const void *cmdbuf, size_t size,
+		   const struct cim_fw_dma *dma,
+		   struct cim_job_completion *done)
+{
+	struct cmd_ctx c = { .fw = fw, .dma = dma };
+	struct job_cost job = { 0.0, 0.0 };
+	const struct cmd_op *op;
+	struct cim_pkt_hdr h;
+	size_t off = 0;
+	int st = CIM_ST_OK;
+
+	memset(done, 0, sizeof(*done));
+	while (off < size) {
+		st = check_header(&c, cmdbuf, size, off, &h);
+		if (st)
+			break;
+		op = find_op(h.opcode);
+		if (!op) {
+			st = fail(&c, CIM_ST_BAD_OPCODE, 0);
+			break;
+		}
+		st = run_packet(&c, op, &job);
+		if (st)
+			break;
+		done->cmds_done++;
+		off += h.size;
+	}
+	fw->jobs++;
+	done->status = (uint32_t)st;
+	if (st) {
+		done->error_offset = (uint32_t)off;
+		done->error_field = c.field;
+	}
+	done->energy_fj = round_cost(job.energy_fj);
+	done->device_time_ps = round_cost(job.time_ps);
+	return st;
+}
