@@ -1,59 +1,71 @@
 // SPDX-License-Identifier: MIT
 /*
- * Cost presets. Every default is sourced in Documentation/model/cost.rst;
- * the short tags here name the source.
+ * Cost presets. Documentation/model/cost.rst gives, for every constant,
+ * its formula, its default in every preset and the full source; the short
+ * tags here name the source. "assumption" marks a value with no source.
+ *
+ * Copyright (C) 2026 The cim authors
  */
 #include <errno.h>
 
 #include "cim_fw.h"
 
-/* Crossbar costs shared by every preset (research note seed1, section 6) */
+/*
+ * Crossbar and DUU costs, the same in every preset. ISAAC is Shafiee et
+ * al., ISCA 2016, Table I (IMA: 8 x 128 1-bit DACs at 4 mW, 8 ADCs of
+ * 8 bits at 16 mW, one 100 ns crossbar read per cycle); NeuroSim is
+ * DNN_NeuroSim_V2.1, Training_pytorch/NeuroSIM/Param.cpp.
+ */
 static void xbar_costs(struct cim_cost_params *c)
 {
-	c->v_read = 0.1;		/* IEDM 2022: 4 uS <-> 0.4 uA */
-	c->t_read_ps = 10e3;		/* NeuroSim V2.1 read pulse */
-	c->e_dac_fj = 0.0;		/* TODO(cost.rst) */
-	c->e_adc_fj = 2e3;		/* 8-bit SAR, seed1 section 6 */
-	c->t_adc_ps = 8e3;		/* seed1 section 6 */
-	c->cols_per_adc = 8;		/* NeuroSim V2.1 */
-	c->e_pulse_fj = 10e3;		/* NeuroSim Cell.cpp formula */
-	c->t_pulse_ps = 100e3;		/* seed1 section 6 */
-	c->e_duu_mac_fj = 500.0;	/* seed1 section 6 */
-	c->duu_macs_per_ns = 64.0;
-	c->t_verify_read_ps = 10e3;
-	c->e_tag_row_fj = 2.0;		/* seed2 7.3, assumption */
-	c->t_tag_level_ps = 100.0;
-	c->e_io_read_bit_fj = 2.5e3;	/* RTSim Erd / 32 tracks */
-	c->e_io_write_bit_fj = 3.4e3;	/* RTSim Ewr / 32 tracks */
-	c->t_io_read_ps = 1613.38;	/* RTSim read */
-	c->t_io_write_ps = 4845.22;	/* RTSim write */
-	c->t_cmp_ps = 1613.38;		/* RTSim read */
-	c->t_write_ps = 4845.22;	/* RTSim write */
+	c->v_read = 0.1;		/* seed1 s6: IEDM 2022, 4 uS at 0.4 uA */
+	c->t_read_ps = 10e3;		/* NeuroSim readPulseWidth 10 ns */
+	c->e_dac_fj = 3125.0;		/* ISAAC: 8 bits x 4 mW x 100 ns / 1024 */
+	c->e_adc_fj = 1562.5;		/* ISAAC: 16 mW x 100 ns / 1024 */
+	c->t_adc_ps = 781.25;		/* ISAAC: 1.28 GS/s */
+	c->cols_per_adc = 8;		/* NeuroSim numColMuxed */
+	c->e_pulse_fj = 8e3;		/* NeuroSim: (4 V)^2 x 10 uS x 50 ns */
+	c->t_pulse_ps = 50e3;		/* NeuroSim writePulseWidth */
+	c->e_duu_mac_fj = 4.6e3;	/* Horowitz 2014: fp32 mul + add, 45 nm */
+	c->duu_macs_per_ns = 64.0;	/* assumption: 64 lanes at 1 GHz */
+	c->t_verify_read_ps = 10e3;	/* NeuroSim readPulseWidth 10 ns */
+}
+
+/* AP latencies and I/O of every preset: RTSim Config/RM.config */
+static void ap_common_costs(struct cim_cost_params *c)
+{
+	c->t_cmp_ps = 1613.38;		/* RTSim RD: a compare reads a port */
+	c->t_write_ps = 4845.22;	/* RTSim WR */
 	c->t_shift_ps = 2141.92;	/* RTSim shift */
+	c->e_io_read_bit_fj = 2503.0;	/* RTSim Erd 0.080096 nJ / 32 tracks */
+	c->e_io_write_bit_fj = 3405.7;	/* RTSim Ewr 0.108981 nJ / 32 tracks */
+	c->t_io_read_ps = 1613.38;	/* RTSim RD */
+	c->t_io_write_ps = 4845.22;	/* RTSim WR */
+	c->e_tag_row_fj = 2.0;		/* seed2 s7.3, assumption */
+	c->t_tag_level_ps = 100.0;	/* seed2 s7.3, assumption */
 }
 
 int cim_fw_cost_preset(enum cim_cost_preset preset,
 		       struct cim_cost_params *c)
 {
 	xbar_costs(c);
+	ap_common_costs(c);
+	c->e_matchline_fj = 1.0;	/* seed2 s7.3, assumption */
 	switch (preset) {
-	case CIM_COST_DEFAULT:		/* seed2 scenario A */
+	case CIM_COST_DEFAULT:		/* seed2 s6 scenario A, assumption */
 		c->e_cmp_bit_fj = 1.0;
-		c->e_matchline_fj = 1.0;
 		c->e_write_bit_fj = 100.0;
 		c->e_shift_fj = 50.0;
 		return 0;
-	case CIM_COST_STT_TCAM:		/* Govindaraj and Ghosh 2017 */
+	case CIM_COST_STT_TCAM:		/* Govindaraj and Ghosh, JETC 2017 */
 		c->e_cmp_bit_fj = 4.7;
-		c->e_matchline_fj = 1.0;
 		c->e_write_bit_fj = 690.0;
-		c->e_shift_fj = 100.0;
+		c->e_shift_fj = 100.0;	/* seed2 s6 scenario B */
 		return 0;
-	case CIM_COST_DESTINY:		/* RTSim RM.config, DESTINY */
-		c->e_cmp_bit_fj = 4.7;
-		c->e_matchline_fj = 1.0;
-		c->e_write_bit_fj = 3.4e3;
-		c->e_shift_fj = 610.0;
+	case CIM_COST_DESTINY:		/* RTSim RM.config (DESTINY) */
+		c->e_cmp_bit_fj = 4.7;	/* no array value: as scenario B */
+		c->e_write_bit_fj = 3405.7;
+		c->e_shift_fj = 609.375;	/* Esh 0.0195 nJ / 32 tracks */
 		return 0;
 	default:
 		return -EINVAL;
