@@ -1,9 +1,323 @@
 // SPDX-License-Identifier: MIT
+/*
+ * Cost presets, configuration checks, and the export of the meter as
+ * counters and completion records.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "fw_priv.h"
 #include "unit.h"
+
+START_TEST(test_cost_default_preset)
+{
+	struct cim_cost_params c;
+
+	ck_assert_int_eq(cim_fw_cost_preset(CIM_COST_DEFAULT, &c), 0);
+	/* ISAAC Table I: 1-bit DACs and 8-bit ADCs at a 100 ns cycle */
+	ck_assert_double_eq_tol(c.e_dac_fj, 8 * 4e-3 * 100e-9 / 1024 * 1e15,
+				1e-6);
+	ck_assert_double_eq_tol(c.e_adc_fj, 16e-3 * 100e-9 / 1024 * 1e15,
+				1e-6);
+	ck_assert_double_eq(c.t_adc_ps, 1e12 / 1.28e9);
+	/* NeuroSim V2.1 Param.cpp */
+	ck_assert_double_eq(c.t_read_ps, 10e3);
+	ck_assert_uint_eq(c.cols_per_adc, 8);
+	ck_assert_double_eq_tol(c.e_pulse_fj, 4.0 * 4.0 * 10e-6 * 50e-9 * 1e15,
+				1e-6);
+	ck_assert_double_eq(c.t_pulse_ps, 50e3);
+	/* Horowitz 2014: fp32 multiply 3.7 pJ + add 0.9 pJ */
+	ck_assert_double_eq_tol(c.e_duu_mac_fj, 3.7e3 + 0.9e3, 1e-9);
+	/* seed2 scenario A */
+	ck_assert_double_eq(c.e_cmp_bit_fj, 1.0);
+	ck_assert_double_eq(c.e_write_bit_fj, 100.0);
+	ck_assert_double_eq(c.e_shift_fj, 50.0);
+	/* RTSim RM.config latencies */
+	ck_assert_double_eq(c.t_cmp_ps, 1613.38);
+	ck_assert_double_eq(c.t_write_ps, 4845.22);
+	ck_assert_double_eq(c.t_shift_ps, 2141.92);
+}
+END_TEST
+
+START_TEST(test_cost_other_presets)
+{
+	struct cim_cost_params base, stt, dest;
+
+	/* zeroed first: the padding takes part in the comparison */
+	memset(&base, 0, sizeof(base));
+	memset(&stt, 0, sizeof(stt));
+	memset(&dest, 0, sizeof(dest));
+	cim_fw_cost_preset(CIM_COST_DEFAULT, &base);
+	ck_assert_int_eq(cim_fw_cost_preset(CIM_COST_STT_TCAM, &stt), 0);
+	ck_assert_int_eq(cim_fw_cost_preset(CIM_COST_DESTINY, &dest), 0);
+	ck_assert_double_eq(stt.e_cmp_bit_fj, 4.7);
+	ck_assert_double_eq(stt.e_write_bit_fj, 690.0);
+	ck_assert_double_eq(stt.e_shift_fj, 100.0);
+	/* RTSim: Ewr 0.108981 nJ and Esh 0.0195 nJ per 32-track DBC */
+	ck_assert_double_eq_tol(dest.e_write_bit_fj, 0.108981e6 / 32, 0.1);
+	ck_assert_double_eq_tol(dest.e_shift_fj, 0.0195e6 / 32, 1e-6);
+	ck_assert_double_eq_tol(dest.e_io_read_bit_fj, 0.080096e6 / 32, 0.1);
+	/* presets differ only in the AP array energies */
+	stt.e_cmp_bit_fj = dest.e_cmp_bit_fj = base.e_cmp_bit_fj;
+	stt.e_write_bit_fj = dest.e_write_bit_fj = base.e_write_bit_fj;
+	stt.e_shift_fj = dest.e_shift_fj = base.e_shift_fj;
+	ck_assert_mem_eq(&stt, &base, sizeof(base));
+	ck_assert_mem_eq(&dest, &base, sizeof(base));
+}
+END_TEST
+
+START_TEST(test_cost_unknown_preset)
+{
+	struct cim_cost_params c;
+
+	ck_assert_int_eq(cim_fw_cost_preset(CIM_COST_COUNT, &c), -EINVAL);
+	ck_assert_int_eq(cim_fw_cost_preset((enum cim_cost_preset)-1, &c),
+			 -EINVAL);
+}
+END_TEST
+
+START_TEST(test_cost_presets_pass_check)
+{
+	struct cim_fw_config cfg;
+	struct cim_cost_params c;
+
+	cim_fw_config_default(&cfg);
+	memcpy(&c, &cfg.cost, sizeof(c));	/* padding included */
+	cim_fw_cost_preset(CIM_COST_DEFAULT, &c);
+	ck_assert_mem_eq(&cfg.cost, &c, sizeof(c));
+	ck_assert_int_eq(cfg.cost_preset, CIM_COST_DEFAULT);
+	ck_assert_int_eq(cim_fw_config_check(&cfg), 0);
+	cfg.cost_preset = CIM_COST_STT_TCAM;
+	cim_fw_cost_preset(cfg.cost_preset, &cfg.cost);
+	ck_assert_int_eq(cim_fw_config_check(&cfg), 0);
+	cfg.cost_preset = CIM_COST_DESTINY;
+	cim_fw_cost_preset(cfg.cost_preset, &cfg.cost);
+	ck_assert_int_eq(cim_fw_config_check(&cfg), 0);
+}
+END_TEST
+
+/* Configuration checks, one test per family of fields -------------------- */
+
+static void expect_rejected(const struct cim_fw_config *cfg)
+{
+	struct cim_fw *fw = (struct cim_fw *)1;
+
+	ck_assert_int_eq(cim_fw_config_check(cfg), -EINVAL);
+	ck_assert_int_eq(cim_fw_create(cfg, &fw), -EINVAL);
+	ck_assert_ptr_eq(fw, (struct cim_fw *)1);
+}
+
+#define REJECT(field, bad)				\
+	do {						\
+		struct cim_fw_config c;			\
+		unit_config_ideal(&c);			\
+		c.field = (bad);			\
+		expect_rejected(&c);			\
+	} while (0)
+
+START_TEST(test_config_xbar_geometry)
+{
+	REJECT(xbar_count, CIM_MAX_XBARS + 1);
+	REJECT(xbar_rows, 0);
+	REJECT(xbar_rows, CIM_MAX_XBAR_DIM + 1);
+	REJECT(xbar_cols, 0);
+	REJECT(xbar_cols, CIM_MAX_XBAR_DIM + 1);
+	REJECT(levels, CIM_MIN_LEVELS - 1);
+	REJECT(levels, CIM_MAX_LEVELS + 1);
+	REJECT(dac_bits, CIM_MIN_CONV_BITS - 1);
+	REJECT(dac_bits, CIM_MAX_CONV_BITS + 1);
+	REJECT(adc_bits, CIM_MIN_CONV_BITS - 1);
+	REJECT(adc_bits, CIM_MAX_CONV_BITS + 1);
+}
+END_TEST
+
+START_TEST(test_config_ap_geometry)
+{
+	REJECT(ap_count, CIM_MAX_APS + 1);
+	REJECT(ap_rows, 0);
+	REJECT(ap_rows, CIM_MAX_AP_ROWS + 1);
+	REJECT(ap_cols, 0);
+	REJECT(ap_cols, CIM_MAX_AP_COLS + 1);
+	REJECT(ap_domains, 0);
+	REJECT(ap_domains, CIM_MAX_AP_DOMAINS + 1);
+	REJECT(ap_group_tracks, 0);
+}
+END_TEST
+
+START_TEST(test_config_physics)
+{
+	REJECT(g_min_us, 0.0);
+	REJECT(g_min_us, NAN);
+	REJECT(g_max_us, 4.0);		/* == g_min */
+	REJECT(g_max_us, INFINITY);
+	REJECT(gamma, -0.1);
+	REJECT(gamma, 1.5);
+	REJECT(sigma_d2d, -0.1);
+	REJECT(sigma_c2c, NAN);
+	REJECT(read_noise, 2.0);
+	REJECT(stuck_prob, 1.5);
+}
+END_TEST
+
+START_TEST(test_config_cost_values)
+{
+	static const size_t doubles[] = {
+		offsetof(struct cim_cost_params, v_read),
+		offsetof(struct cim_cost_params, t_read_ps),
+		offsetof(struct cim_cost_params, e_dac_fj),
+		offsetof(struct cim_cost_params, e_adc_fj),
+		offsetof(struct cim_cost_params, t_adc_ps),
+		offsetof(struct cim_cost_params, e_pulse_fj),
+		offsetof(struct cim_cost_params, t_pulse_ps),
+		offsetof(struct cim_cost_params, e_duu_mac_fj),
+		offsetof(struct cim_cost_params, duu_macs_per_ns),
+		offsetof(struct cim_cost_params, t_verify_read_ps),
+		offsetof(struct cim_cost_params, e_cmp_bit_fj),
+		offsetof(struct cim_cost_params, e_matchline_fj),
+		offsetof(struct cim_cost_params, t_cmp_ps),
+		offsetof(struct cim_cost_params, e_write_bit_fj),
+		offsetof(struct cim_cost_params, t_write_ps),
+		offsetof(struct cim_cost_params, e_shift_fj),
+		offsetof(struct cim_cost_params, t_shift_ps),
+		offsetof(struct cim_cost_params, e_io_read_bit_fj),
+		offsetof(struct cim_cost_params, e_io_write_bit_fj),
+		offsetof(struct cim_cost_params, t_io_read_ps),
+		offsetof(struct cim_cost_params, t_io_write_ps),
+		offsetof(struct cim_cost_params, e_tag_row_fj),
+		offsetof(struct cim_cost_params, t_tag_level_ps),
+	};
+	const double bad[] = { -1.0, NAN, INFINITY, 1e13 };
+	struct cim_fw_config c;
+	size_t i, j;
+
+	for (i = 0; i < sizeof(doubles) / sizeof(doubles[0]); i++)
+		for (j = 0; j < sizeof(bad) / sizeof(bad[0]); j++) {
+			unit_config_ideal(&c);
+			memcpy((char *)&c.cost + doubles[i], &bad[j],
+			       sizeof(double));
+			expect_rejected(&c);
+		}
+}
+END_TEST
+
+START_TEST(test_config_cost_counts)
+{
+	REJECT(cost.cols_per_adc, 0);
+	REJECT(cost.cols_per_adc, CIM_MAX_XBAR_DIM + 1);
+	REJECT(cost.duu_macs_per_ns, 0.0);
+	REJECT(cost_preset, CIM_COST_COUNT);
+}
+END_TEST
+
+START_TEST(test_config_copied)
+{
+	struct cim_fw_config cfg;
+	struct cim_fw *fw;
+
+	unit_config_ideal(&cfg);
+	cfg.seed = 99;
+	ck_assert_int_eq(cim_fw_create(&cfg, &fw), 0);
+	cfg.seed = 100;
+	ck_assert_uint_eq(cim_fw_config(fw)->seed, 99);
+	ck_assert_uint_eq(cim_fw_config(fw)->xbar_rows, 64);
+	cim_fw_destroy(fw);
+	cim_fw_destroy(NULL);
+}
+END_TEST
+
+/* Counters export -------------------------------------------------------- */
+
+START_TEST(test_counters_rounding)
+{
+	struct cim_fw_config cfg;
+	struct cim_counters c;
+	struct cim_fw *fw;
+
+	unit_config_ideal(&cfg);
+	ck_assert_int_eq(cim_fw_create(&cfg, &fw), 0);
+	fw->meter.energy_fj[CIM_UNIT_ADC] = 2.5;
+	fw->meter.energy_fj[CIM_UNIT_DAC] = 2.4999;
+	fw->meter.energy_fj[CIM_UNIT_AP_TAG] = 1e15 + 0.75;
+	fw->meter.busy_ps[CIM_UNIT_PULSE] = 0.5;
+	fw->meter.busy_ps[CIM_UNIT_DUU] = 0.49;
+	fw->meter.device_time_ps = 7.5;
+	fw->meter.ap_io_bits = 123;
+	fw->meter.pulses_neg = 9;
+	fw->jobs = 4;
+	cim_fw_counters(fw, &c);
+	ck_assert_uint_eq(c.size, sizeof(c));
+	ck_assert_uint_eq(c.jobs, 4);
+	ck_assert_uint_eq(c.energy_fj[CIM_UNIT_ADC], 3);
+	ck_assert_uint_eq(c.energy_fj[CIM_UNIT_DAC], 2);
+	ck_assert_uint_eq(c.energy_fj[CIM_UNIT_AP_TAG], 1000000000000001ull);
+	ck_assert_uint_eq(c.busy_ps[CIM_UNIT_PULSE], 1);
+	ck_assert_uint_eq(c.busy_ps[CIM_UNIT_DUU], 0);
+	ck_assert_uint_eq(c.device_time_ps, 8);
+	ck_assert_uint_eq(c.ap_io_bits, 123);
+	ck_assert_uint_eq(c.pulses_neg, 9);
+
+	cim_fw_counters_reset(fw);
+	cim_fw_counters(fw, &c);
+	ck_assert_uint_eq(c.size, sizeof(c));
+	ck_assert_uint_eq(c.jobs, 0);
+	ck_assert_uint_eq(c.energy_fj[CIM_UNIT_ADC], 0);
+	ck_assert_uint_eq(c.device_time_ps, 0);
+	cim_fw_destroy(fw);
+}
+END_TEST
+
+START_TEST(test_meter_total)
+{
+	struct cim_meter m;
+	unsigned int u;
+
+	memset(&m, 0, sizeof(m));
+	ck_assert_double_eq(cim_meter_energy_total(&m), 0.0);
+	for (u = 0; u < CIM_UNIT_COUNT; u++)
+		cim_meter_charge(&m, u, 0.25 * (u + 1), 1.0);
+	ck_assert_double_eq(cim_meter_energy_total(&m), 0.25 * 55);
+	ck_assert_double_eq(m.busy_ps[CIM_UNIT_AP_TAG], 1.0);
+}
+END_TEST
+
+START_TEST(test_status_names)
+{
+	int st;
+
+	for (st = 0; st < CIM_ST_COUNT; st++)
+		ck_assert_str_ne(cim_fw_status_name(st), "unknown");
+	ck_assert_str_eq(cim_fw_status_name(CIM_ST_OK), "ok");
+	ck_assert_str_eq(cim_fw_status_name(CIM_ST_COUNT), "unknown");
+	ck_assert_str_eq(cim_fw_status_name(-1), "unknown");
+}
+END_TEST
 
 Suite *cost_suite(void)
 {
 	Suite *s = suite_create("cost");
+	TCase *presets = tcase_create("presets");
+	TCase *config = tcase_create("config");
+	TCase *counters = tcase_create("counters");
 
+	tcase_add_test(presets, test_cost_default_preset);
+	tcase_add_test(presets, test_cost_other_presets);
+	tcase_add_test(presets, test_cost_unknown_preset);
+	tcase_add_test(presets, test_cost_presets_pass_check);
+	suite_add_tcase(s, presets);
+
+	tcase_add_test(config, test_config_xbar_geometry);
+	tcase_add_test(config, test_config_ap_geometry);
+	tcase_add_test(config, test_config_physics);
+	tcase_add_test(config, test_config_cost_values);
+	tcase_add_test(config, test_config_cost_counts);
+	tcase_add_test(config, test_config_copied);
+	suite_add_tcase(s, config);
+
+	tcase_add_test(counters, test_counters_rounding);
+	tcase_add_test(counters, test_meter_total);
+	tcase_add_test(counters, test_status_names);
+	suite_add_tcase(s, counters);
 	return s;
 }
