@@ -117,37 +117,36 @@ struct CimState {
 
 /* Interrupts ------------------------------------------------------------- */
 
-static void cim_update_intx(CimState *s)
+/* Send the MSI-X message of each cause in @bits (MSI-X only, no INTx). */
+static void cim_notify(CimState *s, uint32_t bits)
 {
     PCIDevice *pdev = &s->pdev;
 
-    pci_set_irq(pdev, !msix_enabled(pdev) &&
-                (s->int_status & s->int_mask) != 0);
+    if (!msix_enabled(pdev)) {
+        return;                         /* software polls INT_STATUS */
+    }
+    if (bits & CIM_INT_JOB_DONE) {
+        msix_notify(pdev, CIM_MSIX_VEC_JOB);
+    }
+    if (bits & (CIM_INT_JOB_ERROR | CIM_INT_HALTED)) {
+        msix_notify(pdev, CIM_MSIX_VEC_ERROR);
+    }
 }
 
-/* Latch @bits in INT_STATUS and signal the vector of each unmasked one. */
+/* Latch @bits in INT_STATUS and signal each unmasked one. */
 static void cim_raise(CimState *s, uint32_t bits)
 {
-    PCIDevice *pdev = &s->pdev;
-
     s->int_status |= bits;
-    bits &= s->int_mask;
-    if (msix_enabled(pdev)) {
-        if (bits & CIM_INT_JOB_DONE) {
-            msix_notify(pdev, CIM_MSIX_VEC_JOB);
-        }
-        if (bits & (CIM_INT_JOB_ERROR | CIM_INT_HALTED)) {
-            msix_notify(pdev, CIM_MSIX_VEC_ERROR);
-        }
-    }
-    cim_update_intx(s);
+    cim_notify(s, bits & s->int_mask);
 }
 
+/* Fatal: the job in flight, if any, stays at RING_HEAD unreported. */
 static void cim_halt(CimState *s, uint32_t reason)
 {
     qemu_log_mask(LOG_GUEST_ERROR, "cim-pci: halted: %s\n",
                   cim_fw_status_name(reason));
     s->halted = true;
+    s->control &= ~CIM_CONTROL_ENABLE;
     s->halt_reason = reason;
     cim_raise(s, CIM_INT_HALTED);
 }
@@ -193,14 +192,29 @@ static void cim_kick(CimState *s)
 
 /* Worker ----------------------------------------------------------------- */
 
+/*
+ * The model's DMA, from the worker without the BQL. Once a reset has begun
+ * (the generation moved on) every further transfer of the job fails without
+ * touching memory, so the model winds down quickly and does no more DMA; a
+ * transfer already under way completes before the reset returns.
+ */
 typedef struct CimJobDma {
     CimState *s;
+    uint64_t generation;
 } CimJobDma;
+
+static bool cim_job_cancelled(CimJobDma *j)
+{
+    return qatomic_read(&j->s->generation) != j->generation;
+}
 
 static int cim_dma_read(void *opaque, uint64_t addr, void *dst, size_t len)
 {
     CimJobDma *j = opaque;
 
+    if (cim_job_cancelled(j)) {
+        return -ECANCELED;
+    }
     return pci_dma_read(&j->s->pdev, addr, dst, len) == MEMTX_OK ? 0 : -EIO;
 }
 
@@ -209,6 +223,9 @@ static int cim_dma_write(void *opaque, uint64_t addr, const void *src,
 {
     CimJobDma *j = opaque;
 
+    if (cim_job_cancelled(j)) {
+        return -ECANCELED;
+    }
     return pci_dma_write(&j->s->pdev, addr, src, len) == MEMTX_OK ? 0 : -EIO;
 }
 
@@ -220,6 +237,19 @@ static uint32_t cim_check_desc(const struct cim_job_desc *d, uint32_t *field)
 {
     int i;
 
+    /* the order of Documentation/device/spec.rst, "Job descriptor" */
+    if (d->cmdbuf_addr & 7) {
+        *field = offsetof(struct cim_job_desc, cmdbuf_addr);
+        return CIM_ST_BAD_ALIGN;
+    }
+    if (d->cmdbuf_size & 7) {
+        *field = offsetof(struct cim_job_desc, cmdbuf_size);
+        return CIM_ST_BAD_ALIGN;
+    }
+    if (d->cmdbuf_size == 0 || d->cmdbuf_size > CIM_MAX_CMDBUF) {
+        *field = offsetof(struct cim_job_desc, cmdbuf_size);
+        return CIM_ST_BAD_SIZE;
+    }
     if (d->flags) {
         *field = offsetof(struct cim_job_desc, flags);
         return CIM_ST_BAD_FLAGS;
@@ -229,22 +259,6 @@ static uint32_t cim_check_desc(const struct cim_job_desc *d, uint32_t *field)
             *field = offsetof(struct cim_job_desc, reserved) + 8 * i;
             return CIM_ST_RESERVED;
         }
-    }
-    if (d->cmdbuf_addr & 7) {
-        *field = offsetof(struct cim_job_desc, cmdbuf_addr);
-        return CIM_ST_BAD_ALIGN;
-    }
-    if (d->completion_addr & 7) {
-        *field = offsetof(struct cim_job_desc, completion_addr);
-        return CIM_ST_BAD_ALIGN;
-    }
-    if (d->cmdbuf_size & 7) {
-        *field = offsetof(struct cim_job_desc, cmdbuf_size);
-        return CIM_ST_BAD_ALIGN;
-    }
-    if (d->cmdbuf_size < 8 || d->cmdbuf_size > CIM_MAX_CMDBUF) {
-        *field = offsetof(struct cim_job_desc, cmdbuf_size);
-        return CIM_ST_BAD_SIZE;
     }
     return CIM_ST_OK;
 }
@@ -258,11 +272,10 @@ static void cim_run_one(CimState *s)
     PCIDevice *pdev = &s->pdev;
     struct cim_job_desc raw, d;
     struct cim_job_completion done, le;
-    CimJobDma job = { .s = s };
+    CimJobDma job = { .s = s, .generation = s->generation };
     struct cim_fw_dma dma = {
         .opaque = &job, .read = cim_dma_read, .write = cim_dma_write,
     };
-    uint64_t gen = s->generation;
     uint32_t fault = s->fault;
     dma_addr_t desc_addr;
     bool desc_ok = false;
@@ -271,7 +284,7 @@ static void cim_run_one(CimState *s)
 
     desc_addr = s->ring_base +
                 (uint64_t)(s->ring_head & (s->ring_size - 1)) * sizeof(raw);
-    s->fault = 0;                       /* injections apply to one job */
+    s->fault = 0;                       /* armed faults hit this job */
     if (fault & CIM_FAULT_HANG_NEXT) {
         /* the job stays at RING_HEAD, in flight, until a reset */
         s->hung = true;
@@ -281,6 +294,7 @@ static void cim_run_one(CimState *s)
     s->running = true;
     qemu_mutex_unlock_iothread();
 
+    memset(&d, 0, sizeof(d));
     memset(&done, 0, sizeof(done));
     r = pci_dma_read(pdev, desc_addr, &raw, sizeof(raw));
     if (r == MEMTX_OK) {
@@ -293,19 +307,25 @@ static void cim_run_one(CimState *s)
         for (i = 0; i < ARRAY_SIZE(d.reserved); i++) {
             d.reserved[i] = le64_to_cpu(raw.reserved[i]);
         }
+    }
+    if (desc_ok && !(d.completion_addr & 7)) {
+        /* job-level failures blame the descriptor: error_offset ~0 */
+        done.error_offset = UINT32_MAX;
         done.status = cim_check_desc(&d, &done.error_field);
-        if (done.status == CIM_ST_OK) {
-            if (fault & CIM_FAULT_DMA_NEXT ||
-                pci_dma_read(pdev, d.cmdbuf_addr, s->cmdbuf,
-                             d.cmdbuf_size) != MEMTX_OK) {
-                done.status = CIM_ST_DMA;
-            } else if (fault & CIM_FAULT_ERROR_NEXT) {
-                done.status = CIM_ST_INJECTED;
-            } else {
-                cim_fw_execute(s->fw, s->cmdbuf, d.cmdbuf_size, &dma, &done);
-            }
+        if (done.status != CIM_ST_OK) {
+            /* reported as is */
+        } else if (fault & CIM_FAULT_DMA_NEXT || cim_job_cancelled(&job) ||
+                   pci_dma_read(pdev, d.cmdbuf_addr, s->cmdbuf,
+                                d.cmdbuf_size) != MEMTX_OK) {
+            done.status = CIM_ST_DMA;
+            done.error_field = offsetof(struct cim_job_desc, cmdbuf_addr);
+        } else if (fault & CIM_FAULT_ERROR_NEXT) {
+            done.status = CIM_ST_INJECTED;
+            done.error_field = UINT32_MAX;
+        } else {
+            done.error_offset = 0;
+            cim_fw_execute(s->fw, s->cmdbuf, d.cmdbuf_size, &dma, &done);
         }
-        done.seqno = d.seqno;
     }
 
     qemu_mutex_lock_iothread();
@@ -316,15 +336,19 @@ static void cim_run_one(CimState *s)
         s->resetting = false;
     }
     qemu_cond_broadcast(&s->idle_cond);
-    if (gen != s->generation) {
-        return;                         /* reset while running: dropped */
+    if (job.generation != s->generation) {
+        return;                         /* reset while running: abandoned */
     }
     if (!desc_ok) {
         cim_halt(s, CIM_ST_DMA);        /* the ring itself is unreadable */
         return;
     }
+    if (d.completion_addr & 7) {
+        cim_halt(s, CIM_ST_BAD_ALIGN);  /* nowhere to report the job */
+        return;
+    }
 
-    le.seqno = cpu_to_le64(done.seqno);
+    le.seqno = cpu_to_le64(d.seqno);
     le.status = cpu_to_le32(done.status);
     le.cmds_done = cpu_to_le32(done.cmds_done);
     le.error_offset = cpu_to_le32(done.error_offset);
@@ -332,24 +356,23 @@ static void cim_run_one(CimState *s)
     le.energy_fj = cpu_to_le64(done.energy_fj);
     le.device_time_ps = cpu_to_le64(done.device_time_ps);
     le.reserved = 0;
-    r = pci_dma_write(pdev, d.completion_addr, &le, sizeof(le));
-
-    s->ring_head++;
-    s->done_seqno = d.seqno;
-    if (r != MEMTX_OK) {
-        /* the job ran, but nobody can learn how: treat as fatal */
-        cim_halt(s, CIM_ST_DMA);
-        cim_raise(s, CIM_INT_JOB_DONE | CIM_INT_JOB_ERROR);
+    if (pci_dma_write(pdev, d.completion_addr, &le, sizeof(le)) != MEMTX_OK) {
+        cim_halt(s, CIM_ST_DMA);        /* the job ran, unreported */
         return;
     }
+
+    /* record, then RING_HEAD and DONE_SEQNO, then the message */
+    s->ring_head++;
+    s->done_seqno = d.seqno;
     if (done.status != CIM_ST_OK) {
         qemu_log_mask(LOG_GUEST_ERROR,
-                      "cim-pci: job %" PRIu64 ": %s at offset %u field %u\n",
-                      (uint64_t)d.seqno, cim_fw_status_name(done.status),
-                      done.error_offset, done.error_field);
+                      "cim-pci: job %" PRIu64 ": %s at offset 0x%x field "
+                      "0x%x\n", (uint64_t)d.seqno,
+                      cim_fw_status_name(done.status), done.error_offset,
+                      done.error_field);
     }
-    cim_raise(s, CIM_INT_JOB_DONE |
-              (done.status != CIM_ST_OK ? CIM_INT_JOB_ERROR : 0));
+    cim_raise(s, done.status == CIM_ST_OK ? CIM_INT_JOB_DONE
+                                          : CIM_INT_JOB_ERROR);
 }
 
 static void *cim_worker(void *opaque)
@@ -375,7 +398,7 @@ static void *cim_worker(void *opaque)
 /* Reset: CONTROL.RESET, device reset and FLR. BQL held. */
 static void cim_soft_reset(CimState *s)
 {
-    s->generation++;
+    qatomic_set(&s->generation, s->generation + 1);   /* stops job DMA */
     s->control = 0;
     s->halted = false;
     s->hung = false;
@@ -388,7 +411,6 @@ static void cim_soft_reset(CimState *s)
     s->ring_tail = 0;
     s->done_seqno = 0;
     s->fault = 0;
-    cim_update_intx(s);
 
     if (!s->fw) {
         return;                         /* not realized */
@@ -446,7 +468,8 @@ static uint64_t cim_mmio_read(void *opaque, hwaddr addr, unsigned size)
               (s->hung ? CIM_STATUS_HUNG : 0);
         break;
     case CIM_REG_CONTROL:
-        val = s->control;
+        /* RESET reads as 1 while a deferred reset waits for its job */
+        val = s->control | (s->resetting ? CIM_CONTROL_RESET : 0);
         break;
     case CIM_REG_INT_STATUS:
         val = s->int_status;
@@ -561,7 +584,7 @@ static void cim_write_control(CimState *s, uint32_t val)
         cim_halt(s, CIM_ST_BAD_RING);
         return;
     }
-    if (cim_check_tail(s)) {
+    if (cim_check_tail(s)) {            /* halts if TAIL - HEAD > SIZE */
         cim_kick(s);
     }
 }
@@ -585,11 +608,12 @@ static void cim_mmio_write(void *opaque, hwaddr addr, uint64_t val64,
         break;
     case CIM_REG_INT_STATUS:
         s->int_status &= ~(val & CIM_INT_VALID_MASK);
-        cim_update_intx(s);
         break;
     case CIM_REG_INT_MASK:
-        s->int_mask = val & CIM_INT_VALID_MASK;
-        cim_update_intx(s);
+        val &= CIM_INT_VALID_MASK;
+        /* enabling a cause that is already pending signals it at once */
+        cim_notify(s, val & ~s->int_mask & s->int_status);
+        s->int_mask = val;
         break;
     case CIM_REG_RING_BASE_LO:
     case CIM_REG_RING_BASE_HI:
@@ -614,7 +638,7 @@ static void cim_mmio_write(void *opaque, hwaddr addr, uint64_t val64,
         break;
     case CIM_REG_FAULT:
         if (s->fault_injection) {
-            s->fault = val & CIM_FAULT_VALID_MASK;
+            s->fault |= val & CIM_FAULT_VALID_MASK;     /* 1 arms a bit */
         } else {
             qemu_log_mask(LOG_GUEST_ERROR, "cim-pci: FAULT written without "
                           "fault-injection=on, ignored\n");
@@ -666,7 +690,6 @@ static void cim_write_config(PCIDevice *pdev, uint32_t addr, uint32_t val,
         }
         s->msix_used = true;
     }
-    cim_update_intx(s);
 }
 
 static const char *const cim_cost_presets[CIM_COST_COUNT] = {
@@ -749,7 +772,6 @@ static void cim_realize(PCIDevice *pdev, Error **errp)
         return;
     }
 
-    pci_config_set_interrupt_pin(pdev->config, 1);
     ret = pcie_endpoint_cap_init(pdev, CIM_PCIE_CAP_OFFSET);
     if (ret < 0) {
         error_setg(errp, "cim-pci: cannot add the PCIe capability");
@@ -796,7 +818,6 @@ static void cim_exit(PCIDevice *pdev)
     qemu_cond_destroy(&s->work_cond);
     qemu_cond_destroy(&s->idle_cond);
 
-    pci_set_irq(pdev, 0);
     if (s->msix_used) {
         msix_unuse_all_vectors(pdev);
         s->msix_used = false;

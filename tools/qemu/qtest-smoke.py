@@ -1,0 +1,392 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Host-side smoke test of the cim-pci device, without a guest.
+
+Runs build/qemu/qemu-system-x86_64 under QEMU's qtest accelerator (the test
+plays the CPU: it writes PCI config space, guest RAM and BAR0 through the
+qtest text protocol) and checks the register interface, the ring, the
+completion records, MSI-X, fault injection, halts and reset against
+Documentation/device/spec.rst.
+
+    tools/qemu/qtest-smoke.py [path/to/qemu-system-x86_64]
+
+Prints one "ok N - ..." / "not ok N - ..." line per check (TAP) and ends with
+"N passed, N failed"; exits non-zero on a failure.
+"""
+import os
+import struct
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# include/cim_hw.h (the values this test relies on)
+REG = dict(ID=0x000, VERSION=0x004, CAPS=0x008, STATUS=0x00c, CONTROL=0x010,
+           INT_STATUS=0x014, INT_MASK=0x018, HALT_REASON=0x01c,
+           RING_BASE_LO=0x020, RING_BASE_HI=0x024, RING_SIZE=0x028,
+           RING_TAIL=0x02c, RING_HEAD=0x030, DONE_SEQNO_LO=0x034,
+           DONE_SEQNO_HI=0x038, FAULT=0x03c, XBAR_COUNT=0x040,
+           XBAR_ROWS=0x044, AP_COUNT=0x058, MAX_CMDBUF=0x070,
+           SEED_LO=0x078, SEED_HI=0x07c)
+ENABLED, BUSY, HALTED, HUNG = 1, 2, 4, 8
+CTL_ENABLE, CTL_RESET = 1, 2
+INT_DONE, INT_ERROR, INT_HALTED = 1, 2, 4
+F_HANG, F_DMA, F_ERROR = 1, 2, 4
+ST = dict(OK=0, BAD_SIZE=2, BAD_FLAGS=4, RESERVED=5, BAD_ALIGN=10, DMA=11,
+          INJECTED=13, BAD_RING=14)
+OP_NOP, OP_COUNTERS_READ = 0x00, 0x30
+
+RING, CMDBUF, COMPL, MSIMEM, CNTRS = 0x100000, 0x200000, 0x300000, 0x400000, 0x500000
+
+
+class QTest:
+    def __init__(self, qemu, devices, extra=()):
+        args = [qemu, "-M", "q35", "-accel", "qtest", "-qtest", "stdio",
+                "-nodefaults", "-display", "none", "-m", "128M"]
+        for d in devices:
+            args += ["-device", d]
+        args += list(extra)
+        self.p = subprocess.Popen(args, stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+
+    def cmd(self, line):
+        self.p.stdin.write(line + "\n")
+        self.p.stdin.flush()
+        while True:
+            out = self.p.stdout.readline()
+            if not out:
+                raise RuntimeError("qemu exited: " + self.p.stderr.read())
+            if out.startswith("OK") or out.startswith("FAIL") or out.startswith("ERR"):
+                break
+        if not out.startswith("OK"):
+            raise RuntimeError("%s -> %s" % (line, out.strip()))
+        parts = out.split()
+        return int(parts[1], 16) if len(parts) > 1 else None
+
+    def close(self):
+        self.p.terminate()
+        self.p.wait(timeout=10)
+
+    # PCI config space through 0xcf8/0xcfc
+    def cfg_read(self, dev, reg):
+        self.cmd("outl 0xcf8 0x%x" % (0x80000000 | dev << 11 | (reg & ~3)))
+        v = self.cmd("inl 0xcfc")
+        return (v >> ((reg & 3) * 8))
+
+    def cfg_write(self, dev, reg, val):
+        self.cmd("outl 0xcf8 0x%x" % (0x80000000 | dev << 11 | reg))
+        self.cmd("outl 0xcfc 0x%x" % val)
+
+    def mem_write(self, addr, data):
+        self.cmd("write 0x%x 0x%x 0x%s" % (addr, len(data), data.hex()))
+
+    def mem_read(self, addr, size):
+        self.p.stdin.write("read 0x%x 0x%x\n" % (addr, size))
+        self.p.stdin.flush()
+        out = self.p.stdout.readline().split()
+        assert out[0] == "OK", out
+        return bytes.fromhex(out[1][2:])
+
+
+class Dev:
+    def __init__(self, qt, slot, bar0, bar2):
+        self.qt, self.slot, self.bar0, self.bar2 = qt, slot, bar0, bar2
+        qt.cfg_write(slot, 0x10, bar0)
+        qt.cfg_write(slot, 0x18, bar2)
+        qt.cfg_write(slot, 0x04, 0x6)            # memory space, bus master
+
+    def rd(self, name, size=4, off=0):
+        addr = self.bar0 + (REG[name] if isinstance(name, str) else name) + off
+        return self.qt.cmd("read%s 0x%x" % ({1: "b", 2: "w", 4: "l", 8: "q"}[size], addr))
+
+    def wr(self, name, val, size=4):
+        addr = self.bar0 + (REG[name] if isinstance(name, str) else name)
+        self.qt.cmd("write%s 0x%x 0x%x" % ({1: "b", 2: "w", 4: "l", 8: "q"}[size], addr, val))
+
+    def msix_setup(self, msimem):
+        qt = self.qt
+        cap = qt.cfg_read(self.slot, 0x34) & 0xff
+        while cap:
+            if qt.cfg_read(self.slot, cap) & 0xff == 0x11:
+                break
+            cap = qt.cfg_read(self.slot, cap + 1) & 0xff
+        assert cap, "no MSI-X capability"
+        for v in range(2):                  # vector v writes 0x1000+v to msimem+16v
+            e = self.bar2 + 16 * v
+            qt.cmd("writel 0x%x 0x%x" % (e, msimem + 16 * v))
+            qt.cmd("writel 0x%x 0x0" % (e + 4))
+            qt.cmd("writel 0x%x 0x%x" % (e + 8, 0x1000 + v))
+            qt.cmd("writel 0x%x 0x0" % (e + 12))
+        ctl = qt.cfg_read(self.slot, cap + 2) & 0xffff
+        self.qt.cmd("outl 0xcf8 0x%x" % (0x80000000 | self.slot << 11 | cap))
+        dword = self.qt.cmd("inl 0xcfc")
+        self.qt.cmd("outl 0xcfc 0x%x" % ((dword & 0xffff) | (ctl | 0x8000) << 16))
+        self.msimem = msimem
+
+    def msi_count(self, v):
+        """MSI-X messages of vector v since the last clear (the data word)."""
+        return struct.unpack("<I", self.qt.mem_read(self.msimem + 16 * v, 4))[0]
+
+    def msi_clear(self):
+        self.qt.mem_write(self.msimem, bytes(32))
+
+
+def desc(cmdbuf, size, seqno, compl, flags=0, reserved=(0, 0, 0, 0)):
+    return struct.pack("<QIIQQ4Q", cmdbuf, size, flags, seqno, compl, *reserved)
+
+
+def completion(qt, addr):
+    seqno, status, cmds_done, eoff, efield, energy, t, res = \
+        struct.unpack("<QIIIIQQQ", qt.mem_read(addr, 48))
+    return dict(seqno=seqno, status=status, cmds_done=cmds_done,
+                error_offset=eoff, error_field=efield, energy=energy,
+                time=t, reserved=res)
+
+
+class Tap:
+    def __init__(self):
+        self.n = self.failed = 0
+
+    def check(self, cond, what):
+        self.n += 1
+        if not cond:
+            self.failed += 1
+        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, what))
+        sys.stdout.flush()
+
+
+def wait_head(d, head, timeout=10.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if d.rd("RING_HEAD") == head:
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def wait_status(d, mask, want, timeout=10.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if d.rd("STATUS") & mask == want:
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def setup_ring(d, size=4, base=RING):
+    d.wr("CONTROL", CTL_RESET)
+    d.wr("RING_BASE_LO", base & 0xffffffff)
+    d.wr("RING_BASE_HI", base >> 32)
+    d.wr("RING_SIZE", size)
+    d.wr("INT_MASK", INT_DONE | INT_ERROR | INT_HALTED)
+    d.wr("CONTROL", CTL_ENABLE)
+
+
+class Submitter:
+    def __init__(self, d, size=4, base=RING):
+        self.d, self.size, self.base, self.tail, self.seqno = d, size, base, 0, 0
+
+    def submit(self, cmdbuf, size, compl=COMPL, **kw):
+        self.seqno += 1
+        slot = self.tail % self.size
+        self.d.qt.mem_write(compl, bytes(48))
+        self.d.qt.mem_write(self.base + 64 * slot,
+                            desc(cmdbuf, size, self.seqno, compl, **kw))
+        self.tail += 1
+        self.d.wr("RING_TAIL", self.tail)
+        return self.seqno
+
+
+def main():
+    qemu = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build/qemu/qemu-system-x86_64")
+    t = Tap()
+
+    # -- configuration errors fail realize cleanly
+    for bad, what in (("levels=1", "levels below the minimum"),
+                      ("xbars=65", "too many crossbars"),
+                      ("cost-preset=nope", "unknown cost preset")):
+        r = subprocess.run([qemu, "-M", "q35", "-accel", "qtest", "-nodefaults",
+                            "-display", "none", "-device", "cim-pci," + bad],
+                           capture_output=True, text=True, timeout=30)
+        t.check(r.returncode != 0 and "cim-pci" in r.stderr,
+                "realize refuses %s: %s" % (what, r.stderr.strip().splitlines()[-1:]))
+
+    qt = QTest(qemu, ["cim-pci,addr=03.0,fault-injection=on",
+                      "cim-pci,addr=04.0,seed=2,xbars=2,aps=0"])
+    a = Dev(qt, 3, 0xc0000000, 0xc0001000)
+    b = Dev(qt, 4, 0xc0010000, 0xc0011000)
+
+    # -- identity
+    t.check(qt.cfg_read(3, 0) == 0xc1a01234, "vendor/device id 1234:c1a0")
+    t.check(qt.cfg_read(3, 8) >> 8 == 0x120000, "class code 0x120000")
+    t.check(qt.cfg_read(3, 8) & 0xff == 0x01, "revision 1")
+    t.check(qt.cfg_read(3, 0x3d) & 0xff == 0, "no INTx pin")
+    t.check(a.rd("ID") == 0x314d4943, "ID reads CIM1")
+    t.check(a.rd("VERSION") == 0x00010000, "VERSION 1.0")
+    t.check(a.rd("CAPS") == 0xf, "CAPS xbar|duu|ap|fault-inject")
+    t.check(b.rd("CAPS") == 0x3, "CAPS of the second instance: no AP, no fault")
+    t.check(a.rd("XBAR_COUNT") == 8 and b.rd("XBAR_COUNT") == 2,
+            "geometry from the properties")
+    t.check(a.rd("SEED_LO") == 1 and b.rd("SEED_LO") == 2 and b.rd("SEED_HI") == 0,
+            "seeds 1 and 2")
+    t.check(a.rd("MAX_CMDBUF") == 4 << 20, "MAX_CMDBUF 4 MiB")
+
+    # -- access-size rule
+    t.check(a.rd("ID", 2) == 0xffff, "16-bit read returns all ones")
+    t.check(a.rd("ID", 1) == 0xff, "8-bit read returns all ones")
+    t.check(a.rd("ID", 8) == 0xffffffffffffffff, "64-bit read returns all ones")
+    t.check(a.rd("ID", 4, off=2) == 0xffffffff, "unaligned read returns all ones")
+    t.check(a.rd(0x800) == 0, "undefined offset reads zero")
+    a.wr("INT_MASK", 7, size=2)
+    t.check(a.rd("INT_MASK") == 0, "16-bit write ignored")
+    a.wr("ID", 0)
+    t.check(a.rd("ID") == 0x314d4943, "write to a read-only register ignored")
+
+    # -- a NOP job, completion and MSI-X
+    a.msix_setup(MSIMEM)
+    a.msi_clear()
+    setup_ring(a)
+    t.check(a.rd("STATUS") == ENABLED, "enabled, idle")
+    s = Submitter(a)
+    qt.mem_write(CMDBUF, struct.pack("<HHI", OP_NOP, 0, 8))
+    seq = s.submit(CMDBUF, 8)
+    t.check(wait_head(a, 1), "RING_HEAD advances after a NOP job")
+    c = completion(qt, COMPL)
+    t.check(c["seqno"] == seq and c["status"] == ST["OK"] and c["cmds_done"] == 1
+            and c["error_offset"] == 0, "completion record of the NOP job: %s" % c)
+    t.check(a.rd("DONE_SEQNO_LO") == seq and a.rd("DONE_SEQNO_HI") == 0, "DONE_SEQNO")
+    t.check(a.rd("INT_STATUS") == INT_DONE, "INT_STATUS.JOB_DONE")
+    t.check(a.msi_count(0) == 0x1000 and a.msi_count(1) == 0, "MSI-X vector JOB sent")
+    a.wr("INT_STATUS", INT_DONE)
+    t.check(a.rd("INT_STATUS") == 0, "INT_STATUS is RW1C")
+    t.check(a.rd("STATUS") == ENABLED, "idle again")
+
+    # -- counters read back by DMA
+    qt.mem_write(CMDBUF, struct.pack("<HHIIIQ", OP_COUNTERS_READ, 0, 24, 4096, 0, CNTRS))
+    s.submit(CMDBUF, 24)
+    t.check(wait_head(a, 2), "COUNTERS_READ job completes")
+    c = completion(qt, COMPL)
+    size, jobs = struct.unpack("<QQ", qt.mem_read(CNTRS, 16))
+    t.check(c["status"] == ST["OK"] and size > 16, "counters written, size %d, jobs %d" % (size, jobs))
+
+    # -- a bad descriptor fails its job, not the device
+    qt.mem_write(CMDBUF, struct.pack("<HHI", OP_NOP, 0, 8))
+    a.msi_clear()
+    s.submit(CMDBUF, 8, flags=1)
+    t.check(wait_head(a, 3), "bad descriptor job completes")
+    c = completion(qt, COMPL)
+    t.check(c["status"] == ST["BAD_FLAGS"] and c["error_offset"] == 0xffffffff
+            and c["error_field"] == 12, "flags != 0: BAD_FLAGS at field 12: %s" % c)
+    t.check(a.rd("INT_STATUS") & INT_ERROR and a.msi_count(1) == 0x1001,
+            "INT_STATUS.JOB_ERROR and MSI-X vector ERROR")
+    s.submit(CMDBUF, 8, reserved=(0, 0, 1, 0))
+    wait_head(a, 4)
+    c = completion(qt, COMPL)
+    t.check(c["status"] == ST["RESERVED"] and c["error_field"] == 48, "reserved[2] != 0: RESERVED at 48")
+    s.submit(CMDBUF, 12)
+    wait_head(a, 5)
+    t.check(completion(qt, COMPL)["status"] == ST["BAD_ALIGN"], "size 12: BAD_ALIGN")
+    s.submit(CMDBUF, (4 << 20) + 8)
+    wait_head(a, 6)
+    t.check(completion(qt, COMPL)["status"] == ST["BAD_SIZE"], "size above MAX_CMDBUF: BAD_SIZE")
+    s.submit(0x7f0000000000, 8)
+    wait_head(a, 7)
+    c = completion(qt, COMPL)
+    t.check(c["status"] == ST["DMA"] and c["error_field"] == 0, "unmapped command buffer: DMA")
+    t.check(a.rd("STATUS") == ENABLED, "still enabled after failed jobs")
+
+    # -- fault injection
+    a.wr("FAULT", F_ERROR)
+    t.check(a.rd("FAULT") == F_ERROR, "FAULT arms")
+    s.submit(CMDBUF, 8)
+    wait_head(a, 8)
+    c = completion(qt, COMPL)
+    t.check(c["status"] == ST["INJECTED"] and c["error_field"] == 0xffffffff
+            and a.rd("FAULT") == 0, "ERROR_NEXT: INJECTED, FAULT consumed")
+    a.wr("FAULT", F_DMA)
+    s.submit(CMDBUF, 8)
+    wait_head(a, 9)
+    t.check(completion(qt, COMPL)["status"] == ST["DMA"], "DMA_NEXT: DMA")
+    s.submit(CMDBUF, 8)
+    wait_head(a, 10)
+    c = completion(qt, COMPL)
+    t.check(c["status"] == ST["OK"], "the next job runs normally: %s" % c)
+    a.wr("FAULT", F_HANG)
+    s.submit(CMDBUF, 8)
+    t.check(wait_status(a, BUSY | HUNG, BUSY | HUNG), "HANG_NEXT: BUSY and HUNG")
+    time.sleep(0.2)
+    t.check(a.rd("RING_HEAD") == 10 and completion(qt, COMPL)["seqno"] == 0,
+            "hung job never completes")
+    a.wr("CONTROL", CTL_RESET)
+    t.check(a.rd("CONTROL") == 0 and a.rd("STATUS") == 0 and a.rd("RING_HEAD") == 0
+            and a.rd("RING_TAIL") == 0 and a.rd("INT_MASK") == 0
+            and a.rd("DONE_SEQNO_LO") == 0, "CONTROL.RESET clears the hang and the registers")
+    t.check(b.rd("FAULT") == 0 and b.wr("FAULT", 1) is None and b.rd("FAULT") == 0,
+            "FAULT ignored without fault-injection")
+
+    # -- halts
+    a.wr("RING_SIZE", 3)
+    a.wr("CONTROL", CTL_ENABLE)
+    t.check(a.rd("STATUS") == HALTED and a.rd("HALT_REASON") == ST["BAD_RING"],
+            "ring size 3: halted, BAD_RING")
+    a.wr("CONTROL", CTL_ENABLE)
+    t.check(a.rd("STATUS") == HALTED, "ENABLE while halted has no effect")
+    a.wr("CONTROL", CTL_RESET)
+    t.check(a.rd("STATUS") == 0 and a.rd("HALT_REASON") == 0, "reset leaves the halt")
+    a.wr("RING_BASE_LO", RING + 32)
+    a.wr("RING_SIZE", 4)
+    a.wr("CONTROL", CTL_ENABLE)
+    t.check(a.rd("HALT_REASON") == ST["BAD_RING"], "misaligned ring base: BAD_RING")
+
+    setup_ring(a)
+    a.wr("RING_SIZE", 8)
+    t.check(a.rd("RING_SIZE") == 4, "ring registers ignore writes while enabled")
+    a.wr("RING_TAIL", 5)
+    t.check(a.rd("STATUS") & HALTED and a.rd("HALT_REASON") == ST["BAD_RING"],
+            "TAIL beyond HEAD + SIZE: BAD_RING")
+
+    setup_ring(a)
+    s = Submitter(a)
+    s.submit(CMDBUF, 8, compl=COMPL + 4)
+    t.check(wait_status(a, HALTED, HALTED) and a.rd("HALT_REASON") == ST["BAD_ALIGN"]
+            and a.rd("RING_HEAD") == 0, "misaligned completion_addr: halted, BAD_ALIGN")
+
+    setup_ring(a)
+    qt.cfg_write(3, 0x04, 0x2)                   # bus master off
+    s = Submitter(a)
+    s.submit(CMDBUF, 8)
+    t.check(wait_status(a, HALTED, HALTED) and a.rd("HALT_REASON") == ST["DMA"],
+            "descriptor fetch without bus mastering: halted, DMA")
+    qt.cfg_write(3, 0x04, 0x6)
+
+    # -- two instances are independent; FLR-free system reset via qtest
+    setup_ring(b, size=2, base=0x600000)
+    sb = Submitter(b, size=2, base=0x600000)
+    qt.mem_write(CMDBUF, struct.pack("<HHI", OP_NOP, 0, 8))
+    for i in range(5):
+        sb.submit(CMDBUF, 8, compl=0x610000)
+        wait_head(b, i + 1)
+    t.check(b.rd("RING_HEAD") == 5 and b.rd("DONE_SEQNO_LO") == 5
+            and a.rd("STATUS") & HALTED, "second instance runs 5 jobs around a 2-entry ring")
+
+    # -- FLR: set Initiate FLR in the PCIe Device Control register
+    cap = qt.cfg_read(3, 0x34) & 0xff
+    while cap and qt.cfg_read(3, cap) & 0xff != 0x10:
+        cap = qt.cfg_read(3, cap + 1) & 0xff
+    t.check(cap != 0 and qt.cfg_read(3, cap + 4) & (1 << 28), "PCIe capability advertises FLR")
+    qt.cmd("outl 0xcf8 0x%x" % (0x80000000 | 3 << 11 | (cap + 8)))
+    v = qt.cmd("inl 0xcfc")
+    qt.cmd("outl 0xcfc 0x%x" % (v | 0x8000))
+    t.check(qt.cfg_read(3, 0x04) & 0x6 == 0, "FLR resets the config space")
+    a = Dev(qt, 3, 0xc0000000, 0xc0001000)
+    t.check(a.rd("STATUS") == 0 and a.rd("HALT_REASON") == 0, "FLR resets the device")
+
+    qt.close()
+    print("%d passed, %d failed" % (t.n - t.failed, t.failed))
+    return 1 if t.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
