@@ -117,11 +117,24 @@ tcg | kvm) ;;
 *) die "--accel must be tcg, kvm or auto" ;;
 esac
 
+# The devices' properties, for the tests to check (the kernel hands
+# parameters without a dot to /init as environment variables)
 devargs=()
-for d in "${devices[@]}"; do devargs+=(-device "$d"); done
+seeds=""
+faults=""
+for d in "${devices[@]}"; do
+	devargs+=(-device "$d")
+	case $d in cim-pci,* | cim-pci) ;; *) continue ;; esac
+	seed=$(sed -n 's/.*,seed=\([0-9a-fA-Fx]*\).*/\1/p' <<< "$d")
+	fault=0
+	[[ $d == *,fault-injection=on* ]] && fault=1
+	seeds="$seeds${seeds:+,}${seed:--}"
+	faults="$faults${faults:+,}$fault"
+done
 
 append="$cmdline cim.mode=$mode cim.timeout=$test_timeout"
 [ -n "$filter" ] && append="$append cim.filter=$filter"
+[ -n "$seeds" ] && append="$append CIM_SEEDS=$seeds CIM_FAULT=$faults"
 [ -n "${CIM_VM_APPEND:-}" ] && append="$append $CIM_VM_APPEND"
 
 if [ $mode = shell ]; then
@@ -238,7 +251,7 @@ summary=$(printf '%s\n' "${exp_list[@]+"${exp_list[@]}"}" | awk -v tapf="$tap" '
 read -r top top_fail top_skip sub_total sub_fail sub_skip missing planerr ended \
 	<<< "$(head -n 1 <<< "$summary")"
 
-echo "== $accel, ${#devices[@]} cim device(s): $top programs ($top_fail failed," \
+echo "== $accel, ${#devices[@]} device(s): $top programs ($top_fail failed," \
 	"$top_skip skipped), $sub_total results ($sub_fail failed, $sub_skip skipped)"
 tail -n +2 <<< "$summary"
 status=0
