@@ -699,27 +699,31 @@ struct job_cost {
 /*
  * Run one packet and account its cost. Units inside one packet overlap
  * (the DACs of the next vector drive while the ADCs of this one convert),
- * so the packet takes as long as its busiest unit.
+ * so the packet takes as long as its busiest unit; a unit that is one
+ * sequential machine (the AP) adds its steps to the device time itself,
+ * and then the packet takes at least that long.
  */
 static int run_packet(struct cmd_ctx *c, const struct cmd_op *op,
 		      struct job_cost *job)
 {
 	struct cim_meter *m = &c->fw->meter;
-	double busy[CIM_UNIT_COUNT], e0, t = 0.0;
+	double busy[CIM_UNIT_COUNT], e0, t0, t = 0.0;
 	unsigned int u;
 	int st;
 
 	memcpy(busy, m->busy_ps, sizeof(busy));
 	e0 = cim_meter_energy_total(m);
+	t0 = m->device_time_ps;
 	st = op->run(c);
 	if (!op->metered)
 		return st;
 	for (u = 0; u < CIM_UNIT_COUNT; u++)
 		if (m->busy_ps[u] - busy[u] > t)
 			t = m->busy_ps[u] - busy[u];
-	m->device_time_ps += t;
+	if (m->device_time_ps - t0 < t)
+		m->device_time_ps = t0 + t;
 	job->energy_fj += cim_meter_energy_total(m) - e0;
-	job->time_ps += t;
+	job->time_ps += m->device_time_ps - t0;
 	return st;
 }
 

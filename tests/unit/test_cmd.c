@@ -861,6 +861,29 @@ START_TEST(test_cmd_completion_costs)
 }
 END_TEST
 
+/* The AP is one sequential machine: its steps add up, they never overlap. */
+START_TEST(test_cmd_ap_time_adds_up)
+{
+	struct cim_job_completion done;
+	struct cim_pkt_ap_program *p;
+	const double *busy = fw->meter.busy_ps;
+
+	cim_fw_counters_reset(fw);
+	p = add_valid(CIM_OP_AP_PROGRAM);
+	p->inst[0].op = CIM_AP_COMPARE;
+	p->inst[1].op = CIM_AP_TAGCOUNT;
+	p->inst[1].arg = 0;
+	ck_assert_int_eq(cmdbuf_run(fw, cb, &mem, &done), CIM_ST_OK);
+	ck_assert_double_gt(busy[CIM_UNIT_AP_COMPARE], 0.0);
+	ck_assert_double_gt(busy[CIM_UNIT_AP_TAG], 0.0);
+	ck_assert_uint_eq(done.device_time_ps,
+			  llround(busy[CIM_UNIT_AP_COMPARE] +
+				  busy[CIM_UNIT_AP_TAG]));
+	ck_assert_double_eq(fw->meter.device_time_ps,
+			    busy[CIM_UNIT_AP_COMPARE] + busy[CIM_UNIT_AP_TAG]);
+}
+END_TEST
+
 START_TEST(test_cmd_dma_read_failure)
 {
 	struct cim_job_completion done;
@@ -1084,6 +1107,7 @@ Suite *cmd_suite(void)
 	tcase_add_test(job, test_cmd_fence_after_output);
 	tcase_add_test(job, test_cmd_nop_costs_nothing);
 	tcase_add_test(job, test_cmd_completion_costs);
+	tcase_add_test(job, test_cmd_ap_time_adds_up);
 	tcase_add_test(job, test_cmd_dma_read_failure);
 	tcase_add_test(job, test_cmd_dma_write_failure);
 	tcase_add_test(job, test_cmd_no_dma_callbacks);
