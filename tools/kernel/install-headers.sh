@@ -3,7 +3,8 @@
 #
 # Install what building cim.ko needs: the Debian linux-headers package that
 # matches the guest kernel (the version tools/vm/fetch-kernel.sh resolves from
-# linux-image-amd64), sparse, and gcc/make. Idempotent; installing needs root.
+# linux-image-amd64), sparse, libdrm-dev (libsync.h, for the device tests)
+# and gcc/make. Idempotent; installing needs root.
 #
 # Prints the kernel version (for /usr/src/linux-headers-<kver>) on stdout.
 #
@@ -42,7 +43,7 @@ if [ -z "$kver" ]; then
 fi
 [ -n "$kver" ] || die "cannot resolve the guest kernel version (apt-get update?)"
 
-packages="gcc make sparse linux-headers-$kver"
+packages="gcc make sparse libdrm-dev linux-headers-$kver"
 missing=""
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
