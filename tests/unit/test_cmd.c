@@ -710,27 +710,28 @@ END_TEST
 
 START_TEST(test_cmd_zero_size)
 {
+	struct cim_pkt_hdr *h;
+
 	cmdbuf_add(cb, CIM_OP_NOP, 0, 8);
-	cmdbuf_add(cb, CIM_OP_NOP, 0, 8);
-	((struct cim_pkt_hdr *)&cb->words[1])->size = 0;
+	h = cmdbuf_add(cb, CIM_OP_NOP, 0, 8);
+	h->size = 0;
 	run_raw(cb->words, cb->len, CIM_ST_BAD_SIZE, 8, HDR_SIZE, 1);
 }
 END_TEST
 
 START_TEST(test_cmd_misaligned_size)
 {
-	cmdbuf_add(cb, CIM_OP_NOP, 0, 16);
-	((struct cim_pkt_hdr *)cb->words)->size = 12;
+	struct cim_pkt_hdr *h = cmdbuf_add(cb, CIM_OP_NOP, 0, 16);
+
+	h->size = 12;
 	run_raw(cb->words, cb->len, CIM_ST_BAD_ALIGN, 0, HDR_SIZE, 0);
 }
 END_TEST
 
 START_TEST(test_cmd_size_past_end)
 {
-	struct cim_pkt_vmm *p;
-
 	cmdbuf_add(cb, CIM_OP_NOP, 0, 8);
-	p = cmdbuf_add(cb, CIM_OP_VMM_FWD, 0, sizeof(*p));
+	cmdbuf_add(cb, CIM_OP_VMM_FWD, 0, sizeof(struct cim_pkt_vmm));
 	run_raw(cb->words, cb->len - 8, CIM_ST_TRUNCATED, 8, HDR_SIZE, 1);
 }
 END_TEST
