@@ -808,7 +808,8 @@ static void cim_exit(PCIDevice *pdev)
 {
     CimState *s = CIM_PCI(pdev);
 
-    /* the worker needs the BQL to leave: wait releasing it, then join */
+    /* abandon the job in flight; the worker needs the BQL to leave */
+    qatomic_set(&s->generation, s->generation + 1);
     s->stopping = true;
     qemu_cond_broadcast(&s->work_cond);
     while (!s->worker_exited) {
