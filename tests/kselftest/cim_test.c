@@ -799,30 +799,30 @@ TEST_F(cim, reserve_rules)
 
 TEST_F(cim, isolation_two_files)
 {
-	struct cim_pkt_fence *f;
-	__u32 bos[] = { self->data.handle };
 	__u32 other[1];
-	struct bo cmd2, data2;
+	struct bo cmd2, data2, extra;
+	__u32 mine[1];
 	int fd2;
 
 	ASSERT_EQ(0, reserve(self->fd, CIM_IOCTL_XBAR_RESERVE, 1));
+	/* handles 1, 2 exist in both files; 3 only in self->fd */
+	ASSERT_EQ(0, bo_new(self->fd, PAGE, &extra));
+	ASSERT_EQ(3, extra.handle);
 	fd2 = cim_open_dev(0);
 	ASSERT_GE(fd2, 0);
 	ASSERT_EQ(0, bo_new(fd2, PAGE, &cmd2));
 	ASSERT_EQ(0, bo_new(fd2, PAGE, &data2));
-	/* fd2 cannot use the crossbar fd reserved */
+	/* fd2 cannot use the crossbar self->fd reserved */
 	other[0] = data2.handle;
 	put_vmm(cmd2.map, 0, 4, 4, 1, CIM_REF(0, 0), CIM_REF(0, 64));
 	EXPECT_SUBMIT_ERR(EACCES, fd2, &cmd2, sizeof(struct cim_pkt_vmm), other,
 			  1, 0, NULL);
-	/* ... nor name fd's buffers: handles are per file */
+	/* ... nor name self->fd's buffers, nor map them */
+	mine[0] = extra.handle;
 	put_fence(cmd2.map, CIM_REF(0, 0));
-	EXPECT_SUBMIT_ERR(ENOENT, fd2, &cmd2, 24, bos, 1, 0, NULL);
-	(void)f;
-	/* ... nor map them */
+	EXPECT_SUBMIT_ERR(ENOENT, fd2, &cmd2, 24, mine, 1, 0, NULL);
 	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd2,
-				   (__u64)self->data.handle << 32 |
-				   (self->data.handle == data2.handle ? 1ull << 40 : 0)));
+				   (__u64)extra.handle << 32));
 	/* ... nor wait on its jobs */
 	put_nop(self->cmd.map);
 	ASSERT_EQ(0, submit(self->fd, &self->cmd, 8, NULL, 0, 0, NULL));
@@ -910,8 +910,11 @@ TEST_F(cim, vmm_reference)
 				full = fabs(ref[j]);
 		}
 		for (j = 0; j < C; j++) {
-			/* ADC step, DAC quantisation and read noise */
-			double tol = full / adc + 0.05 * full + 1e-6;
+			/*
+			 * ADC step, DAC quantisation, and read noise of
+			 * 0.02 full scale (the default) at 5 sigma
+			 */
+			double tol = 2 * full / adc + 0.1 * full + 1e-6;
 			double err = fabs(y[b * C + j] - ref[j]);
 
 			if (err / (full + 1e-9) > worst)
@@ -921,9 +924,11 @@ TEST_F(cim, vmm_reference)
 		}
 	}
 	TH_LOG("worst error %.4f of full scale", worst);
-	/* The programmed weights are near their targets */
-	for (i = 0; i < R * C; i++)
-		EXPECT_LE(fabs(rd[i] - w[i]), 0.1) TH_LOG("cell %u", i);
+	/* Most programmed weights are near their targets (some cells stick) */
+	for (i = 0, j = 0; i < R * C; i++)
+		j += fabs(rd[i] - w[i]) <= 0.05;
+	EXPECT_GE(j, R * C * 9 / 10) TH_LOG("%u of %u cells on target", j,
+					    R * C);
 }
 
 /* Lifetime ---------------------------------------------------------------- */
