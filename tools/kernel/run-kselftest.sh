@@ -18,6 +18,8 @@ entries="module:$ko"
 for t in $("$top/tools/kernel/build-kselftest.sh"); do
 	entries="$entries test:$t:$(basename "$t")"
 done
+# Last: the kernel log must be free of warnings
+entries="$entries test:$top/tests/kselftest/dmesg_check.sh:dmesg_check"
 # shellcheck disable=SC2086
 "$top/tools/vm/mkinitramfs.sh" -o "$build/kernel/initramfs.cpio.gz" $entries
 exec "$top/tools/vm/run-tests.sh" --initrd "$build/kernel/initramfs.cpio.gz" "$@"
