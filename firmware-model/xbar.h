@@ -43,8 +43,8 @@ struct cim_xbar {
 	/* DUU accumulators in weight units, row-major */
 	float *chi;
 	struct cim_rng c2c;	/* pulse noise */
-	struct cim_rng read;	/* read noise */
-	/* scratch for the VMM, sized for CIM_MAX_BATCH on first use */
+	struct cim_rng_lanes read;	/* read noise, drawn in bulk */
+	/* scratch for the VMM, grown to the largest call seen; bytes */
 	float *scratch;
 	size_t scratch_len;
 };
