@@ -1,9 +1,647 @@
 // SPDX-License-Identifier: MIT
+/*
+ * Crossbar tiles: level grid, pulse physics (soft bounds, variation,
+ * noise, stuck devices), write-verify, the VMM and its accounting.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "unit.h"
+#include "xbar.h"
+
+static struct cim_fw_config cfg;
+static struct cim_xbar xb;
+
+static void tile_init(void)
+{
+	ck_assert_int_eq(cim_xbar_init(&xb, &cfg, 0), 0);
+}
+
+static void win_all(struct cim_xbar_win *w, const struct cim_xbar *t)
+{
+	*w = (struct cim_xbar_win){ 0, t->rows, 0, t->cols };
+}
+
+static void rand_vec(float *v, size_t n, uint64_t seed)
+{
+	struct cim_rng r;
+	size_t i;
+
+	cim_rng_seed(&r, seed, 77);
+	for (i = 0; i < n; i++)
+		v[i] = (float)(2.0 * cim_rng_uniform(&r) - 1.0);
+}
+
+/* put device levels directly, keeping kdiff consistent */
+static void set_levels(struct cim_xbar *t, size_t cell, unsigned int kp,
+		       unsigned int km)
+{
+	t->kp[cell] = (uint8_t)kp;
+	t->km[cell] = (uint8_t)km;
+	t->kdiff[cell] = (float)kp - (float)km;
+}
+
+static void mean_std(const double *v, size_t n, double *mean, double *std)
+{
+	double s = 0, s2 = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		s += v[i];
+	*mean = s / n;
+	for (i = 0; i < n; i++)
+		s2 += (v[i] - *mean) * (v[i] - *mean);
+	*std = sqrt(s2 / (n - 1));
+}
+
+START_TEST(test_xbar_level_grid)
+{
+	struct cim_program_report rep;
+	struct cim_meter m = { 0 };
+	struct cim_xbar_win w;
+	unsigned int top, i;
+	float *wt, *rd, *g;
+	double k, dg;
+
+	unit_config_ideal(&cfg);
+	tile_init();
+	top = cfg.levels - 1;
+	win_all(&w, &xb);
+	wt = malloc(sizeof(*wt) * xb.rows * xb.cols);
+	rd = malloc(sizeof(*rd) * xb.rows * xb.cols);
+	g = malloc(sizeof(*g) * xb.rows * xb.cols * 2);
+	rand_vec(wt, xb.rows * xb.cols, 1);
+	cim_xbar_program(&xb, &w, wt, 10, 0.5f, &rep, &m);
+	ck_assert_uint_eq(rep.failed, 0);
+	ck_assert_uint_eq(rep.cells, xb.rows * xb.cols);
+	cim_xbar_read_weights(&xb, &w, rd);
+	cim_xbar_read_g(&xb, &w, g);
+	dg = (cfg.g_max_us - cfg.g_min_us) / top;
+	for (i = 0; i < xb.rows * xb.cols; i++) {
+		k = rd[i] * top;
+		/* on the grid, and the nearest level to the target */
+		ck_assert_double_eq_tol(k, nearbyint(k), 1e-4);
+		ck_assert_double_le(fabs(k - wt[i] * top), 0.5 + 1e-4);
+		ck_assert_double_eq_tol(g[2 * i], cfg.g_min_us + xb.kp[i] * dg,
+					1e-4);
+		ck_assert_double_eq_tol(g[2 * i + 1],
+					cfg.g_min_us + xb.km[i] * dg, 1e-4);
+		/* one device of the pair stays at G_min */
+		ck_assert(xb.kp[i] == 0 || xb.km[i] == 0);
+	}
+	free(wt);
+	free(rd);
+	free(g);
+	cim_xbar_fini(&xb);
+}
+END_TEST
+
+/* mean level change of one up (or down) pulse on every G+ at level k */
+static double mean_step(unsigned int k, bool up)
+{
+	size_t c, n = (size_t)xb.rows * xb.cols;
+	double sum = 0;
+
+	for (c = 0; c < n; c++)
+		set_levels(&xb, c, k, 0);
+	for (c = 0; c < n; c++)
+		sum += cim_xbar_pulse(&xb, c / xb.cols, c % xb.cols, 0, up,
+				      1);
+	return sum / n;
+}
+
+START_TEST(test_xbar_soft_bounds)
+{
+	double top, m0, m32, m96;
+
+	unit_config_ideal(&cfg);
+	cfg.gamma = 0.5;
+	cfg.xbar_rows = 128;
+	cfg.xbar_cols = 128;
+	tile_init();
+	top = cfg.levels - 1;
+	m0 = mean_step(0, true);
+	m32 = mean_step(32, true);
+	m96 = mean_step(96, true);
+	ck_assert_double_eq(m0, 1.0);
+	/* 16384 stochastic roundings: standard error below 0.004 */
+	ck_assert_double_eq_tol(m32, 1.0 - 0.5 * 32 / top, 0.02);
+	ck_assert_double_eq_tol(m96, 1.0 - 0.5 * 96 / top, 0.02);
+	ck_assert_double_lt(m96, m32);
+	/* down steps shrink toward G_min the same way */
+	ck_assert_double_eq_tol(-mean_step(96, false), 1.0 - 0.5 * 31 / top,
+				0.02);
+	/* no move past a bound */
+	ck_assert_double_eq(mean_step(cfg.levels - 1, true), 0.0);
+	ck_assert_double_eq(mean_step(0, false), 0.0);
+	cim_xbar_fini(&xb);
+}
+END_TEST
+
+START_TEST(test_xbar_d2d_statistics)
+{
+	size_t i, n;
+	double *v, mean, std;
+
+	cim_fw_config_default(&cfg);
+	tile_init();
+	n = (size_t)xb.rows * xb.cols * 2;
+	v = malloc(sizeof(*v) * n);
+	for (i = 0; i < n; i++)
+		v[i] = xb.step[i];
+	mean_std(v, n, &mean, &std);
+	ck_assert_double_eq_tol(mean, 1.0, 0.005);
+	ck_assert_double_eq_tol(std, cfg.sigma_d2d, 0.005);
+	cim_xbar_fini(&xb);
+	/* the silicon is the same after a re-init with the same seed */
+	tile_init();
+	for (i = 0; i < n; i++)
+		ck_assert_float_eq(xb.step[i], (float)v[i]);
+	free(v);
+	cim_xbar_fini(&xb);
+}
+END_TEST
+
+/* level change of n pulses up from G_min on each G+ of the tile */
+static void burst_stats(unsigned int n, double *mean, double *std)
+{
+	size_t c, nc = (size_t)xb.rows * xb.cols;
+	double *v = malloc(sizeof(*v) * nc);
+
+	cim_xbar_reset(&xb);
+	for (c = 0; c < nc; c++)
+		v[c] = cim_xbar_pulse(&xb, c / xb.cols, c % xb.cols, 0, true,
+				      n);
+	mean_std(v, nc, mean, std);
+	free(v);
+}
+
+START_TEST(test_xbar_c2c_noise)
+{
+	double mean, std;
+
+	unit_config_ideal(&cfg);
+	cfg.xbar_rows = 128;
+	cfg.xbar_cols = 128;
+	tile_init();
+	burst_stats(16, &mean, &std);
+	ck_assert_double_eq(mean, 16.0);
+	ck_assert_double_eq(std, 0.0);
+	cim_xbar_fini(&xb);
+
+	cfg.sigma_c2c = 0.3;
+	tile_init();
+	burst_stats(16, &mean, &std);
+	/* 16 * (1 + 0.3 xi / 4): std 1.2, plus up to 0.5 of rounding */
+	ck_assert_double_eq_tol(mean, 16.0, 0.1);
+	ck_assert_double_ge(std, 1.1);
+	ck_assert_double_le(std, 1.35);
+	cim_xbar_fini(&xb);
+}
+END_TEST
+
+START_TEST(test_xbar_stuck_devices)
+{
+	struct cim_program_report rep;
+	struct cim_meter m = { 0 };
+	struct cim_xbar_win w;
+	size_t d, c, n, lo = 0, hi = 0, expect_fail = 0;
+	unsigned int top;
+	float *wt;
+
+	unit_config_ideal(&cfg);
+	cfg.xbar_rows = 256;
+	cfg.xbar_cols = 256;
+	cfg.stuck_prob = 0.1;
+	tile_init();
+	top = cfg.levels - 1;
+	n = (size_t)xb.rows * xb.cols;
+	for (d = 0; d < 2 * n; d++) {
+		lo += xb.stuck[d] == CIM_STUCK_LOW;
+		hi += xb.stuck[d] == CIM_STUCK_HIGH;
+	}
+	/* 131072 devices: standard error of the fraction below 0.001 */
+	ck_assert_double_eq_tol((double)(lo + hi) / (2 * n), 0.1, 0.005);
+	ck_assert_double_eq_tol((double)lo / (2 * n), 0.05, 0.004);
+	for (c = 0; c < n; c++) {
+		ck_assert_uint_eq(xb.kp[c],
+				  xb.stuck[2 * c] == CIM_STUCK_HIGH ? top : 0);
+		ck_assert_uint_eq(xb.km[c],
+				  xb.stuck[2 * c + 1] == CIM_STUCK_HIGH ?
+				  top : 0);
+	}
+	/* program +0.5 everywhere: cells with a stuck device off target fail */
+	win_all(&w, &xb);
+	wt = malloc(sizeof(*wt) * n);
+	for (c = 0; c < n; c++) {
+		wt[c] = 0.5f;
+		expect_fail += xb.stuck[2 * c] != CIM_STUCK_NONE ||
+			       xb.stuck[2 * c + 1] == CIM_STUCK_HIGH;
+	}
+	cim_xbar_program(&xb, &w, wt, 8, 0.5f, &rep, &m);
+	ck_assert_uint_gt(expect_fail, 0);
+	ck_assert_uint_eq(rep.failed, expect_fail);
+	for (c = 0; c < n; c++) {
+		if (xb.stuck[2 * c] == CIM_STUCK_HIGH)
+			ck_assert_uint_eq(xb.kp[c], top);
+		if (xb.stuck[2 * c] == CIM_STUCK_LOW)
+			ck_assert_uint_eq(xb.kp[c], 0);
+		if (xb.stuck[2 * c] == CIM_STUCK_NONE)
+			ck_assert_int_le(abs((int)xb.kp[c] - 63), 1);
+	}
+	free(wt);
+	cim_xbar_fini(&xb);
+}
+END_TEST
+
+START_TEST(test_xbar_write_verify_noisy)
+{
+	struct cim_program_report rep;
+	struct cim_meter m = { 0 };
+	struct cim_xbar_win w = { 3, 40, 5, 30 };
+	unsigned int i, j, top;
+	double tp, tm;
+	float *wt;
+	size_t c;
+
+	cim_fw_config_default(&cfg);
+	cfg.xbar_rows = 64;
+	cfg.xbar_cols = 64;
+	tile_init();
+	top = cfg.levels - 1;
+	wt = malloc(sizeof(*wt) * w.nrows * w.ncols);
+	rand_vec(wt, w.nrows * w.ncols, 5);
+	cim_xbar_program(&xb, &w, wt, 64, 0.5f, &rep, &m);
+	ck_assert_uint_eq(rep.failed, 0);
+	ck_assert_uint_eq(rep.cells, w.nrows * w.ncols);
+	/* ideal devices need 3 reads a cell (2 for G+ or G-, 1 for the other) */
+	ck_assert_uint_gt(rep.iterations, 3 * rep.cells + rep.cells / 5);
+	ck_assert_uint_eq(m.program_pulses, rep.pulses);
+	ck_assert_double_eq_tol(m.energy_fj[CIM_UNIT_PULSE],
+				rep.pulses * cfg.cost.e_pulse_fj, 1e-3);
+	ck_assert_double_gt(m.busy_ps[CIM_UNIT_PULSE], 0.0);
+	for (i = 0; i < w.nrows; i++) {
+		for (j = 0; j < w.ncols; j++) {
+			c = (size_t)(w.row + i) * xb.cols + w.col + j;
+			tp = fmax(wt[i * w.ncols + j], 0.0) * top;
+			tm = fmax(-wt[i * w.ncols + j], 0.0) * top;
+			ck_assert_double_le(fabs(xb.kp[c] - tp), 0.5);
+			ck_assert_double_le(fabs(xb.km[c] - tm), 0.5);
+		}
+	}
+	/* cells outside the window were not touched */
+	ck_assert_uint_eq(xb.kp[0], 0);
+	ck_assert_uint_eq(xb.km[(size_t)63 * 64 + 63], 0);
+	/* one round only: the noisy devices do not all make it */
+	cim_xbar_reset(&xb);
+	cim_xbar_program(&xb, &w, wt, 1, 0.5f, &rep, &m);
+	ck_assert_uint_gt(rep.failed, 0);
+	free(wt);
+	cim_xbar_fini(&xb);
+}
+END_TEST
+
+/* program random weights on the whole tile, ideal physics */
+static void program_random(struct cim_xbar *t, float *wt, uint64_t seed)
+{
+	/* enough rounds for slow devices near the soft bound */
+	struct cim_program_report rep;
+	struct cim_meter m = { 0 };
+	struct cim_xbar_win w;
+
+	win_all(&w, t);
+	rand_vec(wt, (size_t)t->rows * t->cols, seed);
+	cim_xbar_program(t, &w, wt, 64, 0.5f, &rep, &m);
+	ck_assert_uint_eq(rep.failed, 0);
+	cim_xbar_read_weights(t, &w, wt);
+}
+
+START_TEST(test_xbar_vmm_reference)
+{
+	enum { B = 5 };
+	struct cim_meter m = { 0 };
+	struct cim_xbar_win w;
+	unsigned int b, i, j, q, qa, r, c;
+	float *wt, x[B * 64], y[B * 48];
+	double ref, alpha, ymax, err, tol, sum_err = 0;
+
+	unit_config_ideal(&cfg);
+	tile_init();
+	r = xb.rows;
+	c = xb.cols;
+	wt = malloc(sizeof(*wt) * r * c);
+	program_random(&xb, wt, 9);
+	rand_vec(x, B * r, 10);
+	win_all(&w, &xb);
+	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, false, B, x, y, false, 0, &m),
+			 0);
+	q = (1u << (cfg.dac_bits - 1)) - 1;
+	qa = (1u << (cfg.adc_bits - 1)) - 1;
+	for (b = 0; b < B; b++) {
+		alpha = ymax = 0;
+		for (i = 0; i < r; i++)
+			alpha = fmax(alpha, fabs(x[b * r + i]));
+		for (j = 0; j < c; j++) {
+			ref = 0;
+			for (i = 0; i < r; i++)
+				ref += (double)x[b * r + i] * wt[i * c + j];
+			ymax = fmax(ymax, fabs(ref));
+		}
+		for (j = 0; j < c; j++) {
+			ref = 0;
+			for (i = 0; i < r; i++)
+				ref += (double)x[b * r + i] * wt[i * c + j];
+			/* DAC: half a code per input; ADC: half an LSB */
+			tol = r * alpha / (2 * q) + ymax * 1.05 / (2 * qa);
+			err = fabs(y[b * c + j] - ref);
+			ck_assert_double_le(err, tol);
+			sum_err += err;
+		}
+	}
+	/* on average far better than the worst case */
+	ck_assert_double_lt(sum_err / (B * c), 0.02);
+	ck_assert_uint_eq(m.vmm_fwd, B);
+	ck_assert_uint_eq(m.adc_saturations, 0);
+	free(wt);
+	cim_xbar_fini(&xb);
+}
+END_TEST
+
+START_TEST(test_xbar_adc_fixed_saturates)
+{
+	enum { B = 3 };
+	struct cim_meter m = { 0 };
+	struct cim_xbar_win w;
+	float x[B * 64], y[B * 48];
+	unsigned int i, j;
+	size_t c;
+
+	unit_config_ideal(&cfg);
+	tile_init();
+	win_all(&w, &xb);
+	for (c = 0; c < (size_t)xb.rows * xb.cols; c++)
+		set_levels(&xb, c, cfg.levels - 1, 0);
+	for (i = 0; i < B * xb.rows; i++)
+		x[i] = i / xb.rows == 1 ? -1.0f : 1.0f;
+	/* every output is +-64, far beyond a range of 2 */
+	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, false, B, x, y, true, 2.0f, &m),
+			 0);
+	for (j = 0; j < B * xb.cols; j++)
+		ck_assert_float_eq(y[j], j / xb.cols == 1 ? -2.0f : 2.0f);
+	ck_assert_uint_eq(m.adc_saturations, B * xb.cols);
+	/* within range nothing saturates: y = 64 * 0.5 = 32 < 40 */
+	for (i = 0; i < B * xb.rows; i++)
+		x[i] = 0.5f;
+	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, false, B, x, y, true, 40.0f,
+				      &m), 0);
+	ck_assert_uint_eq(m.adc_saturations, B * xb.cols);
+	for (j = 0; j < B * xb.cols; j++)
+		ck_assert_double_eq_tol(y[j], 32.0, 40.0 / 127);
+	cim_xbar_fini(&xb);
+}
+END_TEST
+
+START_TEST(test_xbar_transposed_equals_forward)
+{
+	enum { B = 4 };
+	struct cim_fw_config cfg_t;
+	struct cim_meter m = { 0 };
+	struct cim_xbar xt;
+	struct cim_xbar_win w, wtr;
+	float *wt, x[B * 48], y1[B * 64], y2[B * 64];
+	unsigned int i, j;
+
+	unit_config_ideal(&cfg);
+	tile_init();
+	cfg_t = cfg;
+	cfg_t.xbar_rows = cfg.xbar_cols;
+	cfg_t.xbar_cols = cfg.xbar_rows;
+	ck_assert_int_eq(cim_xbar_init(&xt, &cfg_t, 1), 0);
+	wt = malloc(sizeof(*wt) * xb.rows * xb.cols);
+	program_random(&xb, wt, 11);
+	for (i = 0; i < xb.rows; i++)
+		for (j = 0; j < xb.cols; j++)
+			set_levels(&xt, (size_t)j * xt.cols + i,
+				   xb.kp[i * xb.cols + j],
+				   xb.km[i * xb.cols + j]);
+	rand_vec(x, B * xb.cols, 12);
+	win_all(&w, &xb);
+	win_all(&wtr, &xt);
+	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, true, B, x, y1, false, 0, &m),
+			 0);
+	ck_assert_int_eq(cim_xbar_vmm(&xt, &wtr, false, B, x, y2, false, 0,
+				      &m), 0);
+	ck_assert_mem_eq(y1, y2, sizeof(float) * B * xb.rows);
+	ck_assert_uint_eq(m.vmm_trans, B);
+	ck_assert_uint_eq(m.vmm_fwd, B);
+	/* and on a sub-window, against the same window transposed */
+	w = (struct cim_xbar_win){ 10, 20, 7, 9 };
+	wtr = (struct cim_xbar_win){ 7, 9, 10, 20 };
+	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, true, B, x, y1, false, 0, &m),
+			 0);
+	ck_assert_int_eq(cim_xbar_vmm(&xt, &wtr, false, B, x, y2, false, 0,
+				      &m), 0);
+	ck_assert_mem_eq(y1, y2, sizeof(float) * B * 20);
+	free(wt);
+	cim_xbar_fini(&xt);
+	cim_xbar_fini(&xb);
+}
+END_TEST
+
+/*
+ * A 1024-row tile at 8-bit DAC and 256 levels: sums reach 1024 * 127 * 255
+ * > 2^24, beyond what a float holds exactly, so the model must chunk. Every output must equal the exact
+ * integer sum taken through the documented scaling and ADC.
+ */
+START_TEST(test_xbar_vmm_exact_chunked)
+{
+	enum { B = 3, R = 1024, C = 8 };
+	struct cim_meter m = { 0 };
+	struct cim_xbar_win w;
+	float *x, y[B * C];
+	double q, qa, den, alpha, yy[C], fs, cq, expect;
+	int64_t acc;
+	unsigned int b, i, j;
+	struct cim_rng r;
+	int code;
+
+	unit_config_ideal(&cfg);
+	cfg.xbar_rows = R;
+	cfg.xbar_cols = C;
+	cfg.levels = 256;
+	tile_init();
+	cim_rng_seed(&r, 3, 3);
+	/* large, mostly positive levels and inputs: odd sums above 2^24 */
+	for (i = 0; i < R * C; i++)
+		set_levels(&xb, i, 248 + cim_rng_next(&r) % 8, 0);
+	x = malloc(sizeof(*x) * B * R);
+	for (i = 0; i < B * R; i++)
+		x[i] = 0.9f + 0.1f * (float)cim_rng_uniform(&r);
+	win_all(&w, &xb);
+	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, false, B, x, y, false, 0, &m),
+			 0);
+	q = 127;
+	qa = 127;
+	den = q * (cfg.levels - 1);
+	for (b = 0; b < B; b++) {
+		alpha = 0;
+		for (i = 0; i < R; i++)
+			alpha = fmax(alpha, x[b * R + i]);
+		fs = 0;
+		for (j = 0; j < C; j++) {
+			acc = 0;
+			for (i = 0; i < R; i++) {
+				code = (int)nearbyintf(x[b * R + i] /
+						       (float)alpha * 127.0f);
+				acc += (int64_t)code * xb.kp[i * C + j];
+			}
+			ck_assert_int_gt(acc, 1 << 24);
+			yy[j] = (double)acc * ((double)(float)alpha / den);
+			fs = fmax(fs, yy[j]);
+		}
+		for (j = 0; j < C; j++) {
+			cq = nearbyint(yy[j] * (qa / fs));
+			expect = (float)(cq * (fs / qa));
+			ck_assert_float_eq(y[b * C + j], (float)expect);
+		}
+	}
+	free(x);
+	cim_xbar_fini(&xb);
+}
+END_TEST
+
+START_TEST(test_xbar_vmm_accounting)
+{
+	const struct cim_cost_params *k;
+	struct cim_meter m = { 0 };
+	struct cim_xbar_win w = { 1, 2, 4, 3 };
+	float x[2] = { 1.0f, 0.5f }, y[3];
+	double dg, g0, g1, e;
+	size_t row1, row2;
+
+	unit_config_ideal(&cfg);
+	tile_init();
+	k = &cfg.cost;
+	row1 = (size_t)1 * xb.cols + 4;
+	row2 = (size_t)2 * xb.cols + 4;
+	set_levels(&xb, row1, 10, 0);
+	set_levels(&xb, row1 + 1, 0, 20);
+	set_levels(&xb, row1 + 2, 127, 1);
+	set_levels(&xb, row2, 3, 0);
+	/* a cell outside the window must not count */
+	set_levels(&xb, row2 + 3, 100, 100);
+	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, false, 1, x, y, false, 0, &m),
+			 0);
+	/* codes 127 (7 bits set) and 64 (63.5 to even, 1 bit set) */
+	dg = (cfg.g_max_us - cfg.g_min_us) / 127;
+	g0 = 6 * cfg.g_min_us + (10 + 20 + 127 + 1) * dg;
+	g1 = 6 * cfg.g_min_us + 3 * dg;
+	e = k->v_read * k->v_read * k->t_read_ps * (7 * g0 + 1 * g1) * 1e-3;
+	ck_assert_double_eq_tol(m.energy_fj[CIM_UNIT_XBAR_ARRAY], e, 1e-9);
+	ck_assert_double_eq_tol(m.energy_fj[CIM_UNIT_DAC], 2 * k->e_dac_fj,
+				1e-9);
+	ck_assert_double_eq_tol(m.energy_fj[CIM_UNIT_ADC], 3 * k->e_adc_fj,
+				1e-9);
+	ck_assert_double_eq(m.busy_ps[CIM_UNIT_XBAR_ARRAY],
+			    cfg.dac_bits * k->t_read_ps);
+	ck_assert_double_eq(m.busy_ps[CIM_UNIT_DAC],
+			    cfg.dac_bits * k->t_read_ps);
+	ck_assert_double_eq(m.busy_ps[CIM_UNIT_ADC], 1 * k->t_adc_ps);
+	ck_assert_uint_eq(m.vmm_fwd, 1);
+	ck_assert_uint_eq(m.dac_conversions, 2);
+	ck_assert_uint_eq(m.adc_conversions, 3);
+	/* the outputs themselves: w row1 = (10, -20, 126) / 127 */
+	ck_assert_double_eq_tol(y[0], (10 + 0.504 * 3) / 127.0, 0.01);
+	ck_assert_double_eq_tol(y[2], 126 / 127.0, 0.01);
+	cim_xbar_fini(&xb);
+}
+END_TEST
+
+START_TEST(test_xbar_reset)
+{
+	enum { B = 2 };
+	struct cim_meter m = { 0 };
+	struct cim_xbar_win w;
+	float *wt, x[B * 64], y1[B * 48], y2[B * 48];
+	size_t c, n;
+
+	cim_fw_config_default(&cfg);
+	cfg.xbar_rows = 64;
+	cfg.xbar_cols = 48;
+	tile_init();
+	n = (size_t)xb.rows * xb.cols;
+	wt = malloc(sizeof(*wt) * n);
+	program_random(&xb, wt, 13);
+	for (c = 0; c < n; c++)
+		xb.chi[c] = 0.25f;
+	rand_vec(x, B * xb.rows, 14);
+	win_all(&w, &xb);
+	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, false, B, x, y1, false, 0, &m),
+			 0);
+	cim_xbar_reset(&xb);
+	for (c = 0; c < n; c++) {
+		ck_assert_uint_eq(xb.kp[c], 0);
+		ck_assert_uint_eq(xb.km[c], 0);
+		ck_assert_float_eq(xb.kdiff[c], 0.0f);
+		ck_assert_float_eq(xb.chi[c], 0.0f);
+	}
+	/* streams re-seeded: the same history gives the same bits again */
+	program_random(&xb, wt, 13);
+	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, false, B, x, y2, false, 0, &m),
+			 0);
+	ck_assert_mem_eq(y1, y2, sizeof(y1));
+	/* and read noise is on: a second read differs */
+	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, false, B, x, y2, false, 0, &m),
+			 0);
+	ck_assert(memcmp(y1, y2, sizeof(y1)) != 0);
+	free(wt);
+	cim_xbar_fini(&xb);
+}
+END_TEST
+
+/* the SIMD and portable read-noise paths draw the same bits */
+START_TEST(test_xbar_noise_lanes_portable)
+{
+	struct cim_rng_lanes a, b;
+	static double va[1000], vb[1000];
+	unsigned int sizes[] = { 256, 13, 8, 100, 7, 1 }, k, off = 0;
+	double s2 = 0;
+
+	cim_rng_lanes_seed(&a, 5, CIM_RNG_READ);
+	cim_rng_lanes_seed(&b, 5, CIM_RNG_READ);
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		cim_rng_lanes_normal_fill(&a, va + off, sizes[k]);
+		cim_rng_lanes_normal_fill_generic(&b, vb + off, sizes[k]);
+		off += sizes[k];
+	}
+	ck_assert_mem_eq(va, vb, off * sizeof(double));
+	ck_assert_mem_eq(&a, &b, sizeof(a));
+	for (k = 0; k < off; k++)
+		s2 += va[k] * va[k];
+	ck_assert_double_eq_tol(s2 / off, 1.0, 0.2);
+}
+END_TEST
 
 Suite *xbar_suite(void)
 {
 	Suite *s = suite_create("xbar");
+	TCase *tc = tcase_create("core");
 
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_xbar_level_grid);
+	tcase_add_test(tc, test_xbar_soft_bounds);
+	tcase_add_test(tc, test_xbar_d2d_statistics);
+	tcase_add_test(tc, test_xbar_c2c_noise);
+	tcase_add_test(tc, test_xbar_stuck_devices);
+	tcase_add_test(tc, test_xbar_write_verify_noisy);
+	tcase_add_test(tc, test_xbar_vmm_reference);
+	tcase_add_test(tc, test_xbar_adc_fixed_saturates);
+	tcase_add_test(tc, test_xbar_transposed_equals_forward);
+	tcase_add_test(tc, test_xbar_vmm_exact_chunked);
+	tcase_add_test(tc, test_xbar_vmm_accounting);
+	tcase_add_test(tc, test_xbar_reset);
+	tcase_add_test(tc, test_xbar_noise_lanes_portable);
+	suite_add_tcase(s, tc);
 	return s;
 }
