@@ -17,6 +17,7 @@ import os
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -35,21 +36,24 @@ INT_DONE, INT_ERROR, INT_HALTED = 1, 2, 4
 F_HANG, F_DMA, F_ERROR = 1, 2, 4
 ST = dict(OK=0, BAD_SIZE=2, BAD_FLAGS=4, RESERVED=5, BAD_ALIGN=10, DMA=11,
           INJECTED=13, BAD_RING=14)
-OP_NOP, OP_COUNTERS_READ = 0x00, 0x30
+OP_NOP, OP_VMM_FWD, OP_COUNTERS_READ = 0x00, 0x12, 0x30
 
 RING, CMDBUF, COMPL, MSIMEM, CNTRS = 0x100000, 0x200000, 0x300000, 0x400000, 0x500000
+VMM_X, VMM_Y = 0x1000000, 0x2000000
 
 
 class QTest:
     def __init__(self, qemu, devices, extra=()):
         args = [qemu, "-M", "q35", "-accel", "qtest", "-qtest", "stdio",
+                "-qtest-log", "/dev/null",
                 "-nodefaults", "-display", "none", "-m", "128M"]
         for d in devices:
             args += ["-device", d]
         args += list(extra)
+        self.err = tempfile.TemporaryFile(mode="w+")
         self.p = subprocess.Popen(args, stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
+                                  stderr=self.err, text=True)
 
     def cmd(self, line):
         self.p.stdin.write(line + "\n")
@@ -57,7 +61,8 @@ class QTest:
         while True:
             out = self.p.stdout.readline()
             if not out:
-                raise RuntimeError("qemu exited: " + self.p.stderr.read())
+                self.err.seek(0)
+                raise RuntimeError("qemu exited: " + self.err.read())
             if out.startswith("OK") or out.startswith("FAIL") or out.startswith("ERR"):
                 break
         if not out.startswith("OK"):
@@ -383,7 +388,60 @@ def main():
     a = Dev(qt, 3, 0xc0000000, 0xc0001000)
     t.check(a.rd("STATUS") == 0 and a.rd("HALT_REASON") == 0, "FLR resets the device")
 
+    # -- a reset while a long job runs abandons it
+    setup_ring(a)
+    s = Submitter(a)
+    npkt, batch = 2000, 1024                     # about 4 s of work
+    vmm = struct.pack("<HHIIHHHHIIIQQ", OP_VMM_FWD, 0, 48, 0, 0, 256, 0, 256,
+                      batch, 0, 0, VMM_X, VMM_Y)
+    qt.mem_write(CMDBUF, vmm * npkt)
+    s.submit(CMDBUF, 48 * npkt)
+    time.sleep(0.05)
+    busy = a.rd("STATUS") & BUSY
+    start = time.time()
+    a.wr("CONTROL", CTL_RESET)
+    took = time.time() - start
+    time.sleep(0.2)
+    t.check(busy and a.rd("CONTROL") == 0 and a.rd("STATUS") == 0
+            and a.rd("RING_HEAD") == 0 and completion(qt, COMPL)["seqno"] == 0,
+            "reset during a %d-packet VMM job: abandoned, no completion (%.2f s)"
+            % (npkt, took))
+    setup_ring(a)
+    s = Submitter(a)
+    qt.mem_write(CMDBUF, vmm)
+    s.submit(CMDBUF, 48)
+    t.check(wait_head(a, 1) and completion(qt, COMPL)["status"] == ST["OK"],
+            "the device works after that reset (one VMM packet)")
     qt.close()
+
+    # -- hot-unplug: the root port's slot powered off unrealizes the device
+    qt = QTest(qemu, ["pcie-root-port,id=rp1,chassis=1,addr=05.0",
+                      "cim-pci,bus=rp1,id=c1"],
+               ["-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off"])
+    rp = 5
+    qt.cfg_write(rp, 0x18, 0x00010100)           # primary 0, secondary 1, sub 1
+    qt.cfg_write(rp, 0x20, 0xc02fc020)           # memory window
+    qt.cfg_write(rp, 0x04, 0x6)
+    dev1 = 1 << 5                                # bus 1, device 0 as "slot"
+    t.check(qt.cfg_read(dev1, 0) == 0xc1a01234, "cim-pci behind a root port")
+    d = Dev(qt, dev1, 0xc0200000, 0xc0201000)
+    setup_ring(d)
+    s = Submitter(d)
+    qt.mem_write(CMDBUF, vmm * npkt)
+    s.submit(CMDBUF, 48 * npkt)                  # a long job in flight
+    time.sleep(0.05)
+    cap = qt.cfg_read(rp, 0x34) & 0xff
+    while cap and qt.cfg_read(rp, cap) & 0xff != 0x10:
+        cap = qt.cfg_read(rp, cap + 1) & 0xff
+    sltctl = qt.cfg_read(rp, cap + 0x18) & 0xffff
+    qt.cmd("outl 0xcf8 0x%x" % (0x80000000 | rp << 11 | (cap + 0x18)))
+    v = qt.cmd("inl 0xcfc")
+    qt.cmd("outl 0xcfc 0x%x" % ((v & 0xffff0000) | sltctl | 0x400 | 0x300))
+    time.sleep(0.2)
+    t.check(qt.cfg_read(dev1, 0) == 0xffffffff and qt.p.poll() is None,
+            "slot power-off unplugs the device mid-job; QEMU lives on")
+    qt.close()
+
     print("%d passed, %d failed" % (t.n - t.failed, t.failed))
     return 1 if t.failed else 0
 
