@@ -19,6 +19,8 @@
 #                      two instances
 #   --no-device        no cim device at all
 #   --initrd FILE      default build/vm/initramfs.cpio.gz
+#   --log FILE         the console log, default build/vm/console.log; runs
+#                      that share a log wait for each other (flock)
 #
 # Environment: QEMU (default build/qemu/qemu-system-x86_64), QEMU_FIRMWARE
 # (the -L folder, default build/qemu/share when it exists), CIM_VM_DEVICES
@@ -26,8 +28,9 @@
 # CIM_VM_MEM (default 1G), CIM_VM_SMP (default 2), CIM_VM_APPEND (extra
 # kernel parameters), BUILD (default build).
 #
-# Output: build/vm/console.log (the whole serial console), the TAP section
-# on stdout, then a summary with the boot-to-first-result time.
+# Output: build/vm/console.log (the whole serial console; QEMU's own
+# messages in console.qemu.log, the TAP section in console.tap), the TAP
+# section on stdout, then a summary with the boot-to-first-result time.
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -74,6 +77,7 @@ while [ $# -gt 0 ]; do
 		;;
 	--no-device) devices=(); devices_given=yes; shift ;;
 	--initrd) initrd=$2; shift 2 ;;
+	--log) log=$2; shift 2 ;;
 	--) shift; extra=("$@"); break ;;
 	-h | --help) sed -n '3,30p' "$0"; exit 0 ;;
 	*) die "unknown argument $1 (--help)" ;;
@@ -143,12 +147,19 @@ if [ $mode = shell ]; then
 		-serial mon:stdio -append "$append" "${extra[@]}"
 fi
 
-mkdir -p "$vm"
+mkdir -p "$vm" "$(dirname "$log")"
+exec 9> "$log.lock"
+if ! flock -n 9; then
+	say "waiting for another run that uses ${log#"$top"/}"
+	flock -w "$timeout" 9 || die "${log#"$top"/} still in use after ${timeout}s"
+fi
+qlog=${log%.log}.qemu.log
+tap=${log%.log}.tap
 : > "$log"
 start=$EPOCHREALTIME
 "$qemu" "${base[@]}" -accel "$accel" "${devargs[@]}" \
 	-serial "file:$log" -append "$append" "${extra[@]}" \
-	</dev/null >"$vm/qemu.log" 2>&1 &
+	</dev/null >"$qlog" 2>&1 &
 qpid=$!
 
 elapsed() {
@@ -191,7 +202,6 @@ if [ -f "$expected" ]; then
 	done < "$expected"
 fi
 
-tap=$vm/tap.log
 tr -d '\r' < "$log" |
 	sed -n '/^@@CIM-TAP-BEGIN@@/,/^@@CIM-TAP-END@@/p' > "$tap"
 grep -v '^@@CIM-TAP' "$tap" || true
@@ -259,11 +269,11 @@ if [ $timed_out = yes ]; then
 	say "the VM did not finish in ${timeout}s; killed (console: ${log#"$top"/})"
 	status=1
 elif [ "$ended" -eq 0 ]; then
-	say "the VM stopped before the end of the tests (QEMU exit $qrc; console: ${log#"$top"/}, QEMU: ${vm#"$top"/}/qemu.log)"
+	say "the VM stopped before the end of the tests (QEMU exit $qrc; console: ${log#"$top"/}, QEMU: ${qlog#"$top"/})"
 	status=1
 fi
 if [ $status -ne 0 ] || [ "$top" -eq 0 ]; then
-	tail -n 25 "$vm/qemu.log" >&2 || true
+	tail -n 25 "$qlog" >&2 || true
 	tr -d '\r' < "$log" | tail -n 25 >&2
 	status=1
 fi
