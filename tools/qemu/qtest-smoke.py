@@ -36,7 +36,7 @@ INT_DONE, INT_ERROR, INT_HALTED = 1, 2, 4
 F_HANG, F_DMA, F_ERROR = 1, 2, 4
 ST = dict(OK=0, BAD_SIZE=2, BAD_FLAGS=4, RESERVED=5, BAD_ALIGN=10, DMA=11,
           INJECTED=13, BAD_RING=14)
-OP_NOP, OP_VMM_FWD, OP_COUNTERS_READ = 0x00, 0x12, 0x30
+OP_NOP, OP_XBAR_PROGRAM, OP_VMM_FWD, OP_COUNTERS_READ = 0x00, 0x10, 0x12, 0x30
 
 RING, CMDBUF, COMPL, MSIMEM, CNTRS = 0x100000, 0x200000, 0x300000, 0x400000, 0x500000
 VMM_X, VMM_Y = 0x1000000, 0x2000000
@@ -202,6 +202,79 @@ class Submitter:
         self.tail += 1
         self.d.wr("RING_TAIL", self.tail)
         return self.seqno
+
+
+def identical_to_host(t, qemu):
+    """Program weights and run VMMs in QEMU and in build/libcimfw.a."""
+    lib = os.path.join(ROOT, "build/libcimfw.a")
+    replay = os.path.join(ROOT, "build/qemu/fw-replay")
+    r = subprocess.run(["make", "-s", "-C", ROOT, "build/libcimfw.a"],
+                       capture_output=True, text=True)
+    if r.returncode == 0:
+        r = subprocess.run(["cc", "-std=c11", "-O2", "-ffp-contract=off",
+                            "-I" + os.path.join(ROOT, "include"),
+                            "-I" + os.path.join(ROOT, "firmware-model"),
+                            "-o", replay,
+                            os.path.join(ROOT, "tools/qemu/fw-replay.c"),
+                            lib, "-lopenblas", "-lm"],
+                           capture_output=True, text=True)
+    if r.returncode != 0:
+        print("ok %d - # SKIP no host model library: %s" % (t.n + 1, r.stderr.strip()[:200]))
+        t.n += 1
+        return
+    srcs = [os.path.join(ROOT, "firmware-model", f)
+            for f in os.listdir(os.path.join(ROOT, "firmware-model")) if f[-2:] in (".c", ".h")]
+    if max(os.path.getmtime(f) for f in srcs) > os.path.getmtime(qemu):
+        print("ok %d - # SKIP %s is older than the model sources: run "
+              "tools/qemu/build-qemu.sh" % (t.n + 1, qemu))
+        t.n += 1
+        return
+    import random
+    rnd = random.Random(5)
+    W, X, Y, REP, SIZE = 0x10000, 0x20000, 0x30000, 0x40000, 0x50000
+    rows, cols, batch = 64, 32, 8
+    img = bytearray(SIZE)
+    img[W:W + 4 * rows * cols] = struct.pack("<%df" % (rows * cols),
+                                             *[rnd.uniform(-1, 1) for _ in range(rows * cols)])
+    img[X:X + 4 * rows * batch] = struct.pack("<%df" % (rows * batch),
+                                              *[rnd.uniform(-1, 1) for _ in range(rows * batch)])
+    prog = struct.pack("<HHIIHHHHIIIQQ", OP_XBAR_PROGRAM, 1, 48, 0, 0, rows, 0, cols,
+                       10, struct.unpack("<I", struct.pack("<f", 0.5))[0], 0, W, REP)
+    vmm = struct.pack("<HHIIHHHHIIIQQ", OP_VMM_FWD, 0, 48, 0, 0, rows, 0, cols,
+                      batch, 0, 0, X, Y)
+    cmd = prog + vmm + vmm
+    img_path, cmd_path, out_path = (replay + ".img", replay + ".cmd", replay + ".out")
+    open(img_path, "wb").write(img)
+    open(cmd_path, "wb").write(cmd)
+    r = subprocess.run([replay, "7", img_path, cmd_path, out_path],
+                       capture_output=True, text=True)
+    host = open(out_path, "rb").read() if r.returncode == 0 else b""
+
+    qt = QTest(qemu, ["cim-pci,addr=03.0,seed=7"])
+    d = Dev(qt, 3, 0xc0000000, 0xc0001000)
+    base = 0x1000000                              # the image's address 0
+    qt.mem_write(base, bytes(img))
+    setup_ring(d)
+    s = Submitter(d)
+    cmd_q = prog[:32] + struct.pack("<QQ", base + W, base + REP) + \
+        (vmm[:32] + struct.pack("<QQ", base + X, base + Y)) * 2
+    qt.mem_write(CMDBUF, cmd_q)
+    s.submit(CMDBUF, len(cmd_q))
+    wait_head(d, 1)
+    c = completion(qt, COMPL)
+    dev_y = qt.mem_read(base + Y, 4 * cols * batch)
+    dev_rep = qt.mem_read(base + REP, 16)
+    qt.close()
+    hc = struct.unpack("<QIIIIQQQ", host[SIZE:SIZE + 48]) if host else None
+    same = (host and c["status"] == ST["OK"] and hc[1] == 0
+            and host[Y:Y + 4 * cols * batch] == dev_y
+            and host[REP:REP + 16] == dev_rep
+            and (hc[2], hc[5], hc[6]) == (c["cmds_done"], c["energy"], c["time"]))
+    why = "" if same else " [y %s, report %s %s, completion %s %s]" % (
+        host[Y:Y + 4 * cols * batch] == dev_y, struct.unpack("<4I", dev_rep),
+        struct.unpack("<4I", host[REP:REP + 16]) if host else None, c, hc)
+    t.check(same, "program + 2 VMMs: QEMU and the host library agree bit for bit "
+            "(status %d, energy %d fJ)%s" % (c["status"], c["energy"], why))
 
 
 def main():
@@ -413,6 +486,9 @@ def main():
     t.check(wait_head(a, 1) and completion(qt, COMPL)["status"] == ST["OK"],
             "the device works after that reset (one VMM packet)")
     qt.close()
+
+    # -- the same job on a fresh device and on the host library: same bits
+    identical_to_host(t, qemu)
 
     # -- hot-unplug: the root port's slot powered off unrealizes the device
     qt = QTest(qemu, ["pcie-root-port,id=rp1,chassis=1,addr=05.0",
