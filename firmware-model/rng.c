@@ -309,42 +309,164 @@ void cim_rng_normal_fill(struct cim_rng *rng, double *out, unsigned int n)
 
 /* Lanes ----------------------------------------------------------------- */
 
+/*
+ * Bulk deviates: Box-Muller in binary32 on polynomial log, sin and cos
+ * (the Cephes logf/sinf/cosf coefficients, S. Moshier), written as plain
+ * IEEE adds and multiplies in one fixed order, so the SIMD and portable
+ * paths round alike on every machine. No rejection: one 64-bit draw per
+ * stream makes two deviates. The radius uses 23 random bits, so |z| stays
+ * below 5.65, which cuts a tail of probability 1.6e-8: harmless for read
+ * noise, which is all this serves.
+ */
+#define LN_P0	7.0376836292e-2f
+#define LN_P1	-1.1514610310e-1f
+#define LN_P2	1.1676998740e-1f
+#define LN_P3	-1.2420140846e-1f
+#define LN_P4	1.4249322787e-1f
+#define LN_P5	-1.6668057665e-1f
+#define LN_P6	2.0000714765e-1f
+#define LN_P7	-2.4999993993e-1f
+#define LN_P8	3.3333331174e-1f
+#define LN2_HI	0.693359375f
+#define LN2_LO	-2.12194440e-4f
+#define SQRT_HALF 0.707106781186547524f
+#define SIN_P0	-1.9515295891e-4f
+#define SIN_P1	8.3321608736e-3f
+#define SIN_P2	-1.6666654611e-1f
+#define COS_P0	2.443315711809948e-5f
+#define COS_P1	-1.388731625493765e-3f
+#define COS_P2	4.166664568298827e-2f
+#define PI_2	1.57079632679489661923f
+
+/* element e of a round's vectors comes from this stream (AVX2 shuffles) */
+static const unsigned char lane_of[8] = { 0, 1, 4, 5, 2, 3, 6, 7 };
+
 void cim_rng_lanes_seed(struct cim_rng_lanes *rl, uint64_t seed,
 			uint64_t stream)
 {
 	struct cim_rng r;
 	unsigned int l, k;
 
+	/* stream ids stay below 2^48: lanes never meet other streams */
 	for (l = 0; l < CIM_RNG_LANES; l++) {
-		/* stream ids stay below 2^48: lanes never meet other streams */
 		cim_rng_seed(&r, seed, stream ^ ((uint64_t)(l + 1) << 48));
 		for (k = 0; k < 4; k++)
 			rl->s[k][l] = r.s[k];
 	}
 }
 
-static double lane_normal(struct cim_rng_lanes *rl, unsigned int l)
+static inline float f_of(uint32_t v)
 {
-	uint64_t s[4] = { rl->s[0][l], rl->s[1][l], rl->s[2][l], rl->s[3][l] };
-	double x = zig_normal(s);
-	unsigned int k;
+	float f;
 
-	for (k = 0; k < 4; k++)
-		rl->s[k][l] = s[k];
-	return x;
+	memcpy(&f, &v, sizeof(f));
+	return f;
 }
 
-void cim_rng_lanes_normal_fill_generic(struct cim_rng_lanes *rl,
-				       double *out, unsigned int n)
+static inline uint32_t u_of(float f)
 {
-	unsigned int k;
+	uint32_t v;
 
-	for (k = 0; k < n; k++)
-		out[k] = lane_normal(rl, k % CIM_RNG_LANES);
+	memcpy(&v, &f, sizeof(v));
+	return v;
+}
+
+/* ln(x) for x in (0, 1], Cephes logf */
+static inline float ln_poly(float x)
+{
+	uint32_t b = u_of(x);
+	float e = (float)((int32_t)(b >> 23) - 126), m, z, y;
+
+	m = f_of((b & 0x007fffffu) | 0x3f000000u);	/* [0.5, 1) */
+	if (m < SQRT_HALF) {
+		e = e - 1.0f;
+		m = (m + m) - 1.0f;
+	} else {
+		m = m - 1.0f;
+	}
+	z = m * m;
+	y = LN_P0 * m + LN_P1;
+	y = y * m + LN_P2;
+	y = y * m + LN_P3;
+	y = y * m + LN_P4;
+	y = y * m + LN_P5;
+	y = y * m + LN_P6;
+	y = y * m + LN_P7;
+	y = y * m + LN_P8;
+	y = (y * m) * z;
+	y = y + e * LN2_LO;
+	y = y - 0.5f * z;
+	return (m + y) + e * LN2_HI;
+}
+
+/* one pair from one 64-bit draw: radius from the low half, angle high */
+static inline void box_muller(uint64_t w, float *z0, float *z1)
+{
+	uint32_t lo = (uint32_t)w, hi = (uint32_t)(w >> 32), q = hi & 3;
+	float u1 = (float)((lo >> 9) + 1) * 0x1p-23f;	/* (0, 1] */
+	float r = sqrtf(ln_poly(u1) * -2.0f);
+	float t = (float)(hi >> 10) * 0x1p-22f;		/* [0, 1) */
+	float ph = (t - 0.5f) * PI_2;			/* [-pi/4, pi/4) */
+	float zz = ph * ph, sn, cs, a, b;
+
+	sn = SIN_P0 * zz + SIN_P1;
+	sn = sn * zz + SIN_P2;
+	sn = ((sn * zz) * ph) + ph;
+	cs = COS_P0 * zz + COS_P1;
+	cs = cs * zz + COS_P2;
+	cs = ((cs * zz) * zz - 0.5f * zz) + 1.0f;
+	/* angle q * pi/2 + ph: swap for odd quadrants, then the signs */
+	a = q & 1 ? sn : cs;
+	b = q & 1 ? cs : sn;
+	a = f_of(u_of(a) ^ (((q ^ (q >> 1)) & 1) << 31));
+	b = f_of(u_of(b) ^ ((q >> 1) << 31));
+	*z0 = r * a;
+	*z1 = r * b;
+}
+
+/*
+ * One round, the reference: every stream draws once; element e of the
+ * round uses stream lane_of[e] and gives slots e and 8 + e.
+ */
+static void round_generic(struct cim_rng_lanes *rl, float *out)
+{
+	uint64_t w[CIM_RNG_LANES], s[4];
+	unsigned int l, k;
+	float z0, z1;
+
+	for (l = 0; l < CIM_RNG_LANES; l++) {
+		for (k = 0; k < 4; k++)
+			s[k] = rl->s[k][l];
+		w[l] = xo_next(s);
+		for (k = 0; k < 4; k++)
+			rl->s[k][l] = s[k];
+	}
+	for (k = 0; k < 8; k++) {
+		box_muller(w[lane_of[k]], &z0, &z1);
+		out[k] = z0;
+		out[8 + k] = z1;
+	}
+}
+
+/* rounds, then a partial round of which the unused slots are dropped */
+void cim_rng_lanes_normal_fill_generic(struct cim_rng_lanes *rl,
+				       float *out, unsigned int n)
+{
+	float tmp[2 * CIM_RNG_LANES];
+	unsigned int done;
+
+	for (done = 0; done + 2 * CIM_RNG_LANES <= n;
+	     done += 2 * CIM_RNG_LANES)
+		round_generic(rl, out + done);
+	if (done < n) {
+		round_generic(rl, tmp);
+		memcpy(out + done, tmp, (n - done) * sizeof(*out));
+	}
 }
 
 #ifdef HAVE_AVX2_LANES
 #define AVX2 __attribute__((target("avx2")))
+#define SET1 _mm256_set1_ps
 
 AVX2 static inline __m256i rotl4(__m256i x, int k)
 {
@@ -352,7 +474,7 @@ AVX2 static inline __m256i rotl4(__m256i x, int k)
 			       _mm256_srli_epi64(x, 64 - k));
 }
 
-/* xoshiro256** on four lanes; the multiplications by 5 and 9 as shifts */
+/* xoshiro256** on four streams; the multiplications by 5 and 9 as shifts */
 AVX2 static inline __m256i xo_next4(__m256i *s)
 {
 	__m256i t5 = _mm256_add_epi64(_mm256_slli_epi64(s[1], 2), s[1]);
@@ -368,90 +490,101 @@ AVX2 static inline __m256i xo_next4(__m256i *s)
 	return r;
 }
 
-/*
- * The fast path of zig_normal() on four lanes; returns the mask of lanes
- * accepted and leaves each candidate, its layer and u for the others.
- */
-AVX2 static inline int zig_fast4(__m256i *s, __m256d *x, __m256i *idx,
-				 __m256d *u)
-{
-	const __m256i lo8 = _mm256_set1_epi64x(0xff);
-	const __m256i one = _mm256_set1_epi64x(1);
-	const __m256i expo = _mm256_set1_epi64x(0x4330000000000000ll);
-	const __m256d two52 = _mm256_set1_pd(0x1.0p52);
-	const __m256d abs = _mm256_castsi256_pd(_mm256_set1_epi64x(INT64_MAX));
-	__m256i bits = xo_next4(s);
-	__m256d d, xi, xn;
+#define MUL _mm256_mul_ps
+#define ADD _mm256_add_ps
+#define SUB _mm256_sub_ps
 
-	*idx = _mm256_and_si256(bits, lo8);
-	/* (bits >> 12) as a double, exactly: 2^52 + v, minus 2^52 */
-	d = _mm256_castsi256_pd(_mm256_or_si256(_mm256_srli_epi64(bits, 12),
-						expo));
-	d = _mm256_sub_pd(d, two52);
-	*u = _mm256_sub_pd(_mm256_mul_pd(d, _mm256_set1_pd(0x1.0p-51)),
-			   _mm256_set1_pd(1.0));
-	xi = _mm256_i64gather_pd(zig_x, *idx, 8);
-	xn = _mm256_i64gather_pd(zig_x, _mm256_add_epi64(*idx, one), 8);
-	*x = _mm256_mul_pd(*u, xi);
-	return _mm256_movemask_pd(_mm256_cmp_pd(_mm256_and_pd(*x, abs), xn,
-						_CMP_LT_OQ));
+/* ln_poly() on eight floats, the same operations in the same order */
+AVX2 static inline __m256 ln_poly8(__m256 x)
+{
+	__m256i b = _mm256_castps_si256(x);
+	__m256 e = _mm256_cvtepi32_ps(_mm256_sub_epi32(
+		_mm256_srli_epi32(b, 23), _mm256_set1_epi32(126)));
+	__m256 m = _mm256_castsi256_ps(_mm256_or_si256(
+		_mm256_and_si256(b, _mm256_set1_epi32(0x007fffff)),
+		_mm256_set1_epi32(0x3f000000)));
+	__m256 lt = _mm256_cmp_ps(m, SET1(SQRT_HALF), _CMP_LT_OQ);
+	__m256 z, y;
+
+	e = _mm256_blendv_ps(e, SUB(e, SET1(1.0f)), lt);
+	m = _mm256_blendv_ps(SUB(m, SET1(1.0f)), SUB(ADD(m, m), SET1(1.0f)),
+			     lt);
+	z = MUL(m, m);
+	y = ADD(MUL(SET1(LN_P0), m), SET1(LN_P1));
+	y = ADD(MUL(y, m), SET1(LN_P2));
+	y = ADD(MUL(y, m), SET1(LN_P3));
+	y = ADD(MUL(y, m), SET1(LN_P4));
+	y = ADD(MUL(y, m), SET1(LN_P5));
+	y = ADD(MUL(y, m), SET1(LN_P6));
+	y = ADD(MUL(y, m), SET1(LN_P7));
+	y = ADD(MUL(y, m), SET1(LN_P8));
+	y = MUL(MUL(y, m), z);
+	y = ADD(y, MUL(e, SET1(LN2_LO)));
+	y = SUB(y, MUL(SET1(0.5f), z));
+	return ADD(ADD(m, y), MUL(e, SET1(LN2_HI)));
 }
 
-/* Finish lane @l of a group whose fast path rejected it, as zig_normal(). */
-static double lane_finish(struct cim_rng_lanes *rl, unsigned int l,
-			  unsigned int i, double u, double x)
+/* box_muller() on eight draws' halves */
+AVX2 static inline void box_muller8(__m256i lo, __m256i hi, __m256 *z0,
+				    __m256 *z1)
 {
-	uint64_t s[4] = { rl->s[0][l], rl->s[1][l], rl->s[2][l], rl->s[3][l] };
-	unsigned int k;
+	__m256i q = _mm256_and_si256(hi, _mm256_set1_epi32(3));
+	__m256 u1 = MUL(_mm256_cvtepi32_ps(_mm256_add_epi32(
+				_mm256_srli_epi32(lo, 9),
+				_mm256_set1_epi32(1))), SET1(0x1p-23f));
+	__m256 r = _mm256_sqrt_ps(MUL(ln_poly8(u1), SET1(-2.0f)));
+	__m256 t = MUL(_mm256_cvtepi32_ps(_mm256_srli_epi32(hi, 10)),
+		       SET1(0x1p-22f));
+	__m256 ph = MUL(SUB(t, SET1(0.5f)), SET1(PI_2));
+	__m256 zz = MUL(ph, ph), sn, cs, a, b, odd;
+	__m256i sa, sb;
 
-	if (!zig_slow(s, i, u, &x))
-		x = zig_normal(s);
-	for (k = 0; k < 4; k++)
-		rl->s[k][l] = s[k];
-	return x;
+	sn = ADD(MUL(SET1(SIN_P0), zz), SET1(SIN_P1));
+	sn = ADD(MUL(sn, zz), SET1(SIN_P2));
+	sn = ADD(MUL(MUL(sn, zz), ph), ph);
+	cs = ADD(MUL(SET1(COS_P0), zz), SET1(COS_P1));
+	cs = ADD(MUL(cs, zz), SET1(COS_P2));
+	cs = ADD(SUB(MUL(MUL(cs, zz), zz), MUL(SET1(0.5f), zz)), SET1(1.0f));
+	odd = _mm256_castsi256_ps(_mm256_cmpeq_epi32(
+		_mm256_and_si256(q, _mm256_set1_epi32(1)),
+		_mm256_set1_epi32(1)));
+	a = _mm256_blendv_ps(cs, sn, odd);
+	b = _mm256_blendv_ps(sn, cs, odd);
+	sa = _mm256_slli_epi32(_mm256_and_si256(
+		_mm256_xor_si256(q, _mm256_srli_epi32(q, 1)),
+		_mm256_set1_epi32(1)), 31);
+	sb = _mm256_slli_epi32(_mm256_srli_epi32(q, 1), 31);
+	a = _mm256_xor_ps(a, _mm256_castsi256_ps(sa));
+	b = _mm256_xor_ps(b, _mm256_castsi256_ps(sb));
+	*z0 = MUL(r, a);
+	*z1 = MUL(r, b);
 }
 
-AVX2 static unsigned int fill_avx2(struct cim_rng_lanes *rl, double *out,
+/* whole rounds of round_generic(), all eight streams at once */
+AVX2 static unsigned int fill_avx2(struct cim_rng_lanes *rl, float *out,
 				   unsigned int n)
 {
-	__m256i s[2][4], idx[2];
-	__m256d x[2], u[2];
-	unsigned int k, h, w, l, done = 0;
-	int acc[2];
-	double xs[4], us[4];
-	int64_t is[4];
+	__m256i s[2][4], a, b, lo, hi;
+	unsigned int done, h, w;
+	__m256 z0, z1;
 
 	for (h = 0; h < 2; h++)
 		for (w = 0; w < 4; w++)
 			s[h][w] = _mm256_loadu_si256((const __m256i *)
 						     &rl->s[w][4 * h]);
-	for (; done + CIM_RNG_LANES <= n; done += CIM_RNG_LANES) {
-		acc[0] = zig_fast4(s[0], &x[0], &idx[0], &u[0]);
-		acc[1] = zig_fast4(s[1], &x[1], &idx[1], &u[1]);
-		_mm256_storeu_pd(out + done, x[0]);
-		_mm256_storeu_pd(out + done + 4, x[1]);
-		if (__builtin_expect((acc[0] & acc[1]) == 0xf, 1))
-			continue;
-		/* a rejected lane: finish it with the scalar code */
-		for (h = 0; h < 2; h++) {
-			for (w = 0; w < 4; w++)
-				_mm256_storeu_si256((__m256i *)
-						    &rl->s[w][4 * h], s[h][w]);
-			_mm256_storeu_pd(xs, x[h]);
-			_mm256_storeu_pd(us, u[h]);
-			_mm256_storeu_si256((__m256i *)is, idx[h]);
-			for (k = 0; k < 4; k++) {
-				if (acc[h] & (1 << k))
-					continue;
-				l = 4 * h + k;
-				out[done + l] = lane_finish(rl, l,
-							    (unsigned int)is[k],
-							    us[k], xs[k]);
-			}
-			for (w = 0; w < 4; w++)
-				s[h][w] = _mm256_loadu_si256((const __m256i *)
-							     &rl->s[w][4 * h]);
-		}
+	for (done = 0; done + 16 <= n; done += 16) {
+		a = xo_next4(s[0]);
+		b = xo_next4(s[1]);
+		/* 32-bit halves, streams in the order of lane_of[] */
+		lo = _mm256_castps_si256(_mm256_shuffle_ps(
+			_mm256_castsi256_ps(a), _mm256_castsi256_ps(b),
+			_MM_SHUFFLE(2, 0, 2, 0)));
+		hi = _mm256_castps_si256(_mm256_shuffle_ps(
+			_mm256_castsi256_ps(a), _mm256_castsi256_ps(b),
+			_MM_SHUFFLE(3, 1, 3, 1)));
+		box_muller8(lo, hi, &z0, &z1);
+		_mm256_storeu_ps(out + done, z0);
+		_mm256_storeu_ps(out + done + 8, z1);
 	}
 	for (h = 0; h < 2; h++)
 		for (w = 0; w < 4; w++)
@@ -462,11 +595,11 @@ AVX2 static unsigned int fill_avx2(struct cim_rng_lanes *rl, double *out,
 #endif
 
 /*
- * Element k of a fill is the next deviate of lane k % CIM_RNG_LANES. The
- * AVX2 path draws eight lanes at once and gives the same bits as the
- * generic one, which the unit tests check.
+ * Deviate k of a fill is slot k % 16 of a round; the AVX2 path runs whole
+ * rounds eight streams at once and gives the same bits as the generic one,
+ * which the unit tests check.
  */
-void cim_rng_lanes_normal_fill(struct cim_rng_lanes *rl, double *out,
+void cim_rng_lanes_normal_fill(struct cim_rng_lanes *rl, float *out,
 			       unsigned int n)
 {
 	unsigned int done = 0;
@@ -475,6 +608,5 @@ void cim_rng_lanes_normal_fill(struct cim_rng_lanes *rl, double *out,
 	if (__builtin_cpu_supports("avx2"))
 		done = fill_avx2(rl, out, n);
 #endif
-	/* the tail is shorter than a group, so it starts again at lane 0 */
 	cim_rng_lanes_normal_fill_generic(rl, out + done, n - done);
 }

@@ -27,10 +27,10 @@ double cim_rng_normal(struct cim_rng *rng);
 void cim_rng_normal_fill(struct cim_rng *rng, double *out, unsigned int n);
 
 /*
- * CIM_RNG_LANES independent xoshiro256** streams drawn round-robin, for
- * bulk noise: SIMD draws all lanes at once. Element k of a fill comes from
- * lane k % CIM_RNG_LANES; a fill of n that is not a multiple of the lane
- * count leaves the later lanes behind, deterministically.
+ * CIM_RNG_LANES independent xoshiro256** streams for bulk noise, which SIMD
+ * draws all at once: a round draws every stream once and makes 16 binary32
+ * normal deviates (Box-Muller, two per draw, |z| < 5.65). A fill of n takes
+ * ceil(n / 16) rounds and drops the unused slots of the last one.
  */
 #define CIM_RNG_LANES 8
 
@@ -40,11 +40,11 @@ struct cim_rng_lanes {
 
 void cim_rng_lanes_seed(struct cim_rng_lanes *rl, uint64_t seed,
 			uint64_t stream);
-void cim_rng_lanes_normal_fill(struct cim_rng_lanes *rl, double *out,
+void cim_rng_lanes_normal_fill(struct cim_rng_lanes *rl, float *out,
 			       unsigned int n);
 /* the portable reference of the fill, same bits */
 void cim_rng_lanes_normal_fill_generic(struct cim_rng_lanes *rl,
-				       double *out, unsigned int n);
+				       float *out, unsigned int n);
 
 /* stream ids, so that units never share a stream */
 enum cim_rng_stream {
