@@ -13,7 +13,7 @@
  * single element's sum (over b), so the result is the same bits as the
  * scalar loop.
  */
-__attribute__((optimize("O3")))
+__attribute__((optimize("O3", "fp-contract=off")))
 static void axpy_row(float *restrict tmp, const float *restrict d, float xi,
 		     unsigned int n)
 {
@@ -23,7 +23,7 @@ static void axpy_row(float *restrict tmp, const float *restrict d, float xi,
 		tmp[j] += xi * d[j];
 }
 
-__attribute__((optimize("O3")))
+__attribute__((optimize("O3", "fp-contract=off")))
 static void sub_scaled(float *restrict chi, const float *restrict tmp,
 		       float lr, unsigned int n)
 {

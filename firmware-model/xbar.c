@@ -24,7 +24,8 @@
  * at load time. Only IEEE basic operations in the same per-element order,
  * so both clones give the same bits.
  */
-#define HOT __attribute__((optimize("O3"), target_clones("avx2", "default")))
+#define HOT __attribute__((optimize("O3", "fp-contract=off"), \
+			     target_clones("avx2", "default")))
 
 static inline unsigned int top_level(const struct cim_xbar *xb)
 {
@@ -83,6 +84,7 @@ void cim_xbar_reset(struct cim_xbar *xb)
 		xb->kdiff[i] = (float)xb->kp[i] - (float)xb->km[i];
 	}
 	memset(xb->chi, 0, ncells * sizeof(*xb->chi));
+	xb->lev_valid = false;
 	seed_noise(xb);
 }
 
@@ -114,10 +116,20 @@ int cim_xbar_init(struct cim_xbar *xb, const struct cim_fw_config *cfg,
 	xb->chi = malloc(ncells * sizeof(*xb->chi));
 	if (!xb->chi)
 		goto fail_chi;
+	xb->lev_row = malloc(xb->rows * sizeof(*xb->lev_row));
+	if (!xb->lev_row)
+		goto fail_lev_row;
+	xb->lev_col = malloc(xb->cols * sizeof(*xb->lev_col));
+	if (!xb->lev_col)
+		goto fail_lev_col;
 	draw_variation(xb);
 	cim_xbar_reset(xb);
 	return 0;
 
+fail_lev_col:
+	free(xb->lev_row);
+fail_lev_row:
+	free(xb->chi);
 fail_chi:
 	free(xb->stuck);
 fail_stuck:
@@ -141,6 +153,8 @@ void cim_xbar_fini(struct cim_xbar *xb)
 	free(xb->step);
 	free(xb->stuck);
 	free(xb->chi);
+	free(xb->lev_row);
+	free(xb->lev_col);
 	free(xb->scratch);
 	memset(xb, 0, sizeof(*xb));
 }
@@ -180,6 +194,8 @@ int cim_xbar_pulse(struct cim_xbar *xb, unsigned int r, unsigned int c,
 	if (next > (int)top)
 		next = (int)top;
 	change = next - *k;
+	if (change)
+		xb->lev_valid = false;
 	*k = (uint8_t)next;
 	xb->kdiff[cell] = (float)xb->kp[cell] - (float)xb->km[cell];
 	return change;
@@ -301,8 +317,9 @@ void cim_xbar_read_g(const struct cim_xbar *xb,
 struct vmm_buf {
 	float *codes;		/* batch x nin DAC codes, integers */
 	float *prod;		/* batch x nout, one chunk of the analog sum */
-	double *y;		/* batch x nout, the whole sum, then outputs */
-	double *noise;		/* nout read-noise deviates */
+	double *y;		/* batch x nout, the sums of several chunks */
+	float *noise;		/* nout read-noise deviates */
+	double *tmp;		/* nout: one output vector being converted */
 	float *alpha;		/* batch DAC ranges */
 	uint32_t *pc;		/* nin: set input bits summed over the batch */
 	uint32_t *lsum;		/* nin: levels of G+ and G- along each input */
@@ -317,20 +334,21 @@ static size_t align64(size_t n)
 static int vmm_buf_get(struct cim_xbar *xb, unsigned int batch,
 		       unsigned int nin, unsigned int nout, struct vmm_buf *b)
 {
-	size_t sz[7] = {
+	size_t sz[8] = {
 		(size_t)batch * nin * sizeof(float),
 		(size_t)batch * nout * sizeof(float),
 		(size_t)batch * nout * sizeof(double),
-		(size_t)nout * sizeof(double),
+		(size_t)nout * sizeof(float),
 		(size_t)batch * sizeof(float),
 		(size_t)nin * sizeof(uint32_t),
 		(size_t)nin * sizeof(uint32_t),
+		(size_t)nout * sizeof(double),
 	};
-	size_t total = 0, off[7];
+	size_t total = 0, off[8];
 	char *p;
 	int i;
 
-	for (i = 0; i < 7; i++) {
+	for (i = 0; i < 8; i++) {
 		off[i] = total;
 		total += align64(sz[i]);
 	}
@@ -346,10 +364,11 @@ static int vmm_buf_get(struct cim_xbar *xb, unsigned int batch,
 	b->codes = (float *)(p + off[0]);
 	b->prod = (float *)(p + off[1]);
 	b->y = (double *)(p + off[2]);
-	b->noise = (double *)(p + off[3]);
+	b->noise = (float *)(p + off[3]);
 	b->alpha = (float *)(p + off[4]);
 	b->pc = (uint32_t *)(p + off[5]);
 	b->lsum = (uint32_t *)(p + off[6]);
+	b->tmp = (double *)(p + off[7]);
 	return 0;
 }
 
@@ -442,9 +461,10 @@ HOT static void widen_add(double *restrict y, const float *restrict p,
  * acc = codes x kdiff over the window, exactly: the operands are integers
  * and every partial sum of a chunk of the inputs stays below 2^24, so any
  * BLAS kernel, blocking or thread count gives the same float result; the
- * chunks are added in double, which holds the total exactly too.
+ * chunks are added in double, which holds the total exactly too. Returns
+ * whether the sums are in b->y (several chunks) rather than b->prod.
  */
-static void vmm_gemm(struct cim_xbar *xb, const struct cim_xbar_win *win,
+static bool vmm_gemm(struct cim_xbar *xb, const struct cim_xbar_win *win,
 		     bool trans, unsigned int batch, unsigned int nin,
 		     unsigned int nout, unsigned int q, struct vmm_buf *b)
 {
@@ -466,8 +486,11 @@ static void vmm_gemm(struct cim_xbar *xb, const struct cim_xbar_win *win,
 				    b->codes + k0, (int)nin,
 				    w + (size_t)k0 * xb->cols, (int)xb->cols,
 				    0.0f, b->prod, (int)nout);
+		if (kc == nin)
+			return false;
 		widen_add(b->y, b->prod, n, k0 > 0);
 	}
+	return true;
 }
 
 /* abs-max of finite doubles, on the bit patterns: vectorizes */
@@ -486,18 +509,38 @@ HOT static double absmax_d(const double *y, unsigned int n)
 	return r;
 }
 
-HOT static void scale_noise(double *restrict y, const double *restrict nz,
-			    unsigned int n, double scale, double fs)
+/*
+ * y = acc * scale [+ fs * nz]: the scaling and the read noise in one pass,
+ * from the float sums of a single chunk or the double sums of several.
+ */
+HOT static void scale_f(double *restrict y, const float *restrict acc,
+			const float *restrict nz, unsigned int n,
+			double scale, double fs)
 {
 	unsigned int j;
 
 	if (!nz) {
 		for (j = 0; j < n; j++)
-			y[j] *= scale;
+			y[j] = acc[j] * scale;
 		return;
 	}
 	for (j = 0; j < n; j++)
-		y[j] += fs * nz[j];
+		y[j] = acc[j] * scale + fs * nz[j];
+}
+
+HOT static void scale_d(double *restrict y, const double *restrict acc,
+			const float *restrict nz, unsigned int n,
+			double scale, double fs)
+{
+	unsigned int j;
+
+	if (!nz) {
+		for (j = 0; j < n; j++)
+			y[j] = acc[j] * scale;
+		return;
+	}
+	for (j = 0; j < n; j++)
+		y[j] = acc[j] * scale + fs * nz[j];
 }
 
 /*
@@ -543,19 +586,44 @@ static unsigned int adc_codes(double *y, unsigned int n, double fs, double qa,
 	return (unsigned int)adc_clip(y, n, qa, fs / qa, out);
 }
 
-/* Scale, read noise and ADC of one output vector; returns saturations. */
-static unsigned int adc_vector(struct cim_xbar *xb, double *y,
-			       unsigned int n, double scale, bool fixed,
-			       double range, double qa, double *noise,
-			       float *out)
+/* the analog sums of one output vector: float (one chunk) or double */
+struct vmm_acc {
+	const float *f;
+	const double *d;
+};
+
+static void scale_vector(double *y, struct vmm_acc acc, const float *nz,
+			 unsigned int n, double scale, double fs)
+{
+	if (acc.f)
+		scale_f(y, acc.f, nz, n, scale, fs);
+	else
+		scale_d(y, acc.d, nz, n, scale, fs);
+}
+
+/*
+ * Scale, read noise and ADC of one output vector, through @y (n doubles);
+ * returns the saturations.
+ */
+static unsigned int adc_vector(struct cim_xbar *xb, struct vmm_acc acc,
+			       double *y, unsigned int n, double scale,
+			       bool fixed, double range, double qa,
+			       float *noise, float *out)
 {
 	double rn = xb->cfg->read_noise, fs;
 
-	scale_noise(y, NULL, n, scale, 0.0);
 	if (rn > 0.0) {
-		fs = rn * (fixed ? range : absmax_d(y, n));
+		/*
+		 * max |acc * scale| is max |acc| * scale: rounding is
+		 * monotonic, so the full scale comes from the plain sums.
+		 */
+		if (!fixed)
+			range = (acc.f ? absmax(acc.f, n) :
+				 absmax_d(acc.d, n)) * scale;
 		cim_rng_lanes_normal_fill(&xb->read, noise, n);
-		scale_noise(y, noise, n, 0.0, fs);
+		scale_vector(y, acc, noise, n, scale, rn * range);
+	} else {
+		scale_vector(y, acc, NULL, n, scale, 0.0);
 	}
 	fs = fixed ? range : absmax_d(y, n);
 	if (!(fs > 0.0)) {
@@ -585,10 +653,9 @@ HOT static void add_levels(uint32_t *restrict acc, const uint8_t *restrict kp,
 		acc[j] += (uint32_t)kp[j] + km[j];
 }
 
-/* Levels of G+ and G- summed along each input line of the window. */
-static void line_levels(const struct cim_xbar *xb,
-			const struct cim_xbar_win *win, bool trans,
-			uint32_t *lsum)
+static void line_levels_window(const struct cim_xbar *xb,
+			       const struct cim_xbar_win *win, bool trans,
+			       uint32_t *lsum)
 {
 	const uint8_t *kp, *km;
 	unsigned int i;
@@ -606,13 +673,36 @@ static void line_levels(const struct cim_xbar *xb,
 }
 
 /*
+ * Levels of G+ and G- summed along each input line of the window. A window
+ * as wide as the tile along its lines (the usual case) takes them from the
+ * per-tile sums, rebuilt only after the levels changed.
+ */
+static const uint32_t *line_levels(struct cim_xbar *xb,
+				   const struct cim_xbar_win *win, bool trans,
+				   uint32_t *lsum)
+{
+	struct cim_xbar_win all = { 0, xb->rows, 0, xb->cols };
+
+	if (trans ? win->nrows != xb->rows : win->ncols != xb->cols) {
+		line_levels_window(xb, win, trans, lsum);
+		return lsum;
+	}
+	if (!xb->lev_valid) {
+		line_levels_window(xb, &all, false, xb->lev_row);
+		line_levels_window(xb, &all, true, xb->lev_col);
+		xb->lev_valid = true;
+	}
+	return trans ? xb->lev_col + win->col : xb->lev_row + win->row;
+}
+
+/*
  * Bit-serial inputs: every set bit of a DAC code drives its line at V_read
  * for t_read through the window's G+ and G- along it.
  */
 static void vmm_charge(const struct cim_xbar *xb, bool trans,
 		       unsigned int batch, unsigned int nin,
 		       unsigned int nout, const struct vmm_buf *b,
-		       struct cim_meter *m)
+		       const uint32_t *lsum, struct cim_meter *m)
 {
 	const struct cim_fw_config *cfg = xb->cfg;
 	const struct cim_cost_params *cost = &cfg->cost;
@@ -623,7 +713,7 @@ static void vmm_charge(const struct cim_xbar *xb, bool trans,
 
 	for (i = 0; i < nin; i++) {
 		bits += b->pc[i];
-		lev += (uint64_t)b->pc[i] * b->lsum[i];
+		lev += (uint64_t)b->pc[i] * lsum[i];
 	}
 	/* V^2 * uS * ps = 1e-18 J = 1e-3 fJ */
 	g = 2.0 * nout * cfg->g_min_us * (double)bits + dg * (double)lev;
@@ -657,6 +747,7 @@ int cim_xbar_vmm(struct cim_xbar *xb, const struct cim_xbar_win *win,
 	double den = (double)q * top_level(xb);
 	unsigned int bi, sat = 0;
 	struct vmm_buf b;
+	bool wide;
 
 	if (!batch || !nin || !nout)
 		return 0;
@@ -666,13 +757,20 @@ int cim_xbar_vmm(struct cim_xbar *xb, const struct cim_xbar_win *win,
 	for (bi = 0; bi < batch; bi++)
 		b.alpha[bi] = dac_vector(in + (size_t)bi * nin, nin, (float)q,
 					 b.codes + (size_t)bi * nin, b.pc);
-	vmm_gemm(xb, win, trans, batch, nin, nout, q, &b);
-	for (bi = 0; bi < batch; bi++)
-		sat += adc_vector(xb, b.y + (size_t)bi * nout, nout,
+	wide = vmm_gemm(xb, win, trans, batch, nin, nout, q, &b);
+	for (bi = 0; bi < batch; bi++) {
+		size_t o = (size_t)bi * nout;
+		struct vmm_acc acc = {
+			.f = wide ? NULL : b.prod + o,
+			.d = wide ? b.y + o : NULL,
+		};
+
+		sat += adc_vector(xb, acc, b.tmp, nout,
 				  b.alpha[bi] / den, adc_fixed, adc_range, qa,
-				  b.noise, out + (size_t)bi * nout);
+				  b.noise, out + o);
+	}
 	m->adc_saturations += sat;
-	line_levels(xb, win, trans, b.lsum);
-	vmm_charge(xb, trans, batch, nin, nout, &b, m);
+	vmm_charge(xb, trans, batch, nin, nout, &b,
+		   line_levels(xb, win, trans, b.lsum), m);
 	return 0;
 }

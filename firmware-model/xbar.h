@@ -42,6 +42,13 @@ struct cim_xbar {
 	uint8_t *stuck;
 	/* DUU accumulators in weight units, row-major */
 	float *chi;
+	/*
+	 * kp + km summed along each whole row and column, for the VMM's
+	 * array energy; rebuilt on use after any level changed
+	 */
+	uint32_t *lev_row;
+	uint32_t *lev_col;
+	bool lev_valid;
 	struct cim_rng c2c;	/* pulse noise */
 	struct cim_rng_lanes read;	/* read noise, drawn in bulk */
 	/* scratch for the VMM, grown to the largest call seen; bytes */
