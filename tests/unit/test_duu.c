@@ -33,6 +33,7 @@ static void set_levels(size_t cell, unsigned int kp, unsigned int km)
 	xb.kp[cell] = (uint8_t)kp;
 	xb.km[cell] = (uint8_t)km;
 	xb.kdiff[cell] = (float)kp - (float)km;
+	xb.lev_valid = false;
 }
 
 START_TEST(test_duu_remainder_kept)

@@ -40,6 +40,7 @@ static void set_levels(struct cim_xbar *t, size_t cell, unsigned int kp,
 	t->kp[cell] = (uint8_t)kp;
 	t->km[cell] = (uint8_t)km;
 	t->kdiff[cell] = (float)kp - (float)km;
+	t->lev_valid = false;
 }
 
 static void mean_std(const double *v, size_t n, double *mean, double *std)
@@ -558,6 +559,46 @@ START_TEST(test_xbar_vmm_accounting)
 }
 END_TEST
 
+/* the cached line sums of a full-width window follow every pulse */
+START_TEST(test_xbar_energy_follows_pulses)
+{
+	struct cim_meter m0 = { 0 }, m1 = { 0 }, m2 = { 0 };
+	const struct cim_cost_params *k;
+	struct cim_xbar_win w;
+	float x[64], y[64];
+	unsigned int i;
+	double dg, bit;
+
+	unit_config_ideal(&cfg);
+	tile_init();
+	k = &cfg.cost;
+	win_all(&w, &xb);
+	for (i = 0; i < xb.rows; i++)
+		x[i] = 1.0f;
+	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, false, 1, x, y, false, 0, &m0),
+			 0);
+	ck_assert_int_eq(cim_xbar_pulse(&xb, 5, 7, 1, true, 3), 3);
+	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, false, 1, x, y, false, 0, &m1),
+			 0);
+	/* three levels more on one line, driven by code 127: 7 bits */
+	dg = (cfg.g_max_us - cfg.g_min_us) / (cfg.levels - 1);
+	bit = k->v_read * k->v_read * k->t_read_ps * 1e-3;
+	ck_assert_double_eq_tol(m1.energy_fj[CIM_UNIT_XBAR_ARRAY] -
+				m0.energy_fj[CIM_UNIT_XBAR_ARRAY],
+				bit * 7 * 3 * dg, 1e-9);
+	/* transposed: the same cell, now on column 7's line */
+	ck_assert_int_eq(cim_xbar_pulse(&xb, 5, 7, 0, true, 2), 2);
+	for (i = 0; i < xb.cols; i++)
+		x[i] = i == 7 ? 1.0f : 0.0f;
+	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, true, 1, x, y, false, 0, &m2),
+			 0);
+	ck_assert_double_eq_tol(m2.energy_fj[CIM_UNIT_XBAR_ARRAY],
+				bit * 7 * (2 * xb.rows * cfg.g_min_us +
+					   5 * dg), 1e-9);
+	cim_xbar_fini(&xb);
+}
+END_TEST
+
 START_TEST(test_xbar_reset)
 {
 	enum { B = 2 };
@@ -604,7 +645,7 @@ END_TEST
 START_TEST(test_xbar_noise_lanes_portable)
 {
 	struct cim_rng_lanes a, b;
-	static double va[1000], vb[1000];
+	static float va[1000], vb[1000];
 	unsigned int sizes[] = { 256, 13, 8, 100, 7, 1 }, k, off = 0;
 	double s2 = 0;
 
@@ -615,10 +656,10 @@ START_TEST(test_xbar_noise_lanes_portable)
 		cim_rng_lanes_normal_fill_generic(&b, vb + off, sizes[k]);
 		off += sizes[k];
 	}
-	ck_assert_mem_eq(va, vb, off * sizeof(double));
+	ck_assert_mem_eq(va, vb, off * sizeof(float));
 	ck_assert_mem_eq(&a, &b, sizeof(a));
 	for (k = 0; k < off; k++)
-		s2 += va[k] * va[k];
+		s2 += (double)va[k] * va[k];
 	ck_assert_double_eq_tol(s2 / off, 1.0, 0.2);
 }
 END_TEST
@@ -640,6 +681,7 @@ Suite *xbar_suite(void)
 	tcase_add_test(tc, test_xbar_transposed_equals_forward);
 	tcase_add_test(tc, test_xbar_vmm_exact_chunked);
 	tcase_add_test(tc, test_xbar_vmm_accounting);
+	tcase_add_test(tc, test_xbar_energy_follows_pulses);
 	tcase_add_test(tc, test_xbar_reset);
 	tcase_add_test(tc, test_xbar_noise_lanes_portable);
 	suite_add_tcase(s, tc);
