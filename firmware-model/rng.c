@@ -297,16 +297,6 @@ double cim_rng_normal(struct cim_rng *rng)
 	return zig_normal(rng->s);
 }
 
-void cim_rng_normal_fill(struct cim_rng *rng, double *out, unsigned int n)
-{
-	uint64_t s[4] = { rng->s[0], rng->s[1], rng->s[2], rng->s[3] };
-	unsigned int k;
-
-	for (k = 0; k < n; k++)
-		out[k] = zig_normal(s);
-	memcpy(rng->s, s, sizeof(s));
-}
-
 /* Lanes ----------------------------------------------------------------- */
 
 /*

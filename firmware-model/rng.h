@@ -20,11 +20,9 @@ double cim_rng_uniform(struct cim_rng *rng);
 /*
  * Standard normal, 256-layer ziggurat (Marsaglia and Tsang, 2000) with
  * fixed tables: one 64-bit draw in about 99% of the calls, no libm on that
- * path. cim_rng_normal_fill(rng, out, n) draws exactly what n calls of
- * cim_rng_normal() would, only faster.
+ * path.
  */
 double cim_rng_normal(struct cim_rng *rng);
-void cim_rng_normal_fill(struct cim_rng *rng, double *out, unsigned int n);
 
 /*
  * CIM_RNG_LANES independent xoshiro256** streams for bulk noise, which SIMD

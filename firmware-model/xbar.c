@@ -509,38 +509,63 @@ HOT static double absmax_d(const double *y, unsigned int n)
 	return r;
 }
 
-/*
- * y = acc * scale [+ fs * nz]: the scaling and the read noise in one pass,
- * from the float sums of a single chunk or the double sums of several.
- */
-HOT static void scale_f(double *restrict y, const float *restrict acc,
-			const float *restrict nz, unsigned int n,
-			double scale, double fs)
+static inline int64_t abs_bits(double v)
 {
-	unsigned int j;
+	int64_t b;
 
-	if (!nz) {
-		for (j = 0; j < n; j++)
-			y[j] = acc[j] * scale;
-		return;
-	}
-	for (j = 0; j < n; j++)
-		y[j] = acc[j] * scale + fs * nz[j];
+	memcpy(&b, &v, sizeof(b));
+	return b & INT64_MAX;
 }
 
-HOT static void scale_d(double *restrict y, const double *restrict acc,
-			const float *restrict nz, unsigned int n,
-			double scale, double fs)
+static inline double of_bits(int64_t b)
 {
-	unsigned int j;
+	double v;
 
-	if (!nz) {
-		for (j = 0; j < n; j++)
-			y[j] = acc[j] * scale;
-		return;
+	memcpy(&v, &b, sizeof(v));
+	return v;
+}
+
+/*
+ * y = acc * scale [+ fs * nz], the scaling and the read noise in one pass,
+ * from the float sums of a single chunk or the double sums of several;
+ * returns max |y| (compared on the bit patterns, which vectorizes).
+ */
+HOT static double scale_f(double *restrict y, const float *restrict acc,
+			  const float *restrict nz, unsigned int n,
+			  double scale, double fs)
+{
+	int64_t m = 0, b;
+	unsigned int j;
+	double v;
+
+	for (j = 0; j < n; j++) {
+		v = acc[j] * scale;
+		if (nz)
+			v = v + fs * nz[j];
+		y[j] = v;
+		b = abs_bits(v);
+		m = b > m ? b : m;
 	}
-	for (j = 0; j < n; j++)
-		y[j] = acc[j] * scale + fs * nz[j];
+	return of_bits(m);
+}
+
+HOT static double scale_d(double *restrict y, const double *restrict acc,
+			  const float *restrict nz, unsigned int n,
+			  double scale, double fs)
+{
+	int64_t m = 0, b;
+	unsigned int j;
+	double v;
+
+	for (j = 0; j < n; j++) {
+		v = acc[j] * scale;
+		if (nz)
+			v = v + fs * nz[j];
+		y[j] = v;
+		b = abs_bits(v);
+		m = b > m ? b : m;
+	}
+	return of_bits(m);
 }
 
 /*
@@ -592,13 +617,12 @@ struct vmm_acc {
 	const double *d;
 };
 
-static void scale_vector(double *y, struct vmm_acc acc, const float *nz,
-			 unsigned int n, double scale, double fs)
+static double scale_vector(double *y, struct vmm_acc acc, const float *nz,
+			   unsigned int n, double scale, double fs)
 {
 	if (acc.f)
-		scale_f(y, acc.f, nz, n, scale, fs);
-	else
-		scale_d(y, acc.d, nz, n, scale, fs);
+		return scale_f(y, acc.f, nz, n, scale, fs);
+	return scale_d(y, acc.d, nz, n, scale, fs);
 }
 
 /*
@@ -610,7 +634,7 @@ static unsigned int adc_vector(struct cim_xbar *xb, struct vmm_acc acc,
 			       bool fixed, double range, double qa,
 			       float *noise, float *out)
 {
-	double rn = xb->cfg->read_noise, fs;
+	double rn = xb->cfg->read_noise, fs, ymax;
 
 	if (rn > 0.0) {
 		/*
@@ -621,11 +645,11 @@ static unsigned int adc_vector(struct cim_xbar *xb, struct vmm_acc acc,
 			range = (acc.f ? absmax(acc.f, n) :
 				 absmax_d(acc.d, n)) * scale;
 		cim_rng_lanes_normal_fill(&xb->read, noise, n);
-		scale_vector(y, acc, noise, n, scale, rn * range);
+		ymax = scale_vector(y, acc, noise, n, scale, rn * range);
 	} else {
-		scale_vector(y, acc, NULL, n, scale, 0.0);
+		ymax = scale_vector(y, acc, NULL, n, scale, 0.0);
 	}
-	fs = fixed ? range : absmax_d(y, n);
+	fs = fixed ? range : ymax;
 	if (!(fs > 0.0)) {
 		memset(out, 0, n * sizeof(*out));
 		return 0;
