@@ -122,6 +122,8 @@ void cim_duu_transfer(struct cim_xbar *xb, const struct cim_xbar_win *win,
 			if (n > lim || n < -lim) {
 				acc.clamped++;
 				n = n > 0 ? lim : -lim;
+				if (!n)
+					continue;
 			}
 			chi[j] -= (float)n * eps;
 			p = transfer_cell(xb, win->row + i, win->col + j, n,
