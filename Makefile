@@ -3,6 +3,10 @@
 #   make run          install dependencies, then run the main job
 #   make check        install dependencies, then run every test
 #   make check-unit   host unit tests (Check), plain and under ASan+UBSan
+#   make check-vm     device tests in a QEMU guest: bring-up, then cim.ko
+#                     and its kselftests
+#   make module-check cim.ko with W=1, sparse and checkpatch --strict
+#   make vm-shell     an interactive guest with the cim devices attached
 #   make bench        benchmarks, one "bench <name>: ..." line each
 
 CC ?= gcc
@@ -28,7 +32,8 @@ UNIT_HDRS := $(wildcard tests/unit/*.h)
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all deps run check check-unit bench clean
+.PHONY: all deps run check check-unit check-vm vm-prep vm-shell qemu module \
+	module-check bench clean
 
 all: $(BUILD)/libcimfw.a $(BUILD)/cim-demo $(BUILD)/unit-tests
 
@@ -41,12 +46,43 @@ run: deps
 
 check: deps
 	@$(MAKE) --no-print-directory check-unit
+	@$(MAKE) --no-print-directory module-check
+	@$(MAKE) --no-print-directory check-vm
 
 check-unit: $(BUILD)/unit-tests $(BUILD)/san/unit-tests
 	$(BUILD)/unit-tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(BUILD)/san/unit-tests
+
+# The guest: QEMU with cim-pci, Debian's kernel, a busybox initramfs
+BRINGUP_SRCS := $(sort $(wildcard tests/bringup/*.c))
+
+$(BUILD)/bringup/cim-bringup: $(BRINGUP_SRCS) $(wildcard tests/bringup/*.h) \
+		firmware-model/config.c firmware-model/cost.c $(FW_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $(BRINGUP_SRCS) \
+		firmware-model/config.c firmware-model/cost.c -lm
+
+qemu:
+	@tools/qemu/build-qemu.sh
+
+vm-prep: qemu $(BUILD)/bringup/cim-bringup
+	@tools/vm/fetch-kernel.sh >/dev/null
+	@tools/vm/mkinitramfs.sh -m tests/bringup/manifest
+
+check-vm: vm-prep
+	tools/vm/run-tests.sh
+	tools/kernel/run-kselftest.sh
+
+vm-shell: deps vm-prep
+	@tools/vm/shell.sh
+
+module:
+	@tools/kernel/build-module.sh
+
+module-check:
+	@tools/kernel/build-module.sh check
 
 bench: deps
 	@$(MAKE) --no-print-directory $(BENCHES)
