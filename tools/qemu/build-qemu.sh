@@ -25,7 +25,8 @@
 #   build/qemu-src/   the extracted tree, Debian's patches applied, plus
 #                     tools/qemu/qemu-7.2-cim.patch, and links cim/* to the
 #                     project's folders
-#   build/qemu/       the meson build folder
+#   build/qemu-build/ the meson build folder; the binary is copied to
+#                     build/qemu/ after every successful build
 #
 # Caching: the tree and the configuration are redone only when the stamp
 # key changes (this script, the patch, the Debian source version); otherwise
@@ -40,8 +41,9 @@ BUILD=${BUILD:-$ROOT/build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 APT_DIR=$BUILD/apt
 SRC_DIR=$BUILD/qemu-src
-OUT_DIR=$BUILD/qemu
-FW_DIR=$OUT_DIR/share
+OUT_DIR=$BUILD/qemu-build
+BIN_DIR=$BUILD/qemu
+FW_DIR=$BIN_DIR/share
 PATCH=$ROOT/tools/qemu/qemu-7.2-cim.patch
 SRC_PKG=qemu
 SRC_UPSTREAM=7.2		# the upstream version this patch is for
@@ -159,8 +161,11 @@ fetch_source() {
 			>/dev/null)
 	fi
 	log "extracting $SRC_PKG $ver"
-	rm -rf "$SRC_DIR" "$SRC_DIR.tmp"
-	dpkg-source --no-check -x "$dsc" "$SRC_DIR.tmp" >/dev/null
+	rm -rf "$SRC_DIR" "$SRC_DIR.tmp" "$dl/tree"
+	# extracted next to the download, where dpkg-source finds the orig
+	# tarball already in place instead of copying it beside the tree
+	dpkg-source --no-check -x "$dsc" "$dl/tree" >/dev/null
+	mv "$dl/tree" "$SRC_DIR.tmp"
 	(cd "$SRC_DIR.tmp" && patch -p1 -s --no-backup-if-mismatch <"$PATCH")
 	mkdir -p "$SRC_DIR.tmp/cim"
 	ln -s "$ROOT/firmware-model" "$SRC_DIR.tmp/cim/firmware-model"
@@ -227,10 +232,27 @@ firmware() {
 	for f in "$OUT_DIR"/optionrom/*.bin; do
 		cmp -s "$f" "$FW_DIR/$(basename "$f")" || cp "$f" "$FW_DIR/"
 	done
-	# Run from its build folder, QEMU 7.2 looks for every configured
-	# path under qemu-bundle/ next to the binary: point that one back.
-	mkdir -p "$OUT_DIR/qemu-bundle$(dirname "$FW_DIR")"
-	ln -sfn "$FW_DIR" "$OUT_DIR/qemu-bundle$FW_DIR"
+}
+
+# Publish the binary in build/qemu/, replaced in one rename, so that a VM
+# started from it keeps working while the next (cold) build runs in
+# build/qemu-build/. (Run from its build folder, QEMU 7.2 would look for
+# its firmware under qemu-bundle/ instead of the configured path.)
+install_bin() {
+	if [ -f "$BIN_DIR/build.ninja" ]; then
+		# the first layout of this script built in build/qemu itself
+		rm -rf "$BIN_DIR.old"
+		mv "$BIN_DIR" "$BIN_DIR.old"
+		rm -rf "$BIN_DIR.old"
+	fi
+	mkdir -p "$BIN_DIR"
+	if ! cmp -s "$OUT_DIR/qemu-system-x86_64" "$BIN_DIR/qemu-system-x86_64"; then
+		cp "$OUT_DIR/qemu-system-x86_64" "$BIN_DIR/.qemu-system-x86_64.tmp"
+		mv -f "$BIN_DIR/.qemu-system-x86_64.tmp" \
+			"$BIN_DIR/qemu-system-x86_64"
+	else
+		touch "$BIN_DIR/qemu-system-x86_64"	# built from these sources
+	fi
 }
 
 deps
@@ -243,30 +265,37 @@ ver=$(src_version)
 key=$( { cat "$0" "$PATCH"; echo "$ver"; } | sha256sum | cut -c1-16)
 stamp=$BUILD/qemu-$key.stamp
 
+start=$(date +%s)
 if [ ! -f "$stamp" ] || [ ! -f "$OUT_DIR/build.ninja" ]; then
-	start=$(date +%s)
+	# new inputs: a fresh tree and configuration, then a cold build
 	rm -f "$BUILD"/qemu-*.stamp
 	fetch_source "$ver"
 	fw_sources
 	configure_qemu "$ver"
-	log "building (cold, -j$JOBS)"
-	ninja -C "$OUT_DIR" -j "$JOBS" qemu-system-x86_64 >"$OUT_DIR/build.log" 2>&1 || {
-		tail -n 40 "$OUT_DIR/build.log" >&2
-		log "build failed; see $OUT_DIR/build.log"
-		exit 1
-	}
-	firmware
 	touch "$stamp"
-	log "cold build took $(($(date +%s) - start)) s"
+	log "building (cold, -j$JOBS)"
+	cold=yes
 else
 	fw_sources
-	# incremental: only what changed in the device or the model
-	ninja -C "$OUT_DIR" -j "$JOBS" qemu-system-x86_64 >"$OUT_DIR/build.log" 2>&1 || {
-		tail -n 40 "$OUT_DIR/build.log" >&2
-		log "build failed; see $OUT_DIR/build.log"
-		exit 1
-	}
-	grep -v "^ninja: no work to do" "$OUT_DIR/build.log" | tail -n 1 >&2 || true
+	cold=no
 fi
 
-echo "$OUT_DIR/qemu-system-x86_64"
+# Always ninja: after a cold start, or to recompile what changed in the
+# device or the model (a failed build resumes here, without re-configuring)
+ninja -C "$OUT_DIR" -j "$JOBS" qemu-system-x86_64 >"$OUT_DIR/build.log" 2>&1 || {
+	grep -v "WARNING: Source item" "$OUT_DIR/build.log" | tail -n 40 >&2
+	log "build failed; see $OUT_DIR/build.log"
+	exit 1
+}
+install_bin
+firmware
+steps=$(grep -c "^\[[0-9]*/[0-9]*\] \(Compiling\|Linking\)" "$OUT_DIR/build.log" || true)
+if [ $cold = yes ]; then
+	log "cold build took $(($(date +%s) - start)) s"
+elif [ "$steps" -gt 0 ]; then
+	log "rebuilt ($steps compile/link steps, $(($(date +%s) - start)) s)"
+else
+	log "up to date"
+fi
+
+echo "$BIN_DIR/qemu-system-x86_64"
