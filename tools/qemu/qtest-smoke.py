@@ -291,6 +291,14 @@ def main():
         t.check(r.returncode != 0 and "cim-pci" in r.stderr,
                 "realize refuses %s: %s" % (what, r.stderr.strip().splitlines()[-1:]))
 
+    qt = QTest(qemu, ["cim-pci,addr=03.0,cost-preset=destiny,noise=off,variation=off",
+                      "cim-pci,addr=04.0,cost-preset=stt-tcam,seed=0x123456789"])
+    a = Dev(qt, 3, 0xc0000000, 0xc0001000)
+    b = Dev(qt, 4, 0xc0010000, 0xc0011000)
+    t.check(a.rd(0x74) == 2 and b.rd(0x74) == 1, "cost-preset destiny and stt-tcam")
+    t.check(b.rd("SEED_LO") == 0x23456789 and b.rd("SEED_HI") == 1, "64-bit seed")
+    qt.close()
+
     qt = QTest(qemu, ["cim-pci,addr=03.0,fault-injection=on",
                       "cim-pci,addr=04.0,seed=2,xbars=2,aps=0"])
     a = Dev(qt, 3, 0xc0000000, 0xc0001000)
