@@ -33,11 +33,16 @@
  * reset, FLR) bumps a generation counter, stops the worker from starting a
  * new job, waits for the job in flight to finish (qemu_cond_wait_iothread
  * releases the BQL meanwhile, as run_on_cpu does) and only then calls
- * cim_fw_reset(). The results of a job that straddled a reset are dropped:
- * no completion record, no register update, no interrupt. When the reset
+ * cim_fw_reset(). From the moment the generation moves, the job's further
+ * DMA transfers fail without touching memory (the worker reads the counter
+ * atomically, without the BQL), so the model winds down at its next
+ * transfer. The results of a job that straddled a reset are dropped: no
+ * completion record, no register update, no interrupt. When the reset
  * comes from the worker itself (a job's DMA hitting the device's own BAR0)
  * it cannot wait for itself, so the model reset is deferred to the end of
  * the job. After a reset register write returns, the device does no DMA.
+ * The MMIO handlers read only the model's configuration, which never
+ * changes after cim_fw_create().
  *
  * Copyright (C) 2026 The cim authors
  */
