@@ -21,6 +21,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# the firmware folder, for a QEMU run from a build folder of its own
+FIRMWARE = ["-L", os.path.join(ROOT, "build/qemu/share")]
 
 # include/cim_hw.h (the values this test relies on)
 REG = dict(ID=0x000, VERSION=0x004, CAPS=0x008, STATUS=0x00c, CONTROL=0x010,
@@ -42,11 +44,14 @@ RING, CMDBUF, COMPL, MSIMEM, CNTRS = 0x100000, 0x200000, 0x300000, 0x400000, 0x5
 VMM_X, VMM_Y = 0x1000000, 0x2000000
 
 
+SANITIZER_REPORTS = []     # from a QEMU built with --enable-sanitizers
+
+
 class QTest:
     def __init__(self, qemu, devices, extra=()):
         args = [qemu, "-M", "q35", "-accel", "qtest", "-qtest", "stdio",
                 "-qtest-log", "/dev/null",
-                "-nodefaults", "-display", "none", "-m", "128M"]
+                "-nodefaults", "-display", "none", "-m", "128M"] + FIRMWARE
         for d in devices:
             args += ["-device", d]
         args += list(extra)
@@ -73,6 +78,10 @@ class QTest:
     def close(self):
         self.p.terminate()
         self.p.wait(timeout=10)
+        self.err.seek(0)
+        err = self.err.read()
+        if "Sanitizer" in err or "runtime error:" in err:
+            SANITIZER_REPORTS.append(err)
 
     # PCI config space through 0xcf8/0xcfc
     def cfg_read(self, dev, reg):
@@ -286,7 +295,8 @@ def main():
                       ("xbars=65", "too many crossbars"),
                       ("cost-preset=nope", "unknown cost preset")):
         r = subprocess.run([qemu, "-M", "q35", "-accel", "qtest", "-nodefaults",
-                            "-display", "none", "-device", "cim-pci," + bad],
+                            "-display", "none", "-device", "cim-pci," + bad]
+                           + FIRMWARE,
                            capture_output=True, text=True, timeout=30)
         t.check(r.returncode != 0 and "cim-pci" in r.stderr,
                 "realize refuses %s: %s" % (what, r.stderr.strip().splitlines()[-1:]))
@@ -526,6 +536,9 @@ def main():
             "slot power-off unplugs the device mid-job; QEMU lives on")
     qt.close()
 
+    for rep in SANITIZER_REPORTS:
+        sys.stderr.write(rep)
+    t.check(not SANITIZER_REPORTS, "no sanitizer report from QEMU")
     print("%d passed, %d failed" % (t.n - t.failed, t.failed))
     return 1 if t.failed else 0
 
