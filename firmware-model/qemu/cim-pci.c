@@ -152,6 +152,8 @@ static void cim_halt(CimState *s, uint32_t reason)
                   cim_fw_status_name(reason));
     s->halted = true;
     s->control &= ~CIM_CONTROL_ENABLE;
+    /* the job in flight, if any, is abandoned: no more DMA for it */
+    qatomic_set(&s->generation, s->generation + 1);
     s->halt_reason = reason;
     cim_raise(s, CIM_INT_HALTED);
 }
@@ -344,6 +346,9 @@ static void cim_run_one(CimState *s)
     if (job.generation != s->generation) {
         return;                         /* reset while running: abandoned */
     }
+    if (s->halted) {
+        return;         /* halted meanwhile (RING_TAIL overrun): unreported */
+    }
     if (!desc_ok) {
         cim_halt(s, CIM_ST_DMA);        /* the ring itself is unreadable */
         return;
@@ -466,9 +471,10 @@ static uint64_t cim_mmio_read(void *opaque, hwaddr addr, unsigned size)
         break;
     case CIM_REG_STATUS:
         val = (cim_enabled(s) ? CIM_STATUS_ENABLED : 0) |
-              (s->running || s->hung ||
-               (cim_enabled(s) && !s->halted &&
-                s->ring_head != s->ring_tail) ? CIM_STATUS_BUSY : 0) |
+              (!s->halted && (s->running || s->hung ||
+                              (cim_enabled(s) &&
+                               s->ring_head != s->ring_tail)) ?
+               CIM_STATUS_BUSY : 0) |
               (s->halted ? CIM_STATUS_HALTED : 0) |
               (s->hung ? CIM_STATUS_HUNG : 0);
         break;

@@ -499,10 +499,21 @@ def main():
             % (npkt, took))
     setup_ring(a)
     s = Submitter(a)
+    s.submit(CMDBUF, 48 * npkt)
+    time.sleep(0.05)
+    busy = a.rd("STATUS") & BUSY
+    a.wr("RING_TAIL", 7)                         # overruns a 4-entry ring
+    status = a.rd("STATUS")
+    time.sleep(0.3)
+    t.check(busy and status == HALTED and a.rd("RING_HEAD") == 0
+            and completion(qt, COMPL)["seqno"] == 0,
+            "RING_TAIL overrun during a long job: halted, not busy, job unreported")
+    setup_ring(a)
+    s = Submitter(a)
     qt.mem_write(CMDBUF, vmm)
     s.submit(CMDBUF, 48)
     t.check(wait_head(a, 1) and completion(qt, COMPL)["status"] == ST["OK"],
-            "the device works after that reset (one VMM packet)")
+            "the device works after a reset (one VMM packet)")
     qt.close()
 
     # -- the same job on a fresh device and on the host library: same bits
