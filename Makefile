@@ -72,6 +72,7 @@ vm-prep: qemu $(BUILD)/bringup/cim-bringup
 	@tools/vm/mkinitramfs.sh -m tests/bringup/manifest
 
 check-vm: vm-prep
+	tools/qemu/qtest-smoke.py
 	tools/vm/run-tests.sh
 	tools/kernel/run-kselftest.sh
 
