@@ -443,11 +443,15 @@ struct cim_ap_inst {
 enum cim_ap_op {
 	/* MASK excludes every column; KEY = 0. Operands must be zero. */
 	CIM_AP_KM_CLEAR = 0x01,
-	/* arg = n (1..7) pairs in w[0..n-1]: column | (bit << 15); unmasks
-	 * each column and sets its KEY bit. */
+	/*
+	 * arg = n (1..7) pairs in w[0..n-1]: column | (bit << 15); unmasks
+	 * each column and sets its KEY bit.
+	 */
 	CIM_AP_KM_SET = 0x02,
-	/* TAG = match(KEY, MASK) combined per arg (enum cim_ap_cmp) with
-	 * TAG2, over active rows (ROWEN). */
+	/*
+	 * TAG = match(KEY, MASK) combined per arg (enum cim_ap_cmp) with
+	 * TAG2, over active rows (ROWEN).
+	 */
 	CIM_AP_COMPARE = 0x03,
 	/* Tagged rows get the KEY bits of unmasked columns. */
 	CIM_AP_WRITE = 0x04,
@@ -460,17 +464,23 @@ enum cim_ap_op {
 	/* R[w[0]] = first tagged row, or all ones if none. */
 	CIM_AP_FIRSTTAG = 0x08,
 	/* Macros, charged as the primitives they expand to: */
-	/* B(w[2], n = w[3]) += A(w[0], m = w[1]), m <= n, modulo 2^n;
+	/*
+	 * B(w[2], n = w[3]) += A(w[0], m = w[1]), m <= n, modulo 2^n;
 	 * carry column w[4]; arg: CIM_AP_ADD_F_* (SUB subtracts, PRED acts
-	 * only on rows whose column w[5] is 1, SIGNED sign-extends A). */
+	 * only on rows whose column w[5] is 1, SIGNED sign-extends A).
+	 */
 	CIM_AP_ADD = 0x10,
 	/* field (w[0], n = w[1]) = max(field, 0), signed */
 	CIM_AP_RELU = 0x11,
-	/* R[w[2]] = max of the unsigned field (w[0], n = w[1]) over active
-	 * rows; TAG marks the rows holding it */
+	/*
+	 * R[w[2]] = max of the unsigned field (w[0], n = w[1]) over active
+	 * rows; TAG marks the rows holding it
+	 */
 	CIM_AP_MAX = 0x12,
-	/* dst (w[3], k = w[4]) = clamp(src (w[0], n = w[1]) >> w[2], 0,
-	 * 2^k - 1), signed src; needs a scratch column w[5] */
+	/*
+	 * dst (w[3], k = w[4]) = clamp(src (w[0], n = w[1]) >> w[2], 0,
+	 * 2^k - 1), signed src, 1 <= k <= 16; needs a scratch column w[5]
+	 */
 	CIM_AP_REQUANT = 0x13,
 	/* field (w[0], n = w[1]) = 0 in active rows */
 	CIM_AP_CLEAR = 0x14,

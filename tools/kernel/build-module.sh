@@ -59,5 +59,10 @@ if [ "$check" -eq 1 ]; then
 		--terse --show-types --ignore FILE_PATH_CHANGES \
 		-f driver/*.c driver/*.h include/uapi/misc/cim.h) >&2 ||
 		die "checkpatch found problems"
+	# The device ABI is shared with user space, where BIT() does not exist
+	(cd "$top" && perl "$src/scripts/checkpatch.pl" --no-tree --strict \
+		--terse --show-types --ignore FILE_PATH_CHANGES,BIT_MACRO \
+		-f include/cim_hw.h) >&2 ||
+		die "checkpatch found problems in include/cim_hw.h"
 fi
 echo "$mod/driver/cim.ko"
