@@ -31,6 +31,7 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 UNIT_HDRS := $(wildcard tests/unit/*.h)
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+include runtime/runtime.mk
 
 .PHONY: all deps run check check-unit check-vm vm-prep vm-shell qemu module \
 	module-check bench clean

@@ -4,7 +4,7 @@
 set -eu
 
 packages="gcc make pkg-config check libsubunit-dev libopenblas-dev
-linux-libc-dev"
+linux-libc-dev libudev-dev libdrm-dev"
 
 missing=""
 for p in $packages; do

@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The embedded backend: the firmware model in this process. Jobs run
+ * synchronously in cim_submit() under the device lock; their fences are
+ * eventfds that are readable from the start. Buffers are page-aligned host
+ * memory, each in a slot of the device's table; bus address = slot << 32 |
+ * offset (slot from 1, so that 0 is never a valid address), which the DMA
+ * callbacks resolve and bound-check.
+ *
+ * Copyright (C) 2026 The cim authors
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "uapi/misc/cim.h"
+
+#include "cim_priv.h"
+
+#define EMB_PAGE	4096u
+
+static const char *const cost_names[CIM_COST_COUNT] = {
+	[CIM_COST_DEFAULT] = "default",
+	[CIM_COST_STT_TCAM] = "stt-tcam",
+	[CIM_COST_DESTINY] = "destiny",
+};
+
+/* One "key=value" of an "embedded:..." name */
+static int parse_one(const char *key, const char *val,
+		     struct cim_embedded_options *o)
+{
+	unsigned int p;
+	char *end;
+
+	if (!strcmp(key, "seed")) {
+		errno = 0;
+		o->seed = strtoull(val, &end, 0);
+		if (errno || end == val || *end || *val == '-')
+			return -EINVAL;
+		o->flags |= CIM_EMB_F_SEED;
+		return 0;
+	}
+	if (!strcmp(key, "cost")) {
+		for (p = 0; p < CIM_COST_COUNT; p++) {
+			if (!strcmp(val, cost_names[p])) {
+				o->cost_preset = p;
+				o->flags |= CIM_EMB_F_COST_PRESET;
+				return 0;
+			}
+		}
+		return -EINVAL;
+	}
+	if (!strcmp(key, "noise") && !strcmp(val, "off")) {
+		o->flags |= CIM_EMB_F_NO_NOISE;
+		return 0;
+	}
+	if (!strcmp(key, "variation") && !strcmp(val, "off")) {
+		o->flags |= CIM_EMB_F_NO_VARIATION;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int cim__embedded_parse(const char *args, struct cim_embedded_options *opts)
+{
+	char buf[256], *save = NULL, *tok, *eq;
+	int ret;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->size = sizeof(*opts);
+	if (strlen(args) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, args);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		eq = strchr(tok, '=');
+		if (!eq)
+			return -EINVAL;
+		*eq = '\0';
+		ret = parse_one(tok, eq + 1, opts);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* The first version of the options ends with @config */
+#define EMB_OPTS_V1_SIZE \
+	(offsetof(struct cim_embedded_options, config) + sizeof(void *))
+
+int cim__embedded_config(const struct cim_embedded_options *o,
+			 struct cim_fw_config *cfg)
+{
+	cim_fw_config_default(cfg);
+	if (!o)
+		return 0;
+	if (o->size < EMB_OPTS_V1_SIZE || o->flags & ~CIM_EMB_VALID_FLAGS ||
+	    o->pad)
+		return -EINVAL;
+	if (o->config)
+		*cfg = *o->config;
+	if (o->flags & CIM_EMB_F_SEED)
+		cfg->seed = o->seed;
+	if (o->flags & CIM_EMB_F_COST_PRESET) {
+		if (o->cost_preset >= CIM_COST_COUNT)
+			return -EINVAL;
+		cfg->cost_preset = o->cost_preset;
+		if (cim_fw_cost_preset(cfg->cost_preset, &cfg->cost))
+			return -EINVAL;
+	}
+	/* cim-pci's noise=off and variation=off do exactly this */
+	if (o->flags & CIM_EMB_F_NO_NOISE) {
+		cfg->read_noise = 0;
+		cfg->sigma_c2c = 0;
+	}
+	if (o->flags & CIM_EMB_F_NO_VARIATION) {
+		cfg->sigma_d2d = 0;
+		cfg->stuck_prob = 0;
+	}
+	return cim_fw_config_check(cfg) ? -EINVAL : 0;
+}
+
+/* The buffer behind [@addr, @addr + @len), or NULL; under dev->lock */
+static void *emb_resolve(struct cim_device *dev, uint64_t addr, size_t len)
+{
+	uint64_t slot = addr >> 32, off = (uint32_t)addr;
+	struct cim_buffer *buf;
+
+	if (!slot || slot > dev->nslots)
+		return NULL;
+	buf = dev->slots[slot - 1];
+	if (!buf || off > buf->size || len > buf->size - off)
+		return NULL;
+	return (char *)buf->ptr + off;
+}
+
+static int emb_dma_read(void *opaque, uint64_t addr, void *dst, size_t len)
+{
+	void *src = emb_resolve(opaque, addr, len);
+
+	if (!src)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+static int emb_dma_write(void *opaque, uint64_t addr, const void *src,
+			 size_t len)
+{
+	void *dst = emb_resolve(opaque, addr, len);
+
+	if (!dst)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+static int emb_buffer_alloc(struct cim_device *dev, struct cim_buffer *buf)
+{
+	struct cim_buffer **slots;
+	size_t i;
+	int ret = 0;
+
+	buf->map_size = (buf->size + EMB_PAGE - 1) & ~(size_t)(EMB_PAGE - 1);
+	buf->ptr = aligned_alloc(EMB_PAGE, buf->map_size);
+	if (!buf->ptr)
+		return -ENOMEM;
+	memset(buf->ptr, 0, buf->map_size);
+	pthread_mutex_lock(&dev->lock);
+	for (i = 0; i < dev->nslots && dev->slots[i]; i++)
+		;
+	if (i == dev->nslots) {
+		slots = realloc(dev->slots, (i + 16) * sizeof(*slots));
+		if (!slots) {
+			ret = -ENOMEM;
+			goto fail_slots;
+		}
+		memset(slots + i, 0, 16 * sizeof(*slots));
+		dev->slots = slots;
+		dev->nslots = i + 16;
+	}
+	dev->slots[i] = buf;
+	buf->bus = (uint64_t)(i + 1) << 32;
+	pthread_mutex_unlock(&dev->lock);
+	return 0;
+
+fail_slots:
+	pthread_mutex_unlock(&dev->lock);
+	free(buf->ptr);
+	return ret;
+}
+
+static void emb_buffer_free(struct cim_device *dev, struct cim_buffer *buf)
+{
+	pthread_mutex_lock(&dev->lock);
+	dev->slots[(buf->bus >> 32) - 1] = NULL;
+	pthread_mutex_unlock(&dev->lock);
+	free(buf->ptr);
+}
+
+/* The driver's rules (include/uapi/misc/cim.h struct cim_reserve) */
+static int emb_reserve(struct cim_device *dev, bool ap, uint64_t mask,
+		       bool release)
+{
+	uint64_t *held = ap ? &dev->ap_mask : &dev->xbar_mask;
+	int ret = 0;
+
+	pthread_mutex_lock(&dev->lock);
+	if (!release)
+		*held |= mask;
+	else if ((*held & mask) != mask)
+		ret = -EINVAL;
+	else
+		*held &= ~mask;
+	pthread_mutex_unlock(&dev->lock);
+	return ret;
+}
+
+static int emb_submit(struct cim_device *dev, struct cim_cmdbuf *cb,
+		      struct cim_job *job)
+{
+	struct cim_fw_dma dma = {
+		.opaque = dev, .read = emb_dma_read, .write = emb_dma_write,
+	};
+	struct cim_job_completion done;
+	int ret = 0;
+
+	job->fence_fd = eventfd(1, EFD_CLOEXEC);
+	if (job->fence_fd < 0)
+		return -errno;
+	pthread_mutex_lock(&dev->lock);
+	if (dev->weights_lost)
+		ret = -ECANCELED;
+	else if (cb->xbar_used & ~dev->xbar_mask || cb->ap_used & ~dev->ap_mask)
+		ret = -EACCES;
+	else
+		cim_fw_execute(dev->fw, cb->words, cb->len, &dma, &done);
+	pthread_mutex_unlock(&dev->lock);
+	if (ret) {
+		close(job->fence_fd);
+		job->fence_fd = -1;
+		return ret;
+	}
+	cim__job_complete(job, &done);
+	return 0;
+}
+
+static int emb_wait(struct cim_job *job, uint64_t deadline_ns)
+{
+	(void)job;
+	(void)deadline_ns;
+	return 0;	/* every embedded job ended in cim_submit() */
+}
+
+static int emb_check(struct cim_device *dev)
+{
+	int ret;
+
+	pthread_mutex_lock(&dev->lock);
+	ret = dev->weights_lost ? -ECANCELED : 0;
+	dev->weights_lost = false;
+	pthread_mutex_unlock(&dev->lock);
+	return ret;
+}
+
+static int emb_reset(struct cim_device *dev)
+{
+	pthread_mutex_lock(&dev->lock);
+	cim_fw_reset(dev->fw);
+	dev->weights_lost = true;
+	pthread_mutex_unlock(&dev->lock);
+	return 0;
+}
+
+static void emb_close(struct cim_device *dev)
+{
+	cim_fw_destroy(dev->fw);
+	free(dev->slots);
+}
+
+static const struct cim__backend_ops emb_ops = {
+	.buffer_alloc = emb_buffer_alloc,
+	.buffer_free = emb_buffer_free,
+	.reserve = emb_reserve,
+	.submit = emb_submit,
+	.wait = emb_wait,
+	.check = emb_check,
+	.reset = emb_reset,
+	.close = emb_close,
+};
+
+static void emb_info(struct cim_info *in, const struct cim_fw_config *cfg)
+{
+	snprintf(in->name, sizeof(in->name), "embedded");
+	in->backend = CIM_BACKEND_EMBEDDED;
+	in->api_major = CIM_API_MAJOR;
+	in->api_minor = CIM_API_MINOR;
+	in->hw_version = CIM_ABI_MAJOR << 16 | CIM_ABI_MINOR;
+	in->hw_caps = (cfg->xbar_count ? CIM_CAP_XBAR | CIM_CAP_DUU : 0) |
+		      (cfg->ap_count ? CIM_CAP_AP : 0);
+	in->xbar_count = cfg->xbar_count;
+	in->xbar_rows = cfg->xbar_rows;
+	in->xbar_cols = cfg->xbar_cols;
+	in->xbar_levels = cfg->levels;
+	in->dac_bits = cfg->dac_bits;
+	in->adc_bits = cfg->adc_bits;
+	in->ap_count = cfg->ap_count;
+	in->ap_rows = cfg->ap_rows;
+	in->ap_cols = cfg->ap_cols;
+	in->ap_domains = cfg->ap_domains;
+	in->ap_group_tracks = cfg->ap_group_tracks;
+	in->max_batch = CIM_MAX_BATCH;
+	in->max_cmdbuf = CIM_MAX_CMDBUF;
+	in->max_buffers = CIM__MAX_BUFFERS;
+	in->cost_preset = cfg->cost_preset;
+	in->job_timeout_ms = 0;
+	in->max_buffer_size = CIM__EMB_MAX_BUFFER;
+	in->seed = cfg->seed;
+}
+
+int cim__embedded_open(struct cim_device **out, const struct cim_fw_config *cfg)
+{
+	struct cim_device *dev;
+	int ret;
+
+	dev = cim__device_new(&emb_ops);
+	if (!dev)
+		return -ENOMEM;
+	ret = cim_fw_create(cfg, &dev->fw);
+	if (ret)
+		goto fail_fw;
+	emb_info(&dev->info, cfg);
+	*out = dev;
+	return 0;
+
+fail_fw:
+	pthread_mutex_destroy(&dev->lock);
+	free(dev);
+	return ret;
+}
