@@ -86,12 +86,22 @@ static int cim_bo_list_show(struct seq_file *s, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(cim_bo_list);
 
+/* cim/ lives as long as the module: a reload must find no stale one */
+void cim_debugfs_register(void)
+{
+	cim_debugfs_root = debugfs_create_dir(CIM_DRIVER_NAME, NULL);
+}
+
+void cim_debugfs_unregister(void)
+{
+	debugfs_remove_recursive(cim_debugfs_root);
+	cim_debugfs_root = NULL;
+}
+
 void cim_debugfs_init(struct cim_device *cdev)
 {
 	char name[16];
 
-	if (!cim_debugfs_root)
-		cim_debugfs_root = debugfs_create_dir(CIM_DRIVER_NAME, NULL);
 	snprintf(name, sizeof(name), "%d", cdev->minor_id);
 	cdev->debugfs = debugfs_create_dir(name, cim_debugfs_root);
 	debugfs_create_file_unsafe("fault", 0600, cdev->debugfs, cdev,

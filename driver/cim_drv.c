@@ -24,6 +24,7 @@ static void cim_device_release(struct kref *kref)
 					       refcount);
 
 	pci_dev_put(cdev->pdev);
+	mutex_destroy(&cdev->counters_lock);
 	mutex_destroy(&cdev->lock);
 	kfree(cdev);
 }
@@ -297,6 +298,8 @@ static int cim_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	kref_init(&cdev->refcount);
 	cdev->pdev = pci_dev_get(pdev);
 	mutex_init(&cdev->lock);
+	mutex_init(&cdev->counters_lock);
+	cdev->kernel_fence_context = dma_fence_context_alloc(1);
 	INIT_LIST_HEAD(&cdev->inflight);
 	INIT_LIST_HEAD(&cdev->files);
 	init_waitqueue_head(&cdev->ring_wq);
@@ -405,7 +408,25 @@ static struct pci_driver cim_pci_driver = {
 	.probe = cim_probe,
 	.remove = cim_remove,
 };
-module_pci_driver(cim_pci_driver);
+
+static int __init cim_init(void)
+{
+	int ret;
+
+	cim_debugfs_register();
+	ret = pci_register_driver(&cim_pci_driver);
+	if (ret)
+		cim_debugfs_unregister();
+	return ret;
+}
+module_init(cim_init);
+
+static void __exit cim_exit(void)
+{
+	pci_unregister_driver(&cim_pci_driver);
+	cim_debugfs_unregister();
+}
+module_exit(cim_exit);
 
 MODULE_DESCRIPTION("cim compute-in-memory accelerator");
 MODULE_AUTHOR("The cim authors");

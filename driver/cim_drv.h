@@ -109,6 +109,12 @@ struct cim_file;
  * @job_timeout_ms: no progress this long with jobs in flight is a hang
  * @tdr_work: the hang check, runs while jobs are in flight
  * @recover_work: the reset, queued by the error interrupt
+ * @counters_lock: serializes the driver's own COUNTERS_READ jobs and
+ *                 protects @counters
+ * @counters: kernel DMA buffer the device writes its counters to
+ * @counters_dma: its bus address
+ * @kernel_fence_context: dma_fence context of the driver's own jobs
+ * @kernel_seqno: the last seqno of the driver's own jobs, under @lock
  * @debugfs: cim/<N>/ in debugfs
  * @files: open files (struct cim_file.node), under @lock
  * @refcount: held by the PCI binding and by each open file
@@ -145,6 +151,12 @@ struct cim_device {
 	unsigned int job_timeout_ms;
 	struct delayed_work tdr_work;
 	struct work_struct recover_work;
+
+	struct mutex counters_lock;	/* see @counters_lock above */
+	struct cim_counters *counters;
+	dma_addr_t counters_dma;
+	u64 kernel_fence_context;
+	u64 kernel_seqno;
 
 	struct dentry *debugfs;
 	struct list_head files;
@@ -214,7 +226,9 @@ struct cim_fence {
 /**
  * struct cim_job - a submitted command buffer
  * @node: in cdev->inflight
- * @file: the submitting file (a reference)
+ * @cdev: the device
+ * @file: the submitting file (a reference), or NULL for a job of the
+ *        driver's own (cim_job_run_kernel())
  * @fence: its fence (a reference)
  * @hw_seqno: device-wide seqno
  * @buf: DMA buffer: completion record (64 bytes), then the command buffer
@@ -226,6 +240,7 @@ struct cim_fence {
  */
 struct cim_job {
 	struct list_head node;
+	struct cim_device *cdev;
 	struct cim_file *file;
 	struct cim_fence *fence;
 	u64 hw_seqno;
@@ -287,6 +302,8 @@ void cim_reserve_release_all(struct cim_file *file);
 void cim_job_retire_done_locked(struct cim_device *cdev);
 void cim_job_abort_all_locked(struct cim_device *cdev, struct cim_job *guilty);
 void cim_fence_history_release(struct cim_file *file);
+int cim_job_run_kernel(struct cim_device *cdev, const void *cmds, u32 size);
+int cim_counters_read(struct cim_device *cdev, struct cim_counters *out);
 
 /* cim_reset.c */
 void cim_reset_init(struct cim_device *cdev);
@@ -299,6 +316,8 @@ int cim_reset_recover(struct cim_device *cdev, bool forced);
 extern const struct attribute_group *cim_attr_groups[];
 
 /* cim_debugfs.c */
+void cim_debugfs_register(void);
+void cim_debugfs_unregister(void);
 void cim_debugfs_init(struct cim_device *cdev);
 void cim_debugfs_fini(struct cim_device *cdev);
 

@@ -77,11 +77,22 @@ int cim_hw_init(struct cim_device *cdev)
 					&cdev->ring_dma, GFP_KERNEL);
 	if (!cdev->ring)
 		return -ENOMEM;
+	cdev->counters = dma_alloc_coherent(&cdev->pdev->dev,
+					    sizeof(*cdev->counters),
+					    &cdev->counters_dma, GFP_KERNEL);
+	if (!cdev->counters) {
+		cim_hw_fini(cdev);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
 void cim_hw_fini(struct cim_device *cdev)
 {
+	if (cdev->counters)
+		dma_free_coherent(&cdev->pdev->dev, sizeof(*cdev->counters),
+				  cdev->counters, cdev->counters_dma);
+	cdev->counters = NULL;
 	if (!cdev->ring)
 		return;
 	dma_free_coherent(&cdev->pdev->dev,

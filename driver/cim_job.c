@@ -51,18 +51,18 @@ void cim_fence_history_release(struct cim_file *file)
 
 static void cim_job_free(struct cim_job *job)
 {
-	struct cim_file *file = job->file;
 	u32 i;
 
 	if (job->buf)
-		dma_free_coherent(&file->cdev->pdev->dev, job->buf_size,
+		dma_free_coherent(&job->cdev->pdev->dev, job->buf_size,
 				  job->buf, job->buf_dma);
 	for (i = 0; i < job->nbos; i++)
 		cim_bo_put(job->bos[i]);
 	kfree(job->bos);
 	if (job->fence)
 		dma_fence_put(&job->fence->base);
-	cim_file_put(file);
+	if (job->file)
+		cim_file_put(job->file);
 	kfree(job);
 }
 
@@ -81,7 +81,8 @@ static void cim_job_end_locked(struct cim_device *cdev, struct cim_job *job,
 	list_del(&job->node);
 	cdev->ninflight--;
 	cdev->jobs_completed++;
-	atomic64_inc(&job->file->completed);
+	if (job->file)
+		atomic64_inc(&job->file->completed);
 	cim_job_free(job);
 }
 
@@ -533,6 +534,7 @@ static struct cim_job *cim_job_create(struct cim_file *file,
 		goto err_put_cmdbuf;
 	}
 	kref_get(&file->refcount);
+	job->cdev = cdev;
 	job->file = file;
 	job->cmd_size = args->cmdbuf_size;
 	ret = cim_job_lookup_bos(file, job, args);
@@ -599,6 +601,21 @@ static int cim_job_wait_slot(struct cim_device *cdev)
 	}
 }
 
+/* Give the job its device-wide seqno and hand it to the device */
+static void cim_job_push_locked(struct cim_device *cdev, struct cim_job *job)
+{
+	lockdep_assert_held(&cdev->lock);
+
+	job->hw_seqno = cdev->next_hw_seqno++;
+	if (list_empty(&cdev->inflight))
+		cdev->last_progress = jiffies;
+	list_add_tail(&job->node, &cdev->inflight);
+	cdev->ninflight++;
+	cdev->jobs_submitted++;
+	cim_hw_push_locked(cdev, job);
+	cim_reset_arm_locked(cdev);
+}
+
 /* Give the job its seqno and fence, and hand it to the device */
 static void cim_job_queue_locked(struct cim_file *file, struct cim_job *job)
 {
@@ -622,15 +639,7 @@ static void cim_job_queue_locked(struct cim_file *file, struct cim_job *job)
 			dma_fence_put(&old->base);
 	}
 	mutex_unlock(&file->lock);
-
-	job->hw_seqno = cdev->next_hw_seqno++;
-	if (list_empty(&cdev->inflight))
-		cdev->last_progress = jiffies;
-	list_add_tail(&job->node, &cdev->inflight);
-	cdev->ninflight++;
-	cdev->jobs_submitted++;
-	cim_hw_push_locked(cdev, job);
-	cim_reset_arm_locked(cdev);
+	cim_job_push_locked(cdev, job);
 }
 
 static int cim_submit_check(struct cim_device *cdev,
@@ -721,6 +730,117 @@ err_free_job:
 	kfree(job->fence);
 	job->fence = NULL;
 	cim_job_free(job);
+	return ret;
+}
+
+/* The driver's own jobs ------------------------------------------------- */
+
+/**
+ * cim_job_run_kernel() - run a command buffer of the driver's own and wait
+ * @cdev: the device
+ * @cmds: packets, their addresses already bus addresses of kernel memory
+ * @size: bytes of @cmds, a multiple of 8
+ *
+ * The job takes a ring slot like any other (it waits for one, and for a
+ * reset to end), is covered by the hang check, and belongs to no file: a
+ * hang it causes makes no file guilty. The wait is bounded: the hang check
+ * ends every job within job_timeout_ms of no progress, so twice that is
+ * ample even behind a full ring.
+ *
+ * Context: sleeps; takes cdev->lock.
+ * Return: 0 once the job completed with CIM_ST_OK, -EIO if it failed or was
+ * lost in a reset, -ETIMEDOUT if it did not end in time (it stays queued),
+ * -ERESTARTSYS on a signal, -ENODEV for a failed device, -ENOMEM.
+ */
+int cim_job_run_kernel(struct cim_device *cdev, const void *cmds, u32 size)
+{
+	struct cim_fence *fence;
+	struct cim_job *job;
+	unsigned long timeout;
+	long ret;
+
+	job = kzalloc(sizeof(*job), GFP_KERNEL);
+	if (!job)
+		return -ENOMEM;
+	job->cdev = cdev;
+	job->cmd_size = size;
+	job->fence = kzalloc(sizeof(*job->fence), GFP_KERNEL);
+	if (!job->fence) {
+		ret = -ENOMEM;
+		goto err_free_job;
+	}
+	spin_lock_init(&job->fence->lock);
+	job->buf_size = CIM_JOB_CMD_OFFSET + size;
+	job->buf = dma_alloc_coherent(&cdev->pdev->dev, job->buf_size,
+				      &job->buf_dma, GFP_KERNEL);
+	if (!job->buf) {
+		ret = -ENOMEM;
+		goto err_free_job;
+	}
+	memset(job->buf, 0, CIM_JOB_CMD_OFFSET);
+	memcpy((u8 *)job->buf + CIM_JOB_CMD_OFFSET, cmds, size);
+
+	ret = cim_job_wait_slot(cdev);
+	if (ret)
+		goto err_free_job;
+	fence = job->fence;
+	dma_fence_init(&fence->base, &cim_fence_ops, &fence->lock,
+		       cdev->kernel_fence_context, ++cdev->kernel_seqno);
+	/* Ours: the job drops its own when it ends */
+	dma_fence_get(&fence->base);
+	cim_job_push_locked(cdev, job);
+	timeout = msecs_to_jiffies(2 * READ_ONCE(cdev->job_timeout_ms) +
+				   CIM_TDR_PERIOD_MS);
+	mutex_unlock(&cdev->lock);
+
+	ret = dma_fence_wait_timeout(&fence->base, true, timeout);
+	if (ret > 0)
+		ret = fence->status == CIM_ST_OK ? 0 : -EIO;
+	else if (!ret)
+		ret = -ETIMEDOUT;
+	dma_fence_put(&fence->base);
+	return ret;
+
+err_free_job:
+	kfree(job->fence);
+	job->fence = NULL;
+	cim_job_free(job);
+	return ret;
+}
+
+/**
+ * cim_counters_read() - read the device's counters through a job
+ * @cdev: the device
+ * @out: the counters; fields the device does not have read as zero
+ *
+ * A COUNTERS_READ packet into cdev->counters, run on the ring like any
+ * job, so the counters include every job before it. Readers are
+ * serialized by cdev->counters_lock.
+ *
+ * Context: sleeps.
+ * Return: 0 or -errno, as cim_job_run_kernel().
+ */
+int cim_counters_read(struct cim_device *cdev, struct cim_counters *out)
+{
+	struct cim_pkt_counters pkt = {
+		.hdr = {
+			.opcode = CIM_OP_COUNTERS_READ,
+			.size = sizeof(pkt),
+		},
+		.size = sizeof(*cdev->counters),
+		.dst = cdev->counters_dma,
+	};
+	int ret;
+
+	ret = mutex_lock_interruptible(&cdev->counters_lock);
+	if (ret)
+		return ret;
+	memset(cdev->counters, 0, sizeof(*cdev->counters));
+	ret = cim_job_run_kernel(cdev, &pkt, sizeof(pkt));
+	/* The fence was signaled after the completion record was read */
+	if (!ret)
+		memcpy(out, cdev->counters, sizeof(*out));
+	mutex_unlock(&cdev->counters_lock);
 	return ret;
 }
 

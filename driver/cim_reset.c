@@ -41,7 +41,9 @@ static int cim_reset_recover_locked(struct cim_device *cdev, bool hang)
 	if (hang && !list_empty(&cdev->inflight)) {
 		guilty = list_first_entry(&cdev->inflight, struct cim_job,
 					  node);
-		guilty->file->guilty = true;
+		/* A job of the driver's own blames no file */
+		if (guilty->file)
+			guilty->file->guilty = true;
 		cdev->jobs_timed_out++;
 		cim_warn(cdev, "job %llu made no progress in %u ms; resetting\n",
 			 guilty->hw_seqno, cdev->job_timeout_ms);

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * cim: sysfs attributes of /sys/class/misc/cimN/: geometry, state,
- * statistics, and the hang timeout.
+ * statistics, the hang timeout, and counters/, the device's own counters
+ * read through a job of the driver's.
  *
  * Copyright (C) 2026 The cim authors
  */
 
 #include <linux/device.h>
 #include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/stddef.h>
 #include <linux/sysfs.h>
 
 #include "cim_drv.h"
@@ -157,7 +160,103 @@ static const struct attribute_group cim_attr_group = {
 	.attrs = cim_attrs,
 };
 
+/*
+ * counters/: one file per field of struct cim_counters. Each read runs a
+ * COUNTERS_READ job on the device's ring (cim_counters_read()), so it
+ * counts every job queued before it. Arrays (per enum cim_unit) are
+ * space-separated.
+ */
+struct cim_counter_attr {
+	struct device_attribute attr;
+	unsigned int offset;
+	unsigned int n;
+};
+
+static ssize_t cim_counter_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	const struct cim_counter_attr *ca =
+		container_of(attr, struct cim_counter_attr, attr);
+	struct cim_counters *ctr;
+	const u64 *v;
+	ssize_t len = 0;
+	unsigned int i;
+	int ret;
+
+	ctr = kmalloc(sizeof(*ctr), GFP_KERNEL);
+	if (!ctr)
+		return -ENOMEM;
+	ret = cim_counters_read(to_cim_device(dev), ctr);
+	if (ret) {
+		kfree(ctr);
+		return ret;
+	}
+	v = (const u64 *)((const u8 *)ctr + ca->offset);
+	for (i = 0; i < ca->n; i++)
+		len += sysfs_emit_at(buf, len, "%llu%c", v[i],
+				     i + 1 < ca->n ? ' ' : '\n');
+	kfree(ctr);
+	return len;
+}
+
+#define CIM_COUNTER_ATTR(field, count)					\
+static struct cim_counter_attr cim_counter_##field = {			\
+	.attr = {							\
+		.attr = { .name = #field, .mode = 0444 },		\
+		.show = cim_counter_show,				\
+	},								\
+	.offset = offsetof(struct cim_counters, field),			\
+	.n = (count),							\
+}
+
+CIM_COUNTER_ATTR(jobs, 1);
+CIM_COUNTER_ATTR(vmm_fwd, 1);
+CIM_COUNTER_ATTR(vmm_trans, 1);
+CIM_COUNTER_ATTR(dac_conversions, 1);
+CIM_COUNTER_ATTR(adc_conversions, 1);
+CIM_COUNTER_ATTR(adc_saturations, 1);
+CIM_COUNTER_ATTR(pulses_pos, 1);
+CIM_COUNTER_ATTR(pulses_neg, 1);
+CIM_COUNTER_ATTR(duu_macs, 1);
+CIM_COUNTER_ATTR(program_pulses, 1);
+CIM_COUNTER_ATTR(ap_compares, 1);
+CIM_COUNTER_ATTR(ap_writes, 1);
+CIM_COUNTER_ATTR(ap_bits_written, 1);
+CIM_COUNTER_ATTR(ap_shift_steps, 1);
+CIM_COUNTER_ATTR(ap_io_bits, 1);
+CIM_COUNTER_ATTR(energy_fj, CIM_UNIT_COUNT);
+CIM_COUNTER_ATTR(busy_ps, CIM_UNIT_COUNT);
+CIM_COUNTER_ATTR(device_time_ps, 1);
+
+static struct attribute *cim_counter_attrs[] = {
+	&cim_counter_jobs.attr.attr,
+	&cim_counter_vmm_fwd.attr.attr,
+	&cim_counter_vmm_trans.attr.attr,
+	&cim_counter_dac_conversions.attr.attr,
+	&cim_counter_adc_conversions.attr.attr,
+	&cim_counter_adc_saturations.attr.attr,
+	&cim_counter_pulses_pos.attr.attr,
+	&cim_counter_pulses_neg.attr.attr,
+	&cim_counter_duu_macs.attr.attr,
+	&cim_counter_program_pulses.attr.attr,
+	&cim_counter_ap_compares.attr.attr,
+	&cim_counter_ap_writes.attr.attr,
+	&cim_counter_ap_bits_written.attr.attr,
+	&cim_counter_ap_shift_steps.attr.attr,
+	&cim_counter_ap_io_bits.attr.attr,
+	&cim_counter_energy_fj.attr.attr,
+	&cim_counter_busy_ps.attr.attr,
+	&cim_counter_device_time_ps.attr.attr,
+	NULL
+};
+
+static const struct attribute_group cim_counter_group = {
+	.name = "counters",
+	.attrs = cim_counter_attrs,
+};
+
 const struct attribute_group *cim_attr_groups[] = {
 	&cim_attr_group,
+	&cim_counter_group,
 	NULL
 };
