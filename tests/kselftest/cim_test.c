@@ -2,8 +2,11 @@
 /*
  * Device tests of cim.ko, run in the guest with kselftest_harness.h: the
  * uAPI rules, buffer objects, submit validation (one test per check), jobs,
- * fences, a VMM against a CPU reference, isolation between files, hang
- * recovery through fault injection, and closing with jobs in flight.
+ * fences, a VMM against a CPU reference, a DUU update then a VMM, AP
+ * addition against an integer reference, isolation between files, signals
+ * during WAIT, a full ring, hang recovery and the other injected faults,
+ * the reset uevent, sysfs (counters, root-only writes), closing and SIGKILL
+ * with jobs in flight, rmmod while open, and two devices at once.
  *
  * Copyright (C) 2026 The cim authors
  */
@@ -11,14 +14,21 @@
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/netlink.h>
 
 #include <libsync.h>
 
@@ -1073,6 +1083,763 @@ TEST_F_TIMEOUT(hang, then_close, 60)
 	EXPECT_EQ(resets + 1, sysfs_read(index, "reset_count"));
 	EXPECT_EQ(0, sysfs_read(index, "jobs_in_flight"));
 	sysfs_write(index, "job_timeout_ms", "5000");
+}
+
+/* Compute: a DUU update moves the weights, the VMM sees it ---------------- */
+
+static void put_program(void *p, __u32 nrows, __u32 ncols, __u64 src)
+{
+	struct cim_pkt_xbar_program *pp = p;
+
+	memset(pp, 0, sizeof(*pp));
+	pp->hdr.opcode = CIM_OP_XBAR_PROGRAM;
+	pp->hdr.size = sizeof(*pp);
+	pp->win.nrows = nrows;
+	pp->win.ncols = ncols;
+	pp->max_iters = 32;
+	pp->tolerance_f32 = f32_bits(0.5f);
+	pp->src = src;
+}
+
+static void put_read(void *p, __u32 nrows, __u32 ncols, __u64 dst)
+{
+	struct cim_pkt_xbar_read *pr = p;
+
+	memset(pr, 0, sizeof(*pr));
+	pr->hdr.opcode = CIM_OP_XBAR_READ;
+	pr->hdr.flags = CIM_READ_F_WEIGHTS;
+	pr->hdr.size = sizeof(*pr);
+	pr->win.nrows = nrows;
+	pr->win.ncols = ncols;
+	pr->dst = dst;
+}
+
+static long counter_read(int index, const char *name)
+{
+	char attr[64];
+
+	snprintf(attr, sizeof(attr), "counters/%s", name);
+	return sysfs_read(index, attr);
+}
+
+TEST_F(cim, update_then_vmm)
+{
+	const unsigned int R = 8, C = 8;
+	__u32 bos[] = { self->data.handle };
+	char *d0 = self->data.map;
+	float *w = (float *)d0;				/* R*C at 0 */
+	float *w0 = (float *)(d0 + 1 * PAGE);		/* weights before */
+	float *w1 = (float *)(d0 + 2 * PAGE);		/* weights after */
+	float *x = (float *)(d0 + 3 * PAGE);		/* R ones */
+	float *dv = (float *)(d0 + 4 * PAGE);		/* C errors */
+	float *y0 = (float *)(d0 + 5 * PAGE);
+	float *y1 = (float *)(d0 + 6 * PAGE);
+	struct cim_duu_report *rep = (void *)(d0 + 7 * PAGE);
+	unsigned char *c = self->cmd.map;
+	struct cim_pkt_duu_update *u;
+	double up = 0, down = 0, yup = 0, ydown = 0;
+	long pulses;
+	struct cim_submit s;
+	struct cim_wait wt;
+	unsigned int i, j, off = 0;
+
+	ASSERT_EQ(0, reserve(self->fd, CIM_IOCTL_XBAR_RESERVE, 1));
+	for (i = 0; i < R * C; i++)
+		w[i] = 0;
+	for (i = 0; i < R; i++)
+		x[i] = 1;
+	/* chi -= lr x d: d > 0 lowers a column's weights, d < 0 raises them */
+	for (j = 0; j < C; j++)
+		dv[j] = j < C / 2 ? 1 : -1;
+	pulses = counter_read(0, "pulses_pos") + counter_read(0, "pulses_neg");
+
+	put_program(c + off, R, C, CIM_REF(0, 0));
+	off += sizeof(struct cim_pkt_xbar_program);
+	put_read(c + off, R, C, CIM_REF(0, 1 * PAGE));
+	off += sizeof(struct cim_pkt_xbar_read);
+	put_vmm(c + off, 0, R, C, 1, CIM_REF(0, 3 * PAGE), CIM_REF(0, 5 * PAGE));
+	off += sizeof(struct cim_pkt_vmm);
+	u = (void *)(c + off);
+	memset(u, 0, sizeof(*u));
+	u->hdr.opcode = CIM_OP_DUU_UPDATE;
+	u->hdr.flags = CIM_DUU_F_REPORT;
+	u->hdr.size = sizeof(*u);
+	u->win.nrows = R;
+	u->win.ncols = C;
+	u->batch = 1;
+	u->lr_f32 = f32_bits(0.2f);
+	u->epsilon_f32 = 0;
+	u->n_max = 16;
+	u->x = CIM_REF(0, 3 * PAGE);
+	u->d = CIM_REF(0, 4 * PAGE);
+	u->report = CIM_REF(0, 7 * PAGE);
+	off += sizeof(*u);
+	put_read(c + off, R, C, CIM_REF(0, 2 * PAGE));
+	off += sizeof(struct cim_pkt_xbar_read);
+	put_vmm(c + off, 0, R, C, 1, CIM_REF(0, 3 * PAGE), CIM_REF(0, 6 * PAGE));
+	off += sizeof(struct cim_pkt_vmm);
+
+	ASSERT_EQ(0, submit(self->fd, &self->cmd, off, bos, 1, 0, &s));
+	ASSERT_EQ(0, wait_job(self->fd, s.seqno, 20000, &wt));
+	ASSERT_EQ(CIM_ST_OK, wt.status) TH_LOG("packet at %u field %u",
+					       wt.error_offset, wt.error_field);
+	EXPECT_EQ(6, wt.cmds_done);
+	EXPECT_GT(rep->cells_pulsed, R * C / 2);
+	EXPECT_GT(rep->pulses_pos, 0);
+	EXPECT_GT(rep->pulses_neg, 0);
+	for (i = 0; i < R; i++)
+		for (j = 0; j < C; j++) {
+			double dw = w1[i * C + j] - w0[i * C + j];
+
+			if (j < C / 2)
+				down += dw;
+			else
+				up += dw;
+		}
+	for (j = 0; j < C; j++) {
+		if (j < C / 2)
+			ydown += y1[j] - y0[j];
+		else
+			yup += y1[j] - y0[j];
+	}
+	TH_LOG("mean dw: %+.4f / %+.4f, dy: %+.4f / %+.4f", up / (R * C / 2),
+	       down / (R * C / 2), yup / (C / 2), ydown / (C / 2));
+	EXPECT_GT(up, 0);
+	EXPECT_LT(down, 0);
+	EXPECT_GT(yup, 0);
+	EXPECT_LT(ydown, 0);
+	/* The device's pulse counters, read through sysfs, saw them */
+	EXPECT_GE(counter_read(0, "pulses_pos") + counter_read(0, "pulses_neg"),
+		  pulses + rep->pulses_pos + rep->pulses_neg);
+}
+
+/* Compute: AP addition against an integer reference ----------------------- */
+
+TEST_F(cim, ap_add_reference)
+{
+	const unsigned int N = 64;
+	__u32 bos[] = { self->data.handle };
+	__u64 *rows = self->data.map;			/* N words at 0 */
+	__u64 *out = (__u64 *)((char *)self->data.map + PAGE);
+	unsigned char *c = self->cmd.map;
+	struct cim_pkt_ap_rows *ld, *rd;
+	struct cim_pkt_ap_program *pg;
+	__u32 a[64], b[64];
+	struct cim_submit s;
+	struct cim_wait wt;
+	unsigned int i, off = 0, bad = 0;
+
+	if (!self->info.ap_count || self->info.ap_cols < 24 ||
+	    self->info.ap_rows < N)
+		SKIP(return, "no AP of 64 rows and 24 columns");
+	ASSERT_EQ(0, reserve(self->fd, CIM_IOCTL_AP_RESERVE, 1));
+	srand(11);
+	/* A: columns 0..7; B: columns 8..16 (9 bits); carry: column 20 */
+	for (i = 0; i < N; i++) {
+		a[i] = rand() & 0xff;
+		b[i] = rand() & 0xff;
+		rows[i] = a[i] | (__u64)b[i] << 8;
+	}
+	ld = (void *)c;
+	memset(ld, 0, sizeof(*ld));
+	ld->hdr.opcode = CIM_OP_AP_LOAD_ROWS;
+	ld->hdr.size = sizeof(*ld);
+	ld->nrows = N;
+	ld->ncols = 24;
+	ld->addr = CIM_REF(0, 0);
+	off += sizeof(*ld);
+	pg = (void *)(c + off);
+	memset(pg, 0, sizeof(*pg) + 2 * sizeof(struct cim_ap_inst));
+	pg->hdr.opcode = CIM_OP_AP_PROGRAM;
+	pg->hdr.size = sizeof(*pg) + 2 * sizeof(struct cim_ap_inst);
+	pg->ninst = 2;
+	pg->inst[0].op = CIM_AP_TAGOP;
+	pg->inst[0].arg = CIM_AP_TAG_ROWEN_ALL;
+	pg->inst[1].op = CIM_AP_ADD;
+	pg->inst[1].w[0] = 0;	/* A at column 0 */
+	pg->inst[1].w[1] = 8;	/* of 8 bits */
+	pg->inst[1].w[2] = 8;	/* B at column 8 */
+	pg->inst[1].w[3] = 9;	/* of 9 bits */
+	pg->inst[1].w[4] = 20;	/* carry */
+	off += pg->hdr.size;
+	rd = (void *)(c + off);
+	memset(rd, 0, sizeof(*rd));
+	rd->hdr.opcode = CIM_OP_AP_READ;
+	rd->hdr.size = sizeof(*rd);
+	rd->what = CIM_AP_READ_ROWS;
+	rd->nrows = N;
+	rd->ncols = 24;
+	rd->addr = CIM_REF(0, PAGE);
+	off += sizeof(*rd);
+
+	ASSERT_EQ(0, submit(self->fd, &self->cmd, off, bos, 1, 0, &s));
+	ASSERT_EQ(0, wait_job(self->fd, s.seqno, 20000, &wt));
+	ASSERT_EQ(CIM_ST_OK, wt.status) TH_LOG("packet at %u field %u",
+					       wt.error_offset, wt.error_field);
+	for (i = 0; i < N; i++) {
+		__u32 sum = (out[i] >> 8) & 0x1ff;
+
+		if ((out[i] & 0xff) != a[i] || sum != a[i] + b[i]) {
+			bad++;
+			TH_LOG("row %u: %u + %u gave %u (A now %u)", i, a[i],
+			       b[i], sum, (unsigned int)(out[i] & 0xff));
+		}
+	}
+	EXPECT_EQ(0, bad);
+	EXPECT_GT(counter_read(0, "ap_writes"), 0);
+}
+
+/* sysfs ------------------------------------------------------------------- */
+
+TEST_F(cim, sysfs_counters)
+{
+	long jobs, adc, t;
+	char path[128], buf[512];
+	__u32 bos[] = { self->data.handle };
+	struct cim_submit s;
+	struct cim_wait w;
+	int fd, n, i;
+
+	jobs = counter_read(0, "jobs");
+	ASSERT_GE(jobs, 0);
+	put_nop(self->cmd.map);
+	for (i = 0; i < 5; i++)
+		ASSERT_EQ(0, submit(self->fd, &self->cmd, 8, NULL, 0, 0, &s));
+	/* The read queues behind them, so it counts all five (and itself) */
+	EXPECT_GE(counter_read(0, "jobs"), jobs + 6);
+	ASSERT_EQ(0, wait_job(self->fd, s.seqno, 5000, &w));
+
+	adc = counter_read(0, "adc_conversions");
+	t = counter_read(0, "device_time_ps");
+	ASSERT_EQ(0, reserve(self->fd, CIM_IOCTL_XBAR_RESERVE, 1));
+	put_vmm(self->cmd.map, 0, 4, 4, 2, CIM_REF(0, 0), CIM_REF(0, 64));
+	ASSERT_EQ(0, submit(self->fd, &self->cmd, sizeof(struct cim_pkt_vmm),
+			    bos, 1, 0, &s));
+	ASSERT_EQ(0, wait_job(self->fd, s.seqno, 5000, &w));
+	EXPECT_GE(counter_read(0, "adc_conversions"), adc + 8);
+	EXPECT_GT(counter_read(0, "device_time_ps"), t);
+
+	/* Per-unit arrays: CIM_UNIT_COUNT numbers */
+	snprintf(path, sizeof(path), "/sys/class/misc/cim0/counters/energy_fj");
+	fd = open(path, O_RDONLY);
+	ASSERT_GE(fd, 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	ASSERT_GT(n, 0);
+	buf[n] = 0;
+	for (i = 0, n = 0; buf[i]; i++)
+		n += buf[i] == ' ';
+	EXPECT_EQ(CIM_UNIT_COUNT - 1, n) TH_LOG("energy_fj: %s", buf);
+	EXPECT_GT(strtoull(buf + 0, NULL, 10) + 0ull, 0) TH_LOG("%s", buf);
+	EXPECT_GE(sysfs_read(0, "jobs_submitted"), sysfs_read(0, "jobs_completed"));
+	EXPECT_GE(sysfs_read(0, "busy_time_us"), 0);
+}
+
+TEST(sysfs_root_only)
+{
+	pid_t pid;
+	int status;
+
+	if (access("/sys/class/misc/cim0", F_OK))
+		SKIP(return, "no cim0");
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		int bad = 0;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(2);
+		bad |= sysfs_write(0, "job_timeout_ms", "1000") != -EACCES;
+		bad |= (sysfs_write(0, "reset", "1") != -EACCES) << 1;
+		/* Reading stays open to all, counters included */
+		bad |= (sysfs_read(0, "job_timeout_ms") < 100) << 2;
+		bad |= (counter_read(0, "jobs") < 1) << 3;
+		_exit(bad ? 10 + bad : 0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* root may, within the range */
+	EXPECT_EQ(0, sysfs_write(0, "job_timeout_ms", "5000"));
+	EXPECT_EQ(-ERANGE, sysfs_write(0, "job_timeout_ms", "600001"));
+	EXPECT_EQ(-EINVAL, sysfs_write(0, "job_timeout_ms", "abc"));
+	EXPECT_EQ(-EINVAL, sysfs_write(0, "reset", "0"));
+}
+
+/* The reset uevent, seen as a udev "kernel" monitor sees it --------------- */
+
+static int uevent_open(void)
+{
+	struct sockaddr_nl sa = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = 1,		/* the kernel's multicast group */
+	};
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC,
+			NETLINK_KOBJECT_UEVENT);
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Wait up to @ms for a change uevent of cim@index with CIM_EVENT=@what */
+static int uevent_seen(int sock, int index, const char *what, int ms)
+{
+	char buf[4096], dev[32], ev[32];
+	__u64 end = now_ns() + (__u64)ms * 1000000ull;
+
+	snprintf(dev, sizeof(dev), "/cim%d", index);
+	snprintf(ev, sizeof(ev), "CIM_EVENT=%s", what);
+	while (now_ns() < end) {
+		ssize_t n = recv(sock, buf, sizeof(buf) - 1, 0);
+		bool change = false, mine = false, event = false;
+		char *p;
+
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		/* "change@/devices/...", then NUL-separated KEY=VALUE */
+		for (p = buf; p < buf + n; p += strlen(p) + 1) {
+			change |= !strcmp(p, "ACTION=change");
+			mine |= !strncmp(p, "DEVPATH=", 8) &&
+				strlen(p) > strlen(dev) &&
+				!strcmp(p + strlen(p) - strlen(dev), dev);
+			event |= !strcmp(p, ev);
+		}
+		if (change && mine && event)
+			return 1;
+	}
+	return 0;
+}
+
+TEST(reset_uevent)
+{
+	long resets;
+	int sock;
+
+	if (access("/sys/class/misc/cim0", F_OK))
+		SKIP(return, "no cim0");
+	sock = uevent_open();
+	ASSERT_GE(sock, 0) TH_LOG("netlink: %s", strerror(errno));
+	resets = sysfs_read(0, "reset_count");
+	ASSERT_EQ(0, sysfs_write(0, "reset", "1"));
+	EXPECT_EQ(resets + 1, sysfs_read(0, "reset_count"));
+	EXPECT_EQ(1, uevent_seen(sock, 0, "RESET", 5000));
+	close(sock);
+}
+
+/* Signals, a full ring, injected faults ----------------------------------- */
+
+static volatile sig_atomic_t cim_signals;
+
+static void on_alarm(int sig)
+{
+	cim_signals++;
+}
+
+/* SIGALRM every @us without SA_RESTART, so that ioctls see EINTR */
+static void alarm_every(long us)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct itimerval it = {
+		.it_interval = { .tv_usec = us },
+		.it_value = { .tv_usec = us },
+	};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void alarm_off(void)
+{
+	struct itimerval it = { 0 };
+
+	setitimer(ITIMER_REAL, &it, NULL);
+	signal(SIGALRM, SIG_DFL);
+}
+
+/* drmIoctl(): repeat on EINTR and EAGAIN; counts the repeats */
+static int drm_ioctl(int fd, unsigned long req, void *arg, int *eintr,
+		     int *eagain)
+{
+	int r;
+
+	do {
+		r = ioctl(fd, req, arg);
+		if (r == -1 && errno == EINTR)
+			(*eintr)++;
+		if (r == -1 && errno == EAGAIN)
+			(*eagain)++;
+	} while (r == -1 && (errno == EINTR || errno == EAGAIN));
+	return r;
+}
+
+FIXTURE(fault) {
+	int fd, index;
+	struct bo cmd;
+};
+
+FIXTURE_SETUP(fault)
+{
+	self->fd = cim_open_fault(&self->index);
+	if (self->fd < 0)
+		SKIP(return, "no device with fault injection");
+	ASSERT_EQ(0, bo_new(self->fd, PAGE, &self->cmd));
+	put_nop(self->cmd.map);
+	ASSERT_EQ(0, sysfs_write(self->index, "job_timeout_ms", "1000"));
+}
+
+FIXTURE_TEARDOWN(fault)
+{
+	if (self->fd < 0)
+		return;
+	alarm_off();
+	close(self->fd);
+	sysfs_write(self->index, "job_timeout_ms", "5000");
+}
+
+TEST_F_TIMEOUT(fault, wait_signal_restart, 60)
+{
+	struct cim_submit s;
+	struct cim_wait w = { 0 };
+	int eintr = 0, eagain = 0, r;
+	__u64 t0;
+
+	ASSERT_EQ(0, inject_fault(self->index, CIM_FAULT_HANG_NEXT));
+	ASSERT_EQ(0, submit(self->fd, &self->cmd, 8, NULL, 0, 0, &s));
+	alarm_every(50000);
+	/* An absolute deadline survives the restarts: -ETIME on time */
+	t0 = now_ns();
+	w.seqno = s.seqno;
+	w.timeout_ns = t0 + 300000000ull;
+	r = drm_ioctl(self->fd, CIM_IOCTL_WAIT, &w, &eintr, &eagain);
+	EXPECT_EQ(-1, r);
+	EXPECT_EQ(ETIME, errno);
+	EXPECT_GE(now_ns() - t0, 300000000ull);
+	EXPECT_LT(now_ns() - t0, 900000000ull);
+	/* Then until the hang check resets the device */
+	w.timeout_ns = now_ns() + 10000000000ull;
+	r = drm_ioctl(self->fd, CIM_IOCTL_WAIT, &w, &eintr, &eagain);
+	alarm_off();
+	EXPECT_EQ(0, r);
+	EXPECT_EQ(CIM_JOB_TIMEDOUT, w.status);
+	EXPECT_GT(eintr, 2);
+	EXPECT_EQ(0, eagain);
+	TH_LOG("%d EINTR, %d signals", eintr, (int)cim_signals);
+}
+
+TEST_F_TIMEOUT(fault, queue_full, 60)
+{
+	struct cim_device_info info;
+	struct cim_submit s;
+	struct cim_wait w;
+	__u64 seqno = 0;
+	int i, r, eintr = 0, other;
+	struct bo ocmd;
+	pid_t pid;
+	int status;
+
+	ASSERT_EQ(0, cim_info(self->fd, &info));
+	ASSERT_EQ(0, inject_fault(self->index, CIM_FAULT_HANG_NEXT));
+	/* The hung job holds the ring: max_inflight jobs fit, then SUBMIT blocks */
+	for (i = 0; i < (int)info.max_inflight; i++) {
+		ASSERT_EQ(0, submit(self->fd, &self->cmd, 8, NULL, 0, 0, &s));
+		EXPECT_EQ(seqno + 1, s.seqno);
+		seqno = s.seqno;
+	}
+	EXPECT_EQ(info.max_inflight, sysfs_read(self->index, "jobs_in_flight"));
+	alarm_every(100000);
+	r = submit(self->fd, &self->cmd, 8, NULL, 0, 0, NULL);
+	alarm_off();
+	EXPECT_EQ(-EINTR, r);	/* blocked, never -EAGAIN */
+
+	/* A bystander's submit blocks until the reset frees the ring */
+	other = cim_open_dev(self->index);
+	ASSERT_GE(other, 0);
+	ASSERT_EQ(0, bo_new(other, PAGE, &ocmd));
+	put_nop(ocmd.map);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		struct cim_submit cs;
+
+		r = drm_ioctl(other, CIM_IOCTL_SUBMIT, &(struct cim_submit){
+			.cmdbuf_handle = ocmd.handle, .cmdbuf_size = 8 },
+			&eintr, &eintr);
+		if (submit(other, &ocmd, 8, NULL, 0, 0, &cs))
+			_exit(3);
+		_exit(r ? 1 : cs.seqno == 2 ? 0 : 2);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* Every job ended, in order: the first hung, the others cancelled */
+	ASSERT_EQ(0, wait_job(self->fd, 1, 0, &w));
+	EXPECT_EQ(CIM_JOB_TIMEDOUT, w.status);
+	for (i = 2; i <= (int)seqno; i++) {
+		ASSERT_EQ(0, wait_job(self->fd, i, 0, &w));
+		EXPECT_EQ(CIM_JOB_CANCELED, w.status);
+	}
+	EXPECT_EQ(-EBADFD, submit(self->fd, &self->cmd, 8, NULL, 0, 0, NULL));
+	close(other);
+}
+
+/*
+ * linux/sync_file.h's SYNC_IOC_FILE_INFO; libsync.h defines a clashing
+ * struct sync_merge_data, so the header cannot be included next to it
+ */
+struct cim_sync_file_info {
+	char name[32];
+	__s32 status;
+	__u32 flags;
+	__u32 num_fences;
+	__u32 pad;
+	__u64 sync_fence_info;
+};
+
+#define CIM_SYNC_IOC_FILE_INFO	_IOWR('>', 4, struct cim_sync_file_info)
+
+TEST_F(fault, dma_next)
+{
+	long resets = sysfs_read(self->index, "reset_count");
+	struct cim_submit s;
+	struct cim_wait w;
+
+	ASSERT_EQ(0, inject_fault(self->index, CIM_FAULT_DMA_NEXT));
+	ASSERT_EQ(0, submit(self->fd, &self->cmd, 8, NULL, 0,
+			    CIM_SUBMIT_FENCE_OUT, &s));
+	ASSERT_EQ(0, wait_job(self->fd, s.seqno, 5000, &w));
+	EXPECT_EQ(CIM_ST_DMA, w.status);
+	/* The fence carries the error */
+	EXPECT_EQ(0, sync_wait(s.fence_fd, 0));
+	{
+		struct cim_sync_file_info si = { 0 };
+
+		ASSERT_EQ(0, ioctl(s.fence_fd, CIM_SYNC_IOC_FILE_INFO, &si));
+		EXPECT_EQ(-EIO, si.status);
+	}
+	close(s.fence_fd);
+	/* One job only; no reset */
+	ASSERT_EQ(0, submit(self->fd, &self->cmd, 8, NULL, 0, 0, &s));
+	ASSERT_EQ(0, wait_job(self->fd, s.seqno, 5000, &w));
+	EXPECT_EQ(CIM_ST_OK, w.status);
+	EXPECT_EQ(resets, sysfs_read(self->index, "reset_count"));
+}
+
+TEST_F(fault, error_next)
+{
+	long resets = sysfs_read(self->index, "reset_count");
+	struct cim_submit s;
+	struct cim_wait w;
+
+	ASSERT_EQ(0, inject_fault(self->index, CIM_FAULT_ERROR_NEXT));
+	ASSERT_EQ(0, submit(self->fd, &self->cmd, 8, NULL, 0, 0, &s));
+	ASSERT_EQ(0, wait_job(self->fd, s.seqno, 5000, &w));
+	EXPECT_EQ(CIM_ST_INJECTED, w.status);
+	EXPECT_EQ(0, w.cmds_done);
+	ASSERT_EQ(0, submit(self->fd, &self->cmd, 8, NULL, 0, 0, &s));
+	ASSERT_EQ(0, wait_job(self->fd, s.seqno, 5000, &w));
+	EXPECT_EQ(CIM_ST_OK, w.status);
+	EXPECT_EQ(resets, sysfs_read(self->index, "reset_count"));
+	/* Bits outside the register are refused */
+	EXPECT_EQ(-EINVAL, inject_fault(self->index, 0x80));
+}
+
+TEST_F_TIMEOUT(fault, counters_during_hang, 60)
+{
+	struct cim_wait w;
+	struct cim_submit s;
+	long jobs;
+
+	/* A sysfs counters read queues behind a hung job and ends with it */
+	ASSERT_EQ(0, inject_fault(self->index, CIM_FAULT_HANG_NEXT));
+	ASSERT_EQ(0, submit(self->fd, &self->cmd, 8, NULL, 0, 0, &s));
+	{
+		char path[96], buf[64];
+		int fd;
+
+		snprintf(path, sizeof(path),
+			 "/sys/class/misc/cim%d/counters/jobs", self->index);
+		fd = open(path, O_RDONLY);
+		ASSERT_GE(fd, 0);
+		/* Cancelled by the reset that ends the hang */
+		EXPECT_EQ(-1, read(fd, buf, sizeof(buf)));
+		EXPECT_EQ(EIO, errno);
+		close(fd);
+	}
+	ASSERT_EQ(0, wait_job(self->fd, s.seqno, 10000, &w));
+	EXPECT_EQ(CIM_JOB_TIMEDOUT, w.status);
+	/* The reset cleared the device's counters; they count again */
+	jobs = counter_read(self->index, "jobs");
+	EXPECT_GE(jobs, 0);
+	EXPECT_GT(counter_read(self->index, "jobs"), jobs);
+}
+
+/* Lifetime: SIGKILL, rmmod ------------------------------------------------ */
+
+static int count_files(int index)
+{
+	char path[64], line[256];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/cim/%d/bo_list", index);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += !strncmp(line, "file ", 5);
+	fclose(f);
+	return n;
+}
+
+TEST(sigkill_with_jobs_in_flight)
+{
+	int pipefd[2], files, i;
+	pid_t pid;
+	int status;
+	char ok;
+
+	if (access("/dev/cim0", F_OK))
+		SKIP(return, "no cim0");
+	files = count_files(0);
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		struct bo cmd, data;
+		__u32 bos[1];
+		struct cim_submit s;
+		struct cim_wait w = { 0 };
+		int fd = cim_open_dev(0);
+
+		if (fd < 0 || bo_new(fd, PAGE, &cmd) ||
+		    bo_new(fd, 16 * PAGE, &data) ||
+		    reserve(fd, CIM_IOCTL_XBAR_RESERVE, 1))
+			_exit(1);
+		bos[0] = data.handle;
+		/* 64 x 64 weights, 16 vectors: long enough to be in flight */
+		put_vmm(cmd.map, 0, 64, 64, 16, CIM_REF(0, 0),
+			CIM_REF(0, 8 * PAGE));
+		for (i = 0; i < 40; i++)
+			if (submit(fd, &cmd, sizeof(struct cim_pkt_vmm), bos,
+				   1, CIM_SUBMIT_FENCE_OUT, &s))
+				_exit(2);
+		if (write(pipefd[1], "k", 1) != 1)
+			_exit(3);
+		/* Killed in here */
+		w.seqno = s.seqno;
+		w.timeout_ns = now_ns() + 60000000000ull;
+		ioctl(fd, CIM_IOCTL_WAIT, &w);
+		for (;;)
+			pause();
+	}
+	close(pipefd[1]);
+	ASSERT_EQ(1, read(pipefd[0], &ok, 1));
+	kill(pid, SIGKILL);
+	TH_LOG("%ld jobs in flight after the kill",
+	       sysfs_read(0, "jobs_in_flight"));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	close(pipefd[0]);
+	/* The jobs drain, the file goes, the crossbar is free again */
+	for (i = 0; i < 200 && sysfs_read(0, "jobs_in_flight"); i++)
+		usleep(50000);
+	EXPECT_EQ(0, sysfs_read(0, "jobs_in_flight"));
+	if (files >= 0)
+		EXPECT_EQ(files, count_files(0));
+	{
+		int fd = cim_open_dev(0);
+
+		ASSERT_GE(fd, 0);
+		EXPECT_EQ(0, reserve(fd, CIM_IOCTL_XBAR_RESERVE, 1));
+		close(fd);
+	}
+}
+
+TEST(rmmod_while_open)
+{
+	struct bo cmd;
+	struct cim_submit s;
+	int fd, r;
+
+	fd = cim_open_dev(0);
+	if (fd < 0)
+		SKIP(return, "no cim0");
+	ASSERT_EQ(0, bo_new(fd, PAGE, &cmd));
+	put_nop(cmd.map);
+	ASSERT_EQ(0, submit(fd, &cmd, 8, NULL, 0, CIM_SUBMIT_FENCE_OUT, &s));
+	/* The open file holds the module: delete_module refuses */
+	r = syscall(SYS_delete_module, "cim", O_NONBLOCK);
+	EXPECT_EQ(-1, r);
+	EXPECT_TRUE(errno == EWOULDBLOCK || errno == EBUSY)
+		TH_LOG("delete_module: %s", strerror(errno));
+	EXPECT_EQ(0, sync_wait(s.fence_fd, 5000));
+	close(s.fence_fd);
+	bo_free(fd, &cmd);
+	close(fd);
+	EXPECT_EQ(0, access("/dev/cim0", F_OK));
+}
+
+/* Two devices at once ----------------------------------------------------- */
+
+TEST(two_devices)
+{
+	struct cim_device_info info[2];
+	struct bo cmd[2], data[2];
+	struct cim_submit s[2][8];
+	struct cim_wait w;
+	__u32 bos[1];
+	int fd[2], d, i, m;
+
+	fd[0] = cim_open_dev(0);
+	fd[1] = cim_open_dev(1);
+	if (fd[0] < 0 || fd[1] < 0)
+		SKIP(return, "needs /dev/cim0 and /dev/cim1");
+	for (d = 0; d < 2; d++) {
+		ASSERT_EQ(0, cim_info(fd[d], &info[d]));
+		ASSERT_EQ(0, bo_new(fd[d], PAGE, &cmd[d]));
+		ASSERT_EQ(0, bo_new(fd[d], 16 * PAGE, &data[d]));
+		ASSERT_EQ(0, reserve(fd[d], CIM_IOCTL_XBAR_RESERVE, 1));
+		put_vmm(cmd[d].map, 0, 8, 8, 16, CIM_REF(0, 0),
+			CIM_REF(0, 8 * PAGE));
+	}
+	EXPECT_NE(info[0].seed, info[1].seed);
+	/* Interleaved: each device runs its own ring */
+	for (i = 0; i < 8; i++)
+		for (d = 0; d < 2; d++) {
+			bos[0] = data[d].handle;
+			ASSERT_EQ(0, submit(fd[d], &cmd[d],
+					    sizeof(struct cim_pkt_vmm), bos, 1,
+					    CIM_SUBMIT_FENCE_OUT, &s[d][i]));
+			EXPECT_EQ(i + 1, s[d][i].seqno);
+		}
+	/* A fence merged across the two devices */
+	m = sync_merge("two", s[0][7].fence_fd, s[1][7].fence_fd);
+	ASSERT_GE(m, 0);
+	EXPECT_EQ(0, sync_wait(m, 20000));
+	close(m);
+	for (d = 0; d < 2; d++)
+		for (i = 0; i < 8; i++) {
+			ASSERT_EQ(0, wait_job(fd[d], s[d][i].seqno, 0, &w));
+			EXPECT_EQ(CIM_ST_OK, w.status);
+			close(s[d][i].fence_fd);
+		}
+	/* A file of one device knows nothing of the other's buffers */
+	{
+		struct cim_bo_destroy bd = { .handle = data[0].handle + 10 };
+
+		EXPECT_EQ(-1, ioctl(fd[1], CIM_IOCTL_BO_DESTROY, &bd));
+	}
+	close(fd[0]);
+	close(fd[1]);
 }
 
 TEST_HARNESS_MAIN
