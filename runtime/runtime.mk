@@ -62,11 +62,11 @@ $(BUILD)/cim.pc: runtime/cim.pc.in runtime/runtime.mk
 
 # The unit-test runners carry the runtime suites (tests/unit/test_runtime*)
 $(BUILD)/unit-tests: $(BUILD)/libcim.a
-$(BUILD)/unit-tests: BASE_CFLAGS += -Iruntime
-$(BUILD)/unit-tests: LDLIBS := $(BUILD)/libcim.a $(RT_LIBS)
+$(BUILD)/unit-tests: private BASE_CFLAGS += -Iruntime
+$(BUILD)/unit-tests: private LDLIBS := $(BUILD)/libcim.a $(RT_LIBS)
 $(BUILD)/san/unit-tests: $(BUILD)/san/libcim.a
-$(BUILD)/san/unit-tests: BASE_CFLAGS += -Iruntime
-$(BUILD)/san/unit-tests: LDLIBS := $(BUILD)/san/libcim.a $(RT_LIBS)
+$(BUILD)/san/unit-tests: private BASE_CFLAGS += -Iruntime
+$(BUILD)/san/unit-tests: private LDLIBS := $(BUILD)/san/libcim.a $(RT_LIBS)
 
 # The guest test: /dev/cim0 against its embedded twin
 RT_GUEST_SRCS := $(sort $(wildcard tests/runtime-guest/*.c))

@@ -16,6 +16,8 @@ static Suite *(*const suites[])(void) = {
 	cost_suite,
 	cmd_suite,
 	determinism_suite,
+	runtime_suite,
+	runtime_discovery_suite,
 };
 
 void unit_config_ideal(struct cim_fw_config *cfg)
