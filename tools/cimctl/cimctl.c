@@ -884,7 +884,7 @@ static int parse_args(int argc, char **argv, struct opts *o,
 
 	*o = (struct opts) { .interval = 1.0 };
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:jwn:hV", longopts,
+	while ((c = getopt_long(argc, argv, ":d:jw::n:hV", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -925,11 +925,19 @@ static int parse_args(int argc, char **argv, struct opts *o,
 			       cim_version_string());
 			exit(EXIT_OK);
 		case ':':
-			warnx("option %s needs an argument", argv[optind - 1]);
+			if (optopt)
+				warnx("option -%c needs an argument", optopt);
+			else
+				warnx("option %s needs an argument",
+				      argv[optind - 1]);
 			return EXIT_USAGE;
 		default:
-			warnx("unknown option %s (cimctl --help)",
-			      argv[optind - 1]);
+			if (optopt)
+				warnx("unknown option -%c (cimctl --help)",
+				      optopt);
+			else
+				warnx("unknown option %s (cimctl --help)",
+				      argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}

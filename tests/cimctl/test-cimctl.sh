@@ -1,0 +1,136 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# cimctl on the host, through libcim's embedded backend (no driver needed):
+# its commands, JSON, --watch without a terminal, usage errors, exit codes
+# and the messages of libcim errors. TAP on stdout; exit 1 when a test
+# failed. CIMCTL names the binary (default build/cimctl).
+#
+# usage: CIMCTL=build/cimctl tests/cimctl/test-cimctl.sh
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cimctl=${CIMCTL:-$top/build/cimctl}
+case $cimctl in /*) ;; *) cimctl=$top/$cimctl ;; esac
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0
+fails=0
+
+ok() {
+	n=$((n + 1))
+	echo "ok $n $1"
+}
+
+not_ok() {
+	n=$((n + 1))
+	fails=$((fails + 1))
+	echo "not ok $n $1"
+	sed 's/^/# /' "$tmp/out" "$tmp/err"
+}
+
+# t DESC WANT_RC CMD...: run CMD with stdout to $tmp/out, stderr to
+# $tmp/err (stdin from /dev/null: never a terminal), expect exit WANT_RC
+t() {
+	desc=$1 want=$2
+	shift 2
+	rc=0
+	"$@" < /dev/null > "$tmp/out" 2> "$tmp/err" || rc=$?
+	if [ "$rc" -eq "$want" ]; then
+		ok "$desc"
+		return 0
+	fi
+	echo "# exit $rc, expected $want: $*" > "$tmp/err.x"
+	cat "$tmp/err" >> "$tmp/err.x"
+	mv "$tmp/err.x" "$tmp/err"
+	not_ok "$desc"
+	return 1
+}
+
+# has DESC FILE PATTERN: grep -E PATTERN in $tmp/FILE
+has() {
+	if grep -Eq -- "$3" "$tmp/$2"; then ok "$1"; else
+		echo "# no match for /$3/ in $2" >> "$tmp/err"
+		not_ok "$1"
+	fi
+}
+
+# json DESC JQ-EXPR: $tmp/out is JSON and the expression is true
+json() {
+	if jq -e "$2" "$tmp/out" > /dev/null 2>> "$tmp/err"; then ok "$1"; else
+		echo "# jq '$2' failed" >> "$tmp/err"
+		not_ok "$1"
+	fi
+}
+
+[ -x "$cimctl" ] || { echo "Bail out! no $cimctl (make cimctl)"; exit 1; }
+command -v jq > /dev/null || { echo "Bail out! jq not installed"; exit 1; }
+echo "TAP version 13"
+echo "1..54"
+
+# Help, version, usage errors
+t "--help exits 0" 0 "$cimctl" --help
+has "--help lists the commands" out "counters .*energy"
+t "-h exits 0" 0 "$cimctl" -h
+t "--version exits 0" 0 "$cimctl" --version
+has "--version names cimctl and libcim" out "^cimctl [0-9]+\.[0-9]+\.[0-9]+ \(libcim [0-9.]+\)$"
+t "unknown command is a usage error" 2 "$cimctl" frobnicate
+has "unknown command is named" err "^cimctl: unknown command 'frobnicate'"
+t "unknown option is a usage error" 2 "$cimctl" --frob
+t "-d without its argument is a usage error" 2 "$cimctl" info -d
+t "--watch on info is a usage error" 2 "$cimctl" info --watch -d embedded
+t "bad --watch interval is a usage error" 2 "$cimctl" counters --watch=0 -d embedded
+t "bad --count is a usage error" 2 "$cimctl" counters --count=x -d embedded
+t "two commands are a usage error" 2 "$cimctl" info list
+t "reset without -d is a usage error" 2 "$cimctl" reset
+has "reset without -d says so" err "reset needs a device"
+
+# The embedded device
+t "summary of -d embedded" 0 "$cimctl" -d embedded
+has "summary has its header" out "^IDX +NODE +PCI +BACKEND +STATE +XBARS +ENERGY +BUSY +JOBS +RESETS"
+has "summary row of the embedded device" out "^- +embedded +- +embedded +operational +8 +0 fJ +0 ps +0 +0$"
+t "summary --json" 0 "$cimctl" --json -d embedded
+json "summary JSON has the device" '.devices | length == 1 and .[0].backend == "embedded" and .[0].crossbars.count == 8 and .[0].energy_fj == 0'
+t "list -d embedded" 0 "$cimctl" list -d embedded
+has "list line" out "^embedded: embedded, embedded, operational, 8 crossbars 256x256, 4 APs 1024x256$"
+t "info -d embedded" 0 "$cimctl" info -d embedded
+has "info: backend" out "^Backend: +embedded$"
+has "info: crossbar geometry" out "^Crossbars: +8, 256 rows x 256 cols$"
+has "info: levels, DAC and ADC bits" out "^  DAC/ADC bits: +8 / 8$"
+has "info: AP geometry" out "^Associative procs: +4, 1024 rows x 256 cols x 64 domains$"
+has "info: capabilities" out "^Capabilities: +xbar duu ap \(0x7\)$"
+t "info of embedded:seed=0x2a,cost=destiny" 0 "$cimctl" info -d embedded:seed=0x2a,cost=destiny
+has "info: seed and cost preset from the name" out "^Seed: +42 \(0x2a\)$"
+has "info: cost preset" out "^Cost preset: +destiny$"
+t "info --json" 0 "$cimctl" info --json -d embedded:seed=5
+json "info JSON" '.backend == "embedded" and .seed == 5 and .crossbars.levels == 128 and .aps.domains == 64 and .cost_preset == "default"'
+t "CIM_DEVICE selects the device" 0 env CIM_DEVICE=embedded:seed=9 "$cimctl" info --json
+json "CIM_DEVICE's seed" '.seed == 9'
+t "counters -d embedded" 0 "$cimctl" counters -d embedded
+has "counters: ADC conversions" out "^  ADC conversions +0$"
+has "counters: energy per unit" out "^  xbar-array +0 fJ +0 ps$"
+t "counters --json" 0 "$cimctl" counters --json -d embedded
+json "counters JSON has every unit" '.units | keys | length == 10'
+t "counters --watch --count 3 (not a terminal)" 0 "$cimctl" counters -d embedded --watch=0.1 --count 3
+has "--watch without a terminal prints a header" out "^TIME +DEVICE +JOBS +ENERGY_NJ +PULSES +ADC_CONV"
+if [ "$(wc -l < "$tmp/out")" -eq 4 ] && ! grep -q "$(printf '\033')" "$tmp/out"; then
+	ok "--watch without a terminal: plain lines, one per sample"
+else
+	not_ok "--watch without a terminal: plain lines, one per sample"
+fi
+t "counters --json --count 2: JSON lines" 0 "$cimctl" counters -j -n 2 -w0.1 -d embedded
+json "two JSON lines, each with a time" '[inputs] | length == 1 and (.[0] | has("time"))'
+t "reset -d embedded" 0 "$cimctl" reset -d embedded
+has "reset says so" out "^embedded: reset$"
+
+# Errors from libcim
+t "a kernel device that does not exist" 1 "$cimctl" info -d cim99
+has "ENOENT is told apart" err "^cimctl: cim99: open: no such device .*\[ENOENT\]$"
+touch "$tmp/notcim"
+t "a file that is not a cim device" 1 "$cimctl" counters -d "$tmp/notcim"
+has "the error names it" err "\[(ENOTTY|EACCES|ENOENT|EINVAL)\]$"
+t "summary of a kernel device that does not exist" 1 "$cimctl" -d cim99
+t "a malformed embedded name" 1 "$cimctl" info -d embedded:seed=
+has "EINVAL from libcim" err "\[EINVAL\]$"
+
+[ $fails -eq 0 ] || { echo "# $fails of $n failed"; exit 1; }
