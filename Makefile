@@ -33,6 +33,7 @@ BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 include runtime/runtime.mk
 include tools/cimctl/cimctl.mk
+include runtime/layers/layers.mk
 
 .PHONY: all deps run check check-unit check-vm vm-prep vm-shell qemu module \
 	module-check bench clean

@@ -18,6 +18,7 @@ static Suite *(*const suites[])(void) = {
 	determinism_suite,
 	runtime_suite,
 	runtime_discovery_suite,
+	layers_suite,
 };
 
 void unit_config_ideal(struct cim_fw_config *cfg)
