@@ -109,16 +109,23 @@ static void shrink_slabs(void)
 
 static void settle(void)
 {
-	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	int i, fd;
 
-	if (fd >= 0) {
-		if (write(fd, "3", 1) < 0)
-			perror("drop_caches");
-		close(fd);
+	/*
+	 * kfree_rcu, dma_fence and file (filp) frees wait for a grace
+	 * period, which a slow TCG guest on a busy host can take long to
+	 * reach: three rounds of a second each
+	 */
+	for (i = 0; i < 3; i++) {
+		fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+		if (fd >= 0) {
+			if (write(fd, "3", 1) < 0)
+				perror("drop_caches");
+			close(fd);
+		}
+		usleep(1000000);
+		shrink_slabs();
 	}
-	/* kfree_rcu, dma_fence and file frees after a grace period */
-	usleep(1500000);
-	shrink_slabs();
 }
 
 static void snap(struct snapshot *s)
