@@ -33,6 +33,30 @@ static void run_layer(void *p)
 		abort();
 }
 
+static void run_fwd(void *p)
+{
+	struct arg *a = p;
+
+	if (cim_linear_forward(a->l, a->x, BATCH, a->y))
+		abort();
+}
+
+static void run_bwd(void *p)
+{
+	struct arg *a = p;
+
+	if (cim_linear_backward(a->l, a->dy, BATCH, a->dx))
+		abort();
+}
+
+static void run_upd(void *p)
+{
+	struct arg *a = p;
+
+	if (cim_linear_update(a->l, a->x, a->dy, BATCH))
+		abort();
+}
+
 static void run_gemm(void *p)
 {
 	struct arg *a = p;
@@ -94,6 +118,11 @@ int main(void)
 		tl[i] = bench_time(run_layer, &a, i ? 0 : 1, 1, 3);
 		tg[i] = bench_time(run_gemm, &a, i ? 0 : 1, 1, 3);
 	}
+	/* where the layer's time goes */
+	printf("layer parts: forward %.2f ms, backward %.2f ms, update %.2f ms\n",
+	       1e3 * bench_time(run_fwd, &a, 1, 5, 1),
+	       1e3 * bench_time(run_bwd, &a, 1, 5, 1),
+	       1e3 * bench_time(run_upd, &a, 1, 5, 1));
 	ml = bench_median(tl, 5);
 	mg = bench_median(tg, 5);
 	printf("linear 1024x1024 batch 64: layer %.2f ms, 3 sgemm %.2f ms "
