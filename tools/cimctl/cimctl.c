@@ -126,7 +126,8 @@ static void warnx(const char *fmt, ...)
  */
 static int dev_error(const char *dev, const char *op, int err)
 {
-	const char *why;
+	const char *why, *name = cim_err_name(err);
+	char num[16];
 
 	switch (err) {
 	case -ENOENT:
@@ -144,8 +145,14 @@ static int dev_error(const char *dev, const char *op, int err)
 		why = cim_strerror(err);
 		break;
 	}
+	if (!strcmp(name, "UNKNOWN")) {
+		/* a code libcim passed through from the system: EISDIR */
+		why = strerror(-err);
+		snprintf(num, sizeof(num), "errno %d", -err);
+		name = num;
+	}
 	warnx("%s: %s%s%s [%s]", dev ? dev : "default device", op ? op : "",
-	      op ? ": " : "", why, cim_err_name(err));
+	      op ? ": " : "", why, name);
 	return EXIT_ERR;
 }
 
