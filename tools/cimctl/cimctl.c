@@ -127,7 +127,7 @@ static void warnx(const char *fmt, ...)
 static int dev_error(const char *dev, const char *op, int err)
 {
 	const char *why, *name = cim_err_name(err);
-	char num[16];
+	char num[24];
 
 	switch (err) {
 	case -ENOENT:
