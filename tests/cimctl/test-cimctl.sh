@@ -66,7 +66,7 @@ json() {
 [ -x "$cimctl" ] || { echo "Bail out! no $cimctl (make cimctl)"; exit 1; }
 command -v jq > /dev/null || { echo "Bail out! jq not installed"; exit 1; }
 echo "TAP version 13"
-echo "1..54"
+echo "1..56"
 
 # Help, version, usage errors
 t "--help exits 0" 0 "$cimctl" --help
@@ -117,6 +117,19 @@ if [ "$(wc -l < "$tmp/out")" -eq 4 ] && ! grep -q "$(printf '\033')" "$tmp/out";
 	ok "--watch without a terminal: plain lines, one per sample"
 else
 	not_ok "--watch without a terminal: plain lines, one per sample"
+fi
+# On a terminal (script(1) gives it one), the display is redrawn in place
+if command -v script > /dev/null; then
+	t "counters --watch on a terminal" 0 script -qec \
+		"$cimctl counters -d embedded -w0.1 -n 2" /dev/null
+	if [ "$(grep -c "$(printf '\033')\\[H" "$tmp/out")" -eq 2 ]; then
+		ok "--watch on a terminal redraws in place"
+	else
+		not_ok "--watch on a terminal redraws in place"
+	fi
+else
+	ok "counters --watch on a terminal # SKIP no script(1)"
+	ok "--watch on a terminal redraws in place # SKIP no script(1)"
 fi
 t "counters --json --count 2: JSON lines" 0 "$cimctl" counters -j -n 2 -w0.1 -d embedded
 json "two JSON lines, each with a time" '[inputs] | length == 1 and (.[0] | has("time"))'
