@@ -104,10 +104,10 @@ static const struct {
 	{ CIM_CAP_FAULT_INJECT, "fault-inject" },
 };
 
-static void warnx(const char *fmt, ...)
+static void errmsg(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
-static void warnx(const char *fmt, ...)
+static void errmsg(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -151,7 +151,7 @@ static int dev_error(const char *dev, const char *op, int err)
 		snprintf(num, sizeof(num), "errno %d", -err);
 		name = num;
 	}
-	warnx("%s: %s%s%s [%s]", dev ? dev : "default device", op ? op : "",
+	errmsg("%s: %s%s%s [%s]", dev ? dev : "default device", op ? op : "",
 	      op ? ": " : "", why, name);
 	return EXIT_ERR;
 }
@@ -383,7 +383,7 @@ static int collect(const char *name, struct dev_stats **rows, int *nrows)
 	}
 	ret = cim_device_list(&list, &count);
 	if (ret) {
-		warnx("listing devices: %s [%s]", cim_strerror(ret),
+		errmsg("listing devices: %s [%s]", cim_strerror(ret),
 		      cim_err_name(ret));
 		return EXIT_ERR;
 	}
@@ -809,12 +809,12 @@ static int cmd_reset(const struct opts *o)
 	int ret;
 
 	if (!o->device) {
-		warnx("reset needs a device: cimctl reset -d DEV");
+		errmsg("reset needs a device: cimctl reset -d DEV");
 		return EXIT_USAGE;
 	}
 	ret = cim_device_open(&dev, o->device);
 	if (ret == -EACCES || ret == -EPERM) {
-		warnx("reset needs root (or CAP_SYS_ADMIN)");
+		errmsg("reset needs root (or CAP_SYS_ADMIN)");
 		return EXIT_ERR;
 	}
 	if (ret)
@@ -822,7 +822,7 @@ static int cmd_reset(const struct opts *o)
 	ret = cim_device_reset(dev);
 	if (ret == -EACCES || ret == -EPERM) {
 		cim_device_close(dev);
-		warnx("reset needs root (or CAP_SYS_ADMIN)");
+		errmsg("reset needs root (or CAP_SYS_ADMIN)");
 		return EXIT_ERR;
 	}
 	if (ret) {
@@ -908,7 +908,7 @@ static int parse_args(int argc, char **argv, struct opts *o,
 			o->interval = strtod(optarg, &end);
 			if (errno || end == optarg || *end ||
 			    !(o->interval >= 0.1 && o->interval <= 86400)) {
-				warnx("--watch: '%s' is not a number of seconds in 0.1..86400",
+				errmsg("--watch: '%s' is not a number of seconds in 0.1..86400",
 				      optarg);
 				return EXIT_USAGE;
 			}
@@ -918,7 +918,7 @@ static int parse_args(int argc, char **argv, struct opts *o,
 			o->count = strtoul(optarg, &end, 10);
 			if (errno || end == optarg || *end || !o->count ||
 			    optarg[0] == '-') {
-				warnx("--count: '%s' is not a positive number",
+				errmsg("--count: '%s' is not a positive number",
 				      optarg);
 				return EXIT_USAGE;
 			}
@@ -933,28 +933,28 @@ static int parse_args(int argc, char **argv, struct opts *o,
 			exit(EXIT_OK);
 		case ':':
 			if (optopt)
-				warnx("option -%c needs an argument", optopt);
+				errmsg("option -%c needs an argument", optopt);
 			else
-				warnx("option %s needs an argument",
+				errmsg("option %s needs an argument",
 				      argv[optind - 1]);
 			return EXIT_USAGE;
 		default:
 			if (optopt)
-				warnx("unknown option -%c (cimctl --help)",
+				errmsg("unknown option -%c (cimctl --help)",
 				      optopt);
 			else
-				warnx("unknown option %s (cimctl --help)",
+				errmsg("unknown option %s (cimctl --help)",
 				      argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}
 	*cmd = optind < argc ? argv[optind++] : NULL;
 	if (optind < argc) {
-		warnx("unexpected argument '%s' (cimctl --help)", argv[optind]);
+		errmsg("unexpected argument '%s' (cimctl --help)", argv[optind]);
 		return EXIT_USAGE;
 	}
 	if (o->device && !o->device[0]) {
-		warnx("-d needs a device name");
+		errmsg("-d needs a device name");
 		return EXIT_USAGE;
 	}
 	return EXIT_OK;
@@ -980,7 +980,7 @@ int main(int argc, char **argv)
 	if (ret)
 		return ret;
 	if (o.watch && (!cmd || strcmp(cmd, "counters"))) {
-		warnx("--watch and --count go with the counters command");
+		errmsg("--watch and --count go with the counters command");
 		return EXIT_USAGE;
 	}
 	if (!cmd)
@@ -988,6 +988,6 @@ int main(int argc, char **argv)
 	for (i = 0; i < ARRAY_SIZE(cmds); i++)
 		if (!strcmp(cmd, cmds[i].name))
 			return cmds[i].fn(&o);
-	warnx("unknown command '%s' (cimctl --help)", cmd);
+	errmsg("unknown command '%s' (cimctl --help)", cmd);
 	return EXIT_USAGE;
 }
