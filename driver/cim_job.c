@@ -11,6 +11,7 @@
 
 #include <linux/dma-mapping.h>
 #include <linux/file.h>
+#include <linux/module.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/sync_file.h>
@@ -30,10 +31,29 @@ static const char *cim_fence_timeline_name(struct dma_fence *f)
 	return "cim-job";
 }
 
+/*
+ * A sync_file fd can outlive the module; every fence holds a module
+ * reference, so its ops stay in memory until the last put. The reference is
+ * taken while the module is known to be live (an ioctl or a sysfs read).
+ */
+static void cim_fence_release(struct dma_fence *f)
+{
+	dma_fence_free(f);
+	module_put(THIS_MODULE);
+}
+
 static const struct dma_fence_ops cim_fence_ops = {
 	.get_driver_name = cim_fence_driver_name,
 	.get_timeline_name = cim_fence_timeline_name,
+	.release = cim_fence_release,
 };
+
+static void cim_fence_init(struct cim_fence *fence, u64 context, u64 seqno)
+{
+	__module_get(THIS_MODULE);
+	dma_fence_init(&fence->base, &cim_fence_ops, &fence->lock, context,
+		       seqno);
+}
 
 void cim_fence_history_release(struct cim_file *file)
 {
@@ -627,8 +647,7 @@ static void cim_job_queue_locked(struct cim_file *file, struct cim_job *job)
 
 	mutex_lock(&file->lock);
 	seqno = ++file->seqno;
-	dma_fence_init(&job->fence->base, &cim_fence_ops, &job->fence->lock,
-		       file->fence_context, seqno);
+	cim_fence_init(job->fence, file->fence_context, seqno);
 	/* The history holds its own reference; xa_store may need memory */
 	dma_fence_get(&job->fence->base);
 	if (xa_is_err(xa_store(&file->fences, seqno, job->fence, GFP_KERNEL)))
@@ -784,8 +803,7 @@ int cim_job_run_kernel(struct cim_device *cdev, const void *cmds, u32 size)
 	if (ret)
 		goto err_free_job;
 	fence = job->fence;
-	dma_fence_init(&fence->base, &cim_fence_ops, &fence->lock,
-		       cdev->kernel_fence_context, ++cdev->kernel_seqno);
+	cim_fence_init(fence, cdev->kernel_fence_context, ++cdev->kernel_seqno);
 	/* Ours: the job drops its own when it ends */
 	dma_fence_get(&fence->base);
 	cim_job_push_locked(cdev, job);
