@@ -25,8 +25,13 @@
 # Environment: QEMU (default build/qemu/qemu-system-x86_64), QEMU_FIRMWARE
 # (the -L folder, default build/qemu/share when it exists), CIM_VM_DEVICES
 # (whitespace-separated -device SPECs), CIM_VM_ACCEL, CIM_VM_TIMEOUT,
-# CIM_VM_MEM (default 1G), CIM_VM_SMP (default 2), CIM_VM_APPEND (extra
-# kernel parameters), BUILD (default build).
+# CIM_VM_MEM (default 1G), CIM_VM_SMP (default 2), CIM_VM_CPU (default max),
+# CIM_VM_APPEND (extra kernel parameters), BUILD (default build).
+#
+# -cpu max by default: programs that run the firmware model inside the guest
+# (libcim's embedded backend) die of SIGILL under TCG's default qemu64 model,
+# whose CPUID names an AMD family with instructions TCG does not emulate
+# (not traced further); "max" is every feature TCG really implements.
 #
 # Output: build/vm/console.log (the whole serial console; QEMU's own
 # messages in console.qemu.log, the TAP section in console.tap), the TAP
@@ -89,7 +94,7 @@ done
 [ -f "$initrd" ] || die "no initramfs at $initrd: run tools/vm/mkinitramfs.sh"
 
 base=(-M q35 -nodefaults -display none -no-reboot -m "$mem" -smp "$smp"
-	-kernel "$kernel" -initrd "$initrd")
+	-cpu "${CIM_VM_CPU:-max}" -kernel "$kernel" -initrd "$initrd")
 [ -n "$firmware" ] && base+=(-L "$firmware")
 cmdline="console=ttyS0 quiet panic=-1 oops=panic"
 
