@@ -36,9 +36,10 @@ include tools/cimctl/cimctl.mk
 include runtime/layers/layers.mk
 
 .PHONY: all deps run check check-unit check-vm vm-prep vm-shell qemu module \
-	module-check bench clean
+	module-check bench bench-guest clean
 
-all: $(BUILD)/libcimfw.a $(BUILD)/cim-demo $(BUILD)/unit-tests
+all: $(BUILD)/libcimfw.a $(BUILD)/libcim.a $(BUILD)/cim-demo $(BUILD)/cimctl \
+	$(BUILD)/unit-tests
 
 deps:
 	@tools/install-deps.sh
@@ -57,6 +58,7 @@ check-unit: $(BUILD)/unit-tests $(BUILD)/san/unit-tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(BUILD)/san/unit-tests
+	@$(MAKE) --no-print-directory check-cimctl cimctl-man
 
 # The guest: QEMU with cim-pci, Debian's kernel, a busybox initramfs
 BRINGUP_SRCS := $(sort $(wildcard tests/bringup/*.c))
@@ -78,6 +80,8 @@ check-vm: vm-prep
 	tools/qemu/qtest-smoke.py
 	tools/vm/run-tests.sh
 	tools/kernel/run-kselftest.sh
+	tools/runtime/run-guest.sh
+	tools/cimctl/run-guest.sh
 
 vm-shell: deps vm-prep
 	@tools/vm/shell.sh
@@ -91,6 +95,11 @@ module-check:
 bench: deps
 	@$(MAKE) --no-print-directory $(BENCHES)
 	@set -e; for b in $(BENCHES); do echo "== $$b"; $$b; done
+	@$(MAKE) --no-print-directory bench-guest
+
+# Submission latency through cim.ko, measured inside the guest
+bench-guest: qemu
+	@tools/kernel/run-bench.sh
 
 # The firmware model, optimised and sanitized
 $(BUILD)/fw/%.o: firmware-model/%.c $(FW_HDRS)

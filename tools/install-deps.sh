@@ -4,7 +4,7 @@
 set -eu
 
 packages="gcc make pkg-config check libsubunit-dev libopenblas-dev
-linux-libc-dev libudev-dev libdrm-dev"
+linux-libc-dev libudev-dev libdrm-dev groff-base man-db"
 
 missing=""
 for p in $packages; do
