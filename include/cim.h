@@ -58,7 +58,7 @@ CIM_EXTERN const char *cim_version_string(void);
 	XX(EIO, "the device failed the job")				\
 	XX(EBADF, "bad file descriptor")				\
 	XX(ENOMEM, "out of memory")					\
-	XX(EACCES, "unit not reserved by this device handle")		\
+	XX(EACCES, "permission denied, or unit not reserved by this handle") \
 	XX(EBUSY, "unit reserved by another user")			\
 	XX(ENODEV, "device removed or failed")				\
 	XX(EINVAL, "invalid argument")					\
