@@ -7,6 +7,7 @@
  */
 
 #include <linux/dma-mapping.h>
+#include <linux/dmapool.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
 #include <linux/module.h>
@@ -23,6 +24,7 @@ static void cim_device_release(struct kref *kref)
 	struct cim_device *cdev = container_of(kref, struct cim_device,
 					       refcount);
 
+	dma_pool_destroy(cdev->job_pool);
 	pci_dev_put(cdev->pdev);
 	mutex_destroy(&cdev->counters_lock);
 	mutex_destroy(&cdev->lock);
@@ -325,6 +327,12 @@ static int cim_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto err_put_device;
 	}
 
+	cdev->job_pool = dma_pool_create("cim-job", &pdev->dev,
+					 CIM_JOB_POOL_SIZE, 64, 0);
+	if (!cdev->job_pool) {
+		ret = -ENOMEM;
+		goto err_put_device;
+	}
 	ret = cim_hw_init(cdev);
 	if (ret)
 		goto err_put_device;

@@ -113,6 +113,9 @@ struct cim_file;
  *                 protects @counters
  * @counters: kernel DMA buffer the device writes its counters to
  * @counters_dma: its bus address
+ * @job_pool: DMA buffers of small jobs (CIM_JOB_POOL_SIZE bytes each);
+ *            destroyed with the last reference, as jobs of open files
+ *            may end after remove
  * @kernel_fence_context: dma_fence context of the driver's own jobs
  * @kernel_seqno: the last seqno of the driver's own jobs, under @lock
  * @debugfs: cim/<N>/ in debugfs
@@ -155,6 +158,7 @@ struct cim_device {
 	struct mutex counters_lock;	/* see @counters_lock above */
 	struct cim_counters *counters;
 	dma_addr_t counters_dma;
+	struct dma_pool *job_pool;
 	u64 kernel_fence_context;
 	u64 kernel_seqno;
 
@@ -231,7 +235,8 @@ struct cim_fence {
  *        driver's own (cim_job_run_kernel())
  * @fence: its fence (a reference)
  * @hw_seqno: device-wide seqno
- * @buf: DMA buffer: completion record (64 bytes), then the command buffer
+ * @buf: DMA buffer: completion record (64 bytes), then the command buffer;
+ *       from cdev->job_pool when @buf_size fits, else dma_alloc_coherent()
  * @buf_dma: its bus address
  * @buf_size: its size
  * @cmd_size: bytes of commands
@@ -253,6 +258,11 @@ struct cim_job {
 };
 
 #define CIM_JOB_CMD_OFFSET	64
+/*
+ * Job buffers up to this size come from a dma_pool: a fresh coherent page
+ * per job (allocated and cleared) cost more than the rest of SUBMIT.
+ */
+#define CIM_JOB_POOL_SIZE	512
 
 static inline u32 cim_read(struct cim_device *cdev, u32 reg)
 {

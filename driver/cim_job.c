@@ -10,6 +10,7 @@
  */
 
 #include <linux/dma-mapping.h>
+#include <linux/dmapool.h>
 #include <linux/file.h>
 #include <linux/module.h>
 #include <linux/sched/signal.h>
@@ -73,7 +74,9 @@ static void cim_job_free(struct cim_job *job)
 {
 	u32 i;
 
-	if (job->buf)
+	if (job->buf && job->buf_size <= CIM_JOB_POOL_SIZE)
+		dma_pool_free(job->cdev->job_pool, job->buf, job->buf_dma);
+	else if (job->buf)
 		dma_free_coherent(&job->cdev->pdev->dev, job->buf_size,
 				  job->buf, job->buf_dma);
 	for (i = 0; i < job->nbos; i++)
@@ -531,6 +534,22 @@ out_free_handles:
 	return ret;
 }
 
+/* The job's DMA buffer: completion record, then @cmd_size bytes */
+static int cim_job_alloc_buf(struct cim_device *cdev, struct cim_job *job)
+{
+	job->buf_size = CIM_JOB_CMD_OFFSET + job->cmd_size;
+	if (job->buf_size <= CIM_JOB_POOL_SIZE)
+		job->buf = dma_pool_alloc(cdev->job_pool, GFP_KERNEL,
+					  &job->buf_dma);
+	else
+		job->buf = dma_alloc_coherent(&cdev->pdev->dev, job->buf_size,
+					      &job->buf_dma, GFP_KERNEL);
+	if (!job->buf)
+		return -ENOMEM;
+	memset(job->buf, 0, CIM_JOB_CMD_OFFSET);
+	return 0;
+}
+
 /* Allocate the job and copy its commands out of the command buffer BO */
 static struct cim_job *cim_job_create(struct cim_file *file,
 				      const struct cim_submit *args)
@@ -568,14 +587,9 @@ static struct cim_job *cim_job_create(struct cim_file *file,
 	}
 	spin_lock_init(&job->fence->lock);
 
-	job->buf_size = CIM_JOB_CMD_OFFSET + job->cmd_size;
-	job->buf = dma_alloc_coherent(&cdev->pdev->dev, job->buf_size,
-				      &job->buf_dma, GFP_KERNEL);
-	if (!job->buf) {
-		ret = -ENOMEM;
+	ret = cim_job_alloc_buf(cdev, job);
+	if (ret)
 		goto err_free_job;
-	}
-	memset(job->buf, 0, CIM_JOB_CMD_OFFSET);
 	/* From here on only the copy counts: user space may change the BO */
 	memcpy((u8 *)job->buf + CIM_JOB_CMD_OFFSET,
 	       (u8 *)cmdbuf->vaddr + args->cmdbuf_offset, job->cmd_size);
@@ -789,14 +803,9 @@ int cim_job_run_kernel(struct cim_device *cdev, const void *cmds, u32 size)
 		goto err_free_job;
 	}
 	spin_lock_init(&job->fence->lock);
-	job->buf_size = CIM_JOB_CMD_OFFSET + size;
-	job->buf = dma_alloc_coherent(&cdev->pdev->dev, job->buf_size,
-				      &job->buf_dma, GFP_KERNEL);
-	if (!job->buf) {
-		ret = -ENOMEM;
+	ret = cim_job_alloc_buf(cdev, job);
+	if (ret)
 		goto err_free_job;
-	}
-	memset(job->buf, 0, CIM_JOB_CMD_OFFSET);
 	memcpy((u8 *)job->buf + CIM_JOB_CMD_OFFSET, cmds, size);
 
 	ret = cim_job_wait_slot(cdev);
