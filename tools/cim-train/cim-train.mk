@@ -1,0 +1,37 @@
+# cim-train (tools/cim-train/): LeNet-5 trained on the device. Included by
+# the top-level Makefile after runtime/runtime.mk and layers.mk.
+#
+#   make cim-train       build/cim-train
+#   make train-fashion   Fashion-MNIST, device and fp32
+#   make check-train     IDX reader test and a short run (host)
+#   make check-train-vm  1 epoch on 1,000 images: /dev/cim0 = embedded
+
+CT_SRCS := $(sort $(wildcard tools/cim-train/*.c))
+CT_HDRS := $(wildcard tools/cim-train/*.h) include/cim.h include/cim_layer.h
+
+.PHONY: cim-train train-mnist train-fashion check-train check-train-vm
+
+cim-train: $(BUILD)/cim-train
+
+$(BUILD)/cim-train: $(CT_SRCS) $(CT_HDRS) $(BUILD)/libcim.a
+	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $(CT_SRCS) $(BUILD)/libcim.a \
+		$(RT_LIBS)
+
+# The main job: MNIST 8k/2k on the embedded device, default settings
+train-mnist: $(BUILD)/cim-train
+	@tools/data/fetch-mnist.sh >/dev/null
+	$(BUILD)/cim-train --dataset mnist --backend both --transfer \
+		--csv $(BUILD)/train-mnist.csv --plot $(BUILD)/train-mnist.png
+
+train-fashion: $(BUILD)/cim-train
+	@tools/data/fetch-fashion-mnist.sh >/dev/null
+	$(BUILD)/cim-train --dataset fashion --backend both \
+		--csv $(BUILD)/train-fashion.csv --plot $(BUILD)/train-fashion.png
+
+check-train: $(BUILD)/cim-train
+	tools/cim-train/test-idx.sh $(BUILD)/cim-train
+
+check-train-vm:
+	tools/cim-train/run-guest.sh
+
+.DEFAULT_GOAL :=
