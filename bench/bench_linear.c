@@ -5,7 +5,9 @@
  * configuration on): forward, backward and DUU update of a batch of 64,
  * against the same three products as plain OpenBLAS sgemm calls (forward
  * 64x1024x1024, backward, weight gradient plus the SGD step), in the same
- * run, interleaved so that both see the same machine load.
+ * run, interleaved so that both see the same machine load. Both sides
+ * use the same OpenBLAS (the model's products go through it too), so the
+ * same thread count, set with OPENBLAS_NUM_THREADS and printed.
  */
 #include <cblas.h>
 #include <stdio.h>
@@ -127,6 +129,8 @@ int main(void)
 	mg = bench_median(tg, 5);
 	printf("linear 1024x1024 batch 64: layer %.2f ms, 3 sgemm %.2f ms "
 	       "(%u tiles)\n", ml * 1e3, mg * 1e3, cim_linear_tiles(a.l));
+	printf("OpenBLAS threads: %d, the same for the layer and the sgemms "
+	       "(OPENBLAS_NUM_THREADS)\n", openblas_get_num_threads());
 	printf("bench linear: %.2fx of GEMM time (target <= 3x)\n", ml / mg);
 	cim_linear_destroy(a.l);
 	cim_device_close(dev);

@@ -2,35 +2,196 @@
 /*
  * Digital update unit: chi accumulation and threshold-triggered transfer
  * (research note seed1, section 6; Documentation/model/crossbar.rst).
+ *
+ * Determinism: the DUU takes its operands as 16-bit block floating point
+ * (one binary64 scale per operand and command, integer codes), so the
+ * outer-product sum over the batch is an integer that binary64 holds
+ * exactly. Any BLAS kernel, blocking, FMA use or thread count then gives
+ * the same bits, and so does the int64 fallback below.
  */
+#include <cblas.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "duu.h"
 
 /*
- * tmp[j] += xi * d[j]. Vectorizing across j keeps the order of every
- * single element's sum (over b), so the result is the same bits as the
- * scalar loop.
+ * Per-element loops: only IEEE basic operations in a per-element order
+ * that does not depend on the vector width, so the AVX2 clone and the
+ * baseline give the same bits.
  */
-__attribute__((optimize("O3", "fp-contract=off")))
-static void axpy_row(float *restrict tmp, const float *restrict d, float xi,
-		     unsigned int n)
-{
-	unsigned int j;
+#define HOT __attribute__((optimize("O3", "fp-contract=off"), \
+			     target_clones("avx2", "default")))
 
-	for (j = 0; j < n; j++)
-		tmp[j] += xi * d[j];
+/*
+ * Batches summed exactly in one piece: |code products| < 2^30, so every
+ * partial sum of up to 2^23 of them is an integer below 2^53. Commands
+ * carry at most CIM_MAX_BATCH (1024); a longer direct call is split.
+ */
+#define DUU_EXACT_BATCH	(1u << 22)
+
+/* abs-max of finite floats, on the bit patterns (order-free) */
+HOT static float absmax(const float *x, size_t n)
+{
+	uint32_t m = 0, v;
+	size_t i;
+	float r;
+
+	for (i = 0; i < n; i++) {
+		memcpy(&v, &x[i], sizeof(v));
+		v &= 0x7fffffffu;
+		m = v > m ? v : m;
+	}
+	memcpy(&r, &m, sizeof(r));
+	return r;
 }
 
-__attribute__((optimize("O3", "fp-contract=off")))
-static void sub_scaled(float *restrict chi, const float *restrict tmp,
-		       float lr, unsigned int n)
+/*
+ * Round to nearest, ties to even (nearbyint in the default mode), for
+ * |v| < 2^51: adding and removing 1.5 * 2^52 drops the fraction. The
+ * result is never -0.
+ */
+static inline double round_d(double v)
+{
+	return (v + 0x1.8p52) - 0x1.8p52;
+}
+
+/* clamp(round(v / s), +-CIM_DUU_CODE_MAX), s > 0 */
+static inline double quant1(float v, double s)
+{
+	const double q = CIM_DUU_CODE_MAX;
+	double c = round_d((double)v / s);
+
+	c = c > q ? q : c;
+	return c < -q ? -q : c;
+}
+
+HOT static void quantize(const float *restrict v, size_t n, double s,
+			 double *restrict code)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		code[i] = quant1(v[i], s);
+}
+
+double cim_duu_scale(const float *v, size_t n)
+{
+	return (double)absmax(v, n) / CIM_DUU_CODE_MAX;
+}
+
+void cim_duu_quantize(const float *v, size_t n, double s, double *code)
+{
+	if (s > 0.0)
+		quantize(v, n, s, code);
+	else
+		memset(code, 0, n * sizeof(*code));
+}
+
+/*
+ * chi[j] -= (float)(k * g[j]); g + 0.0 turns an exact zero sum into +0
+ * whatever sign a BLAS kernel gave it.
+ */
+HOT static void sub_scaled(float *restrict chi, const double *restrict g,
+			   double k, unsigned int n)
 {
 	unsigned int j;
 
 	for (j = 0; j < n; j++)
-		chi[j] -= lr * tmp[j];
+		chi[j] -= (float)(k * (g[j] + 0.0));
+}
+
+static size_t align64(size_t n)
+{
+	return (n + 63) & ~(size_t)63;
+}
+
+/*
+ * Scratch for the codes and the sums, shared with the VMM's (calls on one
+ * tile never overlap): grown, never shrunk. NULL if it cannot grow.
+ */
+static void *duu_scratch(struct cim_xbar *xb, size_t bytes)
+{
+	void *p;
+
+	if (bytes > xb->scratch_len) {
+		p = aligned_alloc(64, bytes);
+		if (!p)
+			return NULL;
+		free(xb->scratch);
+		xb->scratch = p;
+		xb->scratch_len = bytes;
+	}
+	return xb->scratch;
+}
+
+/*
+ * Without scratch: the same integer sums in int64, in a fixed order, so
+ * the same bits as the BLAS path.
+ */
+static void accumulate_slow(struct cim_xbar *xb,
+			    const struct cim_xbar_win *win,
+			    unsigned int batch, const float *x, const float *d,
+			    double sx, double sd, double k)
+{
+	unsigned int i, j, bi, nr = win->nrows, nc = win->ncols;
+	int64_t g[CIM_MAX_XBAR_DIM], cx;
+	float *chi;
+
+	for (i = 0; i < nr; i++) {
+		memset(g, 0, nc * sizeof(*g));
+		for (bi = 0; bi < batch; bi++) {
+			cx = (int64_t)quant1(x[(size_t)bi * nr + i], sx);
+			if (!cx)
+				continue;
+			for (j = 0; j < nc; j++)
+				g[j] += cx * (int64_t)quant1(
+					d[(size_t)bi * nc + j], sd);
+		}
+		chi = &xb->chi[(size_t)(win->row + i) * xb->cols + win->col];
+		for (j = 0; j < nc; j++)
+			chi[j] -= (float)(k * ((double)g[j] + 0.0));
+	}
+}
+
+/* one piece of at most DUU_EXACT_BATCH vectors */
+static void accumulate(struct cim_xbar *xb, const struct cim_xbar_win *win,
+		       unsigned int batch, const float *x, const float *d,
+		       float lr)
+{
+	unsigned int i, nr = win->nrows, nc = win->ncols;
+	size_t nx = (size_t)batch * nr, nd = (size_t)batch * nc;
+	double sx = cim_duu_scale(x, nx), sd = cim_duu_scale(d, nd), k;
+	double *cx, *cd, *g;
+	char *p;
+
+	/* a zero operand, or no rate: no change (and no 0 * inf) */
+	if (sx == 0.0 || sd == 0.0 || lr == 0.0f)
+		return;
+	/* the scale of one unit of G, in a fixed order */
+	k = (double)lr * sx * sd;
+	p = duu_scratch(xb, align64(nx * sizeof(double)) +
+			    align64(nd * sizeof(double)) +
+			    align64((size_t)nr * nc * sizeof(double)));
+	if (!p) {
+		accumulate_slow(xb, win, batch, x, d, sx, sd, k);
+		return;
+	}
+	cx = (double *)p;
+	cd = (double *)(p + align64(nx * sizeof(double)));
+	g = (double *)((char *)cd + align64(nd * sizeof(double)));
+	quantize(x, nx, sx, cx);
+	quantize(d, nd, sd, cd);
+	/* G = X^T D, nr x nc: exact, so any kernel gives these bits */
+	cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nr, (int)nc,
+		    (int)batch, 1.0, cx, (int)nr, cd, (int)nc, 0.0, g,
+		    (int)nc);
+	for (i = 0; i < nr; i++)
+		sub_scaled(&xb->chi[(size_t)(win->row + i) * xb->cols +
+				    win->col],
+			   g + (size_t)i * nc, k, nc);
 }
 
 void cim_duu_accumulate(struct cim_xbar *xb, const struct cim_xbar_win *win,
@@ -38,24 +199,19 @@ void cim_duu_accumulate(struct cim_xbar *xb, const struct cim_xbar_win *win,
 			float lr, struct cim_meter *m)
 {
 	const struct cim_cost_params *cost = &xb->cfg->cost;
-	float tmp[CIM_MAX_XBAR_DIM];
-	unsigned int i, bi, nr = win->nrows, nc = win->ncols;
+	unsigned int b0, bc;
 	double macs;
-	float *chi;
 
 	if (!batch)
 		return;
-	for (i = 0; i < nr; i++) {
-		/* fixed order: the sum over the batch first, then one step */
-		memset(tmp, 0, nc * sizeof(*tmp));
-		for (bi = 0; bi < batch; bi++)
-			axpy_row(tmp, d + (size_t)bi * nc,
-				 x[(size_t)bi * nr + i], nc);
-		chi = &xb->chi[(size_t)(win->row + i) * xb->cols + win->col];
-		sub_scaled(chi, tmp, lr, nc);
+	for (b0 = 0; b0 < batch; b0 += bc) {
+		bc = batch - b0 < DUU_EXACT_BATCH ? batch - b0
+						  : DUU_EXACT_BATCH;
+		accumulate(xb, win, bc, x + (size_t)b0 * win->nrows,
+			   d + (size_t)b0 * win->ncols, lr);
 	}
-	macs = (double)batch * nr * nc;
-	m->duu_macs += (uint64_t)batch * nr * nc;
+	macs = (double)batch * win->nrows * win->ncols;
+	m->duu_macs += (uint64_t)batch * win->nrows * win->ncols;
 	cim_meter_charge(m, CIM_UNIT_DUU, macs * cost->e_duu_mac_fj,
 			 macs / cost->duu_macs_per_ns * 1e3);
 }
@@ -96,6 +252,28 @@ static unsigned int transfer_cell(struct cim_xbar *xb, unsigned int r,
 	return np;
 }
 
+/*
+ * cnt[j] = trunc(chi[j] / eps), the conversion kept defined; returns
+ * whether any is non-zero. The pass over every cell: vectorized, the
+ * same division as a scalar loop.
+ */
+HOT static int row_counts(const float *restrict chi, unsigned int n,
+			  float eps, int *restrict cnt)
+{
+	unsigned int j;
+	int any = 0, v;
+	float qf;
+
+	for (j = 0; j < n; j++) {
+		qf = chi[j] / eps;
+		qf = qf > 1e6f ? 1e6f : qf < -1e6f ? -1e6f : qf;
+		v = (int)qf;
+		cnt[j] = v;
+		any |= v;
+	}
+	return any != 0;
+}
+
 void cim_duu_transfer(struct cim_xbar *xb, const struct cim_xbar_win *win,
 		      float eps, unsigned int n_max,
 		      struct cim_duu_report *rep, struct cim_meter *m)
@@ -103,20 +281,19 @@ void cim_duu_transfer(struct cim_xbar *xb, const struct cim_xbar_win *win,
 	const struct cim_cost_params *cost = &xb->cfg->cost;
 	struct transfer_acc acc;
 	unsigned int i, j, p, row_max, rows_pulses = 0;
-	int n, lim = (int)n_max;
-	float *chi, qf;
+	int n, lim = (int)n_max, cnt[CIM_MAX_XBAR_DIM];
+	float *chi;
 
 	memset(&acc, 0, sizeof(acc));
 	if (!(eps > 0.0f))
 		goto out;
 	for (i = 0; i < win->nrows; i++) {
 		chi = &xb->chi[(size_t)(win->row + i) * xb->cols + win->col];
+		if (!row_counts(chi, win->ncols, eps, cnt))
+			continue;
 		row_max = 0;
 		for (j = 0; j < win->ncols; j++) {
-			qf = chi[j] / eps;
-			/* keep the conversion to int defined */
-			qf = qf > 1e6f ? 1e6f : qf < -1e6f ? -1e6f : qf;
-			n = (int)qf;
+			n = cnt[j];
 			if (!n)
 				continue;
 			if (n > lim || n < -lim) {

@@ -7,12 +7,28 @@
 #ifndef CIM_DUU_H
 #define CIM_DUU_H
 
+#include <stddef.h>
+
 #include "xbar.h"
 
-/* chi[i][j] -= lr * sum_b x[b][i] * d[b][j] over the window */
+/* operand codes are integers in [-CIM_DUU_CODE_MAX, CIM_DUU_CODE_MAX] */
+#define CIM_DUU_CODE_MAX	32767
+
+/*
+ * chi[i][j] -= (float)(lr * Sx * Sd * sum_b X[b][i] * D[b][j]) over the
+ * window, with X, D the 16-bit codes of x and d (cim_duu_quantize(), one
+ * scale per operand over the whole batch window); the sum is exact, so
+ * the result does not depend on the BLAS kernel. A zero operand or lr
+ * changes nothing.
+ */
 void cim_duu_accumulate(struct cim_xbar *xb, const struct cim_xbar_win *win,
 			unsigned int batch, const float *x, const float *d,
 			float lr, struct cim_meter *m);
+
+/* the operand scale: max |v| / CIM_DUU_CODE_MAX in binary64, 0 if all 0 */
+double cim_duu_scale(const float *v, size_t n);
+/* code = round-to-nearest-even(v / s), clipped to +-CIM_DUU_CODE_MAX */
+void cim_duu_quantize(const float *v, size_t n, double s, double *code);
 
 /*
  * For each cell of the window: n = trunc(chi / eps), clamped to +-n_max;

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * Digital update unit: accumulation order and sign, transfer with the
- * remainder kept, clamping, the saturation rule and the accounting.
+ * Digital update unit: the 16-bit operand quantization and its exact,
+ * order-free sum, the sign, transfer with the remainder kept, clamping,
+ * the saturation rule and the accounting.
  */
+#include <cblas.h>
+#include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,9 +106,13 @@ START_TEST(test_duu_sign_convention)
 	float wt[4];
 
 	tile_init();
-	/* chi = -lr x d: d < 0 raises the weight, d > 0 lowers it */
+	/*
+	 * chi = -lr x d: d < 0 raises the weight, d > 0 lowers it; -1 is not
+	 * the batch maximum of d, so its code -16384 is 2^-15 off
+	 */
 	cim_duu_accumulate(&xb, &w, 1, x, d, 0.5f, &m);
-	ck_assert_float_eq(xb.chi[0], 0.5f);
+	ck_assert_float_eq_tol(xb.chi[0], 0.5f, 0x1p-15f);
+	ck_assert_float_gt(xb.chi[0], 0.5f);
 	ck_assert_float_eq(xb.chi[1], -1.0f);
 	ck_assert_float_eq(xb.chi[xb.cols], 0.0f);
 	cim_duu_transfer(&xb, &w, eps, 255, &rep, &m);
@@ -185,12 +193,34 @@ START_TEST(test_duu_below_threshold)
 }
 END_TEST
 
+/*
+ * The quantization error of one product summed over the batch: with
+ * |x - Sx X| <= Sx / 2 and |d - Sd D| <= Sd / 2,
+ * |x d - Sx Sd X D| <= |x| Sd / 2 + |d| Sx / 2 + Sx Sd / 4.
+ */
+static double quant_bound(const float *x, const float *d, unsigned int nr,
+			  unsigned int nc, unsigned int b0, unsigned int nb,
+			  unsigned int i, unsigned int j)
+{
+	double sx = cim_duu_scale(x + (size_t)b0 * nr, (size_t)nb * nr);
+	double sd = cim_duu_scale(d + (size_t)b0 * nc, (size_t)nb * nc);
+	double e = 0.0;
+	unsigned int b;
+
+	for (b = b0; b < b0 + nb; b++)
+		e += fabs(x[b * nr + i]) * sd / 2 + fabs(d[b * nc + j]) * sx / 2 +
+		     sx * sd / 4;
+	return e;
+}
+
 START_TEST(test_duu_batch_equals_sequential)
 {
 	enum { B = 8, R = 20, C = 30 };
+	const float lr = 0.1f;
 	struct cim_meter m = { 0 };
 	struct cim_xbar_win w = { 5, R, 7, C };
 	float x[B * R], d[B * C], *chi1;
+	double ref, tol_batch, tol_seq;
 	struct cim_rng r;
 	unsigned int b, i, j;
 	size_t c;
@@ -201,7 +231,7 @@ START_TEST(test_duu_batch_equals_sequential)
 		x[i] = (float)cim_rng_uniform(&r);
 	for (i = 0; i < B * C; i++)
 		d[i] = (float)(cim_rng_uniform(&r) - 0.5);
-	cim_duu_accumulate(&xb, &w, B, x, d, 0.1f, &m);
+	cim_duu_accumulate(&xb, &w, B, x, d, lr, &m);
 	ck_assert_uint_eq(m.duu_macs, B * R * C);
 	ck_assert_double_eq_tol(m.energy_fj[CIM_UNIT_DUU],
 				B * R * C * cfg.cost.e_duu_mac_fj, 1e-6);
@@ -212,25 +242,260 @@ START_TEST(test_duu_batch_equals_sequential)
 	memcpy(chi1, xb.chi, sizeof(*chi1) * xb.rows * xb.cols);
 	memset(xb.chi, 0, sizeof(*chi1) * xb.rows * xb.cols);
 	for (b = 0; b < B; b++)
-		cim_duu_accumulate(&xb, &w, 1, x + b * R, d + b * C, 0.1f, &m);
+		cim_duu_accumulate(&xb, &w, 1, x + b * R, d + b * C, lr, &m);
+	/*
+	 * Both equal the float definition within the operand quantization
+	 * (one scale per call: per batch, or per vector) plus the float
+	 * rounding of chi.
+	 */
 	for (i = 0; i < xb.rows; i++) {
 		for (j = 0; j < xb.cols; j++) {
 			c = (size_t)i * xb.cols + j;
-			ck_assert_double_eq_tol(xb.chi[c], chi1[c], 1e-6);
-			if (i < 5 || i >= 5 + R || j < 7 || j >= 7 + C)
+			if (i < 5 || i >= 5 + R || j < 7 || j >= 7 + C) {
 				ck_assert_float_eq(chi1[c], 0.0f);
+				ck_assert_float_eq(xb.chi[c], 0.0f);
+				continue;
+			}
+			ref = 0.0;
+			tol_batch = 0.0;
+			tol_seq = 0.0;
+			for (b = 0; b < B; b++) {
+				ref -= (double)lr * x[b * R + i - 5] *
+				       d[b * C + j - 7];
+				tol_seq += lr * quant_bound(x, d, R, C, b, 1,
+							    i - 5, j - 7);
+			}
+			tol_batch = lr * quant_bound(x, d, R, C, 0, B, i - 5,
+						     j - 7);
+			/* the bound is about 2^-15 of the terms */
+			ck_assert_double_le(tol_batch, 0.1 * B * 0x1p-15);
+			ck_assert_double_eq_tol(chi1[c], ref,
+						tol_batch + 1e-7);
+			ck_assert_double_eq_tol(xb.chi[c], ref,
+						tol_seq + B * 1e-7);
 		}
 	}
-	/* spot check one cell against the definition */
-	{
-		double ref = 0;
-
-		for (b = 0; b < B; b++)
-			ref -= 0.1 * x[b * R + 3] * d[b * C + 4];
-		ck_assert_double_eq_tol(chi1[(size_t)8 * xb.cols + 11], ref,
-					1e-6);
-	}
 	free(chi1);
+	cim_xbar_fini(&xb);
+}
+END_TEST
+
+/* scale, rounding to nearest (ties to even), clipping, zero */
+START_TEST(test_duu_quantize_precision)
+{
+	enum { N = 4096 };
+	const float ties[] = { 2.5f, 3.5f, -2.5f, -3.5f, 0.5f, -0.5f,
+			       32767.0f, -32767.0f, 0.0f, -0.0f };
+	const double tied[] = { 2, 4, -2, -4, 0, -0.0, 32767, -32767, 0, 0 };
+	float v[N];
+	double code[N], s, e;
+	struct cim_rng r;
+	unsigned int i;
+
+	/* S = 1: the codes are the rounded values themselves */
+	ck_assert_double_eq(cim_duu_scale(ties, 10), 1.0);
+	cim_duu_quantize(ties, 10, 1.0, code);
+	for (i = 0; i < 10; i++) {
+		ck_assert_double_eq(code[i], tied[i]);
+		/* never -0: the zero code has one bit pattern */
+		ck_assert(!signbit(code[i]) || code[i] != 0.0);
+	}
+	/* random operands: within half a step of 2^-15 of the maximum */
+	cim_rng_seed(&r, 5, 5);
+	for (i = 0; i < N; i++)
+		v[i] = (float)((cim_rng_uniform(&r) - 0.5) * 3e-3);
+	v[N / 3] = -4e-3f;	/* the maximum, negative */
+	s = cim_duu_scale(v, N);
+	ck_assert_double_eq(s, (double)4e-3f / 32767);
+	cim_duu_quantize(v, N, s, code);
+	ck_assert_double_eq(code[N / 3], -32767.0);
+	for (i = 0; i < N; i++) {
+		ck_assert_double_eq(code[i], nearbyint(code[i]));
+		ck_assert_double_le(fabs(code[i]), 32767.0);
+		e = fabs(v[i] - s * code[i]);
+		ck_assert_double_le(e, 0.5 * s * (1 + 1e-12));
+		/* round to nearest: the neighbour code is farther */
+		ck_assert_double_ge(fabs(v[i] - s * (code[i] + 1)), e);
+		ck_assert_double_ge(fabs(v[i] - s * (code[i] - 1)), e);
+	}
+	/* the extremes of the float range, and subnormals */
+	v[0] = FLT_MAX;
+	v[1] = -FLT_MAX / 3;
+	s = cim_duu_scale(v, 2);
+	cim_duu_quantize(v, 2, s, code);
+	ck_assert_double_eq(code[0], 32767.0);
+	ck_assert_double_eq(code[1], -10922.0);
+	v[0] = 0x1p-149f;
+	v[1] = -0x1p-148f;
+	s = cim_duu_scale(v, 2);
+	cim_duu_quantize(v, 2, s, code);
+	ck_assert_double_le(fabs(code[0] - 16383.5), 0.5);
+	ck_assert_double_le(fabs(v[0] - s * code[0]), 0.5 * s * (1 + 1e-12));
+	ck_assert_double_eq(code[1], -32767.0);
+	/* all zero: no scale, zero codes */
+	memset(v, 0, sizeof(v));
+	v[7] = -0.0f;
+	ck_assert_double_eq(cim_duu_scale(v, N), 0.0);
+	cim_duu_quantize(v, N, 0.0, code);
+	for (i = 0; i < N; i++)
+		ck_assert_double_eq(code[i], 0.0);
+}
+END_TEST
+
+/* a zero operand or rate leaves chi alone, bits and all */
+START_TEST(test_duu_zero_operand)
+{
+	struct cim_meter m = { 0 };
+	struct cim_xbar_win w = { 0, 2, 0, 2 };
+	float x[2] = { 0.0f, -0.0f }, d[2] = { 1.0f, -2.0f };
+	float chi[2 * 48];
+	size_t n;
+
+	tile_init();
+	n = (size_t)2 * xb.cols;
+	ck_assert_uint_le(n, sizeof(chi) / sizeof(*chi));
+	xb.chi[0] = -0.0f;
+	xb.chi[1] = 0.25f;
+	xb.chi[xb.cols] = -3.0f;
+	memcpy(chi, xb.chi, n * sizeof(*chi));
+	cim_duu_accumulate(&xb, &w, 1, x, d, 0.5f, &m);
+	ck_assert_mem_eq(xb.chi, chi, n * sizeof(*chi));
+	cim_duu_accumulate(&xb, &w, 1, d, x, 0.5f, &m);
+	ck_assert_mem_eq(xb.chi, chi, n * sizeof(*chi));
+	cim_duu_accumulate(&xb, &w, 1, d, d, 0.0f, &m);
+	ck_assert_mem_eq(xb.chi, chi, n * sizeof(*chi));
+	/* the work is still charged */
+	ck_assert_uint_eq(m.duu_macs, 12);
+	cim_xbar_fini(&xb);
+}
+END_TEST
+
+/* The definition, computed independently: libm rounding, int64 sums. */
+static void ref_accumulate(float *chi, size_t ld, unsigned int batch,
+			   unsigned int nr, unsigned int nc, const float *x,
+			   const float *d, float lr)
+{
+	double mx = 0.0, md = 0.0, sx, sd, c;
+	int64_t *cx, *cd, g;
+	unsigned int b, i, j;
+
+	for (i = 0; i < batch * nr; i++)
+		mx = fmax(mx, fabs(x[i]));
+	for (i = 0; i < batch * nc; i++)
+		md = fmax(md, fabs(d[i]));
+	if (mx == 0.0 || md == 0.0 || lr == 0.0f)
+		return;
+	sx = mx / 32767;
+	sd = md / 32767;
+	cx = malloc(sizeof(*cx) * batch * nr);
+	cd = malloc(sizeof(*cd) * batch * nc);
+	for (i = 0; i < batch * nr; i++) {
+		c = nearbyint(x[i] / sx);
+		cx[i] = (int64_t)fmax(-32767, fmin(32767, c));
+	}
+	for (i = 0; i < batch * nc; i++) {
+		c = nearbyint(d[i] / sd);
+		cd[i] = (int64_t)fmax(-32767, fmin(32767, c));
+	}
+	for (i = 0; i < nr; i++) {
+		for (j = 0; j < nc; j++) {
+			g = 0;
+			for (b = 0; b < batch; b++)
+				g += cx[b * nr + i] * cd[b * nc + j];
+			chi[i * ld + j] -= (float)((double)lr * sx * sd *
+						   (double)g);
+		}
+	}
+	free(cx);
+	free(cd);
+}
+
+/* OpenBLAS threads: set @n, return the previous count (0: unknown) */
+static int set_blas_threads(int n)
+{
+#ifdef OPENBLAS_VERSION
+	int old = openblas_get_num_threads();
+
+	if (n > 0)
+		openblas_set_num_threads(n);
+	return old;
+#else
+	(void)n;
+	return 0;
+#endif
+}
+
+/*
+ * The sum is exact: bit for bit the int64 reference, at the largest batch
+ * (sums near 2^40), with 1 or 2 BLAS threads and without BLAS (the
+ * fallback when the scratch cannot grow).
+ */
+START_TEST(test_duu_exact_any_order)
+{
+	enum { B = CIM_MAX_BATCH, R = 61, C = 45 };
+	const struct cim_xbar_win w = { 2, R, 1, C };
+	const float lr = 0.0371f;
+	struct cim_meter m = { 0 };
+	float *x, *d, *ref, *chi0;
+	struct cim_rng r;
+	size_t n, i;
+	int pass, threads0;
+
+	tile_init();
+	threads0 = set_blas_threads(0);
+	n = (size_t)xb.rows * xb.cols;
+	x = malloc(sizeof(*x) * B * R);
+	d = malloc(sizeof(*d) * B * C);
+	ref = malloc(sizeof(*ref) * n);
+	chi0 = malloc(sizeof(*chi0) * n);
+	cim_rng_seed(&r, 77, 77);
+	for (i = 0; i < n; i++)
+		chi0[i] = (float)(cim_rng_uniform(&r) - 0.5) * 0.01f;
+	for (pass = 0; pass < 2; pass++) {
+		/* pass 0: random; pass 1: all at +-max, the largest sums */
+		for (i = 0; i < (size_t)B * R; i++)
+			x[i] = pass ? (i % 3 ? 1.5f : -1.5f) :
+				      (float)(cim_rng_uniform(&r) - 0.3);
+		for (i = 0; i < (size_t)B * C; i++)
+			d[i] = pass ? -2e-3f :
+				      (float)((cim_rng_uniform(&r) - 0.5) *
+					      1e-2 * (i % 7 + 1));
+		memcpy(ref, chi0, n * sizeof(*ref));
+		ref_accumulate(ref + 2 * xb.cols + 1, xb.cols, B, R, C, x, d,
+			       lr);
+
+		set_blas_threads(1);
+		memcpy(xb.chi, chi0, n * sizeof(*chi0));
+		cim_duu_accumulate(&xb, &w, B, x, d, lr, &m);
+		ck_assert_mem_eq(xb.chi, ref, n * sizeof(*ref));
+
+		set_blas_threads(2);
+		memcpy(xb.chi, chi0, n * sizeof(*chi0));
+		cim_duu_accumulate(&xb, &w, B, x, d, lr, &m);
+		ck_assert_mem_eq(xb.chi, ref, n * sizeof(*ref));
+
+		/* a smaller batch: another kernel blocking */
+		memcpy(ref, chi0, n * sizeof(*ref));
+		ref_accumulate(ref + 2 * xb.cols + 1, xb.cols, 3, R, C, x, d,
+			       lr);
+		memcpy(xb.chi, chi0, n * sizeof(*chi0));
+		cim_duu_accumulate(&xb, &w, 3, x, d, lr, &m);
+		ck_assert_mem_eq(xb.chi, ref, n * sizeof(*ref));
+
+		/* scratch that cannot grow: the int64 path, same bits */
+		free(xb.scratch);
+		xb.scratch = NULL;
+		xb.scratch_len = SIZE_MAX;
+		memcpy(xb.chi, chi0, n * sizeof(*chi0));
+		cim_duu_accumulate(&xb, &w, 3, x, d, lr, &m);
+		ck_assert_mem_eq(xb.chi, ref, n * sizeof(*ref));
+		xb.scratch_len = 0;
+	}
+	set_blas_threads(threads0);
+	free(x);
+	free(d);
+	free(ref);
+	free(chi0);
 	cim_xbar_fini(&xb);
 }
 END_TEST
@@ -313,6 +578,9 @@ Suite *duu_suite(void)
 	tcase_add_test(tc, test_duu_saturation_rule);
 	tcase_add_test(tc, test_duu_below_threshold);
 	tcase_add_test(tc, test_duu_batch_equals_sequential);
+	tcase_add_test(tc, test_duu_quantize_precision);
+	tcase_add_test(tc, test_duu_zero_operand);
+	tcase_add_test(tc, test_duu_exact_any_order);
 	tcase_add_test(tc, test_duu_eps_choice);
 	tcase_add_test(tc, test_duu_transfer_cost);
 	suite_add_tcase(s, tc);
