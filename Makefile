@@ -34,6 +34,7 @@ BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 include runtime/runtime.mk
 include tools/cimctl/cimctl.mk
 include runtime/layers/layers.mk
+include runtime/ternary/ternary.mk
 include tools/cim-train/cim-train.mk
 
 .PHONY: all deps run check check-unit check-vm vm-prep vm-shell qemu module \

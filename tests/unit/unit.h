@@ -17,6 +17,7 @@ Suite *determinism_suite(void);
 Suite *runtime_suite(void);
 Suite *runtime_discovery_suite(void);
 Suite *layers_suite(void);
+Suite *ternary_suite(void);
 
 /* A device with every non-ideality off and a small geometry. */
 void unit_config_ideal(struct cim_fw_config *cfg);

@@ -19,6 +19,7 @@ static Suite *(*const suites[])(void) = {
 	runtime_suite,
 	runtime_discovery_suite,
 	layers_suite,
+	ternary_suite,
 };
 
 void unit_config_ideal(struct cim_fw_config *cfg)
