@@ -51,7 +51,7 @@ struct cim_xbar {
 	bool lev_valid;
 	struct cim_rng c2c;	/* pulse noise */
 	struct cim_rng_lanes read;	/* read noise, drawn in bulk */
-	/* scratch for the VMM, grown to the largest call seen; bytes */
+	/* scratch for the VMM and the DUU, grown to the largest call seen; bytes */
 	float *scratch;
 	size_t scratch_len;
 };

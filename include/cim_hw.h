@@ -353,9 +353,11 @@ struct cim_pkt_vmm {
  * @report: bus address of a struct cim_duu_report with CIM_DUU_F_REPORT,
  *          else must be zero
  *
- * chi[i][j] -= lr * sum_b x[b][i] * d[b][j]; then, unless
- * CIM_DUU_F_NO_TRANSFER, every cell with |chi| >= epsilon is pulsed
- * trunc(chi / epsilon) times (clamped to n_max) and keeps the remainder.
+ * chi[i][j] -= lr * sum_b x[b][i] * d[b][j], with x and d taken as 16-bit
+ * codes times one scale per operand and packet (max |v| / 32767), so the
+ * sum is exact; then, unless CIM_DUU_F_NO_TRANSFER, every cell with
+ * |chi| >= epsilon is pulsed trunc(chi / epsilon) times (clamped to n_max)
+ * and keeps the remainder.
  */
 struct cim_pkt_duu_update {
 	struct cim_pkt_hdr hdr;
