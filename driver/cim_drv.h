@@ -310,6 +310,7 @@ int cim_reserve_ioctl(struct cim_file *file, unsigned int cmd,
 		      unsigned long arg);
 void cim_reserve_release_all(struct cim_file *file);
 void cim_job_retire_done_locked(struct cim_device *cdev);
+void cim_job_retire_done(struct cim_device *cdev);
 void cim_job_abort_all_locked(struct cim_device *cdev, struct cim_job *guilty);
 void cim_fence_history_release(struct cim_file *file);
 int cim_job_run_kernel(struct cim_device *cdev, const void *cmds, u32 size);

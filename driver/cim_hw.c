@@ -229,12 +229,7 @@ static irqreturn_t cim_irq(int irq, void *arg)
 
 static irqreturn_t cim_irq_thread(int irq, void *arg)
 {
-	struct cim_device *cdev = arg;
-
-	mutex_lock(&cdev->lock);
-	if (cdev->state == CIM_STATE_OPERATIONAL)
-		cim_job_retire_done_locked(cdev);
-	mutex_unlock(&cdev->lock);
+	cim_job_retire_done(arg);
 	return IRQ_HANDLED;
 }
 

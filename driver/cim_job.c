@@ -113,8 +113,8 @@ static void cim_job_end_locked(struct cim_device *cdev, struct cim_job *job,
  * cim_job_retire_done_locked() - end every job the device completed
  * @cdev: the device
  *
- * Context: cdev->lock held; called from the interrupt thread and the hang
- * check.
+ * Context: cdev->lock held; called from the interrupt thread, the hang
+ * check and WAIT.
  */
 void cim_job_retire_done_locked(struct cim_device *cdev)
 {
@@ -149,6 +149,33 @@ void cim_job_retire_done_locked(struct cim_device *cdev)
 				   fence->done.status ? -EIO : 0);
 	}
 	wake_up_all(&cdev->ring_wq);
+}
+
+/**
+ * cim_job_retire_done() - end every job the device completed, now
+ * @cdev: the device
+ *
+ * What the interrupt thread does; WAIT calls it too, rather than sleep
+ * until the interrupt thread gets there.
+ *
+ * Context: sleeps; takes cdev->lock.
+ */
+void cim_job_retire_done(struct cim_device *cdev)
+{
+	mutex_lock(&cdev->lock);
+	if (cdev->state == CIM_STATE_OPERATIONAL)
+		cim_job_retire_done_locked(cdev);
+	mutex_unlock(&cdev->lock);
+}
+
+/* As above, but a signal ends the wait for the lock (a reset may hold it) */
+static void cim_job_retire_done_interruptible(struct cim_device *cdev)
+{
+	if (mutex_lock_interruptible(&cdev->lock))
+		return;
+	if (cdev->state == CIM_STATE_OPERATIONAL)
+		cim_job_retire_done_locked(cdev);
+	mutex_unlock(&cdev->lock);
 }
 
 /**
@@ -897,6 +924,15 @@ int cim_wait_ioctl(struct cim_file *file, unsigned int cmd, unsigned long arg)
 	mutex_unlock(&file->lock);
 	if (!fence)
 		return -ENOENT;
+
+	/*
+	 * Look at the device before sleeping: a short job is often done by
+	 * now, and retiring it here spares the waiter the interrupt, the
+	 * interrupt thread and a wakeup (and a poll sees progress even with
+	 * the interrupt on another CPU, not yet handled).
+	 */
+	if (!dma_fence_is_signaled(&fence->base))
+		cim_job_retire_done_interruptible(file->cdev);
 
 	left = args.timeout_ns ? args.timeout_ns - ktime_get_ns() : 0;
 	if (left <= 0) {
