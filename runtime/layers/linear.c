@@ -420,10 +420,44 @@ static int check_call(const struct cim_linear *l, const float *a,
 	return 0;
 }
 
+/*
+ * Digital accumulation of the tiles' outputs: @y is batch x @total, cut in
+ * output tiles of @stride; each is the sum, in ascending order, of the
+ * @nsum partial tiles in ybuf (laid out [s][total][batch_max]), then scaled
+ * back by w_max. The fixed order keeps the result bit-reproducible.
+ */
+static void sum_partials(const struct cim_linear *l, float *y,
+			 unsigned int total, unsigned int stride,
+			 unsigned int nsum, unsigned int batch)
+{
+	unsigned int o, s, b, j, w;
+
+	for (o = 0; o * stride < total; o++) {
+		w = total - o * stride < stride ? total - o * stride : stride;
+		for (b = 0; b < batch; b++) {
+			float *yb = y + (size_t)b * total + o * stride;
+
+			for (s = 0; s < nsum; s++) {
+				const float *p = fptr(l->ybuf,
+					((size_t)s * total + o * stride) *
+					l->o.batch_max + (size_t)b * w);
+
+				if (!s)
+					memcpy(yb, p, w * 4);
+				else
+					for (j = 0; j < w; j++)
+						yb[j] += p[j];
+			}
+			for (j = 0; j < w; j++)
+				yb[j] *= l->o.w_max;
+		}
+	}
+}
+
 int cim_linear_forward(struct cim_linear *l, const float *x,
 		       unsigned int batch, float *y)
 {
-	unsigned int r, c, b, j;
+	unsigned int r, c;
 	int ret;
 
 	ret = check_call(l, x, l ? l->in : 0, y, 0, batch);
@@ -452,35 +486,14 @@ int cim_linear_forward(struct cim_linear *l, const float *x,
 	ret = run(l, l->cb_fwd);
 	if (ret)
 		return ret;
-	/* partial sums of the row tiles, r ascending, then the scale */
-	for (c = 0; c < l->nct; c++) {
-		unsigned int nc = tile_cols(l, c);
-
-		for (b = 0; b < batch; b++) {
-			float *yb = y + (size_t)b * l->out + c * l->xc;
-
-			for (r = 0; r < l->nrt; r++) {
-				const float *p = fptr(l->ybuf,
-					((size_t)r * l->out + c * l->xc) *
-					l->o.batch_max + (size_t)b * nc);
-
-				if (!r)
-					memcpy(yb, p, nc * 4);
-				else
-					for (j = 0; j < nc; j++)
-						yb[j] += p[j];
-			}
-			for (j = 0; j < nc; j++)
-				yb[j] *= l->o.w_max;
-		}
-	}
+	sum_partials(l, y, l->out, l->xc, l->nrt, batch);
 	return 0;
 }
 
 int cim_linear_backward(struct cim_linear *l, const float *dy,
 			unsigned int batch, float *dx)
 {
-	unsigned int r, c, b, j;
+	unsigned int r, c;
 	int ret;
 
 	ret = check_call(l, dy, l ? l->out : 0, dx, 0, batch);
@@ -509,27 +522,7 @@ int cim_linear_backward(struct cim_linear *l, const float *dy,
 	ret = run(l, l->cb_bwd);
 	if (ret)
 		return ret;
-	for (r = 0; r < l->nrt; r++) {
-		unsigned int nr = tile_rows(l, r);
-
-		for (b = 0; b < batch; b++) {
-			float *db = dx + (size_t)b * l->in + r * l->xr;
-
-			for (c = 0; c < l->nct; c++) {
-				const float *p = fptr(l->ybuf,
-					((size_t)c * l->in + r * l->xr) *
-					l->o.batch_max + (size_t)b * nr);
-
-				if (!c)
-					memcpy(db, p, nr * 4);
-				else
-					for (j = 0; j < nr; j++)
-						db[j] += p[j];
-			}
-			for (j = 0; j < nr; j++)
-				db[j] *= l->o.w_max;
-		}
-	}
+	sum_partials(l, dx, l->in, l->xr, l->nct, batch);
 	return 0;
 }
 
