@@ -30,9 +30,10 @@ struct dataset {
 
 static struct {
 	const char *dataset, *data_dir, *device, *preset, *csv, *plot;
-	const char *checkpoint, *backend;
-	unsigned int epochs, batch, lr_step, train_limit, test_limit;
-	float lr, momentum, wmax_scale;
+	const char *checkpoint, *backend, *norm, *init;
+	unsigned int epochs, batch, lr_step, train_limit, test_limit, pad;
+	unsigned int shift;
+	float lr, momentum, wmax_scale, weight_decay;
 	uint64_t seed, chip_seed, transfer_seed;
 	bool resume, transfer, host_momentum, quiet;
 } opt = {
@@ -40,6 +41,8 @@ static struct {
 	.backend = "device", .epochs = 15, .batch = 32, .lr_step = 5,
 	.lr = 0.05f, .momentum = 0.9f, .wmax_scale = 3.0f, .seed = 0,
 	.chip_seed = 1, .transfer_seed = 0, .host_momentum = true,
+	.norm = "none", .init = "he", .pad = 2, .weight_decay = 1e-3f,
+	.shift = 1,
 };
 
 static void die(const char *fmt, ...)
@@ -94,6 +97,61 @@ static void load_set(const char *dir, const char *prefix, unsigned int limit,
 	memcpy(d->y, lb.data, d->n);
 	idx_free(&im);
 	idx_free(&lb);
+}
+
+/*
+ * Input scaling, the same for both backends and both sets: "std" to zero
+ * mean and unit variance with the training set's statistics (one mean and
+ * one deviation over all pixels), "sym" to [-1, 1], "none" keeps [0, 1].
+ */
+static void normalize(struct dataset *tr, struct dataset *te)
+{
+	double sum = 0.0, sq = 0.0, mean, sd;
+	size_t i, n = (size_t)tr->n * 784;
+
+	if (!strcmp(opt.norm, "none"))
+		return;
+	if (!strcmp(opt.norm, "sym")) {
+		mean = 0.5;
+		sd = 0.5;
+	} else {
+		for (i = 0; i < n; i++) {
+			sum += tr->x[i];
+			sq += (double)tr->x[i] * tr->x[i];
+		}
+		mean = sum / n;
+		sd = sqrt(sq / n - mean * mean);
+	}
+	for (i = 0; i < n; i++)
+		tr->x[i] = (float)((tr->x[i] - mean) / sd);
+	for (i = 0; i < (size_t)te->n * 784; i++)
+		te->x[i] = (float)((te->x[i] - mean) / sd);
+}
+
+/*
+ * Augmentation: the training image moved by a random integer offset in
+ * [-shift, shift] on each axis, the background (the corner pixel) filling
+ * in. The offsets come from the seed, the epoch and the position in the
+ * epoch only, so both backends and a resumed run see the same images.
+ */
+static void shift_image(const float *src, float *dst, uint64_t key)
+{
+	uint64_t z = key * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
+	unsigned int span = 2 * opt.shift + 1;
+	int dx, dy, y, x;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	dx = (int)(z % span) - (int)opt.shift;
+	dy = (int)((z >> 32) % span) - (int)opt.shift;
+	for (y = 0; y < 28; y++)
+		for (x = 0; x < 28; x++) {
+			int sy = y - dy, sx = x - dx;
+
+			dst[y * 28 + x] = sy >= 0 && sy < 28 && sx >= 0 &&
+					  sx < 28 ? src[sy * 28 + sx] : src[0];
+		}
 }
 
 static struct cim_device *open_device(const char *name, uint64_t seed)
@@ -404,7 +462,9 @@ static struct result train(bool on_device, const struct dataset *train_set,
 		.batch_max = opt.batch < 100 ? 100 : opt.batch,
 		.lr = opt.lr, .momentum = opt.momentum,
 		.host_momentum = opt.host_momentum,
-		.wmax_scale = opt.wmax_scale,
+		.wmax_scale = opt.wmax_scale, .pad = opt.pad,
+		.he_init = !strcmp(opt.init, "he"),
+		.weight_decay = opt.weight_decay,
 	};
 	struct cim_device *dev = NULL;
 	struct result r = { 0 };
@@ -465,10 +525,18 @@ static struct result train(bool on_device, const struct dataset *train_set,
 			float *x = n.cols;	/* free until forward */
 
 			/* gather into a[0] through forward's memcpy */
-			for (j = 0; j < b; j++)
-				memcpy(x + (size_t)j * 784,
-				       train_set->x + (size_t)ord[i + j] * 784,
-				       784 * sizeof(float));
+			for (j = 0; j < b; j++) {
+				const float *img = train_set->x +
+						   (size_t)ord[i + j] * 784;
+
+				if (opt.shift)
+					shift_image(img, x + (size_t)j * 784,
+						    (opt.seed * 1000003ull +
+						     epoch) * 1000003ull + i + j);
+				else
+					memcpy(x + (size_t)j * 784, img,
+					       784 * sizeof(float));
+			}
 			memcpy(n.a[0], x, (size_t)b * 784 * sizeof(float));
 			{
 				static uint8_t yb[4096];
@@ -568,6 +636,11 @@ static void usage(FILE *f)
 	      "  --epochs N --batch N --lr X --momentum X --lr-step N\n"
 	      "  --plain-sgd               device: DUU outer products, no momentum\n"
 	      "  --wmax-scale X            crossbar range, x init bound (default 3)\n"
+	      "  --normalize none|std|sym  input scaling (default none: [0, 1])\n"
+	      "  --init he|torch           weight initialisation (default he)\n"
+	      "  --pad 2|0                 zero padding of conv1 (default 2: fc1 of 400)\n"
+	      "  --weight-decay X          L2 through the gradient (default 0.001)\n"
+	      "  --shift N                 augmentation: shifts up to N pixels (default 1)\n"
 	      "  --seed N --chip-seed N --transfer-seed N\n"
 	      "  --train-limit N --test-limit N\n"
 	      "  --csv FILE --plot FILE.png\n"
@@ -591,6 +664,8 @@ int main(int argc, char **argv)
 		{ "csv", 1, 0, 'C' }, { "plot", 1, 0, 'g' },
 		{ "checkpoint", 1, 0, 'k' }, { "resume", 0, 0, 'r' },
 		{ "transfer", 0, 0, 'T' }, { "quiet", 0, 0, 'q' },
+		{ "normalize", 1, 0, 'z' }, { "init", 1, 0, 'i' },
+		{ "pad", 1, 0, 'a' }, { "shift", 1, 0, 'x' }, { "weight-decay", 1, 0, 'w' },
 		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	struct dataset tr, te;
@@ -626,13 +701,22 @@ int main(int argc, char **argv)
 		case 'r': opt.resume = true; break;
 		case 'T': opt.transfer = true; break;
 		case 'q': opt.quiet = true; break;
+		case 'z': opt.norm = optarg; break;
+		case 'i': opt.init = optarg; break;
+		case 'x': opt.shift = strtoul(optarg, NULL, 0); break;
+		case 'a': opt.pad = strtoul(optarg, NULL, 0); break;
+		case 'w': opt.weight_decay = strtof(optarg, NULL); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (optind < argc || !opt.batch || opt.batch > 4096 ||
 	    !(opt.lr > 0.0f) || !(opt.wmax_scale > 0.0f) ||
-	    !(opt.momentum >= 0.0f && opt.momentum < 1.0f)) {
+	    !(opt.momentum >= 0.0f && opt.momentum < 1.0f) ||
+	    (opt.pad != 0 && opt.pad != 2) || opt.shift > 4 || !(opt.weight_decay >= 0.0f) ||
+	    (strcmp(opt.norm, "none") && strcmp(opt.norm, "std") &&
+	     strcmp(opt.norm, "sym")) ||
+	    (strcmp(opt.init, "torch") && strcmp(opt.init, "he"))) {
 		usage(stderr);
 		return 2;
 	}
@@ -657,6 +741,7 @@ int main(int argc, char **argv)
 	openblas_set_num_threads(1);
 	load_set(opt.data_dir, "train", opt.train_limit, &tr);
 	load_set(opt.data_dir, "t10k", opt.test_limit, &te);
+	normalize(&tr, &te);
 	if (opt.plot && !opt.csv) {
 		snprintf(csvtmp, sizeof(csvtmp), "%s.csv", opt.plot);
 		opt.csv = csvtmp;

@@ -6,10 +6,11 @@
  * pooling, softmax cross-entropy, and the momentum of the software
  * baseline (or, with host momentum, of the device: see layer_update()).
  *
- * Conv 1@28x28 -> 6@24x24 (5x5, no padding) -> ReLU -> pool -> 6@12x12,
- * conv -> 16@8x8 -> ReLU -> pool -> 16@4x4 = 256, fc 120, 84, 10: no
- * padding, so the first fc layer has 256 inputs and fits one 256-row
- * crossbar, like the classic LeNet-5 on 32x32 inputs.
+ * Conv 1@28x28 -> 6@28x28 (5x5, padding 2; --pad 0: 6@24x24) -> ReLU ->
+ * pool -> 6@14x14, conv -> 16@10x10 -> ReLU -> pool -> 16@5x5 = 400, fc
+ * 120, 84, 10: the classic LeNet-5 geometry. fc1's 400 inputs take two
+ * 256-row crossbar tiles (cim_linear tiles them), so the network uses 6
+ * of the 8 crossbars.
  */
 #include <cblas.h>
 #include <errno.h>
@@ -21,13 +22,13 @@
 
 static const struct {
 	bool conv;
-	unsigned int in_ch, out_ch, in_hw;
+	unsigned int in_ch, out_ch;
 } arch[NET_LAYERS] = {
-	{ true, 1, 6, 28 },
-	{ true, 6, 16, 12 },
-	{ false, 256, 120, 0 },
-	{ false, 120, 84, 0 },
-	{ false, 84, 10, 0 },
+	{ true, 1, 6 },
+	{ true, 6, 16 },
+	{ false, 0, 120 },	/* in: 16 x pooled side^2 */
+	{ false, 120, 84 },
+	{ false, 84, 10 },
 };
 
 /* splitmix64: the initialisation must not depend on the libc */
@@ -145,7 +146,9 @@ int net_set_lr(struct net *n, float lr)
 int net_create(struct net *n, struct cim_device *dev,
 	       const struct net_opts *o, uint64_t seed)
 {
-	unsigned int bm = o->batch_max, kmax = 0, i;
+	unsigned int bm = o->batch_max, kmax = 0, i, next_xbar = 0;
+	struct cim_info info = { .size = sizeof(info) };
+	uint64_t xbars;
 	size_t cols_max = 0, act;
 	uint64_t s = seed;
 	int ret;
@@ -162,16 +165,22 @@ int net_create(struct net *n, struct cim_device *dev,
 
 		l->conv = arch[i].conv;
 		if (l->conv) {
+			unsigned int hw = i ? n->L[i - 1].ph : 28;
+
 			l->s = (struct cim_conv2d_shape){
 				.in_ch = arch[i].in_ch, .out_ch = arch[i].out_ch,
-				.in_h = arch[i].in_hw, .in_w = arch[i].in_hw,
-				.k_h = 5, .k_w = 5, .stride = 1, .pad = 0,
+				.in_h = hw, .in_w = hw,
+				.k_h = 5, .k_w = 5, .stride = 1,
+				.pad = i ? 0 : o->pad,
 			};
-			l->oh = l->ow = arch[i].in_hw - 4;
+			l->oh = l->ow = hw + 2 * l->s.pad - 4;
+			l->ph = l->oh / 2;
 			l->k = arch[i].in_ch * 25;
 		} else {
 			l->oh = l->ow = 1;
-			l->k = arch[i].in_ch;
+			l->k = arch[i].in_ch ? arch[i].in_ch :
+			       n->L[i - 1].out * n->L[i - 1].ph *
+			       n->L[i - 1].ph;
 		}
 		l->npix = l->oh * l->ow;
 		l->out = arch[i].out_ch;
@@ -182,36 +191,47 @@ int net_create(struct net *n, struct cim_device *dev,
 		l->w = zalloc((size_t)l->k * l->out);
 		l->vw = zalloc((size_t)l->k * l->out);
 		l->gw = zalloc((size_t)l->k * l->out);
+		l->wr = zalloc((size_t)l->k * l->out);
 		l->b = zalloc(l->out);
 		l->vb = zalloc(l->out);
 		l->gb = zalloc(l->out);
 		act = (size_t)bm * l->out * l->npix;
 		n->z[i] = zalloc(act);
 		n->d[i] = zalloc(act);
-		if (!l->w || !l->vw || !l->gw || !l->b || !l->vb || !l->gb ||
+		if (!l->w || !l->vw || !l->gw || !l->wr || !l->b || !l->vb || !l->gb ||
 		    !n->z[i] || !n->d[i])
 			return -ENOMEM;
-		/* PyTorch's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) */
+		/*
+		 * PyTorch's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for
+		 * weights and biases; He (Kaiming uniform, ReLU gain):
+		 * U(-sqrt(6/fan_in), sqrt(6/fan_in)) and zero biases.
+		 */
 		bound = 1.0f / sqrtf((float)l->k);
+		if (o->he_init)
+			bound *= sqrtf(6.0f);
 		for (j = 0; j < (size_t)l->k * l->out; j++)
 			l->w[j] = rng_uniform(&s, bound);
 		for (j = 0; j < l->out; j++)
-			l->b[j] = rng_uniform(&s, bound);
+			l->b[j] = o->he_init ? 0.0f : rng_uniform(&s, bound);
 		l->w_max = o->wmax_scale * bound;
 	}
 	/* a[i + 1]: pooled output of a conv, or the fc output itself */
-	n->a[1] = zalloc((size_t)bm * 6 * 12 * 12);
-	n->a[2] = zalloc((size_t)bm * 256);
+	n->a[1] = zalloc((size_t)bm * n->L[1].k / 25 * n->L[1].s.in_h *
+			 n->L[1].s.in_w);
+	n->a[2] = zalloc((size_t)bm * n->L[2].k);
 	n->a[3] = n->z[2];
 	n->a[4] = n->z[3];
 	n->a[5] = n->z[4];
-	n->da[1] = zalloc((size_t)bm * 6 * 12 * 12);
-	n->da[2] = zalloc((size_t)bm * 256);
-	n->da[3] = zalloc((size_t)bm * 120);
-	n->da[4] = zalloc((size_t)bm * 84);
-	n->pidx[0] = calloc((size_t)bm * 6 * 12 * 12, sizeof(uint32_t));
-	n->pidx[1] = calloc((size_t)bm * 256, sizeof(uint32_t));
-	/* im2col and its row-major output: the first conv is the largest */
+	n->da[1] = zalloc((size_t)bm * n->L[1].k / 25 * n->L[1].s.in_h *
+			  n->L[1].s.in_w);
+	n->da[2] = zalloc((size_t)bm * n->L[2].k);
+	n->da[3] = zalloc((size_t)bm * n->L[3].k);
+	n->da[4] = zalloc((size_t)bm * n->L[4].k);
+	n->pidx[0] = calloc((size_t)bm * n->L[1].k / 25 * n->L[1].s.in_h *
+			    n->L[1].s.in_w, sizeof(uint32_t));
+	n->pidx[1] = calloc((size_t)bm * n->L[2].k, sizeof(uint32_t));
+	/* im2col and its row-major output */
+	n->cols_max = cols_max;
 	n->cols = zalloc((size_t)bm * cols_max * 2);
 	n->eye = zalloc((size_t)kmax * kmax);
 	n->logits = n->z[4];
@@ -221,6 +241,10 @@ int net_create(struct net *n, struct cim_device *dev,
 		return -ENOMEM;
 	if (!dev)
 		return 0;
+	ret = cim_device_query(dev, &info);
+	if (ret)
+		return ret;
+	xbars = info.xbar_count >= 64 ? ~0ull : (1ull << info.xbar_count) - 1;
 
 	for (i = 0; i < NET_LAYERS; i++) {
 		struct layer *l = &n->L[i];
@@ -229,8 +253,12 @@ int net_create(struct net *n, struct cim_device *dev,
 		cim_linear_options_default(&lo);
 		lo.lr = o->lr;
 		lo.w_max = l->w_max;
-		/* one crossbar per layer, each its own */
-		lo.xbar_mask = 1ull << i;
+		/* crossbars of its own: the next ones free (fc1 of 400
+		 * inputs takes two 256-row tiles) */
+		lo.xbar_mask = next_xbar < 64 ? xbars & (~0ull << next_xbar) :
+			       0;
+		if (!lo.xbar_mask)
+			return -E2BIG;
 		lo.batch_max = bm;
 		if (l->conv) {
 			ret = cim_conv2d_create(dev, &l->s, &lo, &l->cc);
@@ -243,6 +271,8 @@ int net_create(struct net *n, struct cim_device *dev,
 		}
 		if (ret)
 			return ret;
+		next_xbar += cim_linear_tiles(l->conv ?
+					      cim_conv2d_linear(l->cc) : l->lin);
 	}
 	return net_program(n, NULL);
 }
@@ -259,6 +289,7 @@ void net_destroy(struct net *n)
 		free(l->w);
 		free(l->vw);
 		free(l->gw);
+		free(l->wr);
 		free(l->b);
 		free(l->vb);
 		free(l->gb);
@@ -277,25 +308,31 @@ void net_destroy(struct net *n)
 	memset(n, 0, sizeof(*n));
 }
 
-/* cols[(img * npix + pix)][(c * 5 + ky) * 5 + kx], stride 1, no padding */
+/* cols[(img * npix + pix)][(c * 5 + ky) * 5 + kx], stride 1, zero padding */
 static void im2col(const struct layer *l, const float *x, unsigned int bs,
 		   float *cols)
 {
 	unsigned int img, c, ky, kx, oy, ox;
-	unsigned int H = l->s.in_h, W = l->s.in_w, C = l->s.in_ch;
+	int H = l->s.in_h, W = l->s.in_w, C = l->s.in_ch, P = l->s.pad;
 
 	for (img = 0; img < bs; img++)
 		for (oy = 0; oy < l->oh; oy++)
 			for (ox = 0; ox < l->ow; ox++) {
 				float *row = cols + ((size_t)img * l->npix +
 					oy * l->ow + ox) * l->k;
-				for (c = 0; c < C; c++)
+				for (c = 0; c < (unsigned int)C; c++)
 					for (ky = 0; ky < 5; ky++) {
+						int yy = (int)(oy + ky) - P;
 						const float *src = x +
-							(((size_t)img * C + c) * H +
-							 oy + ky) * W + ox;
-						for (kx = 0; kx < 5; kx++)
-							*row++ = src[kx];
+							((size_t)img * C + c) * H * W;
+
+						for (kx = 0; kx < 5; kx++) {
+							int xx = (int)(ox + kx) - P;
+
+							*row++ = yy >= 0 && yy < H &&
+								 xx >= 0 && xx < W ?
+								 src[yy * W + xx] : 0.0f;
+						}
 					}
 			}
 }
@@ -304,7 +341,7 @@ static void col2im(const struct layer *l, const float *cols, unsigned int bs,
 		   float *dx)
 {
 	unsigned int img, c, ky, kx, oy, ox;
-	unsigned int H = l->s.in_h, W = l->s.in_w, C = l->s.in_ch;
+	int H = l->s.in_h, W = l->s.in_w, C = l->s.in_ch, P = l->s.pad;
 
 	memset(dx, 0, (size_t)bs * C * H * W * sizeof(float));
 	for (img = 0; img < bs; img++)
@@ -312,13 +349,19 @@ static void col2im(const struct layer *l, const float *cols, unsigned int bs,
 			for (ox = 0; ox < l->ow; ox++) {
 				const float *row = cols + ((size_t)img *
 					l->npix + oy * l->ow + ox) * l->k;
-				for (c = 0; c < C; c++)
+				for (c = 0; c < (unsigned int)C; c++)
 					for (ky = 0; ky < 5; ky++) {
+						int yy = (int)(oy + ky) - P;
 						float *dst = dx +
-							(((size_t)img * C + c) * H +
-							 oy + ky) * W + ox;
-						for (kx = 0; kx < 5; kx++)
-							dst[kx] += *row++;
+							((size_t)img * C + c) * H * W;
+
+						for (kx = 0; kx < 5; kx++, row++) {
+							int xx = (int)(ox + kx) - P;
+
+							if (yy >= 0 && yy < H &&
+							    xx >= 0 && xx < W)
+								dst[yy * W + xx] += *row;
+						}
 					}
 			}
 }
@@ -352,7 +395,7 @@ static void nchw_to_rows(const struct layer *l, const float *y,
 
 static float *cols_b(struct net *n)
 {
-	return n->cols + (size_t)n->batch_max * 576 * 25;
+	return n->cols + (size_t)n->batch_max * n->cols_max;
 }
 
 static int layer_forward(struct net *n, struct layer *l, const float *x,
@@ -422,7 +465,7 @@ static void host_grad(struct net *n, struct layer *l, const float *x,
 static int layer_backward(struct net *n, struct layer *l, const float *x,
 			  const float *dy, unsigned int bs, float *dx)
 {
-	float mu = n->o.momentum, lr = n->o.lr;
+	float mu = n->o.momentum, lr = n->o.lr, wd = n->o.weight_decay;
 	unsigned int img, o, p;
 	size_t j, nw = (size_t)l->k * l->out;
 	int ret;
@@ -453,16 +496,33 @@ static int layer_backward(struct net *n, struct layer *l, const float *x,
 			if (ret)
 				return ret;
 		}
-		if (!n->o.host_momentum)
-			return l->conv ? cim_conv2d_update(l->cc, x, dy, bs) :
-					 cim_linear_update(l->lin, x, dy, bs);
-		host_grad(n, l, x, dy, bs);
-		for (j = 0; j < nw; j++)
-			l->vw[j] = mu * l->vw[j] + l->gw[j];
 		/* the identity of this layer's k, rows of k floats */
-		memset(n->eye, 0, nw / l->out * l->k * sizeof(float));
+		memset(n->eye, 0, (size_t)l->k * l->k * sizeof(float));
 		for (j = 0; j < l->k; j++)
 			n->eye[j * l->k + j] = 1.0f;
+		if (wd > 0.0f) {
+			/*
+			 * Weight decay needs W: read on the chip, by forward
+			 * VMMs of the unit vectors (DAC, crossbar, ADC and
+			 * their noise), k per layer and mini-batch.
+			 */
+			ret = cim_linear_forward(lin, n->eye, l->k, l->wr);
+			if (ret)
+				return ret;
+			for (j = 0; j < nw; j++)
+				l->wr[j] *= wd;
+		}
+		if (!n->o.host_momentum) {
+			ret = l->conv ? cim_conv2d_update(l->cc, x, dy, bs) :
+				       cim_linear_update(l->lin, x, dy, bs);
+			if (ret || !(wd > 0.0f))
+				return ret;
+			return cim_linear_update(lin, n->eye, l->wr, l->k);
+		}
+		host_grad(n, l, x, dy, bs);
+		for (j = 0; j < nw; j++)
+			l->vw[j] = mu * l->vw[j] + l->gw[j] +
+				   (wd > 0.0f ? l->wr[j] : 0.0f);
 		return cim_linear_update(lin, n->eye, l->vw, l->k);
 	}
 
@@ -483,7 +543,7 @@ static int layer_backward(struct net *n, struct layer *l, const float *x,
 		}
 	}
 	for (j = 0; j < nw; j++) {
-		l->vw[j] = mu * l->vw[j] + l->gw[j];
+		l->vw[j] = mu * l->vw[j] + l->gw[j] + wd * l->w[j];
 		l->w[j] -= lr * l->vw[j];
 	}
 	return 0;

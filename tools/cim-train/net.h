@@ -19,11 +19,13 @@
 struct layer {
 	bool conv;
 	struct cim_conv2d_shape s;	/* conv: the shape; fc: in/out only */
+	unsigned int ph;		/* conv: pooled output side */
 	unsigned int oh, ow, npix;	/* output pixels per image (fc: 1) */
 	unsigned int k, out;		/* weight matrix k x out */
 	float *w;			/* [k][out], fp32 weights (software) */
 	float *vw;			/* momentum of w */
 	float *gw;			/* gradient scratch */
+	float *wr;			/* device: weights read for the decay */
 	float *b, *vb, *gb;		/* biases: always digital, on the host */
 	float w_max;
 	/* device */
@@ -37,6 +39,9 @@ struct net_opts {
 	float momentum;
 	bool host_momentum;	/* device: send velocity through the DUU */
 	float wmax_scale;	/* w_max = scale * init bound */
+	unsigned int pad;	/* zero padding of conv1: 0 or 2 */
+	bool he_init;		/* Kaiming uniform, zero biases */
+	float weight_decay;	/* L2, through the gradient (device: W read by VMMs) */
 };
 
 struct net {
@@ -51,6 +56,7 @@ struct net {
 	float *da[NET_LAYERS + 1];	/* gradient at a[i] */
 	uint32_t *pidx[2];		/* max-pool argmax */
 	float *cols;			/* im2col scratch */
+	size_t cols_max;		/* floats per image of one im2col */
 	float *eye;			/* identity for host-momentum updates */
 	float *logits;
 };
