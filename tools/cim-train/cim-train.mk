@@ -25,7 +25,7 @@ train-mnist: $(BUILD)/cim-train
 
 train-fashion: $(BUILD)/cim-train
 	@tools/data/fetch-fashion-mnist.sh >/dev/null
-	$(BUILD)/cim-train --dataset fashion --backend both \
+	$(BUILD)/cim-train --dataset fashion --backend both --lr 0.02 \
 		--csv $(BUILD)/train-fashion.csv --plot $(BUILD)/train-fashion.png
 
 check-train: $(BUILD)/cim-train
