@@ -38,8 +38,8 @@ static struct {
 	bool resume, transfer, host_momentum, quiet;
 } opt = {
 	.dataset = "mnist", .device = "embedded", .preset = "default",
-	.backend = "device", .epochs = 15, .batch = 32, .lr_step = 5,
-	.lr = 0.05f, .momentum = 0.9f, .wmax_scale = 3.0f, .seed = 0,
+	.backend = "device", .epochs = 15, .batch = 32, .lr_step = 3,
+	.lr = 0.05f, .momentum = 0.9f, .wmax_scale = 2.0f, .seed = 0,
 	.chip_seed = 1, .transfer_seed = 0, .host_momentum = true,
 	.norm = "none", .init = "he", .pad = 2, .weight_decay = 1e-3f,
 	.shift = 1,
@@ -635,7 +635,7 @@ static void usage(FILE *f)
 	      "  --preset P                default, ideal, no-noise, no-variation\n"
 	      "  --epochs N --batch N --lr X --momentum X --lr-step N\n"
 	      "  --plain-sgd               device: DUU outer products, no momentum\n"
-	      "  --wmax-scale X            crossbar range, x init bound (default 3)\n"
+	      "  --wmax-scale X            crossbar range, x init bound (default 2)\n"
 	      "  --normalize none|std|sym  input scaling (default none: [0, 1])\n"
 	      "  --init he|torch           weight initialisation (default he)\n"
 	      "  --pad 2|0                 zero padding of conv1 (default 2: fc1 of 400)\n"
