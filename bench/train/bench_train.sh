@@ -39,7 +39,13 @@ fi
 	die "$py cannot import torch although python3-torch is installed"
 
 data=$("$top/tools/data/fetch-mnist.sh") || die "fetching MNIST failed"
-make -C "$top" --no-print-directory -s "$build/cim-train" >&2 ||
+# the phony target: make matches "$build/cim-train" only as written in
+# the Makefile ($(BUILD)/cim-train, relative), so an absolute path would
+# never be rebuilt
+if [ -n "${BUILD:-}" ]; then
+	set -- "BUILD=$BUILD"
+fi
+make -C "$top" --no-print-directory -s "$@" cim-train >&2 ||
 	die "building $build/cim-train failed"
 
 threads=${BENCH_TORCH_THREADS:-$(nproc)}
