@@ -39,7 +39,7 @@ include runtime/ternary/ternary.mk
 include tools/cim-train/cim-train.mk
 
 .PHONY: all deps run demo check check-unit check-vm vm-prep vm-shell qemu module \
-	module-check bench bench-guest clean
+	module-check bench bench-train bench-guest clean
 
 all: $(BUILD)/libcimfw.a $(BUILD)/libcim.a $(BUILD)/cim-demo $(BUILD)/cimctl \
 	$(BUILD)/unit-tests
@@ -103,7 +103,11 @@ module-check:
 bench: deps
 	@$(MAKE) --no-print-directory $(BENCHES)
 	@set -e; for b in $(BENCHES); do echo "== $$b"; $$b; done
-	@$(MAKE) --no-print-directory bench-guest
+	@$(MAKE) --no-print-directory bench-train bench-guest
+
+# One epoch of MNIST 8k: cim-train (embedded) against LeNet-5 in PyTorch fp32
+bench-train:
+	@BUILD=$(BUILD) bench/train/bench_train.sh
 
 # Submission latency through cim.ko, measured inside the guest
 bench-guest: qemu
