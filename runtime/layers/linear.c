@@ -454,34 +454,54 @@ static void sum_partials(const struct cim_linear *l, float *y,
 	}
 }
 
+/*
+ * The command buffer of one direction, one VMM per tile, rebuilt only when
+ * the batch changes. Forward: x tiles by row, partial outputs [r][out];
+ * transposed: dy tiles by column, partial outputs [c][in].
+ */
+static int build_vmm(struct cim_linear *l, enum cim_vmm_dir dir,
+		     unsigned int batch)
+{
+	bool fwd = dir == CIM_VMM_FWD;
+	struct cim_cmdbuf *cb = fwd ? l->cb_fwd : l->cb_bwd;
+	unsigned int *built = fwd ? &l->fwd_batch : &l->bwd_batch;
+	struct cim_buffer *in = fwd ? l->xbuf : l->dbuf;
+	size_t bm = l->o.batch_max, io, oo;
+	unsigned int r, c;
+	int ret;
+
+	if (*built == batch)
+		return 0;
+	*built = 0;
+	cim_cmdbuf_reset(cb);
+	for (r = 0; r < l->nrt; r++) {
+		for (c = 0; c < l->nct; c++) {
+			struct cim_window win = tile_win(l, r, c);
+
+			io = fwd ? (size_t)r * l->xr : (size_t)c * l->xc;
+			oo = fwd ? (size_t)r * l->out + c * l->xc :
+				   (size_t)c * l->in + r * l->xr;
+			ret = cim_cmd_vmm(cb, dir, &win, batch, 0.0f, in,
+					  io * bm * 4, l->ybuf, oo * bm * 4);
+			if (ret)
+				return ret;
+		}
+	}
+	*built = batch;
+	return 0;
+}
+
 int cim_linear_forward(struct cim_linear *l, const float *x,
 		       unsigned int batch, float *y)
 {
-	unsigned int r, c;
 	int ret;
 
 	ret = check_call(l, x, l ? l->in : 0, y, 0, batch);
 	if (ret)
 		return ret;
-	if (l->fwd_batch != batch) {
-		l->fwd_batch = 0;
-		cim_cmdbuf_reset(l->cb_fwd);
-		for (r = 0; r < l->nrt; r++) {
-			for (c = 0; c < l->nct; c++) {
-				struct cim_window win = tile_win(l, r, c);
-				size_t xo = (size_t)r * l->xr * l->o.batch_max;
-				size_t yo = ((size_t)r * l->out + c * l->xc) *
-					    l->o.batch_max;
-
-				ret = cim_cmd_vmm(l->cb_fwd, CIM_VMM_FWD, &win,
-						  batch, 0.0f, l->xbuf, xo * 4,
-						  l->ybuf, yo * 4);
-				if (ret)
-					return ret;
-			}
-		}
-		l->fwd_batch = batch;
-	}
+	ret = build_vmm(l, CIM_VMM_FWD, batch);
+	if (ret)
+		return ret;
 	gather_x(l, x, batch);
 	ret = run(l, l->cb_fwd);
 	if (ret)
@@ -493,31 +513,14 @@ int cim_linear_forward(struct cim_linear *l, const float *x,
 int cim_linear_backward(struct cim_linear *l, const float *dy,
 			unsigned int batch, float *dx)
 {
-	unsigned int r, c;
 	int ret;
 
 	ret = check_call(l, dy, l ? l->out : 0, dx, 0, batch);
 	if (ret)
 		return ret;
-	if (l->bwd_batch != batch) {
-		l->bwd_batch = 0;
-		cim_cmdbuf_reset(l->cb_bwd);
-		for (r = 0; r < l->nrt; r++) {
-			for (c = 0; c < l->nct; c++) {
-				struct cim_window win = tile_win(l, r, c);
-				size_t xo = (size_t)c * l->xc * l->o.batch_max;
-				size_t yo = ((size_t)c * l->in + r * l->xr) *
-					    l->o.batch_max;
-
-				ret = cim_cmd_vmm(l->cb_bwd, CIM_VMM_TRANS,
-						  &win, batch, 0.0f, l->dbuf,
-						  xo * 4, l->ybuf, yo * 4);
-				if (ret)
-					return ret;
-			}
-		}
-		l->bwd_batch = batch;
-	}
+	ret = build_vmm(l, CIM_VMM_TRANS, batch);
+	if (ret)
+		return ret;
 	gather_d(l, dy, batch);
 	ret = run(l, l->cb_bwd);
 	if (ret)
