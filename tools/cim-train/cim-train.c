@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <libgen.h>
 #include <math.h>
 #include <stdarg.h>
@@ -506,9 +507,6 @@ static struct result train(bool on_device, const struct dataset *train_set,
 		unsigned int ok = 0, seen = 0, q = 0, c;
 		float test_acc;
 
-		if (epoch && opt.lr_step && epoch % opt.lr_step == 0 &&
-		    epoch > first)
-			lr *= 0.5f;
 		if (opt.lr_step)
 			lr = opt.lr * powf(0.5f, (float)(epoch / opt.lr_step));
 		net_set_lr(&n, lr);
@@ -625,6 +623,32 @@ static void plot(const char *csvpath, const char *png)
 		die("gnuplot failed to write %s", png);
 }
 
+/* A whole-string number or a clear error naming the option */
+static unsigned long long arg_uint(const char *name, const char *s,
+				   unsigned long long max)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || *s == '-' || v > max)
+		die("--%s %s: expected an integer from 0 to %llu", name, s, max);
+	return v;
+}
+
+static float arg_float(const char *name, const char *s)
+{
+	float v;
+	char *end;
+
+	errno = 0;
+	v = strtof(s, &end);
+	if (errno || end == s || *end || !isfinite(v))
+		die("--%s %s: expected a number", name, s);
+	return v;
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: cim-train [options]\n"
@@ -683,18 +707,18 @@ int main(int argc, char **argv)
 		case 'F': opt.backend = "software"; break;
 		case 'v': opt.device = optarg; break;
 		case 'p': opt.preset = optarg; break;
-		case 'e': opt.epochs = strtoul(optarg, NULL, 0); break;
-		case 'b': opt.batch = strtoul(optarg, NULL, 0); break;
-		case 'l': opt.lr = strtof(optarg, NULL); break;
-		case 'm': opt.momentum = strtof(optarg, NULL); break;
-		case 'S': opt.lr_step = strtoul(optarg, NULL, 0); break;
+		case 'e': opt.epochs = arg_uint("epochs", optarg, 100000); break;
+		case 'b': opt.batch = arg_uint("batch", optarg, 4096); break;
+		case 'l': opt.lr = arg_float("lr", optarg); break;
+		case 'm': opt.momentum = arg_float("momentum", optarg); break;
+		case 'S': opt.lr_step = arg_uint("lr-step", optarg, 100000); break;
 		case 'P': opt.host_momentum = false; break;
-		case 'W': opt.wmax_scale = strtof(optarg, NULL); break;
-		case 's': opt.seed = strtoull(optarg, NULL, 0); break;
-		case 'c': opt.chip_seed = strtoull(optarg, NULL, 0); break;
-		case 't': opt.transfer_seed = strtoull(optarg, NULL, 0); break;
-		case 'n': opt.train_limit = strtoul(optarg, NULL, 0); break;
-		case 'N': opt.test_limit = strtoul(optarg, NULL, 0); break;
+		case 'W': opt.wmax_scale = arg_float("wmax-scale", optarg); break;
+		case 's': opt.seed = arg_uint("seed", optarg, UINT64_MAX); break;
+		case 'c': opt.chip_seed = arg_uint("chip-seed", optarg, UINT64_MAX); break;
+		case 't': opt.transfer_seed = arg_uint("transfer-seed", optarg, UINT64_MAX); break;
+		case 'n': opt.train_limit = arg_uint("train-limit", optarg, UINT_MAX); break;
+		case 'N': opt.test_limit = arg_uint("test-limit", optarg, UINT_MAX); break;
 		case 'C': opt.csv = optarg; break;
 		case 'g': opt.plot = optarg; break;
 		case 'k': opt.checkpoint = optarg; break;
@@ -703,9 +727,9 @@ int main(int argc, char **argv)
 		case 'q': opt.quiet = true; break;
 		case 'z': opt.norm = optarg; break;
 		case 'i': opt.init = optarg; break;
-		case 'x': opt.shift = strtoul(optarg, NULL, 0); break;
-		case 'a': opt.pad = strtoul(optarg, NULL, 0); break;
-		case 'w': opt.weight_decay = strtof(optarg, NULL); break;
+		case 'x': opt.shift = arg_uint("shift", optarg, 4); break;
+		case 'a': opt.pad = arg_uint("pad", optarg, 2); break;
+		case 'w': opt.weight_decay = arg_float("weight-decay", optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -88,6 +88,11 @@ ok $? "resume from a good checkpoint"
 ls "$tmp"/ck.tmp* >/dev/null 2>&1
 [ $? -ne 0 ]
 ok $? "no temporary checkpoint left behind"
+fresh
+expect_err "non-numeric option" "--epochs 2x: expected an integer" "--epochs 2x"
+expect_err "batch too large" "--batch 5000: expected an integer from 0 to 4096" "--batch 5000"
+expect_err "negative seed" "--seed -1: expected an integer" "--seed -1"
+expect_err "bad learning rate" "--lr nan: expected a number" "--lr nan"
 
 echo "1..$n"
 [ "$fails" -eq 0 ]
