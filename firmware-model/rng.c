@@ -595,8 +595,17 @@ void cim_rng_lanes_normal_fill(struct cim_rng_lanes *rl, float *out,
 	unsigned int done = 0;
 
 #ifdef HAVE_AVX2_LANES
-	if (__builtin_cpu_supports("avx2"))
+	if (__builtin_cpu_supports("avx2")) {
+		float tmp[2 * CIM_RNG_LANES];
+
 		done = fill_avx2(rl, out, n);
+		/* the partial round too: a short vector is a common case */
+		if (done < n) {
+			fill_avx2(rl, tmp, 2 * CIM_RNG_LANES);
+			memcpy(out + done, tmp, (n - done) * sizeof(*out));
+		}
+		return;
+	}
 #endif
 	cim_rng_lanes_normal_fill_generic(rl, out + done, n - done);
 }
