@@ -35,6 +35,7 @@
 
 #include "cim_fw.h"
 #include "cim_ternary.h"
+#include "tnet.h"
 
 static const struct {
 	const char *name;
@@ -66,8 +67,21 @@ static uint32_t rnd(uint32_t *s)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: cim-ternary [-p default|stt-tcam|destiny] [-g group] "
-		"[-s seed] [--sweep]\n");
+	fputs("usage: cim-ternary [resnet] [-p default|stt-tcam|destiny] "
+	      "[-g group] [-s seed] [--sweep]\n"
+	      "       cim-ternary train [--dataset mnist|fashion] [--epochs N] "
+	      "[--seed S] [--limit N] ...\n"
+	      "       cim-ternary train --help\n"
+	      "\n"
+	      "  resnet (the default)  ResNet-18 at ImageNet shapes on the APs:\n"
+	      "                        additions, passes, shifts, energy, latency\n"
+	      "    -p PRESET           cost preset (default default)\n"
+	      "    -g GROUP            partial-sum group, 1..6 (default 4)\n"
+	      "    -s SEED             weight seed (default 42)\n"
+	      "    --sweep             re-price over AP write and shift energy\n"
+	      "  train                 a small ternary CNN trained on MNIST or\n"
+	      "                        Fashion-MNIST, run on the APs, checked\n"
+	      "                        image for image against software\n", f);
 }
 
 /* AP events of one image, counted (see the head comment) */
@@ -305,7 +319,7 @@ static void print_sweep(const struct totals *tot,
 	}
 }
 
-int main(int argc, char **argv)
+static int resnet_main(int argc, char **argv)
 {
 	struct cim_ternary_target tgt;
 	struct cim_fw_config cfg;
@@ -333,9 +347,19 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'g':
-			group = (unsigned int)atoi(optarg);
+		case 'g': {
+			char *end;
+
+			group = (unsigned int)strtoul(optarg, &end, 10);
+			if (end == optarg || *end || !group ||
+			    group > CIM_TERNARY_MAX_GROUP) {
+				fprintf(stderr, "cim-ternary: -g %s: expected "
+					"1..%d\n", optarg,
+					CIM_TERNARY_MAX_GROUP);
+				return 2;
+			}
 			break;
+		}
 		case 's':
 			seed = (uint32_t)strtoul(optarg, NULL, 0);
 			break;
@@ -528,4 +552,18 @@ int main(int argc, char **argv)
 	if (sweep)
 		print_sweep(&tot, &cfg.cost, preset);
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "train"))
+		return tnet_train_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "resnet"))
+		return resnet_main(argc - 1, argv + 1);
+	if (argc > 1 && argv[1][0] != '-') {
+		fprintf(stderr, "cim-ternary: unknown command '%s'\n", argv[1]);
+		usage(stderr);
+		return 2;
+	}
+	return resnet_main(argc, argv);
 }
