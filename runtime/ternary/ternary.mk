@@ -3,7 +3,12 @@
 # runtime/layers/layers.mk: the objects are extra prerequisites of the
 # libraries, built by runtime.mk's pattern rules.
 #
-#   build/cim-ternary   tools/cim-ternary/: ResNet-18 at ImageNet shapes
+#   build/cim-ternary     tools/cim-ternary/: ResNet-18 at ImageNet shapes;
+#                         "train": a small ternary CNN on MNIST/Fashion
+#   make ternary-mnist    train on MNIST 8k, run on the APs (embedded)
+#   make ternary-fashion  the same on Fashion-MNIST 60k/10k
+#   make check-ternary    a short train run: 0 AP/software mismatches (host)
+#   make check-ternary-vm the same through /dev/cim0 in the guest
 
 TERNARY_SRCS := $(sort $(wildcard runtime/ternary/*.c))
 TERNARY_HDRS := include/cim_ternary.h
@@ -26,6 +31,22 @@ $(BUILD)/cim-ternary: $(CIM_TERNARY_SRCS) $(CIM_TERNARY_HDRS) \
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $(CIM_TERNARY_SRCS) \
 		$(BUILD)/libcim.a $(RT_LIBS)
+
+.PHONY: ternary-mnist ternary-fashion check-ternary check-ternary-vm
+
+ternary-mnist: $(BUILD)/cim-ternary
+	@tools/data/fetch-mnist.sh >/dev/null
+	$(BUILD)/cim-ternary train --dataset mnist
+
+ternary-fashion: $(BUILD)/cim-ternary
+	@tools/data/fetch-fashion-mnist.sh >/dev/null
+	$(BUILD)/cim-ternary train --dataset fashion
+
+check-ternary: $(BUILD)/cim-ternary
+	tools/cim-ternary/test-train.sh $(BUILD)/cim-ternary
+
+check-ternary-vm:
+	tools/cim-ternary/run-guest.sh
 
 # One ResNet-18 image, bit-true, on the embedded backend (issue 7's 60 s
 # target). It links libcim (the generic bench rule links only the firmware

@@ -1,0 +1,93 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# usage: test-train.sh CIM-TERNARY
+#
+# Host test of cim-ternary train: a short run (1 epoch on 500 MNIST
+# images, 200 test images) on the embedded backend must find 0 mismatching
+# predictions and 0 differing accumulators between the APs and the software
+# integer model, with the default partial-sum group and with group 1; the
+# same run twice gives the same numbers; bad options and a missing dataset
+# give one clear error each. Uses build/data/mnist (fetched by
+# tools/data/fetch-mnist.sh). TAP on stdout.
+set -u
+
+bin=$1
+top=$(cd "$(dirname "$0")/../.." && pwd)
+data=$("$top/tools/data/fetch-mnist.sh") || exit 1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+short="--data-dir $data --limit 500 --test-limit 200 --epochs 1 --channels 8,16 --quiet"
+n=0
+fails=0
+
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; fails=$((fails + 1)); fi
+}
+
+# the host's seconds are the only numbers allowed to differ between runs
+strip() {
+	sed -E 's/[0-9]+\.[0-9]+s/Xs/g' "$1"
+}
+
+# expect_err NAME PATTERN ARGS...: cim-ternary fails and stderr matches
+expect_err() {
+	name=$1
+	pat=$2
+	shift 2
+	"$bin" "$@" >/dev/null 2>"$tmp/err"
+	rc=$?
+	grep -q -- "$pat" "$tmp/err" && [ "$rc" -ne 0 ]
+	ok $? "$name"
+	sed 's/^/# /' "$tmp/err"
+}
+
+echo "TAP version 13"
+# shellcheck disable=SC2086
+CIM_DEVICE= "$bin" train $short > "$tmp/a" 2>&1
+ok $? "a short run trains and runs on the APs (exit 0)"
+sed 's/^/# /' "$tmp/a"
+grep -q "^mismatches: 0 of 200 predictions" "$tmp/a"
+ok $? "0 mismatching predictions, AP vs software"
+grep -q "conv1 0 of [1-9][0-9]*, conv2 0 of [1-9][0-9]*, fc 0 of 2000$" "$tmp/a"
+ok $? "0 differing accumulators in every layer"
+grep -q "^ternary, APs (embedded)" "$tmp/a"
+ok $? "the embedded backend by default"
+
+# shellcheck disable=SC2086
+"$bin" train $short --device embedded > "$tmp/b" 2>&1
+strip "$tmp/a" > "$tmp/a.cmp"
+strip "$tmp/b" > "$tmp/b.cmp"
+cmp -s "$tmp/a.cmp" "$tmp/b.cmp"
+ok $? "the same run twice: the same numbers"
+
+# shellcheck disable=SC2086
+"$bin" train $short --no-fp32 -g 1 > "$tmp/c" 2>&1 &&
+	grep -q "^mismatches: 0 of 200 predictions" "$tmp/c" &&
+	! grep -q "^fp32" "$tmp/c"
+ok $? "group 1 (plain lowering), --no-fp32: 0 mismatches"
+grep "^summary" "$tmp/c" | sed 's/^/# /'
+
+expect_err "--epochs 0" "--epochs 0: expected an integer" train --epochs 0
+expect_err "--epochs 2x" "--epochs 2x: expected an integer" train --epochs 2x
+expect_err "--seed -1" "--seed -1: expected an integer" train --seed -1
+expect_err "--lr 0" "--lr 0: expected a number" train --lr 0
+expect_err "--channels 8" "--channels 8: expected C1,C2" train --channels 8
+expect_err "--group 7" "--group 7: expected an integer in 1..6" train --group 7
+expect_err "--dataset" "--dataset cifar: mnist or fashion" train --dataset cifar
+expect_err "stray argument" "unexpected argument 'extra'" train extra
+expect_err "unknown command" "unknown command 'trian'" trian
+expect_err "resnet -g 0" "-g 0: expected 1..6" -g 0
+expect_err "missing dataset" "$tmp/none/train-images-idx3-ubyte: .*fetch-mnist.sh" \
+	train --data-dir "$tmp/none"
+expect_err "bad device" "/dev/cim-nonexistent: " \
+	train --data-dir "$data" --limit 10 --device /dev/cim-nonexistent
+
+"$bin" train --help > "$tmp/h" 2>&1 && grep -q -- "--dataset mnist|fashion" "$tmp/h"
+ok $? "train --help"
+"$bin" --help > "$tmp/h" 2>&1 && grep -q "cim-ternary train" "$tmp/h"
+ok $? "--help names the train command"
+
+echo "1..$n"
+[ "$fails" -eq 0 ]
