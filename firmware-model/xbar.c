@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "par.h"
 #include "xbar.h"
 
 /* largest exact integer of a float: every partial sum must stay below */
@@ -313,15 +314,21 @@ void cim_xbar_read_g(const struct cim_xbar *xb,
 
 /* VMM ------------------------------------------------------------------- */
 
+/*
+ * Helpers of the per-element loops, inlined into the HOT functions below
+ * (and into their AVX2 clone).
+ */
+#define INL static inline __attribute__((always_inline))
+
 /* views into xb->scratch for one call */
 struct vmm_buf {
 	float *codes;		/* batch x nin DAC codes, integers */
 	float *prod;		/* batch x nout, one chunk of the analog sum */
 	double *y;		/* batch x nout, the sums of several chunks */
-	float *noise;		/* nout read-noise deviates */
-	double *tmp;		/* nout: one output vector being converted */
+	float *noise;		/* batch x nstride read-noise deviates */
+	double *tmp;		/* per part: one output vector being converted */
 	float *alpha;		/* batch DAC ranges */
-	uint32_t *pc;		/* nin: set input bits summed over the batch */
+	uint32_t *pc;		/* per part, nin: set input bits over its rows */
 	uint32_t *lsum;		/* nin: levels of G+ and G- along each input */
 };
 
@@ -330,19 +337,24 @@ static size_t align64(size_t n)
 	return (n + 63) & ~(size_t)63;
 }
 
-/* Carve the scratch, growing it only when a call needs more. */
+/*
+ * Carve the scratch, growing it only when a call needs more: @pcs and
+ * @tmps are the per-part strides of pc and tmp, in elements.
+ */
 static int vmm_buf_get(struct cim_xbar *xb, unsigned int batch,
-		       unsigned int nin, unsigned int nout, struct vmm_buf *b)
+		       unsigned int nin, unsigned int nout, size_t nstride,
+		       unsigned int nparts, size_t pcs, size_t tmps,
+		       struct vmm_buf *b)
 {
 	size_t sz[8] = {
 		(size_t)batch * nin * sizeof(float),
 		(size_t)batch * nout * sizeof(float),
 		(size_t)batch * nout * sizeof(double),
-		(size_t)nout * sizeof(float),
+		(size_t)batch * nstride * sizeof(float),
 		(size_t)batch * sizeof(float),
+		nparts * pcs * sizeof(uint32_t),
 		(size_t)nin * sizeof(uint32_t),
-		(size_t)nin * sizeof(uint32_t),
-		(size_t)nout * sizeof(double),
+		nparts * tmps * sizeof(double),
 	};
 	size_t total = 0, off[8];
 	char *p;
@@ -378,17 +390,17 @@ static int vmm_buf_get(struct cim_xbar *xb, unsigned int batch,
  * 1.5 * 2^23 (2^52) drops the fraction. Inline and vectorizable, unlike a
  * libm call on a baseline x86-64 build.
  */
-static inline float round_f(float v)
+INL float round_f(float v)
 {
 	return (v + 0x1.8p23f) - 0x1.8p23f;
 }
 
-static inline double round_d(double v)
+INL double round_d(double v)
 {
 	return (v + 0x1.8p52) - 0x1.8p52;
 }
 
-static inline uint32_t popcount12(uint32_t v)
+INL uint32_t popcount12(uint32_t v)
 {
 	v = v - ((v >> 1) & 0x555);
 	v = (v & 0x333) + ((v >> 2) & 0x333);
@@ -397,7 +409,7 @@ static inline uint32_t popcount12(uint32_t v)
 }
 
 /* abs-max of a finite vector, on the bit patterns: vectorizes */
-HOT static float absmax(const float *x, unsigned int n)
+INL float absmax(const float *x, unsigned int n)
 {
 	uint32_t m = 0, v;
 	unsigned int i;
@@ -412,9 +424,8 @@ HOT static float absmax(const float *x, unsigned int n)
 	return r;
 }
 
-HOT static void dac_codes(const float *restrict x, unsigned int n,
-			  float alpha, float q, float *restrict code,
-			  uint32_t *restrict pc)
+INL void dac_codes(const float *restrict x, unsigned int n, float alpha,
+		   float q, float *restrict code, uint32_t *restrict pc)
 {
 	unsigned int i;
 	float v, a;
@@ -429,18 +440,26 @@ HOT static void dac_codes(const float *restrict x, unsigned int n,
 	}
 }
 
-/* DAC of one input vector: abs-max range, codes in [-Q, Q] */
-static float dac_vector(const float *x, unsigned int n, float q, float *code,
-			uint32_t *pc)
+/*
+ * DAC of @n input vectors of @nin values: abs-max range each, codes in
+ * [-Q, Q]; the set bits of the codes summed per input line into @pc.
+ */
+HOT static void dac_rows(const float *restrict x, unsigned int n,
+			 unsigned int nin, float q, float *restrict code,
+			 float *restrict alpha, uint32_t *restrict pc)
 {
-	float alpha = absmax(x, n);
+	unsigned int bi;
+	float a;
 
-	if (alpha == 0.0f) {
-		memset(code, 0, n * sizeof(*code));
-		return 0.0f;
+	for (bi = 0; bi < n; bi++, x += nin, code += nin) {
+		a = absmax(x, nin);
+		alpha[bi] = a;
+		if (a == 0.0f) {
+			memset(code, 0, nin * sizeof(*code));
+			continue;
+		}
+		dac_codes(x, nin, a, q, code, pc);
 	}
-	dac_codes(x, n, alpha, q, code, pc);
-	return alpha;
 }
 
 HOT static void widen_add(double *restrict y, const float *restrict p,
@@ -457,18 +476,27 @@ HOT static void widen_add(double *restrict y, const float *restrict p,
 		y[e] += p[e];
 }
 
-/*
- * acc = codes x kdiff over the window, exactly: the operands are integers
- * and every partial sum of a chunk of the inputs stays below 2^24, so any
- * BLAS kernel, blocking or thread count gives the same float result; the
- * chunks are added in double, which holds the total exactly too. Returns
- * whether the sums are in b->y (several chunks) rather than b->prod.
- */
-static bool vmm_gemm(struct cim_xbar *xb, const struct cim_xbar_win *win,
-		     bool trans, unsigned int batch, unsigned int nin,
-		     unsigned int nout, unsigned int q, struct vmm_buf *b)
+/* input lines summed exactly in one float product */
+static unsigned int gemm_chunk(const struct cim_xbar *xb, unsigned int q)
 {
-	unsigned int chunk = (FLOAT_EXACT - 1) / (q * top_level(xb));
+	return (FLOAT_EXACT - 1) / (q * top_level(xb));
+}
+
+/*
+ * acc = codes x kdiff over the window for @batch vectors, exactly: the
+ * operands are integers and every partial sum of a chunk of the inputs
+ * stays below 2^24, so any BLAS kernel, blocking or thread count gives the
+ * same float result, and so does any split of the batch; the chunks are
+ * added in double (@y), which holds the total exactly too. A single chunk
+ * leaves the sums in @prod.
+ */
+static void vmm_gemm(const struct cim_xbar *xb,
+		     const struct cim_xbar_win *win, bool trans,
+		     unsigned int batch, unsigned int nin, unsigned int nout,
+		     unsigned int q, const float *codes, float *prod,
+		     double *y)
+{
+	unsigned int chunk = gemm_chunk(xb, q);
 	const float *w = &xb->kdiff[cell_of(xb, win->row, win->col)];
 	unsigned int k0, kc;
 	size_t n = (size_t)batch * nout;
@@ -478,23 +506,22 @@ static bool vmm_gemm(struct cim_xbar *xb, const struct cim_xbar_win *win,
 		if (trans)
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
 				    (int)batch, (int)nout, (int)kc, 1.0f,
-				    b->codes + k0, (int)nin, w + k0,
-				    (int)xb->cols, 0.0f, b->prod, (int)nout);
+				    codes + k0, (int)nin, w + k0,
+				    (int)xb->cols, 0.0f, prod, (int)nout);
 		else
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
 				    (int)batch, (int)nout, (int)kc, 1.0f,
-				    b->codes + k0, (int)nin,
+				    codes + k0, (int)nin,
 				    w + (size_t)k0 * xb->cols, (int)xb->cols,
-				    0.0f, b->prod, (int)nout);
+				    0.0f, prod, (int)nout);
 		if (kc == nin)
-			return false;
-		widen_add(b->y, b->prod, n, k0 > 0);
+			return;
+		widen_add(y, prod, n, k0 > 0);
 	}
-	return true;
 }
 
 /* abs-max of finite doubles, on the bit patterns: vectorizes */
-HOT static double absmax_d(const double *y, unsigned int n)
+INL double absmax_d(const double *y, unsigned int n)
 {
 	int64_t m = 0, v;
 	unsigned int j;
@@ -509,7 +536,7 @@ HOT static double absmax_d(const double *y, unsigned int n)
 	return r;
 }
 
-static inline int64_t abs_bits(double v)
+INL int64_t abs_bits(double v)
 {
 	int64_t b;
 
@@ -517,7 +544,7 @@ static inline int64_t abs_bits(double v)
 	return b & INT64_MAX;
 }
 
-static inline double of_bits(int64_t b)
+INL double of_bits(int64_t b)
 {
 	double v;
 
@@ -530,40 +557,56 @@ static inline double of_bits(int64_t b)
  * from the float sums of a single chunk or the double sums of several;
  * returns max |y| (compared on the bit patterns, which vectorizes).
  */
-HOT static double scale_f(double *restrict y, const float *restrict acc,
-			  const float *restrict nz, unsigned int n,
-			  double scale, double fs)
+INL double scale_f(double *restrict y, const float *restrict acc,
+		   const float *restrict nz, unsigned int n, double scale,
+		   double fs)
 {
 	int64_t m = 0, b;
 	unsigned int j;
 	double v;
 
-	for (j = 0; j < n; j++) {
-		v = acc[j] * scale;
-		if (nz)
+	if (nz) {
+		for (j = 0; j < n; j++) {
+			v = acc[j] * scale;
 			v = v + fs * nz[j];
-		y[j] = v;
-		b = abs_bits(v);
-		m = b > m ? b : m;
+			y[j] = v;
+			b = abs_bits(v);
+			m = b > m ? b : m;
+		}
+	} else {
+		for (j = 0; j < n; j++) {
+			v = acc[j] * scale;
+			y[j] = v;
+			b = abs_bits(v);
+			m = b > m ? b : m;
+		}
 	}
 	return of_bits(m);
 }
 
-HOT static double scale_d(double *restrict y, const double *restrict acc,
-			  const float *restrict nz, unsigned int n,
-			  double scale, double fs)
+INL double scale_d(double *restrict y, const double *restrict acc,
+		   const float *restrict nz, unsigned int n, double scale,
+		   double fs)
 {
 	int64_t m = 0, b;
 	unsigned int j;
 	double v;
 
-	for (j = 0; j < n; j++) {
-		v = acc[j] * scale;
-		if (nz)
+	if (nz) {
+		for (j = 0; j < n; j++) {
+			v = acc[j] * scale;
 			v = v + fs * nz[j];
-		y[j] = v;
-		b = abs_bits(v);
-		m = b > m ? b : m;
+			y[j] = v;
+			b = abs_bits(v);
+			m = b > m ? b : m;
+		}
+	} else {
+		for (j = 0; j < n; j++) {
+			v = acc[j] * scale;
+			y[j] = v;
+			b = abs_bits(v);
+			m = b > m ? b : m;
+		}
 	}
 	return of_bits(m);
 }
@@ -572,8 +615,7 @@ HOT static double scale_d(double *restrict y, const double *restrict acc,
  * ADC codes of one vector, written back to @y before clipping: rounding a
  * value bounded to +-(QA + 1) leaves saturated codes at exactly +-(QA + 1).
  */
-HOT static void adc_round(double *restrict y, unsigned int n, double inv,
-			  double qa)
+INL void adc_round(double *restrict y, unsigned int n, double inv, double qa)
 {
 	unsigned int j;
 	double c;
@@ -587,8 +629,8 @@ HOT static void adc_round(double *restrict y, unsigned int n, double inv,
 	}
 }
 
-HOT static int64_t adc_clip(const double *restrict y, unsigned int n,
-			    double qa, double lsb, float *restrict out)
+INL int64_t adc_clip(const double *restrict y, unsigned int n, double qa,
+		     double lsb, float *restrict out)
 {
 	int64_t sat = 0;
 	unsigned int j;
@@ -604,57 +646,72 @@ HOT static int64_t adc_clip(const double *restrict y, unsigned int n,
 	return sat;
 }
 
-static unsigned int adc_codes(double *y, unsigned int n, double fs, double qa,
-			      float *out)
-{
-	adc_round(y, n, qa / fs, qa);
-	return (unsigned int)adc_clip(y, n, qa, fs / qa, out);
-}
-
-/* the analog sums of one output vector: float (one chunk) or double */
-struct vmm_acc {
-	const float *f;
-	const double *d;
+/**
+ * struct vmm_adc - the output side of a VMM call
+ * @accf: the analog sums, batch x @nout floats (one chunk), or else
+ * @accd: batch x @nout doubles (several chunks)
+ * @alpha: the DAC range of each input vector
+ * @noise: @nstride read-noise deviates per vector (used: the first @nout),
+ *         NULL without read noise
+ * @den: Q * (L - 1), the scale's denominator
+ * @rn: read noise, relative to the full scale
+ * @fixed: the ADC's full scale is @range, not each vector's abs-max
+ * @qa: the ADC's largest code
+ */
+struct vmm_adc {
+	const float *accf;
+	const double *accd;
+	const float *alpha;
+	const float *noise;
+	size_t nstride;
+	unsigned int nout;
+	double den, rn, range, qa;
+	bool fixed;
 };
 
-static double scale_vector(double *y, struct vmm_acc acc, const float *nz,
-			   unsigned int n, double scale, double fs)
-{
-	if (acc.f)
-		return scale_f(y, acc.f, nz, n, scale, fs);
-	return scale_d(y, acc.d, nz, n, scale, fs);
-}
-
 /*
- * Scale, read noise and ADC of one output vector, through @y (n doubles);
- * returns the saturations.
+ * Scale, read noise and ADC of output vectors [@b0, @b1), through @y (nout
+ * doubles); returns the saturations.
  */
-static unsigned int adc_vector(struct cim_xbar *xb, struct vmm_acc acc,
-			       double *y, unsigned int n, double scale,
-			       bool fixed, double range, double qa,
-			       float *noise, float *out)
+HOT static unsigned int adc_rows(const struct vmm_adc *a, unsigned int b0,
+				 unsigned int b1, double *restrict y,
+				 float *restrict out)
 {
-	double rn = xb->cfg->read_noise, fs, ymax;
+	unsigned int bi, n = a->nout;
+	int64_t sat = 0;
+	double scale, range, fs, ymax;
+	const float *nz;
 
-	if (rn > 0.0) {
-		/*
-		 * max |acc * scale| is max |acc| * scale: rounding is
-		 * monotonic, so the full scale comes from the plain sums.
-		 */
-		if (!fixed)
-			range = (acc.f ? absmax(acc.f, n) :
-				 absmax_d(acc.d, n)) * scale;
-		cim_rng_lanes_normal_fill(&xb->read, noise, n);
-		ymax = scale_vector(y, acc, noise, n, scale, rn * range);
-	} else {
-		ymax = scale_vector(y, acc, NULL, n, scale, 0.0);
+	for (bi = b0; bi < b1; bi++) {
+		const float *af = a->accf ? a->accf + (size_t)bi * n : NULL;
+		const double *ad = a->accd ? a->accd + (size_t)bi * n : NULL;
+		float *o = out + (size_t)bi * n;
+
+		scale = a->alpha[bi] / a->den;
+		range = a->range;
+		nz = NULL;
+		if (a->noise) {
+			/*
+			 * max |acc * scale| is max |acc| * scale: rounding is
+			 * monotonic, so the full scale comes from the plain
+			 * sums.
+			 */
+			if (!a->fixed)
+				range = (af ? absmax(af, n) :
+					 absmax_d(ad, n)) * scale;
+			nz = a->noise + (size_t)bi * a->nstride;
+		}
+		ymax = af ? scale_f(y, af, nz, n, scale, a->rn * range) :
+			    scale_d(y, ad, nz, n, scale, a->rn * range);
+		fs = a->fixed ? a->range : ymax;
+		if (!(fs > 0.0)) {
+			memset(o, 0, n * sizeof(*o));
+			continue;
+		}
+		adc_round(y, n, a->qa / fs, a->qa);
+		sat += adc_clip(y, n, a->qa, fs / a->qa, o);
 	}
-	fs = fixed ? range : ymax;
-	if (!(fs > 0.0)) {
-		memset(out, 0, n * sizeof(*out));
-		return 0;
-	}
-	return adc_codes(y, n, fs, qa, out);
+	return (unsigned int)sat;
 }
 
 HOT static uint32_t sum_levels(const uint8_t *restrict kp,
@@ -725,7 +782,7 @@ static const uint32_t *line_levels(struct cim_xbar *xb,
  */
 static void vmm_charge(const struct cim_xbar *xb, bool trans,
 		       unsigned int batch, unsigned int nin,
-		       unsigned int nout, const struct vmm_buf *b,
+		       unsigned int nout, const uint32_t *pc,
 		       const uint32_t *lsum, struct cim_meter *m)
 {
 	const struct cim_fw_config *cfg = xb->cfg;
@@ -736,8 +793,8 @@ static void vmm_charge(const struct cim_xbar *xb, bool trans,
 	double g, t_arr, t_adc;
 
 	for (i = 0; i < nin; i++) {
-		bits += b->pc[i];
-		lev += (uint64_t)b->pc[i] * lsum[i];
+		bits += pc[i];
+		lev += (uint64_t)pc[i] * lsum[i];
 	}
 	/* V^2 * uS * ps = 1e-18 J = 1e-3 fJ */
 	g = 2.0 * nout * cfg->g_min_us * (double)bits + dg * (double)lev;
@@ -759,42 +816,109 @@ static void vmm_charge(const struct cim_xbar *xb, bool trans,
 	m->adc_conversions += (uint64_t)batch * nout;
 }
 
+/**
+ * struct vmm_call - one VMM, cut by input vectors into parts
+ * @pcs: stride of the parts' bit counts in @b.pc
+ * @tmps: stride of the parts' conversion vectors in @b.tmp
+ * @sat: saturations of each part
+ */
+struct vmm_call {
+	const struct cim_xbar *xb;
+	const struct cim_xbar_win *win;
+	bool trans;
+	unsigned int batch, nin, nout, q;
+	const float *in;
+	float *out;
+	struct vmm_buf b;
+	struct vmm_adc adc;
+	size_t pcs, tmps;
+	unsigned int sat[CIM_PAR_MAX];
+};
+
+/* DAC, analog sum and ADC of one part's vectors: nothing shared written */
+static void vmm_part(void *arg, unsigned int part, unsigned int nparts)
+{
+	struct vmm_call *v = arg;
+	unsigned int b0 = (unsigned int)cim_par_first(v->batch, part, nparts);
+	unsigned int b1 = (unsigned int)cim_par_first(v->batch, part + 1,
+						      nparts);
+	uint32_t *pc = v->b.pc + part * v->pcs;
+	size_t ci = (size_t)b0 * v->nin, co = (size_t)b0 * v->nout;
+
+	memset(pc, 0, v->nin * sizeof(*pc));
+	v->sat[part] = 0;
+	if (b0 == b1)
+		return;
+	dac_rows(v->in + ci, b1 - b0, v->nin, (float)v->q, v->b.codes + ci,
+		 v->b.alpha + b0, pc);
+	vmm_gemm(v->xb, v->win, v->trans, b1 - b0, v->nin, v->nout, v->q,
+		 v->b.codes + ci, v->b.prod + co, v->b.y + co);
+	v->sat[part] = adc_rows(&v->adc, b0, b1, v->b.tmp + part * v->tmps,
+				v->out);
+}
+
+static size_t align16(size_t n)
+{
+	return (n + 15) & ~(size_t)15;
+}
+
 int cim_xbar_vmm(struct cim_xbar *xb, const struct cim_xbar_win *win,
 		 bool trans, unsigned int batch, const float *in, float *out,
 		 bool adc_fixed, float adc_range, struct cim_meter *m)
 {
 	const struct cim_fw_config *cfg = xb->cfg;
-	unsigned int nin = trans ? win->ncols : win->nrows;
-	unsigned int nout = trans ? win->nrows : win->ncols;
-	unsigned int q = (1u << (cfg->dac_bits - 1)) - 1;
-	double qa = (double)((1u << (cfg->adc_bits - 1)) - 1);
-	double den = (double)q * top_level(xb);
-	unsigned int bi, sat = 0;
-	struct vmm_buf b;
-	bool wide;
+	struct vmm_call v = {
+		.xb = xb, .win = win, .trans = trans, .batch = batch,
+		.nin = trans ? win->ncols : win->nrows,
+		.nout = trans ? win->nrows : win->ncols,
+		.q = (1u << (cfg->dac_bits - 1)) - 1,
+		.in = in, .out = out,
+	};
+	/* read-noise deviates per vector: whole rounds of the lanes */
+	size_t round = 2 * CIM_RNG_LANES;
+	size_t nstride = cfg->read_noise > 0.0 ?
+			 (v.nout + round - 1) / round * round : 0;
+	unsigned int p, i, nparts, sat = 0;
 
-	if (!batch || !nin || !nout)
+	if (!batch || !v.nin || !v.nout)
 		return 0;
-	if (vmm_buf_get(xb, batch, nin, nout, &b))
+	nparts = cim_par_parts((double)batch *
+			       (v.nin * (double)v.nout + 8.0 * (v.nin + v.nout)));
+	v.pcs = align16(v.nin);
+	v.tmps = align16(v.nout);
+	if (vmm_buf_get(xb, batch, v.nin, v.nout, nstride, nparts, v.pcs,
+			v.tmps, &v.b))
 		return -ENOMEM;
-	memset(b.pc, 0, nin * sizeof(*b.pc));
-	for (bi = 0; bi < batch; bi++)
-		b.alpha[bi] = dac_vector(in + (size_t)bi * nin, nin, (float)q,
-					 b.codes + (size_t)bi * nin, b.pc);
-	wide = vmm_gemm(xb, win, trans, batch, nin, nout, q, &b);
-	for (bi = 0; bi < batch; bi++) {
-		size_t o = (size_t)bi * nout;
-		struct vmm_acc acc = {
-			.f = wide ? NULL : b.prod + o,
-			.d = wide ? b.y + o : NULL,
-		};
-
-		sat += adc_vector(xb, acc, b.tmp, nout,
-				  b.alpha[bi] / den, adc_fixed, adc_range, qa,
-				  b.noise, out + o);
+	v.adc = (struct vmm_adc){
+		.accf = v.nin <= gemm_chunk(xb, v.q) ? v.b.prod : NULL,
+		.accd = v.nin <= gemm_chunk(xb, v.q) ? NULL : v.b.y,
+		.alpha = v.b.alpha,
+		.noise = nstride ? v.b.noise : NULL,
+		.nstride = nstride,
+		.nout = v.nout,
+		.den = (double)v.q * top_level(xb),
+		.rn = cfg->read_noise,
+		.range = adc_range,
+		.qa = (double)((1u << (cfg->adc_bits - 1)) - 1),
+		.fixed = adc_fixed,
+	};
+	/*
+	 * The read noise first, for the whole batch in the stream's order
+	 * (vector b takes rounds b * nstride / 16 onwards), so no part
+	 * depends on another's draws.
+	 */
+	if (nstride)
+		cim_rng_lanes_normal_fill(&xb->read, v.b.noise,
+					  (unsigned int)(batch * nstride));
+	cim_par_run(nparts, vmm_part, &v);
+	for (p = 0; p < nparts; p++) {
+		sat += v.sat[p];
+		if (p)
+			for (i = 0; i < v.nin; i++)
+				v.b.pc[i] += v.b.pc[p * v.pcs + i];
 	}
 	m->adc_saturations += sat;
-	vmm_charge(xb, trans, batch, nin, nout, &b,
-		   line_levels(xb, win, trans, b.lsum), m);
+	vmm_charge(xb, trans, batch, v.nin, v.nout, v.b.pc,
+		   line_levels(xb, win, trans, v.b.lsum), m);
 	return 0;
 }
