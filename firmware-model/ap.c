@@ -15,6 +15,17 @@
 
 #define ALL_ONES	(~(uint64_t)0)
 
+/*
+ * The pass loop of the macros, with an AVX2 clone picked at load time
+ * (popcnt and wider registers); integer operations only, so both clones
+ * give the same bits.
+ */
+#if defined(__x86_64__)
+#define HOT __attribute__((optimize("O3"), target_clones("avx2", "default")))
+#else
+#define HOT
+#endif
+
 static uint64_t *plane(struct cim_ap *ap, unsigned int col,
 		       unsigned int domain)
 {
@@ -48,6 +59,25 @@ static uint64_t popcount_set(const uint64_t *set, unsigned int words)
 	for (w = 0; w < words; w++)
 		n += (uint64_t)__builtin_popcountll(set[w]);
 	return n;
+}
+
+/* ROWEN's population and the words that hold it */
+static void rowen_changed(struct cim_ap *ap)
+{
+	unsigned int w;
+
+	ap->nrowen = popcount_set(ap->rowen, ap->words);
+	ap->wlo = ap->words;
+	ap->whi = 0;
+	for (w = 0; w < ap->words; w++) {
+		if (!ap->rowen[w])
+			continue;
+		if (w < ap->wlo)
+			ap->wlo = w;
+		ap->whi = w + 1;
+	}
+	if (ap->wlo > ap->whi)
+		ap->wlo = ap->whi;
 }
 
 static void set_all_rows(const struct cim_ap *ap, uint64_t *set)
@@ -122,7 +152,7 @@ void cim_ap_reset(struct cim_ap *ap)
 	ap->nactive = 0;
 	memset(ap->tag, 0, 2 * ap->words * sizeof(*ap->tag));
 	set_all_rows(ap, ap->rowen);
-	ap->nrowen = ap->rows;
+	rowen_changed(ap);
 	memset(ap->regs, 0, sizeof(ap->regs));
 }
 
@@ -188,12 +218,15 @@ static void compare(struct cim_ap *ap, unsigned int mode, struct cim_meter *m)
 		/* a 0 key matches where the stored bit is 0 */
 		ap->selx[i] = ap->key[ap->active[i]] ? 0 : ALL_ONES;
 	}
-	for (w = 0; w < ap->words; w++) {
+	/* rows outside ROWEN never match: only its words are compared */
+	memset(ap->tag, 0, ap->wlo * sizeof(*ap->tag));
+	for (w = ap->wlo; w < ap->whi; w++) {
 		t = ap->rowen[w];
 		for (i = 0; i < n; i++)
 			t &= ap->sel[i][w] ^ ap->selx[i];
 		ap->tag[w] = t;
 	}
+	memset(ap->tag + ap->whi, 0, (ap->words - ap->whi) * sizeof(*ap->tag));
 	combine_tag2(ap, mode);
 	m->ap_compares++;
 	charge(m, CIM_UNIT_AP_COMPARE,
@@ -212,7 +245,7 @@ static void write_tagged(struct cim_ap *ap, struct cim_meter *m)
 		p = ap->view[ap->active[i]];
 		/* the bits that flip are the tagged ones not equal to KEY */
 		keep = ap->key[ap->active[i]] ? ALL_ONES : 0;
-		for (w = 0; w < ap->words; w++) {
+		for (w = ap->wlo; w < ap->whi; w++) {
 			d = ap->tag[w] & ap->rowen[w] & (p[w] ^ keep);
 			if (d) {
 				p[w] ^= d;
@@ -272,7 +305,7 @@ static void tagop(struct cim_ap *ap, unsigned int op)
 	if (op == CIM_AP_TAG_ROWEN_ALL)
 		set_all_rows(ap, ap->rowen);
 	if (op == CIM_AP_TAG_ROWEN || op == CIM_AP_TAG_ROWEN_ALL)
-		ap->nrowen = popcount_set(ap->rowen, ap->words);
+		rowen_changed(ap);
 }
 
 /* The tag adder tree and the priority encoder cost the same. */
@@ -299,6 +332,136 @@ static uint64_t firsttag(struct cim_ap *ap, struct cim_meter *m)
 		if (ap->tag[w])
 			return (uint64_t)w * 64 + (uint64_t)__builtin_ctzll(ap->tag[w]);
 	return UINT64_MAX;
+}
+
+/* ---- pass lists: compare-and-write passes run back to back ---- */
+
+/*
+ * One LUT pass of a macro, as lut_pass() runs it: TAG = ROWEN and the
+ * columns @in hold their keys (@nin 0: no compare, TAG = ROWEN, as
+ * TAGOP SETALL), then the first @nout of those columns (or @out) are
+ * written. A macro made only of such passes is run by pass_list_run():
+ * every pass reads and writes only its own row words, so the passes run
+ * word range by word range with no per-instruction bookkeeping, and the
+ * meter is charged afterwards pass by pass, in program order, exactly as
+ * the primitives would have charged it.
+ */
+#define MAX_PASSES	(4 * CIM_AP_MAX_FIELD + 1)
+
+struct ap_pass {
+	const uint64_t *in[4];
+	uint64_t x[4];		/* ALL_ONES where the key bit is 0 */
+	uint64_t *out[2];
+	uint64_t keep[2];	/* ALL_ONES where the written bit is 1 */
+	uint16_t ocol[2];
+	uint8_t obit[2];
+	uint8_t nin, nout;
+};
+
+struct pass_list {
+	unsigned int n;
+	struct ap_pass p[MAX_PASSES];
+	uint64_t flipped[MAX_PASSES];
+};
+
+static void pass_add(struct cim_ap *ap, struct pass_list *pl,
+		     const unsigned int *col, const uint8_t *in,
+		     unsigned int nin, const uint8_t *out, unsigned int nout,
+		     int pred)
+{
+	struct ap_pass *p = &pl->p[pl->n++];
+	unsigned int i;
+
+	for (i = 0; i < nin; i++) {
+		p->in[i] = ap->view[col[i]];
+		p->x[i] = in[i] ? 0 : ALL_ONES;
+	}
+	if (pred >= 0) {
+		p->in[i] = ap->view[pred];
+		p->x[i] = 0;
+		i++;
+	}
+	p->nin = (uint8_t)i;
+	for (i = 0; i < nout; i++) {
+		p->out[i] = ap->view[col[i]];
+		p->keep[i] = out[i] ? ALL_ONES : 0;
+		p->ocol[i] = (uint16_t)col[i];
+		p->obit[i] = out[i];
+	}
+	p->nout = (uint8_t)nout;
+}
+
+/* TAG of the last pass over words [wlo, whi); *flipped: bits per pass */
+HOT static void pass_words(const struct ap_pass *ps, unsigned int n,
+			   const uint64_t *rowen, uint64_t *tag,
+			   unsigned int wlo, unsigned int whi,
+			   uint64_t *flipped)
+{
+	unsigned int k, w, o;
+
+	for (k = 0; k < n; k++) {
+		const struct ap_pass *p = &ps[k];
+		uint64_t f = 0;
+
+		for (w = wlo; w < whi; w++) {
+			uint64_t t = rowen[w], d;
+
+			switch (p->nin) {
+			case 4:
+				t &= p->in[3][w] ^ p->x[3];
+				/* fall through */
+			case 3:
+				t &= p->in[2][w] ^ p->x[2];
+				/* fall through */
+			case 2:
+				t &= p->in[1][w] ^ p->x[1];
+				/* fall through */
+			case 1:
+				t &= p->in[0][w] ^ p->x[0];
+				break;
+			default:
+				break;
+			}
+			for (o = 0; o < p->nout; o++) {
+				d = t & (p->out[o][w] ^ p->keep[o]);
+				p->out[o][w] ^= d;
+				f += (uint64_t)__builtin_popcountll(d);
+			}
+			tag[w] = t;
+		}
+		flipped[k] = f;
+	}
+}
+
+static void pass_list_run(struct cim_ap *ap, struct pass_list *pl,
+			  struct cim_meter *m)
+{
+	const struct cim_cost_params *cost = &ap->cfg->cost;
+	const struct ap_pass *last = &pl->p[pl->n - 1];
+	unsigned int k;
+
+	pass_words(pl->p, pl->n, ap->rowen, ap->tag, ap->wlo, ap->whi,
+		   pl->flipped);
+	memset(ap->tag, 0, ap->wlo * sizeof(*ap->tag));
+	memset(ap->tag + ap->whi, 0, (ap->words - ap->whi) * sizeof(*ap->tag));
+	for (k = 0; k < pl->n; k++) {
+		if (pl->p[k].nin) {
+			m->ap_compares++;
+			charge(m, CIM_UNIT_AP_COMPARE,
+			       (cost->e_cmp_bit_fj * pl->p[k].nin +
+				cost->e_matchline_fj) * (double)ap->nrowen,
+			       cost->t_cmp_ps);
+		}
+		m->ap_writes++;
+		m->ap_bits_written += pl->flipped[k];
+		charge(m, CIM_UNIT_AP_WRITE,
+		       cost->e_write_bit_fj * (double)pl->flipped[k],
+		       cost->t_write_ps);
+	}
+	/* KEY and MASK as the last pass's write left them */
+	km_clear(ap);
+	for (k = 0; k < last->nout; k++)
+		km_set(ap, last->ocol[k], last->obit[k]);
 }
 
 /* ---- macros: microcode over the primitives above ---- */
@@ -364,26 +527,27 @@ static void macro_add(struct cim_ap *ap, const struct cim_ap_inst *in,
 	int pred = in->arg & CIM_AP_ADD_F_PRED ? in->w[5] : -1;
 	const uint8_t (*full)[5] = sub ? sub_full : add_full;
 	const uint8_t (*prop)[4] = sub ? sub_prop : add_prop;
+	static const uint8_t zero = 0;
 	unsigned int col[3] = { in->w[4] }, i, p;
+	struct pass_list pl;
 
-	/* carry (borrow) = 0 in every active row */
-	km_clear(ap);
-	km_set(ap, col[0], 0);
-	tagop(ap, CIM_AP_TAG_SETALL);
-	write_tagged(ap, m);
+	/* carry (borrow) = 0 in every active row: a write after SETALL */
+	pl.n = 0;
+	pass_add(ap, &pl, col, NULL, 0, &zero, 1, -1);
 	for (i = 0; i < bn; i++) {
 		col[1] = b + i;
 		if (i < am || sext) {
 			col[2] = a + (i < am ? i : am - 1);
 			for (p = 0; p < 4; p++)
-				lut_pass(ap, m, col, full[p], 3, full[p] + 3,
+				pass_add(ap, &pl, col, full[p], 3, full[p] + 3,
 					 2, pred);
 		} else {
 			for (p = 0; p < 2; p++)
-				lut_pass(ap, m, col, prop[p], 2, prop[p] + 2,
+				pass_add(ap, &pl, col, prop[p], 2, prop[p] + 2,
 					 2, pred);
 		}
 	}
+	pass_list_run(ap, &pl, m);
 }
 
 static void macro_relu(struct cim_ap *ap, const struct cim_ap_inst *in,
@@ -423,13 +587,16 @@ static void copy_bits(struct cim_ap *ap, struct cim_meter *m,
 	/* (dst, src) -> dst */
 	static const uint8_t pass[2][3] = { { 0, 1,  1 }, { 1, 0,  0 } };
 	unsigned int col[2], i, p;
+	struct pass_list pl;
 
+	pl.n = 0;
 	for (i = 0; i < n; i++) {
 		col[0] = dst + i;
 		col[1] = src + i;
 		for (p = 0; p < 2; p++)
-			lut_pass(ap, m, col, pass[p], 2, pass[p] + 2, 1, -1);
+			pass_add(ap, &pl, col, pass[p], 2, pass[p] + 2, 1, -1);
 	}
+	pass_list_run(ap, &pl, m);
 }
 
 /*

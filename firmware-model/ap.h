@@ -40,6 +40,7 @@ struct cim_ap {
 	uint64_t *tag2;
 	uint64_t *rowen;
 	uint64_t nrowen;		/* popcount(ROWEN) */
+	unsigned int wlo, whi;		/* ROWEN is 0 outside words [wlo, whi) */
 	uint64_t regs[CIM_AP_NREGS];
 };
 

@@ -3,6 +3,7 @@
  * The associative processor: each primitive, the arithmetic macros against
  * integer references on random rows, instruction validation and costs.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -807,6 +808,211 @@ START_TEST(test_ap_copy_clear)
 }
 END_TEST
 
+/*
+ * ADD and COPY run their passes back to back (ap.c's pass lists). They
+ * must leave exactly what their microcode, run as single primitive
+ * instructions, leaves: every bit, the registers, and the meter to the
+ * last bit of its doubles; under ROWEN restricted to a few middle words,
+ * all rows and none.
+ */
+static const uint8_t mc_full[2][4][5] = {
+	{ { 0, 1, 1,  1, 0 }, { 0, 0, 1,  0, 1 },	/* add */
+	  { 1, 0, 0,  0, 1 }, { 1, 1, 0,  1, 0 } },
+	{ { 0, 0, 1,  1, 1 }, { 0, 1, 1,  0, 0 },	/* sub */
+	  { 1, 1, 0,  0, 0 }, { 1, 0, 0,  1, 1 } },
+};
+static const uint8_t mc_prop[2][2][4] = {
+	{ { 1, 0,  0, 1 }, { 1, 1,  1, 0 } },
+	{ { 1, 1,  0, 0 }, { 1, 0,  1, 1 } },
+};
+
+struct mc {
+	struct cim_ap_inst *in;
+	unsigned int n;
+};
+
+static void mc_put(struct mc *p, struct cim_ap_inst in)
+{
+	p->in[p->n++] = in;
+}
+
+/* KM_CLEAR, KM_SET of @n columns (at most 7 per instruction) */
+static void mc_keys(struct mc *p, const unsigned int *col, const uint8_t *bit,
+		    unsigned int n)
+{
+	struct cim_ap_inst in = I(CIM_AP_KM_SET, (uint8_t)n, 0);
+	unsigned int i;
+
+	mc_put(p, I(CIM_AP_KM_CLEAR, 0, 0));
+	for (i = 0; i < n; i++)
+		in.w[i] = KM(col[i], bit[i]);
+	mc_put(p, in);
+}
+
+static void mc_lut(struct mc *p, const unsigned int *col, const uint8_t *t,
+		   unsigned int nin, unsigned int nout, int pred)
+{
+	unsigned int c[4];
+	uint8_t b[4];
+	unsigned int i;
+
+	for (i = 0; i < nin; i++) {
+		c[i] = col[i];
+		b[i] = t[i];
+	}
+	if (pred >= 0) {
+		c[i] = (unsigned int)pred;
+		b[i++] = 1;
+	}
+	mc_keys(p, c, b, i);
+	mc_put(p, I(CIM_AP_COMPARE, CIM_AP_CMP_SET, 0));
+	mc_keys(p, col, t + nin, nout);
+	mc_put(p, I(CIM_AP_WRITE, 0, 0));
+}
+
+/* The primitives of ADD a:m to b:n, carry c (ap.rst's pass tables) */
+static void mc_add(struct mc *p, unsigned int flags, unsigned int a,
+		   unsigned int m, unsigned int b, unsigned int n,
+		   unsigned int c, int pred)
+{
+	unsigned int sub = !!(flags & CIM_AP_ADD_F_SUB), col[3] = { c }, i, k;
+	static const uint8_t zero;
+
+	mc_keys(p, col, &zero, 1);
+	mc_put(p, I(CIM_AP_TAGOP, CIM_AP_TAG_SETALL, 0));
+	mc_put(p, I(CIM_AP_WRITE, 0, 0));
+	for (i = 0; i < n; i++) {
+		col[1] = b + i;
+		if (i < m || flags & CIM_AP_ADD_F_SIGNED) {
+			col[2] = a + (i < m ? i : m - 1);
+			for (k = 0; k < 4; k++)
+				mc_lut(p, col, mc_full[sub][k], 3, 2, pred);
+		} else {
+			for (k = 0; k < 2; k++)
+				mc_lut(p, col, mc_prop[sub][k], 2, 2, pred);
+		}
+	}
+}
+
+static void mc_copy(struct mc *p, unsigned int src, unsigned int n,
+		    unsigned int dst)
+{
+	static const uint8_t t[2][3] = { { 0, 1,  1 }, { 1, 0,  0 } };
+	unsigned int col[2], i, k;
+
+	for (i = 0; i < n; i++) {
+		col[0] = dst + i;
+		col[1] = src + i;
+		for (k = 0; k < 2; k++)
+			mc_lut(p, col, t[k], 2, 1, -1);
+	}
+}
+
+static void ap_state_eq(const struct cim_ap *x, const struct cim_ap *y,
+			const char *what)
+{
+	size_t planes = (size_t)x->cols * x->domains * x->words;
+	unsigned int i;
+
+	ck_assert_msg(!memcmp(x->bits, y->bits, planes * sizeof(*x->bits)),
+		      "%s: array bits differ", what);
+	ck_assert_msg(!memcmp(x->tag, y->tag, 3 * x->words * sizeof(*x->tag)),
+		      "%s: TAG, TAG2 or ROWEN differ", what);
+	ck_assert_msg(!memcmp(x->key, y->key, x->cols) &&
+		      !memcmp(x->mask, y->mask, x->cols), "%s: KEY/MASK differ",
+		      what);
+	ck_assert_uint_eq(x->nactive, y->nactive);
+	for (i = 0; i < x->nactive; i++)
+		ck_assert_uint_eq(x->active[i], y->active[i]);
+	ck_assert_uint_eq(x->nrowen, y->nrowen);
+}
+
+START_TEST(test_ap_macros_equal_microcode)
+{
+	static const unsigned int flags[] = {
+		0, CIM_AP_ADD_F_SUB, CIM_AP_ADD_F_SIGNED,
+		CIM_AP_ADD_F_SUB | CIM_AP_ADD_F_SIGNED,
+		CIM_AP_ADD_F_PRED | CIM_AP_ADD_F_SUB,
+	};
+	static const unsigned int mn[][2] = {
+		{ 1, 1 }, { 4, 13 }, { 7, 7 }, { 5, 64 }, { 64, 64 },
+	};
+	struct cim_ap_inst *prog = malloc(40000 * sizeof(*prog));
+	struct cim_meter m2;
+	struct cim_ap ap2;
+	struct mc mc = { .in = prog };
+	unsigned int mode, f, i, r, w;
+	char what[64];
+
+	ck_assert_ptr_nonnull(prog);
+	ck_assert_int_eq(cim_ap_init(&ap2, &cfg), 0);
+	for (mode = 0; mode < 3; mode++) {
+		/* ROWEN: rows 70..199 at random (words 1..3), all, none */
+		random_vals(vc, 1);
+		for (r = 0; r < ROWS; r++)
+			vc[r] = mode == 1 || (!mode && r >= 70 && r < 200 &&
+					      vc[r]);
+		load(X_COL, 1, vc);
+		run1(I(CIM_AP_TAGOP, CIM_AP_TAG_ROWEN_ALL, 0));
+		rowen_from(X_COL);
+		for (w = 0; w < ap.words; w++)
+			ck_assert_uint_eq(ap.rowen[w] != 0,
+					  (mode == 1 || (!mode && w >= 1 &&
+							 w <= 3)));
+		for (f = 0; f < NELEM(flags); f++)
+			for (i = 0; i < NELEM(mn); i++) {
+				unsigned int m = mn[i][0], n = mn[i][1];
+				int pred = flags[f] & CIM_AP_ADD_F_PRED ?
+					   P_COL : -1;
+
+				random_vals(va, m);
+				random_vals(vb, n);
+				random_vals(vc, 1);
+				load(A_COL, m, va);
+				load(B_COL, n, vb);
+				load(P_COL, 1, vc);
+				mc.n = 0;
+				if (i % 2)
+					mc_copy(&mc, A_COL, m, B_COL);
+				mc_add(&mc, flags[f], A_COL, m, B_COL, n,
+				       C_COL, pred);
+				/* the twin: the same state, the microcode */
+				cim_ap_fini(&ap2);
+				ck_assert_int_eq(cim_ap_init(&ap2, &cfg), 0);
+				memcpy(ap2.bits, ap.bits,
+				       (size_t)ap.cols * ap.domains *
+				       ap.words * sizeof(*ap.bits));
+				memcpy(ap2.tag, ap.tag,
+				       3 * ap.words * sizeof(*ap.tag));
+				ap2.nrowen = ap.nrowen;
+				ap2.wlo = ap.wlo;
+				ap2.whi = ap.whi;
+				m2 = meter;
+				if (i % 2)
+					run1(I(CIM_AP_COPY, 0, A_COL,
+					       (uint16_t)m, B_COL));
+				run1(I(CIM_AP_ADD, (uint8_t)flags[f], A_COL,
+				       (uint16_t)m, B_COL, (uint16_t)n, C_COL,
+				       pred >= 0 ? P_COL : 0));
+				ck_assert_uint_le(mc.n, 40000);
+				ck_assert_int_eq(cim_ap_check(&ap2, mc.in,
+							      mc.n, &w),
+						 CIM_ST_OK);
+				cim_ap_run(&ap2, mc.in, mc.n, &m2);
+				snprintf(what, sizeof(what),
+					 "rowen %u flags %u m %u n %u", mode,
+					 flags[f], m, n);
+				ap_state_eq(&ap, &ap2, what);
+				ck_assert_msg(!memcmp(&meter, &m2,
+						      sizeof(meter)),
+					      "%s: meters differ", what);
+			}
+	}
+	cim_ap_fini(&ap2);
+	free(prog);
+}
+END_TEST
+
 /* ---- validation ---- */
 
 #define G	(COLS / TRACKS + 1)	/* groups: 144 / 32 rounds up to 5 */
@@ -1123,6 +1329,7 @@ Suite *ap_suite(void)
 	tcase_add_test(arith, test_ap_requant);
 	tcase_add_test(arith, test_ap_requant_saturates);
 	tcase_add_test(arith, test_ap_copy_clear);
+	tcase_add_test(arith, test_ap_macros_equal_microcode);
 	suite_add_tcase(s, arith);
 
 	tcase_add_checked_fixture(check, setup, teardown);
