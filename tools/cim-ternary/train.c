@@ -487,16 +487,23 @@ int tnet_train_main(int argc, char **argv)
 		die("%s: compiling for the APs: %s", devname, r == -E2BIG ?
 		    "the layout does not fit the device's APs" :
 		    cim_strerror(r));
-	printf("AP (%s, %u x %u rows, group %u): compiled in %.2fs", devname,
-	       ap.tgt.ap_count, ap.tgt.ap_rows, opt.group, now() - t0);
+	printf("AP (%s, %u APs x %u rows, group %u): compiled in %.2fs\n",
+	       devname, ap.tgt.ap_count, ap.tgt.ap_rows, opt.group, now() - t0);
 	for (li = 0; li < 3; li++) {
+		unsigned int oh, ow, valid = (ap.h[li] - ap.k[li] + 1) *
+			(ap.w[li] - ap.k[li] + 1) * ap.nb[li];
+
 		st = cim_ternary_stats(ap.l[li]);
-		printf("%s %s %u img/run %llu adds (%llu plain)", li ? ";" : ":",
-		       li == 2 ? "fc" : li ? "conv2" : "conv1", ap.nb[li],
+		cim_ternary_out_dims(ap.l[li], &oh, &ow);
+		printf("  %-5s %3u image%s per run: %u AP rows, %u of them "
+		       "pixels of an image; additions %llu plain, %llu shared "
+		       "(%.1f%% saved)\n", li == 2 ? "fc" : li ? "conv2" : "conv1",
+		       ap.nb[li], ap.nb[li] > 1 ? "s" : "", oh * ow, valid,
+		       (unsigned long long)st->adds_plain,
 		       (unsigned long long)(st->adds_build + st->adds_term),
-		       (unsigned long long)st->adds_plain);
+		       100.0 * (1.0 - (double)(st->adds_build + st->adds_term) /
+				(double)st->adds_plain));
 	}
-	printf("\n");
 	fflush(stdout);
 	eval_int(&q, &ap, dev, &te, &res);
 	printf("ternary, integer software: %.2f%% (%u images, %.2fs)\n",
