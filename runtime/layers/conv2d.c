@@ -8,6 +8,7 @@
  *
  * Copyright (C) 2026 The cim authors
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,42 +124,69 @@ static int check(const struct cim_conv2d *c, const float *a, size_t alen,
 	return 0;
 }
 
-/* x (NCHW) into c->cols, one row per output pixel, zeros for padding */
-static void im2col(struct cim_conv2d *c, const float *x, unsigned int n)
+/* the patch of output pixel (oy, ox) of image @img: k values at @p */
+static void patch(const struct cim_conv2d *c, const float *img,
+		  unsigned int oy, unsigned int ox, float *p)
 {
 	const struct cim_conv2d_shape *s = &c->s;
-	unsigned int b, oy, ox, ch, ky, kx;
-	float *row = c->cols;
+	long y0 = (long)(oy * s->stride) - s->pad;
+	long x0 = (long)(ox * s->stride) - s->pad;
+	bool inside = x0 >= 0 && x0 + (long)s->k_w <= (long)s->in_w;
+	unsigned int ch, ky, kx;
+	size_t plane = (size_t)s->in_h * s->in_w;
 
-	for (b = 0; b < n; b++) {
-		for (oy = 0; oy < c->oh; oy++) {
-			for (ox = 0; ox < c->ow; ox++, row += c->k) {
-				float *p = row;
+	for (ch = 0; ch < s->in_ch; ch++, img += plane) {
+		for (ky = 0; ky < s->k_h; ky++, p += s->k_w) {
+			long iy = y0 + ky, ix;
+			const float *row;
 
-				for (ch = 0; ch < s->in_ch; ch++) {
-					const float *img = x + (((size_t)b *
-						s->in_ch + ch) * s->in_h) *
-						s->in_w;
-
-					for (ky = 0; ky < s->k_h; ky++) {
-						long iy = (long)(oy * s->stride +
-							ky) - s->pad;
-
-						for (kx = 0; kx < s->k_w; kx++) {
-							long ix = (long)(ox *
-								s->stride + kx) -
-								s->pad;
-
-							*p++ = iy < 0 || ix < 0 ||
-							       iy >= s->in_h ||
-							       ix >= s->in_w ? 0.0f :
-							       img[iy * s->in_w + ix];
-						}
-					}
-				}
+			if (iy < 0 || iy >= (long)s->in_h) {
+				memset(p, 0, s->k_w * sizeof(*p));
+				continue;
+			}
+			row = img + iy * (long)s->in_w;
+			if (inside) {
+				for (kx = 0; kx < s->k_w; kx++)
+					p[kx] = row[x0 + kx];
+				continue;
+			}
+			for (kx = 0; kx < s->k_w; kx++) {
+				ix = x0 + kx;
+				p[kx] = ix < 0 || ix >= (long)s->in_w ? 0.0f :
+					row[ix];
 			}
 		}
 	}
+}
+
+/*
+ * Rows [@first, @first + @m) of the patch matrix of x (NCHW) into @dst,
+ * one row of k values per output pixel (image-major), zeros for padding.
+ */
+static void im2col_rows(const struct cim_conv2d *c, const float *x,
+			size_t first, size_t m, float *dst)
+{
+	size_t pix = (size_t)c->oh * c->ow, img = first / pix, i;
+	size_t in_img = (size_t)c->s.in_ch * c->s.in_h * c->s.in_w;
+	unsigned int oy = (unsigned int)(first % pix / c->ow);
+	unsigned int ox = (unsigned int)(first % c->ow);
+
+	for (i = 0; i < m; i++, dst += c->k) {
+		patch(c, x + img * in_img, oy, ox, dst);
+		if (++ox == c->ow) {
+			ox = 0;
+			if (++oy == c->oh) {
+				oy = 0;
+				img++;
+			}
+		}
+	}
+}
+
+/* x (NCHW) into c->cols, one row per output pixel, zeros for padding */
+static void im2col(struct cim_conv2d *c, const float *x, unsigned int n)
+{
+	im2col_rows(c, x, 0, (size_t)n * c->oh * c->ow, c->cols);
 }
 
 /* dy (N, out_ch, oh, ow) into c->rows (N oh ow, out_ch) */
@@ -174,93 +202,187 @@ static void nchw_to_rows(struct cim_conv2d *c, const float *dy,
 					dy[(b * c->s.out_ch + o) * pix + p];
 }
 
+/*
+ * Pixel rows [@first, @first + @m) of @rows (m x out_ch, device units) into
+ * y (NCHW), scaled by @wm.
+ */
+static void rows_to_nchw(const struct cim_conv2d *c, const float *rows,
+			 size_t first, size_t m, float wm, float *y)
+{
+	size_t pix = (size_t)c->oh * c->ow, b = first / pix, p = first % pix;
+	unsigned int oc = c->s.out_ch, o;
+	size_t i;
+
+	for (i = 0; i < m; i++, rows += oc) {
+		float *yp = y + b * oc * pix + p;
+
+		for (o = 0; o < oc; o++)
+			yp[o * pix] = rows[o] * wm;
+		if (++p == pix) {
+			p = 0;
+			b++;
+		}
+	}
+}
+
+/* The opposite, without scaling: dy (NCHW) rows into @rows (m x out_ch) */
+static void nchw_to_rows_part(const struct cim_conv2d *c, const float *dy,
+			      size_t first, size_t m, float *rows)
+{
+	size_t pix = (size_t)c->oh * c->ow, b = first / pix, p = first % pix;
+	unsigned int oc = c->s.out_ch, o;
+	size_t i;
+
+	for (i = 0; i < m; i++, rows += oc) {
+		const float *dp = dy + b * oc * pix + p;
+
+		for (o = 0; o < oc; o++)
+			rows[o] = dp[o * pix];
+		if (++p == pix) {
+			p = 0;
+			b++;
+		}
+	}
+}
+
+/*
+ * col2im of patch rows [@first, @first + @m) (m x k, scaled by @wm): every
+ * patch value added to its pixel of dx, rows in ascending order.
+ */
+static void col2im_rows(const struct cim_conv2d *c, const float *cols,
+			size_t first, size_t m, float wm, float *dx)
+{
+	const struct cim_conv2d_shape *s = &c->s;
+	size_t pix = (size_t)c->oh * c->ow, img = first / pix, i;
+	size_t plane = (size_t)s->in_h * s->in_w, in_img = s->in_ch * plane;
+	unsigned int oy = (unsigned int)(first % pix / c->ow);
+	unsigned int ox = (unsigned int)(first % c->ow);
+	unsigned int ch, ky, kx;
+
+	for (i = 0; i < m; i++) {
+		const float *p = cols + i * c->k;
+		long y0 = (long)(oy * s->stride) - s->pad;
+		long x0 = (long)(ox * s->stride) - s->pad;
+
+		for (ch = 0; ch < s->in_ch; ch++) {
+			float *im = dx + img * in_img + ch * plane;
+
+			for (ky = 0; ky < s->k_h; ky++, p += s->k_w) {
+				long iy = y0 + ky, ix;
+
+				if (iy < 0 || iy >= (long)s->in_h)
+					continue;
+				for (kx = 0; kx < s->k_w; kx++) {
+					ix = x0 + kx;
+					if (ix >= 0 && ix < (long)s->in_w)
+						im[iy * (long)s->in_w + ix] +=
+							p[kx] * wm;
+				}
+			}
+		}
+		if (++ox == c->ow) {
+			ox = 0;
+			if (++oy == c->oh) {
+				oy = 0;
+				img++;
+			}
+		}
+	}
+}
+
+/* the rows of one linear call, from @off of @total */
+static unsigned int chunk_at(const struct cim_conv2d *c, size_t off,
+			     size_t total)
+{
+	return total - off < c->chunk ? (unsigned int)(total - off) : c->chunk;
+}
+
+/*
+ * A layer of one tile: the patches go straight into the linear layer's
+ * device buffer and the outputs come straight out of it, chunk by chunk.
+ */
+static int forward_single(struct cim_conv2d *c, const float *x,
+			  unsigned int n, float *y)
+{
+	struct cim_linear *l = c->lin;
+	float *xin = cim__linear_xbuf(l), wm = cim__linear_wmax(l);
+	const float *out = cim__linear_ybuf(l);
+	size_t total = (size_t)n * c->oh * c->ow, off;
+	unsigned int m;
+	int ret;
+
+	for (off = 0; off < total; off += m) {
+		m = chunk_at(c, off, total);
+		im2col_rows(c, x, off, m, xin);
+		ret = cim__linear_vmm(l, CIM_VMM_FWD, m);
+		if (ret)
+			return ret;
+		rows_to_nchw(c, out, off, m, wm, y);
+	}
+	return 0;
+}
+
 int cim_conv2d_forward(struct cim_conv2d *c, const float *x, unsigned int n,
 		       float *y)
 {
-	size_t total, off, pix, b, p, o;
+	size_t total, off;
 	int ret;
 
 	ret = check(c, x, c ? in_len(c, n) : 0, y, n);
 	if (ret)
 		return ret;
+	if (cim__linear_single(c->lin))
+		return forward_single(c, x, n, y);
 	im2col(c, x, n);
 	total = (size_t)n * c->oh * c->ow;
 	for (off = 0; off < total; off += c->chunk) {
-		unsigned int m = total - off < c->chunk ?
-				 (unsigned int)(total - off) : c->chunk;
+		unsigned int m = chunk_at(c, off, total);
 
 		ret = cim_linear_forward(c->lin, c->cols + off * c->k, m,
 					 c->rows + off * c->s.out_ch);
 		if (ret)
 			return ret;
 	}
-	pix = (size_t)c->oh * c->ow;
-	for (b = 0; b < n; b++)
-		for (o = 0; o < c->s.out_ch; o++)
-			for (p = 0; p < pix; p++)
-				y[(b * c->s.out_ch + o) * pix + p] =
-					c->rows[(b * pix + p) * c->s.out_ch + o];
+	rows_to_nchw(c, c->rows, 0, total, 1.0f, y);
 	return 0;
 }
 
 int cim_conv2d_backward(struct cim_conv2d *c, const float *dy,
 			unsigned int n, float *dx)
 {
-	const struct cim_conv2d_shape *s;
+	struct cim_linear *l;
 	size_t total, off;
-	unsigned int b, oy, ox, ch, ky, kx;
-	const float *row;
+	unsigned int m;
 	int ret;
 
 	ret = check(c, dy, c ? out_len(c, n) : 0, dx, n);
 	if (ret)
 		return ret;
-	s = &c->s;
-	nchw_to_rows(c, dy, n);
+	l = c->lin;
 	total = (size_t)n * c->oh * c->ow;
-	for (off = 0; off < total; off += c->chunk) {
-		unsigned int m = total - off < c->chunk ?
-				 (unsigned int)(total - off) : c->chunk;
-
-		ret = cim_linear_backward(c->lin, c->rows + off * s->out_ch, m,
+	memset(dx, 0, in_len(c, n) * sizeof(*dx));
+	if (cim__linear_single(l)) {
+		for (off = 0; off < total; off += m) {
+			m = chunk_at(c, off, total);
+			nchw_to_rows_part(c, dy, off, m, cim__linear_dbuf(l));
+			ret = cim__linear_vmm(l, CIM_VMM_TRANS, m);
+			if (ret)
+				return ret;
+			col2im_rows(c, cim__linear_ybuf(l), off, m,
+				    cim__linear_wmax(l), dx);
+		}
+		return 0;
+	}
+	nchw_to_rows(c, dy, n);
+	for (off = 0; off < total; off += m) {
+		m = chunk_at(c, off, total);
+		ret = cim_linear_backward(l, c->rows + off * c->s.out_ch, m,
 					  c->cols + off * c->k);
 		if (ret)
 			return ret;
 	}
 	/* col2im: every patch value goes back to its pixel, summed */
-	memset(dx, 0, in_len(c, n) * sizeof(*dx));
-	row = c->cols;
-	for (b = 0; b < n; b++) {
-		for (oy = 0; oy < c->oh; oy++) {
-			for (ox = 0; ox < c->ow; ox++, row += c->k) {
-				const float *p = row;
-
-				for (ch = 0; ch < s->in_ch; ch++) {
-					float *img = dx + (((size_t)b *
-						s->in_ch + ch) * s->in_h) *
-						s->in_w;
-
-					for (ky = 0; ky < s->k_h; ky++) {
-						long iy = (long)(oy * s->stride +
-							ky) - s->pad;
-
-						for (kx = 0; kx < s->k_w;
-						     kx++, p++) {
-							long ix = (long)(ox *
-								s->stride + kx) -
-								s->pad;
-
-							if (iy >= 0 && ix >= 0 &&
-							    iy < s->in_h &&
-							    ix < s->in_w)
-								img[iy * s->in_w +
-								    ix] += *p;
-						}
-					}
-				}
-			}
-		}
-	}
+	col2im_rows(c, c->cols, 0, total, 1.0f, dx);
 	return 0;
 }
 

@@ -19,4 +19,12 @@ unsigned int cim__linear_batch_max(const struct cim_linear *l);
 int cim__linear_update(struct cim_linear *l, const float *x, const float *dy,
 		       unsigned int batch, unsigned int flags);
 
+bool cim__linear_single(const struct cim_linear *l);
+float *cim__linear_xbuf(struct cim_linear *l);
+float *cim__linear_dbuf(struct cim_linear *l);
+const float *cim__linear_ybuf(struct cim_linear *l);
+float cim__linear_wmax(const struct cim_linear *l);
+int cim__linear_vmm(struct cim_linear *l, enum cim_vmm_dir dir,
+		    unsigned int batch);
+
 #endif /* CIM_LAYERS_PRIV_H */

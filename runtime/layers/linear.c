@@ -491,6 +491,54 @@ static int build_vmm(struct cim_linear *l, enum cim_vmm_dir dir,
 	return 0;
 }
 
+/*
+ * For the convolution, on a layer of one tile: its device buffers, which
+ * the caller fills and reads in place (x: batch x in, dy: batch x out;
+ * the output: batch x out forward, batch x in transposed, before the
+ * scaling by w_max), and one VMM without the copies and checks of
+ * cim_linear_forward()/backward(): the caller's inputs are finite by
+ * construction.
+ */
+bool cim__linear_single(const struct cim_linear *l)
+{
+	return l->ntiles == 1;
+}
+
+float *cim__linear_xbuf(struct cim_linear *l)
+{
+	return fptr(l->xbuf, 0);
+}
+
+float *cim__linear_dbuf(struct cim_linear *l)
+{
+	return fptr(l->dbuf, 0);
+}
+
+const float *cim__linear_ybuf(struct cim_linear *l)
+{
+	return fptr(l->ybuf, 0);
+}
+
+float cim__linear_wmax(const struct cim_linear *l)
+{
+	return l->o.w_max;
+}
+
+int cim__linear_vmm(struct cim_linear *l, enum cim_vmm_dir dir,
+		    unsigned int batch)
+{
+	int ret;
+
+	if (!batch || batch > l->o.batch_max)
+		return -EINVAL;
+	if (l->lost)
+		return -ECANCELED;
+	ret = build_vmm(l, dir, batch);
+	if (ret)
+		return ret;
+	return run(l, dir == CIM_VMM_FWD ? l->cb_fwd : l->cb_bwd);
+}
+
 int cim_linear_forward(struct cim_linear *l, const float *x,
 		       unsigned int batch, float *y)
 {
