@@ -52,6 +52,7 @@ int tnet_create(struct tnet *n, unsigned int c1, unsigned int c2,
 	size_t nw3 = (size_t)TNET_CLASSES * POOL2 * c2, i;
 	size_t B = batch_max, maxw = nw2 > nw3 ? nw2 : nw3;
 	uint64_t s = seed * 0x2545f4914f6cdd1dull + 1;
+	unsigned int maxf;
 	float a;
 
 	memset(n, 0, sizeof(*n));
@@ -88,8 +89,8 @@ int tnet_create(struct tnet *n, unsigned int c1, unsigned int c2,
 	n->we2 = falloc(nw2);
 	n->we3 = falloc(nw3);
 	n->tt = malloc(maxw);
-	n->alpha = falloc(c2 > TNET_CLASSES ? (c1 > c2 ? c1 : c2) :
-			  (c1 > TNET_CLASSES ? c1 : TNET_CLASSES));
+	maxf = c1 > c2 ? c1 : c2;
+	n->alpha = falloc(maxf > TNET_CLASSES ? maxf : TNET_CLASSES);
 	if (!n->p || !n->g || !n->m || !n->v || !n->x0 || !n->cols1 ||
 	    !n->z1 || !n->a1 || !n->d1 || !n->pool1 || !n->dpool1 ||
 	    !n->arg1 || !n->cols2 || !n->dcols2 || !n->z2 || !n->a2 ||

@@ -47,6 +47,7 @@
  * @p, @g, @m, @v: parameters, gradients, Adam moments
  * @w1, @b1, @w2, @b2, @w3, @b3, @clip: views into @p
  * @batch_max: images per batch the scratch holds
+ * @adam_t: Adam steps taken
  */
 struct tnet {
 	unsigned int c1, c2;
