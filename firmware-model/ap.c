@@ -21,7 +21,8 @@
  * give the same bits.
  */
 #if defined(__x86_64__)
-#define HOT __attribute__((optimize("O3"), target_clones("avx2", "default")))
+#define HOT __attribute__((optimize("O3", "fp-contract=off"), \
+			     target_clones("avx2", "default")))
 #else
 #define HOT
 #endif
@@ -337,99 +338,178 @@ static uint64_t firsttag(struct cim_ap *ap, struct cim_meter *m)
 /* ---- pass lists: compare-and-write passes run back to back ---- */
 
 /*
- * One LUT pass of a macro, as lut_pass() runs it: TAG = ROWEN and the
- * columns @in hold their keys (@nin 0: no compare, TAG = ROWEN, as
- * TAGOP SETALL), then the first @nout of those columns (or @out) are
- * written. A macro made only of such passes is run by pass_list_run():
- * every pass reads and writes only its own row words, so the passes run
- * word range by word range with no per-instruction bookkeeping, and the
- * meter is charged afterwards pass by pass, in program order, exactly as
- * the primitives would have charged it.
+ * A LUT pass of a macro, as lut_pass() runs it: TAG = ROWEN and the
+ * compared columns hold their keys (no column: TAG = ROWEN, as TAGOP
+ * SETALL), then the first nout of those columns are written. ADD and COPY
+ * are made only of such passes, in steps: the passes of one bit position,
+ * on the same columns (struct pass_step). Every pass reads and writes only
+ * its own row words, so pass_steps() runs a step word by word with the
+ * columns in registers, and the meter is charged afterwards pass by pass,
+ * in program order, with the same values as the primitives charge: the
+ * same bits, registers and doubles (test_ap.c checks all three).
  */
+#define MAX_STEPS	(CIM_AP_MAX_FIELD + 1)
 #define MAX_PASSES	(4 * CIM_AP_MAX_FIELD + 1)
 
-struct ap_pass {
-	const uint64_t *in[4];
-	uint64_t x[4];		/* ALL_ONES where the key bit is 0 */
-	uint64_t *out[2];
-	uint64_t keep[2];	/* ALL_ONES where the written bit is 1 */
-	uint16_t ocol[2];
-	uint8_t obit[2];
-	uint8_t nin, nout;
+/* The passes of a step: per pass the keys and the bits written, as masks */
+struct pass_tab {
+	unsigned int nin, nout, npass;
+	uint64_t x[4][4];	/* ALL_ONES where the key bit is 0 */
+	uint64_t keep[4][2];	/* ALL_ONES where the written bit is 1 */
+	uint8_t val[4][2];	/* the written bits */
+};
+
+struct pass_step {
+	uint64_t *col[4];	/* compared; the first nout also written */
+	const struct pass_tab *tab;
 };
 
 struct pass_list {
 	unsigned int n;
-	struct ap_pass p[MAX_PASSES];
+	struct pass_step st[MAX_STEPS];
 	uint64_t flipped[MAX_PASSES];
+	unsigned int last_col[2];	/* the last step's written columns */
 };
 
-static void pass_add(struct cim_ap *ap, struct pass_list *pl,
-		     const unsigned int *col, const uint8_t *in,
-		     unsigned int nin, const uint8_t *out, unsigned int nout,
-		     int pred)
+/*
+ * @npass rows of @t, each @nin key bits then @nout written bits; @pred:
+ * one more compared column, key 1.
+ */
+static void tab_init(struct pass_tab *tb, const uint8_t *t, unsigned int npass,
+		     unsigned int nin, unsigned int nout, int pred)
 {
-	struct ap_pass *p = &pl->p[pl->n++];
-	unsigned int i;
+	unsigned int p, i;
 
-	for (i = 0; i < nin; i++) {
-		p->in[i] = ap->view[col[i]];
-		p->x[i] = in[i] ? 0 : ALL_ONES;
+	tb->nin = nin + (pred >= 0);
+	tb->nout = nout;
+	tb->npass = npass;
+	for (p = 0; p < npass; p++, t += nin + nout) {
+		for (i = 0; i < nin; i++)
+			tb->x[p][i] = t[i] ? 0 : ALL_ONES;
+		if (pred >= 0)
+			tb->x[p][nin] = 0;
+		for (i = 0; i < nout; i++) {
+			tb->val[p][i] = t[nin + i];
+			tb->keep[p][i] = t[nin + i] ? ALL_ONES : 0;
+		}
 	}
-	if (pred >= 0) {
-		p->in[i] = ap->view[pred];
-		p->x[i] = 0;
-		i++;
-	}
-	p->nin = (uint8_t)i;
-	for (i = 0; i < nout; i++) {
-		p->out[i] = ap->view[col[i]];
-		p->keep[i] = out[i] ? ALL_ONES : 0;
-		p->ocol[i] = (uint16_t)col[i];
-		p->obit[i] = out[i];
-	}
-	p->nout = (uint8_t)nout;
 }
 
-/* TAG of the last pass over words [wlo, whi); *flipped: bits per pass */
-HOT static void pass_words(const struct ap_pass *ps, unsigned int n,
+/* A step on columns @col (@pred appended when >= 0) */
+static void step_add(struct cim_ap *ap, struct pass_list *pl,
+		     const struct pass_tab *tb, const unsigned int *col,
+		     int pred)
+{
+	struct pass_step *st = &pl->st[pl->n++];
+	unsigned int i, n = tb->nin - (pred >= 0);
+
+	if (n < tb->nout)
+		n = tb->nout;
+	for (i = 0; i < n; i++)
+		st->col[i] = ap->view[col[i]];
+	if (pred >= 0)
+		st->col[tb->nin - 1] = ap->view[pred];
+	st->tab = tb;
+	for (i = 0; i < tb->nout; i++)
+		pl->last_col[i] = col[i];
+}
+
+typedef uint64_t v4u64 __attribute__((vector_size(32)));
+
+/*
+ * One step over words [wlo, whi), four words at a time, then the rest;
+ * @nin, @nout and @npass are constants where pass_steps() inlines it.
+ * Adds the bits each pass flips to @flipped[0..npass-1].
+ */
+static inline __attribute__((always_inline)) void
+step_span(const struct pass_step *st, unsigned int nin, unsigned int nout,
+	  unsigned int npass, const uint64_t *rowen, uint64_t *tag,
+	  unsigned int wlo, unsigned int whi, uint64_t *flipped)
+{
+	const struct pass_tab *tb = st->tab;
+	uint64_t f[4] = { 0 };
+	unsigned int i, o, p, w = wlo;
+
+	for (; w + 4 <= whi; w += 4) {
+		v4u64 v[4], vr, vt = { 0 }, vd;
+
+		memcpy(&vr, rowen + w, sizeof(vr));
+		for (i = 0; i < nin || i < nout; i++)
+			memcpy(&v[i], st->col[i] + w, sizeof(v[i]));
+		for (p = 0; p < npass; p++) {
+			vt = vr;
+			for (i = 0; i < nin; i++)
+				vt &= v[i] ^ tb->x[p][i];
+			for (o = 0; o < nout; o++) {
+				vd = vt & (v[o] ^ tb->keep[p][o]);
+				v[o] ^= vd;
+				f[p] += (uint64_t)(__builtin_popcountll(vd[0]) +
+						   __builtin_popcountll(vd[1]) +
+						   __builtin_popcountll(vd[2]) +
+						   __builtin_popcountll(vd[3]));
+			}
+		}
+		for (o = 0; o < nout; o++)
+			memcpy(st->col[o] + w, &v[o], sizeof(v[o]));
+		memcpy(tag + w, &vt, sizeof(vt));
+	}
+	for (; w < whi; w++) {
+		uint64_t v[4], t = 0, d;
+
+		for (i = 0; i < nin || i < nout; i++)
+			v[i] = st->col[i][w];
+		for (p = 0; p < npass; p++) {
+			t = rowen[w];
+			for (i = 0; i < nin; i++)
+				t &= v[i] ^ tb->x[p][i];
+			for (o = 0; o < nout; o++) {
+				d = t & (v[o] ^ tb->keep[p][o]);
+				v[o] ^= d;
+				f[p] += (uint64_t)__builtin_popcountll(d);
+			}
+		}
+		for (o = 0; o < nout; o++)
+			st->col[o][w] = v[o];
+		tag[w] = t;
+	}
+	for (p = 0; p < npass; p++)
+		flipped[p] = f[p];
+}
+
+/* TAG of the last pass over words [wlo, whi); @flipped: bits per pass */
+HOT static void pass_steps(const struct pass_step *st, unsigned int n,
 			   const uint64_t *rowen, uint64_t *tag,
 			   unsigned int wlo, unsigned int whi,
 			   uint64_t *flipped)
 {
-	unsigned int k, w, o;
+	unsigned int k;
 
 	for (k = 0; k < n; k++) {
-		const struct ap_pass *p = &ps[k];
-		uint64_t f = 0;
+		const struct pass_tab *tb = st[k].tab;
 
-		for (w = wlo; w < whi; w++) {
-			uint64_t t = rowen[w], d;
-
-			switch (p->nin) {
-			case 4:
-				t &= p->in[3][w] ^ p->x[3];
-				/* fall through */
-			case 3:
-				t &= p->in[2][w] ^ p->x[2];
-				/* fall through */
-			case 2:
-				t &= p->in[1][w] ^ p->x[1];
-				/* fall through */
-			case 1:
-				t &= p->in[0][w] ^ p->x[0];
-				break;
-			default:
-				break;
-			}
-			for (o = 0; o < p->nout; o++) {
-				d = t & (p->out[o][w] ^ p->keep[o]);
-				p->out[o][w] ^= d;
-				f += (uint64_t)__builtin_popcountll(d);
-			}
-			tag[w] = t;
+		switch (tb->nin << 4 | tb->nout << 3 | tb->npass) {
+		case 0 << 4 | 1 << 3 | 1:	/* ADD's carry clear */
+			step_span(&st[k], 0, 1, 1, rowen, tag, wlo, whi,
+				  flipped);
+			break;
+		case 2 << 4 | 1 << 3 | 2:	/* COPY */
+			step_span(&st[k], 2, 1, 2, rowen, tag, wlo, whi,
+				  flipped);
+			break;
+		case 2 << 4 | 2 << 3 | 2:	/* ADD, propagate */
+			step_span(&st[k], 2, 2, 2, rowen, tag, wlo, whi,
+				  flipped);
+			break;
+		case 3 << 4 | 2 << 3 | 4:	/* ADD, full adder */
+			step_span(&st[k], 3, 2, 4, rowen, tag, wlo, whi,
+				  flipped);
+			break;
+		default:			/* the predicated ones */
+			step_span(&st[k], tb->nin, tb->nout, tb->npass,
+				  rowen, tag, wlo, whi, flipped);
+			break;
 		}
-		flipped[k] = f;
+		flipped += tb->npass;
 	}
 }
 
@@ -437,31 +517,54 @@ static void pass_list_run(struct cim_ap *ap, struct pass_list *pl,
 			  struct cim_meter *m)
 {
 	const struct cim_cost_params *cost = &ap->cfg->cost;
-	const struct ap_pass *last = &pl->p[pl->n - 1];
-	unsigned int k;
+	const struct pass_tab *last = pl->st[pl->n - 1].tab;
+	double e_cmp[5], e_c, t_c, e_w, t_w, dev;
+	uint64_t cmps = 0, writes = 0, bits = 0;
+	unsigned int k, p, i = 0;
 
-	pass_words(pl->p, pl->n, ap->rowen, ap->tag, ap->wlo, ap->whi,
+	pass_steps(pl->st, pl->n, ap->rowen, ap->tag, ap->wlo, ap->whi,
 		   pl->flipped);
 	memset(ap->tag, 0, ap->wlo * sizeof(*ap->tag));
 	memset(ap->tag + ap->whi, 0, (ap->words - ap->whi) * sizeof(*ap->tag));
+	/* compare()'s energy for 1..4 unmasked columns, the same expression */
+	for (k = 1; k <= 4; k++)
+		e_cmp[k] = (cost->e_cmp_bit_fj * k + cost->e_matchline_fj) *
+			   (double)ap->nrowen;
+	/* charge() pass by pass, the sums in registers, in the same order */
+	e_c = m->energy_fj[CIM_UNIT_AP_COMPARE];
+	t_c = m->busy_ps[CIM_UNIT_AP_COMPARE];
+	e_w = m->energy_fj[CIM_UNIT_AP_WRITE];
+	t_w = m->busy_ps[CIM_UNIT_AP_WRITE];
+	dev = m->device_time_ps;
 	for (k = 0; k < pl->n; k++) {
-		if (pl->p[k].nin) {
-			m->ap_compares++;
-			charge(m, CIM_UNIT_AP_COMPARE,
-			       (cost->e_cmp_bit_fj * pl->p[k].nin +
-				cost->e_matchline_fj) * (double)ap->nrowen,
-			       cost->t_cmp_ps);
+		const struct pass_tab *tb = pl->st[k].tab;
+
+		for (p = 0; p < tb->npass; p++, i++) {
+			if (tb->nin) {
+				cmps++;
+				e_c += e_cmp[tb->nin];
+				t_c += cost->t_cmp_ps;
+				dev += cost->t_cmp_ps;
+			}
+			writes++;
+			bits += pl->flipped[i];
+			e_w += cost->e_write_bit_fj * (double)pl->flipped[i];
+			t_w += cost->t_write_ps;
+			dev += cost->t_write_ps;
 		}
-		m->ap_writes++;
-		m->ap_bits_written += pl->flipped[k];
-		charge(m, CIM_UNIT_AP_WRITE,
-		       cost->e_write_bit_fj * (double)pl->flipped[k],
-		       cost->t_write_ps);
 	}
+	m->energy_fj[CIM_UNIT_AP_COMPARE] = e_c;
+	m->busy_ps[CIM_UNIT_AP_COMPARE] = t_c;
+	m->energy_fj[CIM_UNIT_AP_WRITE] = e_w;
+	m->busy_ps[CIM_UNIT_AP_WRITE] = t_w;
+	m->device_time_ps = dev;
+	m->ap_compares += cmps;
+	m->ap_writes += writes;
+	m->ap_bits_written += bits;
 	/* KEY and MASK as the last pass's write left them */
 	km_clear(ap);
 	for (k = 0; k < last->nout; k++)
-		km_set(ap, last->ocol[k], last->obit[k]);
+		km_set(ap, pl->last_col[k], last->val[last->npass - 1][k]);
 }
 
 /* ---- macros: microcode over the primitives above ---- */
@@ -521,30 +624,28 @@ static const uint8_t sub_prop[2][4] = { { 1, 1,  0, 0 }, { 1, 0,  1, 1 } };
 static void macro_add(struct cim_ap *ap, const struct cim_ap_inst *in,
 		      struct cim_meter *m)
 {
+	static const uint8_t zero = 0;
 	unsigned int a = in->w[0], am = in->w[1], b = in->w[2], bn = in->w[3];
 	int sub = in->arg & CIM_AP_ADD_F_SUB;
 	int sext = in->arg & CIM_AP_ADD_F_SIGNED;
 	int pred = in->arg & CIM_AP_ADD_F_PRED ? in->w[5] : -1;
-	const uint8_t (*full)[5] = sub ? sub_full : add_full;
-	const uint8_t (*prop)[4] = sub ? sub_prop : add_prop;
-	static const uint8_t zero = 0;
-	unsigned int col[3] = { in->w[4] }, i, p;
+	unsigned int col[3] = { in->w[4] }, i;
+	struct pass_tab clr, full, prop;
 	struct pass_list pl;
 
+	tab_init(&clr, &zero, 1, 0, 1, -1);
+	tab_init(&full, sub ? sub_full[0] : add_full[0], 4, 3, 2, pred);
+	tab_init(&prop, sub ? sub_prop[0] : add_prop[0], 2, 2, 2, pred);
 	/* carry (borrow) = 0 in every active row: a write after SETALL */
 	pl.n = 0;
-	pass_add(ap, &pl, col, NULL, 0, &zero, 1, -1);
+	step_add(ap, &pl, &clr, col, -1);
 	for (i = 0; i < bn; i++) {
 		col[1] = b + i;
 		if (i < am || sext) {
 			col[2] = a + (i < am ? i : am - 1);
-			for (p = 0; p < 4; p++)
-				pass_add(ap, &pl, col, full[p], 3, full[p] + 3,
-					 2, pred);
+			step_add(ap, &pl, &full, col, pred);
 		} else {
-			for (p = 0; p < 2; p++)
-				pass_add(ap, &pl, col, prop[p], 2, prop[p] + 2,
-					 2, pred);
+			step_add(ap, &pl, &prop, col, pred);
 		}
 	}
 	pass_list_run(ap, &pl, m);
@@ -586,15 +687,16 @@ static void copy_bits(struct cim_ap *ap, struct cim_meter *m,
 {
 	/* (dst, src) -> dst */
 	static const uint8_t pass[2][3] = { { 0, 1,  1 }, { 1, 0,  0 } };
-	unsigned int col[2], i, p;
+	unsigned int col[2], i;
+	struct pass_tab tb;
 	struct pass_list pl;
 
+	tab_init(&tb, pass[0], 2, 2, 1, -1);
 	pl.n = 0;
 	for (i = 0; i < n; i++) {
 		col[0] = dst + i;
 		col[1] = src + i;
-		for (p = 0; p < 2; p++)
-			pass_add(ap, &pl, col, pass[p], 2, pass[p] + 2, 1, -1);
+		step_add(ap, &pl, &tb, col, -1);
 	}
 	pass_list_run(ap, &pl, m);
 }
