@@ -45,7 +45,7 @@ expect_err() {
 
 echo "TAP version 13"
 # shellcheck disable=SC2086
-CIM_DEVICE= "$bin" train $short > "$tmp/a" 2>&1
+CIM_DEVICE='' "$bin" train $short > "$tmp/a" 2>&1
 ok $? "a short run trains and runs on the APs (exit 0)"
 sed 's/^/# /' "$tmp/a"
 grep -q "^mismatches: 0 of 200 predictions" "$tmp/a"
@@ -68,6 +68,17 @@ ok $? "the same run twice: the same numbers"
 	! grep -q "^fp32" "$tmp/c"
 ok $? "group 1 (plain lowering), --no-fp32: 0 mismatches"
 grep "^summary" "$tmp/c" | sed 's/^/# /'
+# the AP predictions' hash: the same network, so the same predictions
+hash() {
+	sed -n 's/.*predictions \([0-9a-f]\{8\}\)).*/\1/p' "$1"
+}
+[ -n "$(hash "$tmp/a")" ] && [ "$(hash "$tmp/a")" = "$(hash "$tmp/c")" ]
+ok $? "group 1 and group 4: the same predictions"
+# shellcheck disable=SC2086
+CIM_DEVICE=embedded:seed=5 "$bin" train $short --no-fp32 > "$tmp/d" 2>&1 &&
+	grep -q "^ternary, APs (embedded:seed=5)" "$tmp/d" &&
+	[ "$(hash "$tmp/a")" = "$(hash "$tmp/d")" ]
+ok $? "CIM_DEVICE selects the device (embedded:seed=5): the same predictions"
 
 expect_err "--epochs 0" "--epochs 0: expected an integer" train --epochs 0
 expect_err "--epochs 2x" "--epochs 2x: expected an integer" train --epochs 2x
