@@ -454,6 +454,22 @@ void cim_rng_lanes_normal_fill_generic(struct cim_rng_lanes *rl,
 	}
 }
 
+/* @rounds rounds of draws, without the deviates: the state of a fill */
+static void skip_generic(struct cim_rng_lanes *rl, uint64_t rounds)
+{
+	uint64_t s[4], r;
+	unsigned int l, k;
+
+	for (l = 0; l < CIM_RNG_LANES; l++) {
+		for (k = 0; k < 4; k++)
+			s[k] = rl->s[k][l];
+		for (r = 0; r < rounds; r++)
+			(void)xo_next(s);
+		for (k = 0; k < 4; k++)
+			rl->s[k][l] = s[k];
+	}
+}
+
 #ifdef HAVE_AVX2_LANES
 #define AVX2 __attribute__((target("avx2")))
 #define SET1 _mm256_set1_ps
@@ -582,7 +598,39 @@ AVX2 static unsigned int fill_avx2(struct cim_rng_lanes *rl, float *out,
 					    s[h][w]);
 	return done;
 }
+
+/* skip_generic() on four streams at a time */
+AVX2 static void skip_avx2(struct cim_rng_lanes *rl, uint64_t rounds)
+{
+	__m256i s[2][4];
+	unsigned int h, w;
+	uint64_t r;
+
+	for (h = 0; h < 2; h++)
+		for (w = 0; w < 4; w++)
+			s[h][w] = _mm256_loadu_si256((const __m256i *)
+						     &rl->s[w][4 * h]);
+	for (r = 0; r < rounds; r++) {
+		(void)xo_next4(s[0]);
+		(void)xo_next4(s[1]);
+	}
+	for (h = 0; h < 2; h++)
+		for (w = 0; w < 4; w++)
+			_mm256_storeu_si256((__m256i *)&rl->s[w][4 * h],
+					    s[h][w]);
+}
 #endif
+
+void cim_rng_lanes_skip(struct cim_rng_lanes *rl, uint64_t rounds)
+{
+#ifdef HAVE_AVX2_LANES
+	if (__builtin_cpu_supports("avx2")) {
+		skip_avx2(rl, rounds);
+		return;
+	}
+#endif
+	skip_generic(rl, rounds);
+}
 
 /*
  * Deviate k of a fill is slot k % 16 of a round; the AVX2 path runs whole

@@ -833,7 +833,29 @@ struct vmm_call {
 	struct vmm_adc adc;
 	size_t pcs, tmps;
 	unsigned int sat[CIM_PAR_MAX];
+	struct cim_rng_lanes read;	/* read stream at the call's start */
+	struct cim_rng_lanes read_end;	/* and after it */
 };
+
+/*
+ * The read noise of vectors [@b0, @b1): vector b takes whole rounds of the
+ * tile's stream from round b * nstride / 16 on, as if the batch were drawn
+ * in one piece, so the deviates do not depend on the cut. The last part
+ * leaves the stream's state after the whole batch.
+ */
+static void vmm_noise(struct vmm_call *v, unsigned int b0, unsigned int b1,
+		      bool last)
+{
+	size_t ns = v->adc.nstride;
+	struct cim_rng_lanes rl = v->read;
+
+	cim_rng_lanes_skip(&rl, b0 * ns / (2 * CIM_RNG_LANES));
+	if (b1 > b0)
+		cim_rng_lanes_normal_fill(&rl, v->b.noise + b0 * ns,
+					  (unsigned int)((b1 - b0) * ns));
+	if (last)
+		v->read_end = rl;
+}
 
 /* DAC, analog sum and ADC of one part's vectors: nothing shared written */
 static void vmm_part(void *arg, unsigned int part, unsigned int nparts)
@@ -847,6 +869,8 @@ static void vmm_part(void *arg, unsigned int part, unsigned int nparts)
 
 	memset(pc, 0, v->nin * sizeof(*pc));
 	v->sat[part] = 0;
+	if (v->adc.noise)
+		vmm_noise(v, b0, b1, part == nparts - 1);
 	if (b0 == b1)
 		return;
 	dac_rows(v->in + ci, b1 - b0, v->nin, (float)v->q, v->b.codes + ci,
@@ -902,15 +926,10 @@ int cim_xbar_vmm(struct cim_xbar *xb, const struct cim_xbar_win *win,
 		.qa = (double)((1u << (cfg->adc_bits - 1)) - 1),
 		.fixed = adc_fixed,
 	};
-	/*
-	 * The read noise first, for the whole batch in the stream's order
-	 * (vector b takes rounds b * nstride / 16 onwards), so no part
-	 * depends on another's draws.
-	 */
-	if (nstride)
-		cim_rng_lanes_normal_fill(&xb->read, v.b.noise,
-					  (unsigned int)(batch * nstride));
+	v.read = xb->read;
 	cim_par_run(nparts, vmm_part, &v);
+	if (nstride)
+		xb->read = v.read_end;
 	for (p = 0; p < nparts; p++) {
 		sat += v.sat[p];
 		if (p)
