@@ -92,14 +92,21 @@ struct cim_fw;
  * @opaque: passed back to the callbacks
  * @read: copy @len bytes at bus address @addr to @dst; 0 or -errno
  * @write: copy @len bytes from @src to bus address @addr; 0 or -errno
+ * @map: optional, for memory the model's process can address (the
+ *       runtime's embedded backend): a pointer to the @len bytes at @addr,
+ *       valid while the job runs, or NULL, in which case the model copies
+ *       through @read and @write as usual
  *
  * A failing callback fails the packet with CIM_ST_DMA; the model never
- * touches memory it was not given through these.
+ * touches memory it was not given through these. What the model reads
+ * through @map it checks as it would a copy, and it writes there only
+ * what it would have written through @write.
  */
 struct cim_fw_dma {
 	void *opaque;
 	int (*read)(void *opaque, uint64_t addr, void *dst, size_t len);
 	int (*write)(void *opaque, uint64_t addr, const void *src, size_t len);
+	void *(*map)(void *opaque, uint64_t addr, size_t len);
 };
 
 void cim_fw_config_default(struct cim_fw_config *cfg);

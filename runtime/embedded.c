@@ -146,6 +146,12 @@ static int emb_dma_read(void *opaque, uint64_t addr, void *dst, size_t len)
 	return 0;
 }
 
+/* the job's buffers are this process's memory: no copy needed */
+static void *emb_dma_map(void *opaque, uint64_t addr, size_t len)
+{
+	return emb_resolve(opaque, addr, len);
+}
+
 static int emb_dma_write(void *opaque, uint64_t addr, const void *src,
 			 size_t len)
 {
@@ -223,6 +229,7 @@ static int emb_submit(struct cim_device *dev, struct cim_cmdbuf *cb,
 {
 	struct cim_fw_dma dma = {
 		.opaque = dev, .read = emb_dma_read, .write = emb_dma_write,
+		.map = emb_dma_map,
 	};
 	struct cim_job_completion done;
 	int ret = 0;
