@@ -415,6 +415,7 @@ static struct pci_driver cim_pci_driver = {
 	.id_table = cim_pci_ids,
 	.probe = cim_probe,
 	.remove = cim_remove,
+	.err_handler = &cim_pci_err_handlers,
 };
 
 static int __init cim_init(void)

@@ -317,6 +317,7 @@ int cim_job_run_kernel(struct cim_device *cdev, const void *cmds, u32 size);
 int cim_counters_read(struct cim_device *cdev, struct cim_counters *out);
 
 /* cim_reset.c */
+extern const struct pci_error_handlers cim_pci_err_handlers;
 void cim_reset_init(struct cim_device *cdev);
 void cim_reset_fini(struct cim_device *cdev);
 void cim_reset_arm_locked(struct cim_device *cdev);

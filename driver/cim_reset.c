@@ -7,13 +7,17 @@
  * every other job in flight with -ECANCELED, the hung job's file is marked
  * guilty (its later submits fail with -EBADFD) and every file sees
  * CIM_CTX_WEIGHTS_LOST. A halted device (error interrupt) is reset the same
- * way, with no file to blame.
+ * way, with no file to blame. A function reset from outside the driver
+ * (sysfs "reset", FLR by the PCI core) goes through the PCI reset hooks:
+ * the jobs the device loses end with -ECANCELED and every file sees
+ * CIM_CTX_WEIGHTS_LOST, again with no file to blame.
  *
  * Copyright (C) 2026 The cim authors
  */
 
 #include <linux/jiffies.h>
 #include <linux/kobject.h>
+#include <linux/pci.h>
 
 #include "cim_drv.h"
 
@@ -164,6 +168,55 @@ void cim_reset_trigger(struct cim_device *cdev)
 {
 	queue_work(system_unbound_wq, &cdev->recover_work);
 }
+
+/*
+ * The PCI core is about to reset the function: stop taking jobs and
+ * interrupts. Jobs in flight are ended only in reset_done, once the reset
+ * guarantees that the device no longer touches their buffers.
+ */
+static void cim_pci_reset_prepare(struct pci_dev *pdev)
+{
+	struct cim_device *cdev = pci_get_drvdata(pdev);
+
+	mutex_lock(&cdev->lock);
+	if (cdev->state == CIM_STATE_OPERATIONAL) {
+		cdev->state = CIM_STATE_RESETTING;
+		/* Jobs that did complete keep their results */
+		cim_job_retire_done_locked(cdev);
+		cim_hw_stop_locked(cdev);
+	}
+	mutex_unlock(&cdev->lock);
+}
+
+static void cim_pci_reset_done(struct pci_dev *pdev)
+{
+	struct cim_device *cdev = pci_get_drvdata(pdev);
+	int ret;
+
+	mutex_lock(&cdev->lock);
+	if (cdev->state != CIM_STATE_RESETTING) {
+		mutex_unlock(&cdev->lock);
+		return;
+	}
+	cim_job_abort_all_locked(cdev, NULL);
+	cdev->reset_count++;
+	ret = cim_hw_start_locked(cdev);
+	if (ret) {
+		cim_err(cdev, "device did not restart after a function reset: %d\n",
+			ret);
+		cdev->state = CIM_STATE_FAILED;
+	} else {
+		cdev->state = CIM_STATE_OPERATIONAL;
+	}
+	wake_up_all(&cdev->ring_wq);
+	mutex_unlock(&cdev->lock);
+	cim_reset_uevent(cdev, ret);
+}
+
+const struct pci_error_handlers cim_pci_err_handlers = {
+	.reset_prepare = cim_pci_reset_prepare,
+	.reset_done = cim_pci_reset_done,
+};
 
 void cim_reset_init(struct cim_device *cdev)
 {

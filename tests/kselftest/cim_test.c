@@ -4,9 +4,10 @@
  * uAPI rules, buffer objects, submit validation (one test per check), jobs,
  * fences, a VMM against a CPU reference, a DUU update then a VMM, AP
  * addition against an integer reference, isolation between files, signals
- * during WAIT, a full ring, hang recovery and the other injected faults,
- * the reset uevent, sysfs (counters, root-only writes), closing and SIGKILL
- * with jobs in flight, rmmod while open, and two devices at once.
+ * during WAIT, a full ring, hang recovery, a PCI function reset and the
+ * other injected faults, the reset uevent, sysfs (counters, root-only
+ * writes), closing and SIGKILL with jobs in flight, rmmod while open, and
+ * two devices at once.
  *
  * Copyright (C) 2026 The cim authors
  */
@@ -1432,6 +1433,64 @@ TEST(reset_uevent)
 	EXPECT_EQ(resets + 1, sysfs_read(0, "reset_count"));
 	EXPECT_EQ(1, uevent_seen(sock, 0, "RESET", 5000));
 	close(sock);
+}
+
+/*
+ * A function reset by the PCI core (sysfs "reset", here an FLR) while a job
+ * hangs: the driver's reset hooks end it as canceled, blame no file, report
+ * lost weights and the device takes work again, without the hang check.
+ */
+TEST_F_TIMEOUT(hang, function_reset, 60)
+{
+	char path[128], methods[128] = "";
+	struct cim_ctx_state st;
+	struct cim_submit s;
+	struct cim_wait w;
+	struct bo cmd;
+	long resets;
+	int fd, index, sock, mfd;
+	ssize_t n;
+
+	fd = cim_open_fault(&index);
+	if (fd < 0)
+		SKIP(return, "no device with fault injection");
+	snprintf(path, sizeof(path),
+		 "/sys/class/misc/cim%d/device/reset_method", index);
+	mfd = open(path, O_RDONLY);
+	if (mfd >= 0) {
+		n = read(mfd, methods, sizeof(methods) - 1);
+		methods[n > 0 ? n : 0] = 0;
+		close(mfd);
+	}
+	TH_LOG("reset methods: %s", methods);
+	ASSERT_EQ(0, sysfs_write(index, "job_timeout_ms", "30000"));
+	resets = sysfs_read(index, "reset_count");
+	sock = uevent_open();
+	ASSERT_GE(sock, 0);
+	ASSERT_EQ(0, bo_new(fd, PAGE, &cmd));
+	put_nop(cmd.map);
+	ASSERT_EQ(0, inject_fault(index, CIM_FAULT_HANG_NEXT));
+	ASSERT_EQ(0, submit(fd, &cmd, 8, NULL, 0, CIM_SUBMIT_FENCE_OUT, &s));
+	EXPECT_EQ(-ETIME, wait_job(fd, s.seqno, 100, &w));
+
+	ASSERT_EQ(0, sysfs_write(index, "device/reset", "1"));
+	ASSERT_EQ(0, wait_job(fd, s.seqno, 5000, &w));
+	EXPECT_EQ(CIM_JOB_CANCELED, w.status);
+	EXPECT_EQ(0, sync_wait(s.fence_fd, 0));
+	close(s.fence_fd);
+	EXPECT_EQ(resets + 1, sysfs_read(index, "reset_count"));
+	EXPECT_EQ(1, uevent_seen(sock, index, "RESET", 5000));
+	close(sock);
+
+	ASSERT_EQ(0, cim_ctx(fd, &st, CIM_QUERY_F_ACK_RESET));
+	EXPECT_FALSE(st.flags & CIM_CTX_GUILTY);
+	EXPECT_TRUE(st.flags & CIM_CTX_WEIGHTS_LOST);
+	ASSERT_EQ(0, submit(fd, &cmd, 8, NULL, 0, 0, &s));
+	ASSERT_EQ(0, wait_job(fd, s.seqno, 10000, &w));
+	EXPECT_EQ(CIM_ST_OK, w.status);
+	EXPECT_EQ(0, sysfs_read(index, "jobs_in_flight"));
+	close(fd);
+	sysfs_write(index, "job_timeout_ms", "5000");
 }
 
 /* Signals, a full ring, injected faults ----------------------------------- */
