@@ -11,11 +11,13 @@
  */
 #include <cblas.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "duu.h"
+#include "par.h"
 
 /*
  * Per-element loops: only IEEE basic operations in a per-element order
@@ -156,15 +158,101 @@ static void accumulate_slow(struct cim_xbar *xb,
 	}
 }
 
+/* non-zero values of @v (order-free, vectorizes) */
+HOT static size_t count_nonzero(const float *v, size_t n)
+{
+	size_t i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += v[i] != 0.0f;
+	return c;
+}
+
+/**
+ * struct duu_call - one accumulation, G = X^T D, cut by rows of G
+ * @cx: the batch x nr codes of x; @cd: the batch x nc codes of d
+ * @g: the nr x nc sums
+ * @k: the scale of one unit of G
+ */
+struct duu_call {
+	struct cim_xbar *xb;
+	const struct cim_xbar_win *win;
+	unsigned int batch;
+	const double *cx, *cd;
+	double *g;
+	double k;
+};
+
+/* rows [i0, i1) of G by BLAS, then subtracted from chi */
+static void dense_part(void *arg, unsigned int part, unsigned int nparts)
+{
+	struct duu_call *u = arg;
+	unsigned int nr = u->win->nrows, nc = u->win->ncols, i;
+	unsigned int i0 = (unsigned int)cim_par_first(nr, part, nparts);
+	unsigned int i1 = (unsigned int)cim_par_first(nr, part + 1, nparts);
+	struct cim_xbar *xb = u->xb;
+
+	if (i0 == i1)
+		return;
+	/* exact, so any kernel and any cut of the rows gives these bits */
+	cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(i1 - i0),
+		    (int)nc, (int)u->batch, 1.0, u->cx + i0, (int)nr, u->cd,
+		    (int)nc, 0.0, u->g + (size_t)i0 * nc, (int)nc);
+	for (i = i0; i < i1; i++)
+		sub_scaled(&xb->chi[(size_t)(u->win->row + i) * xb->cols +
+				    u->win->col],
+			   u->g + (size_t)i * nc, u->k, nc);
+}
+
+/*
+ * A sparse x (host momentum sends the identity): G row by row from the
+ * non-zero codes of x only. The same exact integer sums as the BLAS path
+ * (+0 where nothing adds up), so the same bits. Rows of G that stay 0
+ * would subtract +0 from chi: no change, skipped.
+ */
+static void accumulate_sparse(struct cim_xbar *xb,
+			      const struct cim_xbar_win *win,
+			      unsigned int batch, const float *x, double sx,
+			      const double *cd, double *g, double k)
+{
+	unsigned int i, j, bi, nr = win->nrows, nc = win->ncols;
+	bool *hit = (bool *)(g + (size_t)nr * nc);
+	const double *db;
+	double c, *gi;
+
+	memset(g, 0, (size_t)nr * nc * sizeof(*g));
+	memset(hit, 0, nr * sizeof(*hit));
+	for (bi = 0; bi < batch; bi++) {
+		for (i = 0; i < nr; i++) {
+			if (x[(size_t)bi * nr + i] == 0.0f)
+				continue;
+			c = quant1(x[(size_t)bi * nr + i], sx);
+			if (c == 0.0)
+				continue;
+			gi = g + (size_t)i * nc;
+			db = cd + (size_t)bi * nc;
+			for (j = 0; j < nc; j++)
+				gi[j] += c * db[j];
+			hit[i] = true;
+		}
+	}
+	for (i = 0; i < nr; i++)
+		if (hit[i])
+			sub_scaled(&xb->chi[(size_t)(win->row + i) * xb->cols +
+					    win->col],
+				   g + (size_t)i * nc, k, nc);
+}
+
 /* one piece of at most DUU_EXACT_BATCH vectors */
 static void accumulate(struct cim_xbar *xb, const struct cim_xbar_win *win,
 		       unsigned int batch, const float *x, const float *d,
 		       float lr)
 {
-	unsigned int i, nr = win->nrows, nc = win->ncols;
+	unsigned int nr = win->nrows, nc = win->ncols;
 	size_t nx = (size_t)batch * nr, nd = (size_t)batch * nc;
 	double sx = cim_duu_scale(x, nx), sd = cim_duu_scale(d, nd), k;
-	double *cx, *cd, *g;
+	struct duu_call u = { .xb = xb, .win = win, .batch = batch };
+	bool sparse;
 	char *p;
 
 	/* a zero operand, or no rate: no change (and no 0 * inf) */
@@ -172,26 +260,32 @@ static void accumulate(struct cim_xbar *xb, const struct cim_xbar_win *win,
 		return;
 	/* the scale of one unit of G, in a fixed order */
 	k = (double)lr * sx * sd;
-	p = duu_scratch(xb, align64(nx * sizeof(double)) +
+	/* a product per non-zero x and column, against batch x nr x nc */
+	sparse = count_nonzero(x, nx) * 8 <= nx;
+	p = duu_scratch(xb, (sparse ? 0 : align64(nx * sizeof(double))) +
 			    align64(nd * sizeof(double)) +
-			    align64((size_t)nr * nc * sizeof(double)));
+			    align64((size_t)nr * nc * sizeof(double)) +
+			    align64(nr * sizeof(bool)));
 	if (!p) {
 		accumulate_slow(xb, win, batch, x, d, sx, sd, k);
 		return;
 	}
-	cx = (double *)p;
-	cd = (double *)(p + align64(nx * sizeof(double)));
-	g = (double *)((char *)cd + align64(nd * sizeof(double)));
-	quantize(x, nx, sx, cx);
-	quantize(d, nd, sd, cd);
-	/* G = X^T D, nr x nc: exact, so any kernel gives these bits */
-	cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nr, (int)nc,
-		    (int)batch, 1.0, cx, (int)nr, cd, (int)nc, 0.0, g,
-		    (int)nc);
-	for (i = 0; i < nr; i++)
-		sub_scaled(&xb->chi[(size_t)(win->row + i) * xb->cols +
-				    win->col],
-			   g + (size_t)i * nc, k, nc);
+	if (sparse) {
+		double *cd = (double *)p;
+
+		quantize(d, nd, sd, cd);
+		accumulate_sparse(xb, win, batch, x, sx, cd,
+				  (double *)(p + align64(nd * sizeof(double))),
+				  k);
+		return;
+	}
+	u.cx = (double *)p;
+	u.cd = (double *)(p + align64(nx * sizeof(double)));
+	u.g = (double *)((char *)u.cd + align64(nd * sizeof(double)));
+	u.k = k;
+	quantize(x, nx, sx, (double *)u.cx);
+	quantize(d, nd, sd, (double *)u.cd);
+	cim_par_run(cim_par_parts((double)nx * nc), dense_part, &u);
 }
 
 void cim_duu_accumulate(struct cim_xbar *xb, const struct cim_xbar_win *win,
