@@ -13,6 +13,7 @@
 
 #include "unit.h"
 #include "duu.h"
+#include "par.h"
 
 static struct cim_fw_config cfg;
 static struct cim_xbar xb;
@@ -427,8 +428,9 @@ static int set_blas_threads(int n)
 
 /*
  * The sum is exact: bit for bit the int64 reference, at the largest batch
- * (sums near 2^40), with 1 or 2 BLAS threads and without BLAS (the
- * fallback when the scratch cannot grow).
+ * (sums near 2^40), with 1 or 2 BLAS threads, 1 to 3 threads of the
+ * model's pool, for a sparse x (the row-by-row path) and without BLAS
+ * (the fallback when the scratch cannot grow).
  */
 START_TEST(test_duu_exact_any_order)
 {
@@ -440,6 +442,7 @@ START_TEST(test_duu_exact_any_order)
 	struct cim_rng r;
 	size_t n, i;
 	int pass, threads0;
+	unsigned int t;
 
 	tile_init();
 	threads0 = set_blas_threads(0);
@@ -451,10 +454,15 @@ START_TEST(test_duu_exact_any_order)
 	cim_rng_seed(&r, 77, 77);
 	for (i = 0; i < n; i++)
 		chi0[i] = (float)(cim_rng_uniform(&r) - 0.5) * 0.01f;
-	for (pass = 0; pass < 2; pass++) {
-		/* pass 0: random; pass 1: all at +-max, the largest sums */
+	for (pass = 0; pass < 3; pass++) {
+		/*
+		 * pass 0: random; pass 1: all at +-max, the largest sums;
+		 * pass 2: one x in 20 non-zero, some below a code's half step
+		 */
 		for (i = 0; i < (size_t)B * R; i++)
-			x[i] = pass ? (i % 3 ? 1.5f : -1.5f) :
+			x[i] = pass == 1 ? (i % 3 ? 1.5f : -1.5f) :
+			       pass == 2 ? (i % 20 ? 0.0f : i % 7 ? 1e-9f :
+					    (float)(cim_rng_uniform(&r) - 0.3)) :
 				      (float)(cim_rng_uniform(&r) - 0.3);
 		for (i = 0; i < (size_t)B * C; i++)
 			d[i] = pass ? -2e-3f :
@@ -473,6 +481,14 @@ START_TEST(test_duu_exact_any_order)
 		memcpy(xb.chi, chi0, n * sizeof(*chi0));
 		cim_duu_accumulate(&xb, &w, B, x, d, lr, &m);
 		ck_assert_mem_eq(xb.chi, ref, n * sizeof(*ref));
+
+		for (t = 1; t <= 3; t++) {
+			cim_par_set_threads(t);
+			memcpy(xb.chi, chi0, n * sizeof(*chi0));
+			cim_duu_accumulate(&xb, &w, B, x, d, lr, &m);
+			ck_assert_mem_eq(xb.chi, ref, n * sizeof(*ref));
+		}
+		cim_par_set_threads(0);
 
 		/* a smaller batch: another kernel blocking */
 		memcpy(ref, chi0, n * sizeof(*ref));

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "unit.h"
+#include "par.h"
 #include "xbar.h"
 
 static struct cim_fw_config cfg;
@@ -664,6 +665,98 @@ START_TEST(test_xbar_noise_lanes_portable)
 }
 END_TEST
 
+/* skipping rounds leaves the state that fills of those rounds leave */
+START_TEST(test_xbar_noise_lanes_skip)
+{
+	struct cim_rng_lanes a, b;
+	static float va[16 * 37 + 40], vb[40];
+
+	cim_rng_lanes_seed(&a, 9, CIM_RNG_READ);
+	b = a;
+	cim_rng_lanes_normal_fill(&a, va, 16 * 37);
+	cim_rng_lanes_skip(&b, 37);
+	ck_assert_mem_eq(&a, &b, sizeof(a));
+	cim_rng_lanes_normal_fill(&a, va, 40);
+	cim_rng_lanes_normal_fill(&b, vb, 40);
+	ck_assert_mem_eq(va, vb, sizeof(vb));
+	ck_assert_mem_eq(&a, &b, sizeof(a));
+}
+END_TEST
+
+/*
+ * The VMM cut across 1, 2 or 3 threads of the pool: the same outputs,
+ * counters and read-noise stream, bit for bit, with read noise on, for
+ * short vectors (conv-like), long ones, chunked sums and the transpose.
+ */
+START_TEST(test_xbar_vmm_threads)
+{
+	static const struct {
+		unsigned int row, nrows, col, ncols, batch;
+		bool trans;
+	} cases[] = {
+		{ 3, 25, 5, 6, 1000, false },
+		{ 0, 256, 0, 256, 300, false },
+		{ 0, 150, 0, 16, 777, true },
+		{ 0, 640, 0, 40, 65, false },
+		{ 0, 640, 7, 33, 90, true },
+	};
+	struct cim_rng_lanes read0, read1;
+	struct cim_meter m1, mt;
+	struct cim_xbar_win w;
+	float *x, *y1, *yt;
+	unsigned int k, t, nin, nout;
+	struct cim_rng r;
+	size_t i;
+
+	cim_fw_config_default(&cfg);
+	cfg.levels = 256;	/* a sum of more than 518 lines: 2 chunks */
+	cfg.xbar_rows = 640;
+	tile_init();
+	cim_rng_seed(&r, 5, 5);
+	for (i = 0; i < (size_t)xb.rows * xb.cols; i++)
+		set_levels(&xb, i, cim_rng_next(&r) % 256,
+			   cim_rng_next(&r) % 256);
+	x = malloc(sizeof(*x) * 1000 * 640);
+	y1 = malloc(sizeof(*y1) * 1000 * 640);
+	yt = malloc(sizeof(*yt) * 1000 * 640);
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		w = (struct cim_xbar_win){ cases[k].row, cases[k].nrows,
+					   cases[k].col, cases[k].ncols };
+		nin = cases[k].trans ? w.ncols : w.nrows;
+		nout = cases[k].trans ? w.nrows : w.ncols;
+		rand_vec(x, (size_t)cases[k].batch * nin, 20 + k);
+		x[3] = 0.0f;
+		memset(x + nin, 0, nin * sizeof(*x));	/* a zero vector */
+		read0 = xb.read;
+		for (t = 1; t <= 3; t++) {
+			cim_par_set_threads(t);
+			xb.read = read0;
+			memset(&mt, 0, sizeof(mt));
+			memset(yt, 0, sizeof(*yt) * cases[k].batch * nout);
+			ck_assert_int_eq(cim_xbar_vmm(&xb, &w, cases[k].trans,
+						      cases[k].batch, x, yt,
+						      false, 0, &mt), 0);
+			if (t == 1) {
+				m1 = mt;
+				read1 = xb.read;
+				memcpy(y1, yt, sizeof(*yt) * cases[k].batch *
+				       nout);
+				continue;
+			}
+			ck_assert_mem_eq(yt, y1, sizeof(*yt) *
+					 cases[k].batch * nout);
+			ck_assert_mem_eq(&mt, &m1, sizeof(mt));
+			ck_assert_mem_eq(&xb.read, &read1, sizeof(read1));
+		}
+	}
+	cim_par_set_threads(0);
+	free(x);
+	free(y1);
+	free(yt);
+	cim_xbar_fini(&xb);
+}
+END_TEST
+
 Suite *xbar_suite(void)
 {
 	Suite *s = suite_create("xbar");
@@ -684,6 +777,8 @@ Suite *xbar_suite(void)
 	tcase_add_test(tc, test_xbar_energy_follows_pulses);
 	tcase_add_test(tc, test_xbar_reset);
 	tcase_add_test(tc, test_xbar_noise_lanes_portable);
+	tcase_add_test(tc, test_xbar_noise_lanes_skip);
+	tcase_add_test(tc, test_xbar_vmm_threads);
 	suite_add_tcase(s, tc);
 	return s;
 }
