@@ -476,6 +476,9 @@ step_span(const struct pass_step *st, unsigned int nin, unsigned int nout,
 		flipped[p] = f[p];
 }
 
+/* nin 0..4, nout 0..2, npass 0..4: distinct bit fields */
+#define STEP_KIND(nin, nout, npass)	((nin) << 5 | (nout) << 3 | (npass))
+
 /* TAG of the last pass over words [wlo, whi); @flipped: bits per pass */
 HOT static void pass_steps(const struct pass_step *st, unsigned int n,
 			   const uint64_t *rowen, uint64_t *tag,
@@ -487,20 +490,20 @@ HOT static void pass_steps(const struct pass_step *st, unsigned int n,
 	for (k = 0; k < n; k++) {
 		const struct pass_tab *tb = st[k].tab;
 
-		switch (tb->nin << 4 | tb->nout << 3 | tb->npass) {
-		case 0 << 4 | 1 << 3 | 1:	/* ADD's carry clear */
+		switch (STEP_KIND(tb->nin, tb->nout, tb->npass)) {
+		case STEP_KIND(0, 1, 1):	/* ADD's carry clear */
 			step_span(&st[k], 0, 1, 1, rowen, tag, wlo, whi,
 				  flipped);
 			break;
-		case 2 << 4 | 1 << 3 | 2:	/* COPY */
+		case STEP_KIND(2, 1, 2):	/* COPY */
 			step_span(&st[k], 2, 1, 2, rowen, tag, wlo, whi,
 				  flipped);
 			break;
-		case 2 << 4 | 2 << 3 | 2:	/* ADD, propagate */
+		case STEP_KIND(2, 2, 2):	/* ADD, propagate */
 			step_span(&st[k], 2, 2, 2, rowen, tag, wlo, whi,
 				  flipped);
 			break;
-		case 3 << 4 | 2 << 3 | 4:	/* ADD, full adder */
+		case STEP_KIND(3, 2, 4):	/* ADD, full adder */
 			step_span(&st[k], 3, 2, 4, rowen, tag, wlo, whi,
 				  flipped);
 			break;
