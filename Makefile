@@ -65,7 +65,8 @@ check-unit: $(BUILD)/unit-tests $(BUILD)/san/unit-tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(BUILD)/san/unit-tests
-	@$(MAKE) --no-print-directory check-cimctl cimctl-man check-train
+	@$(MAKE) --no-print-directory check-cimctl cimctl-man check-train \
+		check-ternary
 
 # The guest: QEMU with cim-pci, Debian's kernel, a busybox initramfs
 BRINGUP_SRCS := $(sort $(wildcard tests/bringup/*.c))
@@ -90,6 +91,7 @@ check-vm: vm-prep
 	tools/runtime/run-guest.sh
 	tools/cimctl/run-guest.sh
 	tools/cim-train/run-guest.sh
+	tools/cim-ternary/run-guest.sh
 
 vm-shell: deps vm-prep
 	@tools/vm/shell.sh
