@@ -330,6 +330,7 @@ struct vmm_buf {
 	float *alpha;		/* batch DAC ranges */
 	uint32_t *pc;		/* per part, nin: set input bits over its rows */
 	uint32_t *lsum;		/* nin: levels of G+ and G- along each input */
+	float *wt;		/* per part: the window's transpose */
 };
 
 static size_t align64(size_t n)
@@ -344,9 +345,9 @@ static size_t align64(size_t n)
 static int vmm_buf_get(struct cim_xbar *xb, unsigned int batch,
 		       unsigned int nin, unsigned int nout, size_t nstride,
 		       unsigned int nparts, size_t pcs, size_t tmps,
-		       struct vmm_buf *b)
+		       size_t wts, struct vmm_buf *b)
 {
-	size_t sz[8] = {
+	size_t sz[9] = {
 		(size_t)batch * nin * sizeof(float),
 		(size_t)batch * nout * sizeof(float),
 		(size_t)batch * nout * sizeof(double),
@@ -355,12 +356,13 @@ static int vmm_buf_get(struct cim_xbar *xb, unsigned int batch,
 		nparts * pcs * sizeof(uint32_t),
 		(size_t)nin * sizeof(uint32_t),
 		nparts * tmps * sizeof(double),
+		nparts * wts * sizeof(float),
 	};
-	size_t total = 0, off[8];
+	size_t total = 0, off[9];
 	char *p;
 	int i;
 
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < 9; i++) {
 		off[i] = total;
 		total += align64(sz[i]);
 	}
@@ -381,6 +383,7 @@ static int vmm_buf_get(struct cim_xbar *xb, unsigned int batch,
 	b->pc = (uint32_t *)(p + off[5]);
 	b->lsum = (uint32_t *)(p + off[6]);
 	b->tmp = (double *)(p + off[7]);
+	b->wt = (float *)(p + off[8]);
 	return 0;
 }
 
@@ -424,10 +427,12 @@ INL float absmax(const float *x, unsigned int n)
 	return r;
 }
 
-INL void dac_codes(const float *restrict x, unsigned int n, float alpha,
-		   float q, float *restrict code, uint32_t *restrict pc)
+/* returns the non-zero codes */
+INL unsigned int dac_codes(const float *restrict x, unsigned int n,
+			   float alpha, float q, float *restrict code,
+			   uint32_t *restrict pc)
 {
-	unsigned int i;
+	unsigned int i, nz = 0;
 	float v, a;
 
 	for (i = 0; i < n; i++) {
@@ -437,18 +442,22 @@ INL void dac_codes(const float *restrict x, unsigned int n, float alpha,
 		code[i] = v;
 		a = v < 0.0f ? -v : v;
 		pc[i] += popcount12((uint32_t)(int32_t)a);
+		nz += v != 0.0f;
 	}
+	return nz;
 }
 
 /*
  * DAC of @n input vectors of @nin values: abs-max range each, codes in
  * [-Q, Q]; the set bits of the codes summed per input line into @pc.
+ * Returns the number of non-zero codes.
  */
-HOT static void dac_rows(const float *restrict x, unsigned int n,
-			 unsigned int nin, float q, float *restrict code,
-			 float *restrict alpha, uint32_t *restrict pc)
+HOT static size_t dac_rows(const float *restrict x, unsigned int n,
+			   unsigned int nin, float q, float *restrict code,
+			   float *restrict alpha, uint32_t *restrict pc)
 {
 	unsigned int bi;
+	size_t nz = 0;
 	float a;
 
 	for (bi = 0; bi < n; bi++, x += nin, code += nin) {
@@ -458,8 +467,9 @@ HOT static void dac_rows(const float *restrict x, unsigned int n,
 			memset(code, 0, nin * sizeof(*code));
 			continue;
 		}
-		dac_codes(x, nin, a, q, code, pc);
+		nz += dac_codes(x, nin, a, q, code, pc);
 	}
+	return nz;
 }
 
 HOT static void widen_add(double *restrict y, const float *restrict p,
@@ -518,6 +528,49 @@ static void vmm_gemm(const struct cim_xbar *xb,
 			return;
 		widen_add(y, prod, n, k0 > 0);
 	}
+}
+
+/*
+ * vmm_gemm() for sparse codes of a single chunk: each output vector the
+ * sum of the weight lines of its non-zero codes, @w holding line i at
+ * i * @ldw (nout floats). The same exact integer sums as the BLAS product
+ * (below 2^24 in any order), so the same bits; only the sign of a zero
+ * sum may differ, which the ADC's rounding removes (it never reaches an
+ * output).
+ */
+HOT static void sparse_gemm(unsigned int batch, unsigned int nin,
+			    unsigned int nout, const float *restrict codes,
+			    const float *restrict w, size_t ldw,
+			    float *restrict prod)
+{
+	unsigned int bi, i, j;
+	const float *wi;
+	float c;
+
+	for (bi = 0; bi < batch; bi++, codes += nin, prod += nout) {
+		memset(prod, 0, nout * sizeof(*prod));
+		for (i = 0; i < nin; i++) {
+			c = codes[i];
+			if (c == 0.0f)
+				continue;
+			wi = w + i * ldw;
+			for (j = 0; j < nout; j++)
+				prod[j] += c * wi[j];
+		}
+	}
+}
+
+/* the window's transpose, nout lines of nin: the lines of a transposed VMM */
+static void window_lines_t(const struct cim_xbar *xb,
+			   const struct cim_xbar_win *win, float *wt)
+{
+	unsigned int i, j;
+
+	for (j = 0; j < win->nrows; j++)
+		for (i = 0; i < win->ncols; i++)
+			wt[(size_t)i * win->nrows + j] =
+				xb->kdiff[cell_of(xb, win->row + j,
+						  win->col + i)];
 }
 
 /* abs-max of finite doubles, on the bit patterns: vectorizes */
@@ -687,6 +740,15 @@ HOT static unsigned int adc_rows(const struct vmm_adc *a, unsigned int b0,
 		const double *ad = a->accd ? a->accd + (size_t)bi * n : NULL;
 		float *o = out + (size_t)bi * n;
 
+		/*
+		 * a zero input vector gives zero sums; without a fixed range
+		 * its full scale is 0 and its output 0, whatever the noise
+		 * (which vmm_noise() therefore does not compute)
+		 */
+		if (!a->fixed && a->alpha[bi] == 0.0f) {
+			memset(o, 0, n * sizeof(*o));
+			continue;
+		}
 		scale = a->alpha[bi] / a->den;
 		range = a->range;
 		nz = NULL;
@@ -831,7 +893,7 @@ struct vmm_call {
 	float *out;
 	struct vmm_buf b;
 	struct vmm_adc adc;
-	size_t pcs, tmps;
+	size_t pcs, tmps, wts;
 	unsigned int sat[CIM_PAR_MAX];
 	struct cim_rng_lanes read;	/* read stream at the call's start */
 	struct cim_rng_lanes read_end;	/* and after it */
@@ -846,15 +908,54 @@ struct vmm_call {
 static void vmm_noise(struct vmm_call *v, unsigned int b0, unsigned int b1,
 		      bool last)
 {
-	size_t ns = v->adc.nstride;
+	size_t ns = v->adc.nstride, rounds = ns / (2 * CIM_RNG_LANES);
 	struct cim_rng_lanes rl = v->read;
+	unsigned int b = b0, e;
 
-	cim_rng_lanes_skip(&rl, b0 * ns / (2 * CIM_RNG_LANES));
-	if (b1 > b0)
-		cim_rng_lanes_normal_fill(&rl, v->b.noise + b0 * ns,
-					  (unsigned int)((b1 - b0) * ns));
+	cim_rng_lanes_skip(&rl, b0 * rounds);
+	while (b < b1) {
+		/* vectors whose deviates matter, then ones skipped */
+		for (e = b; e < b1 && (v->adc.fixed || v->b.alpha[e] != 0.0f);
+		     e++)
+			;
+		if (e > b)
+			cim_rng_lanes_normal_fill(&rl, v->b.noise + b * ns,
+						  (unsigned int)((e - b) * ns));
+		for (b = e; b < b1 && !v->adc.fixed && v->b.alpha[b] == 0.0f;
+		     b++)
+			;
+		if (b > e)
+			cim_rng_lanes_skip(&rl, (b - e) * rounds);
+	}
 	if (last)
 		v->read_end = rl;
+}
+
+/*
+ * The analog sums of one part: sparse codes (one-hot inputs, gradients
+ * after max-pooling) by lines, else BLAS.
+ */
+static void vmm_sums(struct vmm_call *v, unsigned int part, unsigned int n,
+		     size_t nz, const float *codes, float *prod, double *y)
+{
+	const struct cim_xbar *xb = v->xb;
+	const struct cim_xbar_win *win = v->win;
+	float *wt;
+
+	if (!v->adc.accf || v->nout < 8 || nz * 4 > (size_t)n * v->nin) {
+		vmm_gemm(xb, win, v->trans, n, v->nin, v->nout, v->q, codes,
+			 prod, y);
+		return;
+	}
+	if (!v->trans) {
+		sparse_gemm(n, v->nin, v->nout, codes,
+			    &xb->kdiff[cell_of(xb, win->row, win->col)],
+			    xb->cols, prod);
+		return;
+	}
+	wt = v->b.wt + part * v->wts;
+	window_lines_t(xb, win, wt);
+	sparse_gemm(n, v->nin, v->nout, codes, wt, v->nout, prod);
 }
 
 /* DAC, analog sum and ADC of one part's vectors: nothing shared written */
@@ -867,16 +968,20 @@ static void vmm_part(void *arg, unsigned int part, unsigned int nparts)
 	uint32_t *pc = v->b.pc + part * v->pcs;
 	size_t ci = (size_t)b0 * v->nin, co = (size_t)b0 * v->nout;
 
+	size_t nz = 0;
+
 	memset(pc, 0, v->nin * sizeof(*pc));
 	v->sat[part] = 0;
+	if (b0 < b1)
+		nz = dac_rows(v->in + ci, b1 - b0, v->nin, (float)v->q,
+			      v->b.codes + ci, v->b.alpha + b0, pc);
+	/* every part, empty or not: the last one leaves the stream's end */
 	if (v->adc.noise)
 		vmm_noise(v, b0, b1, part == nparts - 1);
 	if (b0 == b1)
 		return;
-	dac_rows(v->in + ci, b1 - b0, v->nin, (float)v->q, v->b.codes + ci,
-		 v->b.alpha + b0, pc);
-	vmm_gemm(v->xb, v->win, v->trans, b1 - b0, v->nin, v->nout, v->q,
-		 v->b.codes + ci, v->b.prod + co, v->b.y + co);
+	vmm_sums(v, part, b1 - b0, nz, v->b.codes + ci, v->b.prod + co,
+		 v->b.y + co);
 	v->sat[part] = adc_rows(&v->adc, b0, b1, v->b.tmp + part * v->tmps,
 				v->out);
 }
@@ -910,8 +1015,9 @@ int cim_xbar_vmm(struct cim_xbar *xb, const struct cim_xbar_win *win,
 			       (v.nin * (double)v.nout + 8.0 * (v.nin + v.nout)));
 	v.pcs = align16(v.nin);
 	v.tmps = align16(v.nout);
+	v.wts = trans ? align16((size_t)v.nin * v.nout) : 0;
 	if (vmm_buf_get(xb, batch, v.nin, v.nout, nstride, nparts, v.pcs,
-			v.tmps, &v.b))
+			v.tmps, v.wts, &v.b))
 		return -ENOMEM;
 	v.adc = (struct vmm_adc){
 		.accf = v.nin <= gemm_chunk(xb, v.q) ? v.b.prod : NULL,

@@ -665,6 +665,75 @@ START_TEST(test_xbar_noise_lanes_portable)
 }
 END_TEST
 
+/*
+ * Sparse inputs (one-hot vectors, a few non-zero values, zero vectors)
+ * take the line-by-line sums, dense ones BLAS: both must give exactly the
+ * documented result, forward and transposed.
+ */
+START_TEST(test_xbar_vmm_sparse_exact)
+{
+	enum { B = 40 };
+	struct cim_meter m = { 0 };
+	struct cim_xbar_win w;
+	float x[B * 64], y[B * 64], code;
+	double den = 127.0 * (cfg.levels - 1), yy[64], fs, alpha;
+	unsigned int b, i, j, nin, nout, pass, tr, kd;
+	struct cim_rng r;
+	int64_t acc;
+
+	unit_config_ideal(&cfg);
+	den = 127.0 * (cfg.levels - 1);
+	tile_init();
+	cim_rng_seed(&r, 8, 8);
+	for (i = 0; i < xb.rows * xb.cols; i++)
+		set_levels(&xb, i, cim_rng_next(&r) % cfg.levels,
+			   cim_rng_next(&r) % cfg.levels);
+	for (pass = 0; pass < 2; pass++) {
+		for (tr = 0; tr < 2; tr++) {
+			w = (struct cim_xbar_win){ 2, 60, 3, 40 };
+			nin = tr ? w.ncols : w.nrows;
+			nout = tr ? w.nrows : w.ncols;
+			rand_vec(x, (size_t)B * nin, 30 + pass);
+			for (b = 0; pass == 0 && b < B; b++)
+				for (i = 0; i < nin; i++)
+					if (b % 5 == 4 ||
+					    (i != b % nin && i % 17 != b % 3))
+						x[b * nin + i] = 0.0f;
+			ck_assert_int_eq(cim_xbar_vmm(&xb, &w, tr, B, x, y,
+						      false, 0, &m), 0);
+			for (b = 0; b < B; b++) {
+				alpha = 0;
+				for (i = 0; i < nin; i++)
+					alpha = fmax(alpha, fabs(x[b * nin + i]));
+				fs = 0;
+				for (j = 0; j < nout; j++) {
+					acc = 0;
+					for (i = 0; alpha > 0 && i < nin; i++) {
+						code = nearbyintf(x[b * nin + i] /
+							(float)alpha * 127.0f);
+						kd = tr ? (w.row + j) * xb.cols +
+							  w.col + i :
+							  (w.row + i) * xb.cols +
+							  w.col + j;
+						acc += (int64_t)code *
+						       (int64_t)xb.kdiff[kd];
+					}
+					yy[j] = (double)acc *
+						((double)(float)alpha / den);
+					fs = fmax(fs, fabs(yy[j]));
+				}
+				for (j = 0; j < nout; j++)
+					ck_assert_float_eq(y[b * nout + j],
+						fs > 0 ? (float)(nearbyint(
+							yy[j] * (127.0 / fs)) *
+							(fs / 127.0)) : 0.0f);
+			}
+		}
+	}
+	cim_xbar_fini(&xb);
+}
+END_TEST
+
 /* skipping rounds leaves the state that fills of those rounds leave */
 START_TEST(test_xbar_noise_lanes_skip)
 {
@@ -778,6 +847,7 @@ Suite *xbar_suite(void)
 	tcase_add_test(tc, test_xbar_reset);
 	tcase_add_test(tc, test_xbar_noise_lanes_portable);
 	tcase_add_test(tc, test_xbar_noise_lanes_skip);
+	tcase_add_test(tc, test_xbar_vmm_sparse_exact);
 	tcase_add_test(tc, test_xbar_vmm_threads);
 	suite_add_tcase(s, tc);
 	return s;
