@@ -666,9 +666,9 @@ START_TEST(test_xbar_noise_lanes_portable)
 END_TEST
 
 /*
- * Sparse inputs (one-hot vectors, a few non-zero values, zero vectors)
- * take the line-by-line sums, dense ones BLAS: both must give exactly the
- * documented result, forward and transposed.
+ * Sparse inputs (one-hot vectors and zero vectors) take the line-by-line
+ * sums, dense ones BLAS: both must give exactly the documented result,
+ * forward and transposed.
  */
 START_TEST(test_xbar_vmm_sparse_exact)
 {
@@ -696,8 +696,7 @@ START_TEST(test_xbar_vmm_sparse_exact)
 			rand_vec(x, (size_t)B * nin, 30 + pass);
 			for (b = 0; pass == 0 && b < B; b++)
 				for (i = 0; i < nin; i++)
-					if (b % 5 == 4 ||
-					    (i != b % nin && i % 17 != b % 3))
+					if (b % 5 == 4 || i != b % nin)
 						x[b * nin + i] = 0.0f;
 			ck_assert_int_eq(cim_xbar_vmm(&xb, &w, tr, B, x, y,
 						      false, 0, &m), 0);
