@@ -100,6 +100,11 @@ struct tnet_int {
 	unsigned int zeros, weights;	/* ternary weights that are 0, all */
 };
 
+/*
+ * The integer network of the ternary network @n: -EINVAL if @n is the
+ * fp32 one, -ERANGE if a scale or bias is not finite or so large that
+ * acc * m + o could leave int64_t (a diverged training), -ENOMEM
+ */
 int tnet_export(const struct tnet *n, struct tnet_int *q);
 void tnet_int_free(struct tnet_int *q);
 

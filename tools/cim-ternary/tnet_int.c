@@ -18,15 +18,24 @@
 #define TAPS1	(TNET_K * TNET_K)
 #define POOL2	(TNET_P2 * TNET_P2)
 
-static int64_t fixed(double x)
+/* @x in fixed point; -ERANGE if it is not finite or not below @lim there */
+static int fixed(double x, double lim, int64_t *out)
 {
-	return (int64_t)llround(ldexp(x, TNET_SHIFT));
+	double v = ldexp(x, TNET_SHIFT);
+
+	if (!(fabs(v) < lim))
+		return -ERANGE;
+	*out = (int64_t)llround(v);
+	return 0;
 }
 
 /*
  * Ternarize @cout filters of @taps master weights with the library's TWN;
  * per filter, the multiplier alpha * s_in / s_out and the offset
- * b / s_out (+ 0.5 for round-half-up when @round) in fixed point
+ * b / s_out (+ 0.5 for round-half-up when @round) in fixed point.
+ * -ERANGE where a diverged training left a scale that does not fit: as
+ * |acc| <= taps * 15, |m| < 2^62 / (taps * 15) and |o| < 2^62 keep
+ * acc * m + o inside int64_t.
  */
 static int export_layer(const float *w, const float *b, unsigned int cout,
 			unsigned int taps, double s_in, double s_out,
@@ -35,29 +44,26 @@ static int export_layer(const float *w, const float *b, unsigned int cout,
 {
 	float *alpha = malloc(cout * sizeof(*alpha));
 	size_t i, nw = (size_t)cout * taps;
+	double olim = 0x1p62, mlim = olim / ((double)taps * TNET_LEVELS);
 	unsigned int f;
-	int r;
+	int r = -ENOMEM;
 
 	*t = malloc(nw);
 	*m = malloc(cout * sizeof(**m));
 	*o = malloc(cout * sizeof(**o));
-	if (!alpha || !*t || !*m || !*o) {
-		free(alpha);
-		return -ENOMEM;
+	if (alpha && *t && *m && *o)
+		r = cim_ternary_ternarize(w, cout, taps, 0.0f, *t, alpha);
+	for (f = 0; !r && f < cout; f++) {
+		r = fixed(alpha[f] * s_in / s_out, mlim, &(*m)[f]);
+		if (!r)
+			r = fixed(b[f] / s_out + (round ? 0.5 : 0.0), olim,
+				  &(*o)[f]);
 	}
-	r = cim_ternary_ternarize(w, cout, taps, 0.0f, *t, alpha);
-	if (r) {
-		free(alpha);
-		return r;
-	}
-	for (f = 0; f < cout; f++) {
-		(*m)[f] = fixed(alpha[f] * s_in / s_out);
-		(*o)[f] = fixed(b[f] / s_out + (round ? 0.5 : 0.0));
-	}
-	for (i = 0; i < nw; i++)
-		*zeros += !(*t)[i];
+	if (!r)
+		for (i = 0; i < nw; i++)
+			*zeros += !(*t)[i];
 	free(alpha);
-	return 0;
+	return r;
 }
 
 int tnet_export(const struct tnet *n, struct tnet_int *q)

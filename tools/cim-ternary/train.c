@@ -476,6 +476,10 @@ int tnet_train_main(int argc, char **argv)
 		die("out of memory");
 	train(&tn, "ternary", &tr, &te);
 	r = tnet_export(&tn, &q);
+	if (r == -ERANGE)
+		die("export: a trained scale or bias is not finite or too large "
+		    "for the 64-bit requantization (training diverged: try a "
+		    "smaller --lr)");
 	if (r)
 		die("export: %s", strerror(-r));
 	printf("ternary weights: %u of %u zero (%.1f%%); 4-bit activations, "
