@@ -224,8 +224,8 @@ int tnet_ap_compile(const struct tnet_int *q, struct cim_device *dev,
 
 		/* as many images as fill the rows: (nb h - k + 1) ow <= rows */
 		nb = (ap->tgt.ap_rows / ow + ap->k[li] - 1) / ap->h[li];
-		if (li == 2 && nb > 256)
-			nb = 256;
+		if (li == 2 && nb > TNET_FC_IMAGES_MAX)
+			nb = TNET_FC_IMAGES_MAX;
 		ap->nb[li] = nb ? nb : 1;
 		d.in_h = ap->nb[li] * ap->h[li];
 		r = cim_ternary_compile(&d, t[li], &ap->tgt, &ap->l[li]);
