@@ -25,7 +25,7 @@
 #define POOL1	(TNET_P1 * TNET_P1)
 #define POOL2	(TNET_P2 * TNET_P2)
 
-static uint64_t splitmix(uint64_t *s)
+uint64_t tnet_splitmix64(uint64_t *s)
 {
 	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
 
@@ -37,7 +37,7 @@ static uint64_t splitmix(uint64_t *s)
 /* uniform in [-a, a) */
 static float uniform(uint64_t *s, float a)
 {
-	return (float)((splitmix(s) >> 11) * 0x1p-53 * 2.0 - 1.0) * a;
+	return (float)((tnet_splitmix64(s) >> 11) * 0x1p-53 * 2.0 - 1.0) * a;
 }
 
 static float *falloc(size_t n)
@@ -298,14 +298,14 @@ float tnet_forward(struct tnet *n, const uint8_t *img, unsigned int b,
 
 		for (j = 0; j < TNET_CLASSES; j++)
 			z[j] += n->b3[j];
+		if (!y)
+			continue;
 		mx = z[0];
 		for (j = 1; j < TNET_CLASSES; j++)
 			if (z[j] > mx) {
 				mx = z[j];
 				arg = j;
 			}
-		if (!y)
-			continue;
 		ok += arg == y[i];
 		for (j = 0; j < TNET_CLASSES; j++) {
 			d[j] = expf(z[j] - mx);
@@ -318,18 +318,6 @@ float tnet_forward(struct tnet *n, const uint8_t *img, unsigned int b,
 	if (correct)
 		*correct = ok;
 	return y ? (float)(loss / b) : 0.0f;
-}
-
-/* The predicted class of image @i of the last forward */
-unsigned int tnet_argmax(const struct tnet *n, unsigned int i)
-{
-	const float *z = n->z3 + (size_t)i * TNET_CLASSES;
-	unsigned int j, arg = 0;
-
-	for (j = 1; j < TNET_CLASSES; j++)
-		if (z[j] > z[arg])
-			arg = j;
-	return arg;
 }
 
 /*

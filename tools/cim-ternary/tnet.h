@@ -67,6 +67,12 @@ struct tnet {
 	float *d1, *d2, *dp2, *dcols2, *dpool1;
 };
 
+/*
+ * splitmix64: the next number of the sequence of *@s. The initialisation
+ * and train.c's data order come from it, so they do not depend on the libc.
+ */
+uint64_t tnet_splitmix64(uint64_t *s);
+
 int tnet_create(struct tnet *n, unsigned int c1, unsigned int c2,
 		bool ternary, unsigned int batch_max, uint64_t seed);
 void tnet_destroy(struct tnet *n);
@@ -78,8 +84,6 @@ void tnet_destroy(struct tnet *n);
  */
 float tnet_forward(struct tnet *n, const uint8_t *img, unsigned int b,
 		   const uint8_t *y, unsigned int *correct);
-/* The class of image @i of the last forward */
-unsigned int tnet_argmax(const struct tnet *n, unsigned int i);
 /* Backward for the last forward (with labels) and one Adam step at @lr */
 void tnet_backward_step(struct tnet *n, const uint8_t *y, unsigned int b,
 			float lr);

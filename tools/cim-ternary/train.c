@@ -125,6 +125,7 @@ static void load_set(const char *dir, const char *prefix, unsigned int limit,
 	d->y = lb.data;
 }
 
+/* Fisher-Yates: ord becomes a permutation of 0..n-1 drawn from seed @s */
 static void shuffle(uint32_t *ord, unsigned int n, uint64_t s)
 {
 	unsigned int i;
@@ -132,15 +133,9 @@ static void shuffle(uint32_t *ord, unsigned int n, uint64_t s)
 	for (i = 0; i < n; i++)
 		ord[i] = i;
 	for (i = n - 1; i > 0; i--) {
-		uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-		unsigned int j;
-		uint32_t t;
+		unsigned int j = (unsigned int)(tnet_splitmix64(&s) % (i + 1));
+		uint32_t t = ord[i];
 
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-		z ^= z >> 31;
-		j = (unsigned int)(z % (i + 1));
-		t = ord[i];
 		ord[i] = ord[j];
 		ord[j] = t;
 	}
