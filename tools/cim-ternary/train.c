@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,17 +85,29 @@ static void usage(FILE *f)
 	      "  --quiet                  no progress\n", f);
 }
 
-static unsigned int parse_uint(const char *name, const char *s,
-			       unsigned int lo, unsigned int hi)
+/* @s as a decimal integer in @lo..@hi into *@v; false if it is not one */
+static bool to_uint(const char *s, unsigned int lo, unsigned int hi,
+		    unsigned int *v)
 {
-	unsigned long v;
+	unsigned long x;
 	char *end;
 
 	errno = 0;
-	v = strtoul(s, &end, 0);
-	if (errno || end == s || *end || *s == '-' || v < lo || v > hi)
+	x = strtoul(s, &end, 10);
+	if (errno || *s < '0' || *s > '9' || *end || x < lo || x > hi)
+		return false;
+	*v = (unsigned int)x;
+	return true;
+}
+
+static unsigned int parse_uint(const char *name, const char *s,
+			       unsigned int lo, unsigned int hi)
+{
+	unsigned int v;
+
+	if (!to_uint(s, lo, hi, &v))
 		die("--%s %s: expected an integer in %u..%u", name, s, lo, hi);
-	return (unsigned int)v;
+	return v;
 }
 
 static void load_set(const char *dir, const char *prefix, unsigned int limit,
@@ -362,18 +375,22 @@ static void eval_int(const struct tnet_int *q, struct tnet_ap *ap,
 
 static void parse_channels(const char *s)
 {
-	char buf[64], *comma;
+	const char *comma = strchr(s, ',');
+	char c1[16];
 
-	snprintf(buf, sizeof(buf), "%s", s);
-	comma = strchr(buf, ',');
-	if (!comma)
-		die("--channels %s: expected C1,C2", s);
-	*comma = 0;
-	opt.c1 = parse_uint("channels", buf, 1, 64);
-	opt.c2 = parse_uint("channels", comma + 1, 1, 64);
+	if (!comma || comma - s >= (ptrdiff_t)sizeof(c1))
+		die("--channels %s: expected C1,C2, each in 1..64", s);
+	memcpy(c1, s, comma - s);
+	c1[comma - s] = 0;
+	if (!to_uint(c1, 1, 64, &opt.c1) || !to_uint(comma + 1, 1, 64, &opt.c2))
+		die("--channels %s: expected C1,C2, each in 1..64", s);
 }
 
-int tnet_train_main(int argc, char **argv)
+/*
+ * Options into opt, the dataset's defaults filled in; -1 to go on, else
+ * the exit code (--help, usage errors)
+ */
+static int parse_args(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "dataset", 1, 0, 'D' }, { "data-dir", 1, 0, 'd' },
@@ -385,18 +402,9 @@ int tnet_train_main(int argc, char **argv)
 		{ "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
-	struct dataset tr, te;
-	struct tnet fp, tn;
-	struct tnet_int q;
-	struct tnet_ap ap;
-	struct int_result res;
-	struct cim_device *dev;
-	const struct cim_ternary_stats *st;
-	double acc_fp = 0, t0;
-	char dir[4096], *end;
-	const char *devname;
-	unsigned int li;
-	int c, r;
+	static char dir[4096];
+	char *end;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "g:h", lo, NULL)) != -1) {
 		switch (c) {
@@ -441,6 +449,82 @@ int tnet_train_main(int argc, char **argv)
 			 opt.dataset);
 		opt.data_dir = dir;
 	}
+	return -1;
+}
+
+/* Per compiled layer: images per run, AP rows, additions per run */
+static void print_ap_layers(const struct tnet_ap *ap)
+{
+	static const char *const name[3] = { "conv1", "conv2", "fc" };
+	unsigned int li;
+
+	for (li = 0; li < 3; li++) {
+		const struct cim_ternary_stats *st = cim_ternary_stats(ap->l[li]);
+		uint64_t shared = st->adds_build + st->adds_term;
+		unsigned int oh, ow, valid = (ap->h[li] - ap->k[li] + 1) *
+			(ap->w[li] - ap->k[li] + 1) * ap->nb[li];
+
+		cim_ternary_out_dims(ap->l[li], &oh, &ow);
+		printf("  %-5s %3u image%s per run: %u AP rows, %u of them "
+		       "pixels of an image; additions %llu plain, %llu shared "
+		       "(%.1f%% saved)\n", name[li], ap->nb[li],
+		       ap->nb[li] > 1 ? "s" : "", oh * ow, valid,
+		       (unsigned long long)st->adds_plain,
+		       (unsigned long long)shared, st->adds_plain ?
+		       100.0 * (1.0 - (double)shared / st->adds_plain) : 0.0);
+	}
+}
+
+static void print_int_result(const struct int_result *res,
+			     const struct tnet_ap *ap, const char *devname,
+			     double acc_fp)
+{
+	double sw = 100.0 * res->ok_sw / res->n, apc = 100.0 * res->ok_ap / res->n;
+
+	printf("ternary, integer software: %.2f%% (%u images, %.2fs)\n",
+	       sw, res->n, res->t_sw);
+	printf("ternary, APs (%s): %.2f%% (%u images, %.2fs; %llu jobs, "
+	       "%.3f uJ and %.3f ms device time per image; predictions "
+	       "%08x)\n", devname, apc, res->n, res->t_ap,
+	       (unsigned long long)ap->rs.jobs,
+	       ap->rs.energy_fj * 1e-9 / res->n,
+	       ap->rs.device_time_ps * 1e-9 / res->n, res->hash_ap);
+	printf("accumulators differing, AP vs software: conv1 %llu of %llu, "
+	       "conv2 %llu of %llu, fc %llu of %llu\n",
+	       (unsigned long long)res->acc_diff[0],
+	       (unsigned long long)res->acc_count[0],
+	       (unsigned long long)res->acc_diff[1],
+	       (unsigned long long)res->acc_count[1],
+	       (unsigned long long)res->acc_diff[2],
+	       (unsigned long long)res->acc_count[2]);
+	printf("mismatches: %u of %u predictions (AP vs software ternary)%s\n",
+	       res->mismatch, res->n, res->mismatch ? "" :
+	       ": the APs compute the software model exactly");
+	printf("summary: %s", opt.dataset);
+	if (opt.fp32)
+		printf(" fp32 %.2f%%,", acc_fp);
+	printf(" ternary software %.2f%%, ternary AP %.2f%%, mismatches %u\n",
+	       sw, apc, res->mismatch);
+}
+
+int tnet_train_main(int argc, char **argv)
+{
+	struct dataset tr, te;
+	struct tnet fp, tn;
+	struct tnet_int q;
+	struct tnet_ap ap;
+	struct int_result res;
+	struct cim_device *dev;
+	double acc_fp = 0, t0;
+	const char *devname;
+	unsigned int scratch;
+	int r;
+
+	r = parse_args(argc, argv);
+	if (r >= 0)
+		return r;
+	/* evaluate() runs 100 images per forward at least: fewer sgemm calls */
+	scratch = opt.batch < 100 ? 100 : opt.batch;
 	devname = opt.device ? opt.device : getenv("CIM_DEVICE");
 	if (!devname || !*devname)
 		devname = "embedded";
@@ -460,14 +544,12 @@ int tnet_train_main(int argc, char **argv)
 	       (unsigned long long)opt.seed, opt.epochs, opt.batch, opt.lr);
 	fflush(stdout);
 	if (opt.fp32) {
-		if (tnet_create(&fp, opt.c1, opt.c2, false, opt.batch < 100 ?
-				100 : opt.batch, opt.seed))
+		if (tnet_create(&fp, opt.c1, opt.c2, false, scratch, opt.seed))
 			die("out of memory");
 		acc_fp = train(&fp, "fp32", &tr, &te);
 		tnet_destroy(&fp);
 	}
-	if (tnet_create(&tn, opt.c1, opt.c2, true, opt.batch < 100 ? 100 :
-			opt.batch, opt.seed))
+	if (tnet_create(&tn, opt.c1, opt.c2, true, scratch, opt.seed))
 		die("out of memory");
 	train(&tn, "ternary", &tr, &te);
 	r = tnet_export(&tn, &q);
@@ -488,52 +570,10 @@ int tnet_train_main(int argc, char **argv)
 		    cim_strerror(r));
 	printf("AP (%s, %u APs x %u rows, group %u): compiled in %.2fs\n",
 	       devname, ap.tgt.ap_count, ap.tgt.ap_rows, opt.group, now() - t0);
-	for (li = 0; li < 3; li++) {
-		unsigned int oh, ow, valid = (ap.h[li] - ap.k[li] + 1) *
-			(ap.w[li] - ap.k[li] + 1) * ap.nb[li];
-
-		st = cim_ternary_stats(ap.l[li]);
-		cim_ternary_out_dims(ap.l[li], &oh, &ow);
-		printf("  %-5s %3u image%s per run: %u AP rows, %u of them "
-		       "pixels of an image; additions %llu plain, %llu shared "
-		       "(%.1f%% saved)\n", li == 2 ? "fc" : li ? "conv2" : "conv1",
-		       ap.nb[li], ap.nb[li] > 1 ? "s" : "", oh * ow, valid,
-		       (unsigned long long)st->adds_plain,
-		       (unsigned long long)(st->adds_build + st->adds_term),
-		       100.0 * (1.0 - (double)(st->adds_build + st->adds_term) /
-				(double)st->adds_plain));
-	}
+	print_ap_layers(&ap);
 	fflush(stdout);
 	eval_int(&q, &ap, dev, &te, &res);
-	printf("ternary, integer software: %.2f%% (%u images, %.2fs)\n",
-	       100.0 * res.ok_sw / res.n, res.n, res.t_sw);
-	printf("ternary, APs (%s): %.2f%% (%u images, %.2fs; %llu jobs, "
-	       "%.3f uJ and %.3f ms device time per image; predictions "
-	       "%08x)\n", devname, 100.0 * res.ok_ap / res.n, res.n, res.t_ap,
-	       (unsigned long long)ap.rs.jobs,
-	       ap.rs.energy_fj * 1e-9 / res.n,
-	       ap.rs.device_time_ps * 1e-9 / res.n, res.hash_ap);
-	printf("accumulators differing, AP vs software: conv1 %llu of %llu, "
-	       "conv2 %llu of %llu, fc %llu of %llu\n",
-	       (unsigned long long)res.acc_diff[0],
-	       (unsigned long long)res.acc_count[0],
-	       (unsigned long long)res.acc_diff[1],
-	       (unsigned long long)res.acc_count[1],
-	       (unsigned long long)res.acc_diff[2],
-	       (unsigned long long)res.acc_count[2]);
-	printf("mismatches: %u of %u predictions (AP vs software ternary)%s\n",
-	       res.mismatch, res.n, res.mismatch ? "" :
-	       ": the APs compute the software model exactly");
-	if (opt.fp32)
-		printf("summary: %s fp32 %.2f%%, ternary software %.2f%%, "
-		       "ternary AP %.2f%%, mismatches %u\n", opt.dataset,
-		       acc_fp, 100.0 * res.ok_sw / res.n,
-		       100.0 * res.ok_ap / res.n, res.mismatch);
-	else
-		printf("summary: %s ternary software %.2f%%, ternary AP "
-		       "%.2f%%, mismatches %u\n", opt.dataset,
-		       100.0 * res.ok_sw / res.n, 100.0 * res.ok_ap / res.n,
-		       res.mismatch);
+	print_int_result(&res, &ap, devname, acc_fp);
 	tnet_ap_destroy(&ap);
 	tnet_int_free(&q);
 	tnet_destroy(&tn);
