@@ -23,6 +23,7 @@ struct cim_conv2d {
 	float *cols;			/* n_max*oh*ow x k */
 	float *rows;			/* n_max*oh*ow x out_ch */
 	float *wtmp;			/* k x out_ch */
+	float *padded;			/* one image with its zero border */
 };
 
 int cim_conv2d_create(struct cim_device *dev,
@@ -62,7 +63,10 @@ int cim_conv2d_create(struct cim_device *dev,
 	c->cols = malloc(npix * c->k * sizeof(float));
 	c->rows = malloc(npix * s->out_ch * sizeof(float));
 	c->wtmp = malloc((size_t)c->k * s->out_ch * sizeof(float));
-	if (!c->cols || !c->rows || !c->wtmp) {
+	/* zeroed once: the border stays 0, im2col_rows() writes the inside */
+	c->padded = calloc((size_t)s->in_ch * (s->in_h + 2 * s->pad) *
+			   (s->in_w + 2 * s->pad), sizeof(float));
+	if (!c->cols || !c->rows || !c->wtmp || !c->padded) {
 		ret = -ENOMEM;
 		goto fail;
 	}
@@ -76,6 +80,7 @@ fail:
 	free(c->cols);
 	free(c->rows);
 	free(c->wtmp);
+	free(c->padded);
 	free(c);
 	return ret;
 }
@@ -88,6 +93,7 @@ void cim_conv2d_destroy(struct cim_conv2d *c)
 	free(c->cols);
 	free(c->rows);
 	free(c->wtmp);
+	free(c->padded);
 	free(c);
 }
 
@@ -124,60 +130,73 @@ static int check(const struct cim_conv2d *c, const float *a, size_t alen,
 	return 0;
 }
 
-/* the patch of output pixel (oy, ox) of image @img: k values at @p */
-static void patch(const struct cim_conv2d *c, const float *img,
-		  unsigned int oy, unsigned int ox, float *p)
+/*
+ * The patch of output pixel (oy, ox): k values at @p, from an image of
+ * @h x @w per channel that already holds the zero border (no bounds).
+ */
+static void patch(const struct cim_conv2d *c, const float *img, size_t h,
+		  size_t w, unsigned int oy, unsigned int ox, float *p)
 {
 	const struct cim_conv2d_shape *s = &c->s;
-	long y0 = (long)(oy * s->stride) - s->pad;
-	long x0 = (long)(ox * s->stride) - s->pad;
-	bool inside = x0 >= 0 && x0 + (long)s->k_w <= (long)s->in_w;
-	unsigned int ch, ky, kx;
-	size_t plane = (size_t)s->in_h * s->in_w;
+	const float *r = img + (size_t)oy * s->stride * w +
+			 (size_t)ox * s->stride;
+	size_t kw = s->k_w;
+	unsigned int ch, ky;
 
-	for (ch = 0; ch < s->in_ch; ch++, img += plane) {
-		for (ky = 0; ky < s->k_h; ky++, p += s->k_w) {
-			long iy = y0 + ky, ix;
-			const float *row;
+	for (ch = 0; ch < s->in_ch; ch++, r += h * w) {
+		const float *q = r;
 
-			if (iy < 0 || iy >= (long)s->in_h) {
-				memset(p, 0, s->k_w * sizeof(*p));
-				continue;
-			}
-			row = img + iy * (long)s->in_w;
-			if (inside) {
-				for (kx = 0; kx < s->k_w; kx++)
-					p[kx] = row[x0 + kx];
-				continue;
-			}
-			for (kx = 0; kx < s->k_w; kx++) {
-				ix = x0 + kx;
-				p[kx] = ix < 0 || ix >= (long)s->in_w ? 0.0f :
-					row[ix];
-			}
+		if (kw == 5) {
+			/* LeNet's kernels: fixed-size copies */
+			for (ky = 0; ky < s->k_h; ky++, p += 5, q += w)
+				memcpy(p, q, 5 * sizeof(*p));
+			continue;
 		}
+		for (ky = 0; ky < s->k_h; ky++, p += kw, q += w)
+			memcpy(p, q, kw * sizeof(*p));
 	}
+}
+
+/* image @x of in_ch x in_h x in_w inside c->padded's zero border */
+static const float *pad_image(struct cim_conv2d *c, const float *x)
+{
+	const struct cim_conv2d_shape *s = &c->s;
+	size_t pw = s->in_w + 2 * s->pad, ph = s->in_h + 2 * s->pad;
+	unsigned int ch, y;
+
+	if (!s->pad)
+		return x;
+	for (ch = 0; ch < s->in_ch; ch++)
+		for (y = 0; y < s->in_h; y++)
+			memcpy(c->padded + (ch * ph + y + s->pad) * pw + s->pad,
+			       x + ((size_t)ch * s->in_h + y) * s->in_w,
+			       s->in_w * sizeof(*x));
+	return c->padded;
 }
 
 /*
  * Rows [@first, @first + @m) of the patch matrix of x (NCHW) into @dst,
  * one row of k values per output pixel (image-major), zeros for padding.
  */
-static void im2col_rows(const struct cim_conv2d *c, const float *x,
-			size_t first, size_t m, float *dst)
+static void im2col_rows(struct cim_conv2d *c, const float *x, size_t first,
+			size_t m, float *dst)
 {
+	const struct cim_conv2d_shape *s = &c->s;
 	size_t pix = (size_t)c->oh * c->ow, img = first / pix, i;
-	size_t in_img = (size_t)c->s.in_ch * c->s.in_h * c->s.in_w;
+	size_t in_img = (size_t)s->in_ch * s->in_h * s->in_w;
+	size_t ph = s->in_h + 2 * s->pad, pw = s->in_w + 2 * s->pad;
 	unsigned int oy = (unsigned int)(first % pix / c->ow);
 	unsigned int ox = (unsigned int)(first % c->ow);
+	const float *src = pad_image(c, x + img * in_img);
 
 	for (i = 0; i < m; i++, dst += c->k) {
-		patch(c, x + img * in_img, oy, ox, dst);
+		patch(c, src, ph, pw, oy, ox, dst);
 		if (++ox == c->ow) {
 			ox = 0;
 			if (++oy == c->oh) {
 				oy = 0;
-				img++;
+				if (++img * pix < first + m)
+					src = pad_image(c, x + img * in_img);
 			}
 		}
 	}
@@ -264,7 +283,17 @@ static void col2im_rows(const struct cim_conv2d *c, const float *cols,
 		long y0 = (long)(oy * s->stride) - s->pad;
 		long x0 = (long)(ox * s->stride) - s->pad;
 
-		for (ch = 0; ch < s->in_ch; ch++) {
+		/* without padding every patch value has its pixel */
+		for (ch = 0; !s->pad && ch < s->in_ch; ch++) {
+			float *im = dx + img * in_img + ch * plane +
+				    y0 * (long)s->in_w + x0;
+
+			for (ky = 0; ky < s->k_h; ky++, p += s->k_w,
+			     im += s->in_w)
+				for (kx = 0; kx < s->k_w; kx++)
+					im[kx] += p[kx] * wm;
+		}
+		for (ch = 0; s->pad && ch < s->in_ch; ch++) {
 			float *im = dx + img * in_img + ch * plane;
 
 			for (ky = 0; ky < s->k_h; ky++, p += s->k_w) {
