@@ -343,7 +343,9 @@ static int resnet_main(int argc, char **argv)
 				if (!strcmp(optarg, presets[preset]))
 					break;
 			if (preset == 3) {
-				usage(stderr);
+				fprintf(stderr, "cim-ternary: -p %s: expected "
+					"default, stt-tcam or destiny\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -360,9 +362,21 @@ static int resnet_main(int argc, char **argv)
 			}
 			break;
 		}
-		case 's':
-			seed = (uint32_t)strtoul(optarg, NULL, 0);
+		case 's': {
+			unsigned long v;
+			char *end;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 0);
+			if (errno || end == optarg || *end || *optarg == '-' ||
+			    v > UINT32_MAX) {
+				fprintf(stderr, "cim-ternary: -s %s: expected "
+					"0..%u\n", optarg, UINT32_MAX);
+				return 2;
+			}
+			seed = (uint32_t)v;
 			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -370,6 +384,12 @@ static int resnet_main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "cim-ternary: unexpected argument '%s'\n",
+			argv[optind]);
+		usage(stderr);
+		return 2;
 	}
 	cim_fw_config_default(&cfg);
 	cfg.cost_preset = (enum cim_cost_preset)preset;
@@ -556,10 +576,18 @@ static int resnet_main(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && !strcmp(argv[1], "train"))
+	/* getopt's own errors ("unrecognized option") start with argv[0] */
+	static char train_name[] = "cim-ternary train";
+	static char resnet_name[] = "cim-ternary resnet";
+
+	if (argc > 1 && !strcmp(argv[1], "train")) {
+		argv[1] = train_name;
 		return tnet_train_main(argc - 1, argv + 1);
-	if (argc > 1 && !strcmp(argv[1], "resnet"))
+	}
+	if (argc > 1 && !strcmp(argv[1], "resnet")) {
+		argv[1] = resnet_name;
 		return resnet_main(argc - 1, argv + 1);
+	}
 	if (argc > 1 && argv[1][0] != '-') {
 		fprintf(stderr, "cim-ternary: unknown command '%s'\n", argv[1]);
 		usage(stderr);
