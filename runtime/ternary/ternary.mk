@@ -7,7 +7,8 @@
 #                         "train": a small ternary CNN on MNIST/Fashion
 #   make ternary-mnist    train on MNIST 8k, run on the APs (embedded)
 #   make ternary-fashion  the same on Fashion-MNIST 60k/10k
-#   make check-ternary    a short train run: 0 AP/software mismatches (host)
+#   make check-ternary    a short train run: 0 AP/software mismatches (host),
+#                         once more built with ASan and UBSan
 #   make check-ternary-vm the same through /dev/cim0 in the guest
 
 TERNARY_SRCS := $(sort $(wildcard runtime/ternary/*.c))
@@ -32,6 +33,14 @@ $(BUILD)/cim-ternary: $(CIM_TERNARY_SRCS) $(CIM_TERNARY_HDRS) \
 	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $(CIM_TERNARY_SRCS) \
 		$(BUILD)/libcim.a $(RT_LIBS)
 
+# The same tool under ASan and UBSan, for check-ternary's short run: the
+# unit tests do not cover tools/cim-ternary/
+$(BUILD)/san/cim-ternary: $(CIM_TERNARY_SRCS) $(CIM_TERNARY_HDRS) \
+		$(TERNARY_HDRS) $(BUILD)/san/libcim.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -o $@ $(CIM_TERNARY_SRCS) \
+		$(BUILD)/san/libcim.a $(RT_LIBS)
+
 .PHONY: ternary-mnist ternary-fashion check-ternary check-ternary-vm
 
 ternary-mnist: $(BUILD)/cim-ternary
@@ -42,8 +51,9 @@ ternary-fashion: $(BUILD)/cim-ternary
 	@tools/data/fetch-fashion-mnist.sh >/dev/null
 	$(BUILD)/cim-ternary train --dataset fashion
 
-check-ternary: $(BUILD)/cim-ternary
-	tools/cim-ternary/test-train.sh $(BUILD)/cim-ternary
+check-ternary: $(BUILD)/cim-ternary $(BUILD)/san/cim-ternary
+	tools/cim-ternary/test-train.sh $(BUILD)/cim-ternary \
+		$(BUILD)/san/cim-ternary
 
 check-ternary-vm:
 	tools/cim-ternary/run-guest.sh

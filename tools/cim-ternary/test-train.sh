@@ -1,18 +1,20 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# usage: test-train.sh CIM-TERNARY
+# usage: test-train.sh CIM-TERNARY [SAN-CIM-TERNARY]
 #
 # Host test of cim-ternary train: a short run (1 epoch on 500 MNIST
 # images, 200 test images) on the embedded backend must find 0 mismatching
 # predictions and 0 differing accumulators between the APs and the software
 # integer model, with the default partial-sum group and with group 1; the
-# same run twice gives the same numbers; bad options and a missing dataset
-# give one clear error each. Uses build/data/mnist (fetched by
-# tools/data/fetch-mnist.sh). TAP on stdout.
+# same run twice gives the same numbers; bad options and bad or missing
+# data give one clear error each. With SAN-CIM-TERNARY (the tool built with
+# ASan and UBSan), the short run once more under the sanitizers. Uses
+# build/data/mnist (fetched by tools/data/fetch-mnist.sh). TAP on stdout.
 set -u
 
 bin=$1
+san=${2:-}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 data=$("$top/tools/data/fetch-mnist.sh") || exit 1
 tmp=$(mktemp -d)
@@ -77,21 +79,44 @@ ok $? "group 1 and group 4: the same predictions"
 # shellcheck disable=SC2086
 CIM_DEVICE=embedded:seed=5 "$bin" train $short --no-fp32 > "$tmp/d" 2>&1 &&
 	grep -q "^ternary, APs (embedded:seed=5)" "$tmp/d" &&
-	[ "$(hash "$tmp/a")" = "$(hash "$tmp/d")" ]
+	[ -n "$(hash "$tmp/d")" ] && [ "$(hash "$tmp/a")" = "$(hash "$tmp/d")" ]
 ok $? "CIM_DEVICE selects the device (embedded:seed=5): the same predictions"
+if [ -n "$san" ]; then
+	# shellcheck disable=SC2086
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		"$san" train $short --no-fp32 -g 3 > "$tmp/s" 2>&1 &&
+		grep -q "^mismatches: 0 of 200 predictions" "$tmp/s" &&
+		[ "$(hash "$tmp/a")" = "$(hash "$tmp/s")" ]
+	ok $? "under ASan and UBSan, group 3: exit 0, the same predictions"
+	grep -v "^ " "$tmp/s" | sed 's/^/# /'
+fi
 
 expect_err "--epochs 0" "--epochs 0: expected an integer" train --epochs 0
 expect_err "--epochs 2x" "--epochs 2x: expected an integer" train --epochs 2x
 expect_err "--seed -1" "--seed -1: expected an integer" train --seed -1
 expect_err "--lr 0" "--lr 0: expected a number" train --lr 0
 expect_err "--channels 8" "--channels 8: expected C1,C2" train --channels 8
+expect_err "--channels 8,16,4" "--channels 8,16,4: expected C1,C2" train --channels 8,16,4
+expect_err "--limit 0x10" "--limit 0x10: expected an integer" train --limit 0x10
 expect_err "--group 7" "--group 7: expected an integer in 1..6" train --group 7
 expect_err "--dataset" "--dataset cifar: mnist or fashion" train --dataset cifar
 expect_err "stray argument" "unexpected argument 'extra'" train extra
+expect_err "unknown option" "cim-ternary train: unrecognized option '--bogus'" train --bogus
 expect_err "unknown command" "unknown command 'trian'" trian
 expect_err "resnet -g 0" "-g 0: expected 1..6" -g 0
+expect_err "resnet -p" "-p foo: expected default, stt-tcam or destiny" -p foo
+expect_err "resnet -s" "-s abc: expected 0..4294967295" -s abc
+expect_err "resnet stray argument" "unexpected argument 'extra'" resnet extra
 expect_err "missing dataset" "$tmp/none/train-images-idx3-ubyte: .*fetch-mnist.sh" \
 	train --data-dir "$tmp/none"
+# the t10k labels next to the train images: 2,000 labels for 8,000 images
+mkdir "$tmp/bad"
+cp "$data/train-images-idx3-ubyte" "$tmp/bad/"
+cp "$data/t10k-labels-idx1-ubyte" "$tmp/bad/train-labels-idx1-ubyte"
+expect_err "labels that do not match the images" \
+	"$tmp/bad/train-labels-idx1-ubyte: 2000 labels for 8000 images" \
+	train --data-dir "$tmp/bad"
 expect_err "bad device" "/dev/cim-nonexistent: " \
 	train --data-dir "$data" --limit 10 --device /dev/cim-nonexistent
 
