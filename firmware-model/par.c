@@ -2,8 +2,15 @@
 /*
  * The model's worker pool (par.h). One pool per process, shared by every
  * device instance: a loop that finds it busy runs in its caller, which
- * gives the same bits. Workers spin briefly for the next loop (the VMMs
- * of a job come back to back), then sleep on a condition variable.
+ * gives the same bits.
+ *
+ * Parts are claimed, not assigned: the caller and the workers take the
+ * next unclaimed part until none is left, so a worker that is slow to wake
+ * (another process on its core) costs nothing but the parts it has not
+ * taken; the caller runs them. Workers poll briefly for the next loop (the
+ * VMMs of a job come back to back), then sleep on a condition variable.
+ * The polls use no PAUSE: in a virtual machine, PAUSE loops trigger
+ * pause-loop exits that deschedule the polling vCPU.
  *
  * OpenBLAS runs single-threaded once the pool has started: the pool
  * already splits the model's products, and BLAS threads of their own
@@ -21,15 +28,8 @@
 
 #include "par.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define cpu_relax()	_mm_pause()
-#else
-#define cpu_relax()	do { } while (0)
-#endif
-
-/* polls of the generation or the pending count before sleeping, ~10 us */
-#define SPIN	256
+/* polls of the loop word or the done count before sleeping, a few us */
+#define SPIN	4096
 
 /* below this many multiply-adds a loop runs in its caller */
 #define PAR_MIN_WORK	32768.0
@@ -40,21 +40,22 @@ extern void openblas_set_num_threads(int n) __attribute__((weak));
 /**
  * struct par_pool - the process's workers
  * @lock: protects the sleepers' wake-up and @started
- * @wake: workers wait here for a new @gen
- * @done: the caller waits here for @pending to reach 0
- * @gen: loop number; a new value hands @fn, @arg, @nparts to the workers
- * @pending: workers still inside the current loop
+ * @wake: workers wait here for a new loop
+ * @finished: the caller waits here for @done to reach @nparts
+ * @word: loop number << 32 | next unclaimed part; a new loop number hands
+ *        @fn, @arg and @nparts to the workers
+ * @done: parts of the current loop that have returned
  * @busy: set while a caller owns the pool
  * @fn: the current loop's body, with @arg and @nparts
- * @started: worker threads running; worker w takes part w
+ * @started: worker threads running
  * @threads: threads a loop may use, the caller included; 0 until decided
  */
 static struct par_pool {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	pthread_cond_t done;
-	atomic_uint gen;
-	atomic_uint pending;
+	pthread_cond_t finished;
+	_Atomic uint64_t word;
+	atomic_uint done;
 	atomic_flag busy;
 	cim_par_fn *fn;
 	void *arg;
@@ -64,7 +65,7 @@ static struct par_pool {
 } pool = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.wake = PTHREAD_COND_INITIALIZER,
-	.done = PTHREAD_COND_INITIALIZER,
+	.finished = PTHREAD_COND_INITIALIZER,
 	.busy = ATOMIC_FLAG_INIT,
 };
 
@@ -100,48 +101,83 @@ unsigned int cim_par_set_threads(unsigned int n)
 	return threads();
 }
 
+/* two parts a thread: a late worker leaves the caller whole parts to take */
 unsigned int cim_par_parts(double work)
 {
-	return work < PAR_MIN_WORK ? 1 : threads();
+	unsigned int t = threads();
+
+	if (work < PAR_MIN_WORK || t == 1)
+		return 1;
+	return 2 * t > CIM_PAR_MAX ? CIM_PAR_MAX : 2 * t;
 }
 
-static unsigned int wait_gen(unsigned int seen)
+/*
+ * Claim and run the parts of loop @gen that are left; returns when none
+ * is. The last part to return wakes the caller if it sleeps.
+ */
+static void take_parts(uint32_t gen)
 {
-	unsigned int g, i;
+	uint64_t w = atomic_load_explicit(&pool.word, memory_order_acquire);
+	unsigned int p, n;
+
+	for (;;) {
+		if ((uint32_t)(w >> 32) != gen)
+			return;
+		p = (uint32_t)w;
+		n = pool.nparts;
+		if (p >= n)
+			return;
+		if (!atomic_compare_exchange_weak_explicit(&pool.word, &w,
+							   w + 1,
+							   memory_order_acq_rel,
+							   memory_order_acquire))
+			continue;
+		pool.fn(pool.arg, p, n);
+		if (atomic_fetch_add_explicit(&pool.done, 1,
+					      memory_order_acq_rel) + 1 == n) {
+			pthread_mutex_lock(&pool.lock);
+			pthread_cond_signal(&pool.finished);
+			pthread_mutex_unlock(&pool.lock);
+		}
+		w = atomic_load_explicit(&pool.word, memory_order_acquire);
+	}
+}
+
+/* the next loop number after @seen */
+static uint32_t wait_loop(uint32_t seen)
+{
+	uint32_t g;
+	unsigned int i;
 
 	for (i = 0; i < SPIN; i++) {
-		g = atomic_load_explicit(&pool.gen, memory_order_acquire);
+		g = (uint32_t)(atomic_load_explicit(&pool.word,
+						    memory_order_acquire) >> 32);
 		if (g != seen)
 			return g;
-		cpu_relax();
 	}
 	pthread_mutex_lock(&pool.lock);
-	while ((g = atomic_load_explicit(&pool.gen, memory_order_acquire)) ==
-	       seen)
+	while ((g = (uint32_t)(atomic_load_explicit(&pool.word,
+						    memory_order_acquire) >>
+			       32)) == seen)
 		pthread_cond_wait(&pool.wake, &pool.lock);
 	pthread_mutex_unlock(&pool.lock);
 	return g;
 }
 
-static void *worker(void *p)
+static void *worker(void *unused)
 {
-	unsigned int part = (unsigned int)(uintptr_t)p, seen = 0;
+	uint32_t seen = 0;
 
+	(void)unused;
 	for (;;) {
-		seen = wait_gen(seen);
-		if (part < pool.nparts)
-			pool.fn(pool.arg, part, pool.nparts);
-		if (atomic_fetch_sub_explicit(&pool.pending, 1,
-					      memory_order_acq_rel) == 1) {
-			pthread_mutex_lock(&pool.lock);
-			pthread_cond_signal(&pool.done);
-			pthread_mutex_unlock(&pool.lock);
-		}
+		seen = wait_loop(seen);
+		take_parts(seen);
 	}
 	return NULL;
 }
 
-/* Workers for parts 1..@n-1; with every signal blocked (QEMU's rule). */
+/* Workers up to @n threads with the caller; every signal blocked in them
+ * (QEMU's rule for its threads). */
 static void start_workers(unsigned int n)
 {
 	sigset_t all, old;
@@ -155,8 +191,7 @@ static void start_workers(unsigned int n)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_mutex_lock(&pool.lock);
 	while (pool.started + 1 < n &&
-	       !pthread_create(&t, &attr, worker,
-			       (void *)(uintptr_t)(pool.started + 1)))
+	       !pthread_create(&t, &attr, worker, NULL))
 		pool.started++;
 	pthread_mutex_unlock(&pool.lock);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -175,13 +210,14 @@ static void run_serial(unsigned int nparts, cim_par_fn *fn, void *arg)
 
 void cim_par_run(unsigned int nparts, cim_par_fn *fn, void *arg)
 {
-	unsigned int i, p;
+	uint32_t gen;
+	unsigned int i;
 
 	if (nparts <= 1 || atomic_flag_test_and_set(&pool.busy)) {
 		run_serial(nparts ? nparts : 1, fn, arg);
 		return;
 	}
-	start_workers(nparts);
+	start_workers(threads());
 	if (!pool.started) {
 		atomic_flag_clear(&pool.busy);
 		run_serial(nparts, fn, arg);
@@ -190,24 +226,24 @@ void cim_par_run(unsigned int nparts, cim_par_fn *fn, void *arg)
 	pool.fn = fn;
 	pool.arg = arg;
 	pool.nparts = nparts;
-	atomic_store_explicit(&pool.pending, pool.started,
-			      memory_order_relaxed);
+	atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
+	gen = (uint32_t)(atomic_load_explicit(&pool.word,
+					      memory_order_relaxed) >> 32) + 1;
+	atomic_store_explicit(&pool.word, (uint64_t)gen << 32,
+			      memory_order_release);
+	/* a worker checks the word under the lock before it sleeps */
 	pthread_mutex_lock(&pool.lock);
-	atomic_fetch_add_explicit(&pool.gen, 1, memory_order_release);
 	pthread_cond_broadcast(&pool.wake);
 	pthread_mutex_unlock(&pool.lock);
-	/* part 0 here, and the parts no worker exists for */
-	fn(arg, 0, nparts);
-	for (p = pool.started + 1; p < nparts; p++)
-		fn(arg, p, nparts);
-	for (i = 0; i < SPIN; i++) {
-		if (!atomic_load_explicit(&pool.pending, memory_order_acquire))
+	take_parts(gen);
+	for (i = 0; i < SPIN; i++)
+		if (atomic_load_explicit(&pool.done, memory_order_acquire) ==
+		    nparts)
 			goto out;
-		cpu_relax();
-	}
 	pthread_mutex_lock(&pool.lock);
-	while (atomic_load_explicit(&pool.pending, memory_order_acquire))
-		pthread_cond_wait(&pool.done, &pool.lock);
+	while (atomic_load_explicit(&pool.done, memory_order_acquire) !=
+	       nparts)
+		pthread_cond_wait(&pool.finished, &pool.lock);
 	pthread_mutex_unlock(&pool.lock);
 out:
 	atomic_flag_clear(&pool.busy);
