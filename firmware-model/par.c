@@ -24,12 +24,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "par.h"
 
-/* polls of the loop word or the done count before sleeping, a few us */
-#define SPIN	4096
+/*
+ * How long to poll the loop word or the done count before sleeping. The
+ * gaps between the VMMs of a convolution (the host's im2col of the next
+ * chunk) run to tens of microseconds; a futex wake-up in a virtual machine
+ * costs as much, twice per loop.
+ */
+#define SPIN_NS	200000
+#define SPIN_CHECK	256	/* polls between clock reads */
 
 /* below this many multiply-adds a loop runs in its caller */
 #define PAR_MIN_WORK	32768.0
@@ -143,22 +150,36 @@ static void take_parts(uint32_t gen)
 	}
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static uint32_t loop_of(void)
+{
+	return (uint32_t)(atomic_load_explicit(&pool.word,
+					       memory_order_acquire) >> 32);
+}
+
 /* the next loop number after @seen */
 static uint32_t wait_loop(uint32_t seen)
 {
+	uint64_t end = now_ns() + SPIN_NS;
 	uint32_t g;
 	unsigned int i;
 
-	for (i = 0; i < SPIN; i++) {
-		g = (uint32_t)(atomic_load_explicit(&pool.word,
-						    memory_order_acquire) >> 32);
-		if (g != seen)
-			return g;
-	}
+	do {
+		for (i = 0; i < SPIN_CHECK; i++) {
+			g = loop_of();
+			if (g != seen)
+				return g;
+		}
+	} while (now_ns() < end);
 	pthread_mutex_lock(&pool.lock);
-	while ((g = (uint32_t)(atomic_load_explicit(&pool.word,
-						    memory_order_acquire) >>
-			       32)) == seen)
+	while ((g = loop_of()) == seen)
 		pthread_cond_wait(&pool.wake, &pool.lock);
 	pthread_mutex_unlock(&pool.lock);
 	return g;
@@ -210,6 +231,7 @@ static void run_serial(unsigned int nparts, cim_par_fn *fn, void *arg)
 
 void cim_par_run(unsigned int nparts, cim_par_fn *fn, void *arg)
 {
+	uint64_t end;
 	uint32_t gen;
 	unsigned int i;
 
@@ -236,10 +258,14 @@ void cim_par_run(unsigned int nparts, cim_par_fn *fn, void *arg)
 	pthread_cond_broadcast(&pool.wake);
 	pthread_mutex_unlock(&pool.lock);
 	take_parts(gen);
-	for (i = 0; i < SPIN; i++)
-		if (atomic_load_explicit(&pool.done, memory_order_acquire) ==
-		    nparts)
-			goto out;
+	end = now_ns() + SPIN_NS;
+	do {
+		for (i = 0; i < SPIN_CHECK; i++)
+			if (atomic_load_explicit(&pool.done,
+						 memory_order_acquire) ==
+			    nparts)
+				goto out;
+	} while (now_ns() < end);
 	pthread_mutex_lock(&pool.lock);
 	while (atomic_load_explicit(&pool.done, memory_order_acquire) !=
 	       nparts)
