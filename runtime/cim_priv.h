@@ -138,6 +138,7 @@ struct cim_cmdbuf {
 struct cim_job {
 	struct cim_device *dev;
 	int fence_fd;
+	bool no_fence;		/* cim_run(): no fence fd wanted */
 	uint64_t seqno;
 	pthread_mutex_t lock;
 	bool done;

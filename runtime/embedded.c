@@ -234,9 +234,11 @@ static int emb_submit(struct cim_device *dev, struct cim_cmdbuf *cb,
 	struct cim_job_completion done;
 	int ret = 0;
 
-	job->fence_fd = eventfd(1, EFD_CLOEXEC);
-	if (job->fence_fd < 0)
-		return -errno;
+	if (!job->no_fence) {
+		job->fence_fd = eventfd(1, EFD_CLOEXEC);
+		if (job->fence_fd < 0)
+			return -errno;
+	}
 	pthread_mutex_lock(&dev->lock);
 	if (dev->weights_lost)
 		ret = -ECANCELED;
@@ -246,7 +248,8 @@ static int emb_submit(struct cim_device *dev, struct cim_cmdbuf *cb,
 		cim_fw_execute(dev->fw, cb->words, cb->len, &dma, &done);
 	pthread_mutex_unlock(&dev->lock);
 	if (ret) {
-		close(job->fence_fd);
+		if (job->fence_fd >= 0)
+			close(job->fence_fd);
 		job->fence_fd = -1;
 		return ret;
 	}

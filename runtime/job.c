@@ -16,7 +16,8 @@
 
 #include "cim_priv.h"
 
-int cim_submit(struct cim_cmdbuf *cb, struct cim_job **out)
+/* @fence: the caller may ask for the job's fence fd */
+static int submit(struct cim_cmdbuf *cb, struct cim_job **out, bool fence)
 {
 	struct cim_job *job;
 	unsigned int i;
@@ -33,6 +34,7 @@ int cim_submit(struct cim_cmdbuf *cb, struct cim_job **out)
 	}
 	job->dev = cb->dev;
 	job->fence_fd = -1;
+	job->no_fence = !fence;
 	ret = cb->dev->ops->submit(cb->dev, cb, job);
 	if (ret)
 		goto fail_submit;
@@ -53,6 +55,11 @@ fail_submit:
 fail_lock:
 	free(job);
 	return ret;
+}
+
+int cim_submit(struct cim_cmdbuf *cb, struct cim_job **out)
+{
+	return submit(cb, out, true);
 }
 
 void cim__job_complete(struct cim_job *job,
@@ -141,7 +148,8 @@ int cim_run(struct cim_cmdbuf *cb, struct cim_job_result *res)
 	struct cim_job *job;
 	int ret;
 
-	ret = cim_submit(cb, &job);
+	/* nobody sees this job's fence: the embedded backend makes none */
+	ret = submit(cb, &job, false);
 	if (ret)
 		return ret;
 	ret = cim_job_wait(job, -1);
