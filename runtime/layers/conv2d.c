@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "layers_priv.h"
+#include "par.h"
 
 struct cim_conv2d {
 	struct cim_conv2d_shape s;
@@ -23,7 +24,8 @@ struct cim_conv2d {
 	float *cols;			/* n_max*oh*ow x k */
 	float *rows;			/* n_max*oh*ow x out_ch */
 	float *wtmp;			/* k x out_ch */
-	float *padded;			/* one image with its zero border */
+	float *padded;			/* an image with its zero border, per part */
+	size_t padded_len;		/* floats of one */
 };
 
 int cim_conv2d_create(struct cim_device *dev,
@@ -64,8 +66,9 @@ int cim_conv2d_create(struct cim_device *dev,
 	c->rows = malloc(npix * s->out_ch * sizeof(float));
 	c->wtmp = malloc((size_t)c->k * s->out_ch * sizeof(float));
 	/* zeroed once: the border stays 0, im2col_rows() writes the inside */
-	c->padded = calloc((size_t)s->in_ch * (s->in_h + 2 * s->pad) *
-			   (s->in_w + 2 * s->pad), sizeof(float));
+	c->padded_len = (size_t)s->in_ch * (s->in_h + 2 * s->pad) *
+			(s->in_w + 2 * s->pad);
+	c->padded = calloc(CIM_PAR_MAX * c->padded_len, sizeof(float));
 	if (!c->cols || !c->rows || !c->wtmp || !c->padded) {
 		ret = -ENOMEM;
 		goto fail;
@@ -157,8 +160,9 @@ static void patch(const struct cim_conv2d *c, const float *img, size_t h,
 	}
 }
 
-/* image @x of in_ch x in_h x in_w inside c->padded's zero border */
-static const float *pad_image(struct cim_conv2d *c, const float *x)
+/* image @x of in_ch x in_h x in_w inside the zero border of @padded */
+static const float *pad_image(const struct cim_conv2d *c, const float *x,
+			      float *padded)
 {
 	const struct cim_conv2d_shape *s = &c->s;
 	size_t pw = s->in_w + 2 * s->pad, ph = s->in_h + 2 * s->pad;
@@ -168,18 +172,19 @@ static const float *pad_image(struct cim_conv2d *c, const float *x)
 		return x;
 	for (ch = 0; ch < s->in_ch; ch++)
 		for (y = 0; y < s->in_h; y++)
-			memcpy(c->padded + (ch * ph + y + s->pad) * pw + s->pad,
+			memcpy(padded + (ch * ph + y + s->pad) * pw + s->pad,
 			       x + ((size_t)ch * s->in_h + y) * s->in_w,
 			       s->in_w * sizeof(*x));
-	return c->padded;
+	return padded;
 }
 
 /*
  * Rows [@first, @first + @m) of the patch matrix of x (NCHW) into @dst,
- * one row of k values per output pixel (image-major), zeros for padding.
+ * one row of k values per output pixel (image-major), zeros for padding;
+ * @padded: scratch for one image with its border.
  */
-static void im2col_rows(struct cim_conv2d *c, const float *x, size_t first,
-			size_t m, float *dst)
+static void im2col_rows(const struct cim_conv2d *c, const float *x,
+			size_t first, size_t m, float *dst, float *padded)
 {
 	const struct cim_conv2d_shape *s = &c->s;
 	size_t pix = (size_t)c->oh * c->ow, img = first / pix, i;
@@ -187,8 +192,11 @@ static void im2col_rows(struct cim_conv2d *c, const float *x, size_t first,
 	size_t ph = s->in_h + 2 * s->pad, pw = s->in_w + 2 * s->pad;
 	unsigned int oy = (unsigned int)(first % pix / c->ow);
 	unsigned int ox = (unsigned int)(first % c->ow);
-	const float *src = pad_image(c, x + img * in_img);
+	const float *src;
 
+	if (!m)
+		return;
+	src = pad_image(c, x + img * in_img, padded);
 	for (i = 0; i < m; i++, dst += c->k) {
 		patch(c, src, ph, pw, oy, ox, dst);
 		if (++ox == c->ow) {
@@ -196,16 +204,51 @@ static void im2col_rows(struct cim_conv2d *c, const float *x, size_t first,
 			if (++oy == c->oh) {
 				oy = 0;
 				if (++img * pix < first + m)
-					src = pad_image(c, x + img * in_img);
+					src = pad_image(c, x + img * in_img,
+							padded);
 			}
 		}
 	}
 }
 
+/**
+ * struct rows_job - rows [@first, @first + @m) of a chunk, cut into parts
+ * @src: the layer's input (im2col) or the chunk's device output
+ * @dst: the chunk's device input (im2col) or the layer's output
+ * @wm: the output scale
+ */
+struct rows_job {
+	struct cim_conv2d *c;
+	const float *src;
+	float *dst;
+	size_t first, m;
+	float wm;
+};
+
+static void im2col_part(void *arg, unsigned int part, unsigned int nparts)
+{
+	struct rows_job *j = arg;
+	size_t a = cim_par_first(j->m, part, nparts);
+	size_t b = cim_par_first(j->m, part + 1, nparts);
+
+	im2col_rows(j->c, j->src, j->first + a, b - a, j->dst + a * j->c->k,
+		    j->c->padded + part * j->c->padded_len);
+}
+
+/* im2col_rows() across the pool: the rows are independent */
+static void im2col_par(struct cim_conv2d *c, const float *x, size_t first,
+		       size_t m, float *dst)
+{
+	struct rows_job j = { c, x, dst, first, m, 1.0f };
+
+	/* a copied value costs about what 8 multiply-adds of a VMM do */
+	cim_par_run(cim_par_parts(8.0 * m * c->k), im2col_part, &j);
+}
+
 /* x (NCHW) into c->cols, one row per output pixel, zeros for padding */
 static void im2col(struct cim_conv2d *c, const float *x, unsigned int n)
 {
-	im2col_rows(c, x, 0, (size_t)n * c->oh * c->ow, c->cols);
+	im2col_par(c, x, 0, (size_t)n * c->oh * c->ow, c->cols);
 }
 
 /* dy (N, out_ch, oh, ow) into c->rows (N oh ow, out_ch) */
@@ -319,6 +362,53 @@ static void col2im_rows(const struct cim_conv2d *c, const float *cols,
 	}
 }
 
+static void to_nchw_part(void *arg, unsigned int part, unsigned int nparts)
+{
+	struct rows_job *j = arg;
+	size_t a = cim_par_first(j->m, part, nparts);
+	size_t b = cim_par_first(j->m, part + 1, nparts);
+
+	rows_to_nchw(j->c, j->src + a * j->c->s.out_ch, j->first + a, b - a,
+		     j->wm, j->dst);
+}
+
+/* rows_to_nchw() across the pool: every value has its own place */
+static void to_nchw_par(struct cim_conv2d *c, const float *rows,
+			size_t first, size_t m, float wm, float *y)
+{
+	struct rows_job j = { c, rows, y, first, m, wm };
+
+	cim_par_run(cim_par_parts(8.0 * m * c->s.out_ch), to_nchw_part, &j);
+}
+
+/*
+ * col2im_rows() on whole images of the chunk per part: the patches of one
+ * image are added in the same order as by one thread, and images do not
+ * share pixels, so the same bits.
+ */
+static void col2im_part(void *arg, unsigned int part, unsigned int nparts)
+{
+	struct rows_job *j = arg;
+	size_t pix = (size_t)j->c->oh * j->c->ow, end = j->first + j->m;
+	size_t img0 = j->first / pix, nimg = (end - 1) / pix + 1 - img0;
+	size_t a = (img0 + cim_par_first(nimg, part, nparts)) * pix;
+	size_t b = (img0 + cim_par_first(nimg, part + 1, nparts)) * pix;
+
+	a = a < j->first ? j->first : a;
+	b = b > end ? end : b;
+	if (a < b)
+		col2im_rows(j->c, j->src + (a - j->first) * j->c->k, a, b - a,
+			    j->wm, j->dst);
+}
+
+static void col2im_par(struct cim_conv2d *c, const float *cols, size_t first,
+		       size_t m, float wm, float *dx)
+{
+	struct rows_job j = { c, cols, dx, first, m, wm };
+
+	cim_par_run(cim_par_parts(8.0 * m * c->k), col2im_part, &j);
+}
+
 /* the rows of one linear call, from @off of @total */
 static unsigned int chunk_at(const struct cim_conv2d *c, size_t off,
 			     size_t total)
@@ -342,11 +432,11 @@ static int forward_single(struct cim_conv2d *c, const float *x,
 
 	for (off = 0; off < total; off += m) {
 		m = chunk_at(c, off, total);
-		im2col_rows(c, x, off, m, xin);
+		im2col_par(c, x, off, m, xin);
 		ret = cim__linear_vmm(l, CIM_VMM_FWD, m);
 		if (ret)
 			return ret;
-		rows_to_nchw(c, out, off, m, wm, y);
+		to_nchw_par(c, out, off, m, wm, y);
 	}
 	return 0;
 }
@@ -372,7 +462,7 @@ int cim_conv2d_forward(struct cim_conv2d *c, const float *x, unsigned int n,
 		if (ret)
 			return ret;
 	}
-	rows_to_nchw(c, c->rows, 0, total, 1.0f, y);
+	to_nchw_par(c, c->rows, 0, total, 1.0f, y);
 	return 0;
 }
 
@@ -397,8 +487,8 @@ int cim_conv2d_backward(struct cim_conv2d *c, const float *dy,
 			ret = cim__linear_vmm(l, CIM_VMM_TRANS, m);
 			if (ret)
 				return ret;
-			col2im_rows(c, cim__linear_ybuf(l), off, m,
-				    cim__linear_wmax(l), dx);
+			col2im_par(c, cim__linear_ybuf(l), off, m,
+				   cim__linear_wmax(l), dx);
 		}
 		return 0;
 	}
@@ -411,7 +501,7 @@ int cim_conv2d_backward(struct cim_conv2d *c, const float *dy,
 			return ret;
 	}
 	/* col2im: every patch value goes back to its pixel, summed */
-	col2im_rows(c, c->cols, 0, total, 1.0f, dx);
+	col2im_par(c, c->cols, 0, total, 1.0f, dx);
 	return 0;
 }
 
