@@ -32,6 +32,9 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 UNIT_HDRS := $(wildcard tests/unit/*.h)
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+# tools/common/: the IDX reader and what the command-line tools share
+TOOL_COMMON_SRCS := $(sort $(wildcard tools/common/*.c))
+TOOL_COMMON_HDRS := $(wildcard tools/common/*.h)
 include runtime/runtime.mk
 include tools/cimctl/cimctl.mk
 include runtime/layers/layers.mk

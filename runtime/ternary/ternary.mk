@@ -22,15 +22,16 @@ $(BUILD)/libcim.so.$(RT_VERSION) $(BUILD)/libcim.a: $(TERNARY_OBJS)
 $(BUILD)/san/libcim.a: $(TERNARY_SAN_OBJS)
 $(BUILD)/unit-tests $(BUILD)/san/unit-tests: $(TERNARY_HDRS)
 
-# train reuses cim-train's IDX reader
+# train reads its data with tools/common/ (shared with cim-train)
 CIM_TERNARY_SRCS := $(sort $(wildcard tools/cim-ternary/*.c)) \
-	tools/cim-train/idx.c
-CIM_TERNARY_HDRS := $(wildcard tools/cim-ternary/*.h) tools/cim-train/idx.h
+	$(TOOL_COMMON_SRCS)
+CIM_TERNARY_HDRS := $(wildcard tools/cim-ternary/*.h) $(TOOL_COMMON_HDRS)
 
 $(BUILD)/cim-ternary: $(CIM_TERNARY_SRCS) $(CIM_TERNARY_HDRS) \
 		$(TERNARY_HDRS) $(BUILD)/libcim.a
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $(CIM_TERNARY_SRCS) \
+	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -Itools/common -o $@ \
+		$(CIM_TERNARY_SRCS) \
 		$(BUILD)/libcim.a $(RT_LIBS)
 
 # The same tool under ASan and UBSan, for check-ternary's short run: the
@@ -38,7 +39,8 @@ $(BUILD)/cim-ternary: $(CIM_TERNARY_SRCS) $(CIM_TERNARY_HDRS) \
 $(BUILD)/san/cim-ternary: $(CIM_TERNARY_SRCS) $(CIM_TERNARY_HDRS) \
 		$(TERNARY_HDRS) $(BUILD)/san/libcim.a
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -o $@ $(CIM_TERNARY_SRCS) \
+	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -Itools/common -o $@ \
+		$(CIM_TERNARY_SRCS) \
 		$(BUILD)/san/libcim.a $(RT_LIBS)
 
 .PHONY: ternary-mnist ternary-fashion check-ternary check-ternary-vm

@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../cim-train/idx.h"
+#include "tool.h"
 #include "tnet.h"
 
 #define IMG_BYTES	(TNET_IMG * TNET_IMG)
@@ -45,26 +45,6 @@ static struct {
 	.lr = 0.003f, .seed = 1, .fp32 = true,
 };
 
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("cim-ternary: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void usage(FILE *f)
 {
 	fputs("usage: cim-ternary train [options]\n"
@@ -85,60 +65,21 @@ static void usage(FILE *f)
 	      "  --quiet                  no progress\n", f);
 }
 
-/* @s as a decimal integer in @lo..@hi into *@v; false if it is not one */
-static bool to_uint(const char *s, unsigned int lo, unsigned int hi,
-		    unsigned int *v)
-{
-	unsigned long x;
-	char *end;
-
-	errno = 0;
-	x = strtoul(s, &end, 10);
-	if (errno || *s < '0' || *s > '9' || *end || x < lo || x > hi)
-		return false;
-	*v = (unsigned int)x;
-	return true;
-}
-
-static unsigned int parse_uint(const char *name, const char *s,
-			       unsigned int lo, unsigned int hi)
-{
-	unsigned int v;
-
-	if (!to_uint(s, lo, hi, &v))
-		die("--%s %s: expected an integer in %u..%u", name, s, lo, hi);
-	return v;
-}
-
 static void load_set(const char *dir, const char *prefix, unsigned int limit,
 		     struct dataset *d)
 {
-	char path[4096], err[4200];
 	struct idx_file im, lb;
-	size_t i;
 
-	snprintf(path, sizeof(path), "%s/%s-images-idx3-ubyte", dir, prefix);
-	if (idx_load(path, 3, &im, err, sizeof(err)))
-		die("%s (tools/data/fetch-%s.sh fetches the data)", err,
-		    strcmp(opt.dataset, "fashion") ? "mnist" : "fashion-mnist");
-	if (im.dims[1] != TNET_IMG || im.dims[2] != TNET_IMG)
-		die("%s: images of %ux%u, expected 28x28", path, im.dims[1],
-		    im.dims[2]);
-	snprintf(path, sizeof(path), "%s/%s-labels-idx1-ubyte", dir, prefix);
-	if (idx_load(path, 1, &lb, err, sizeof(err)))
-		die("%s", err);
-	if (lb.count != im.count)
-		die("%s: %zu labels for %zu images", path, lb.count, im.count);
-	for (i = 0; i < lb.count; i++)
-		if (lb.data[i] >= TNET_CLASSES)
-			die("%s: label %u at %zu is not a class", path,
-			    lb.data[i], i);
+	tool_load_images(dir, prefix, TNET_CLASSES,
+			 strcmp(opt.dataset, "fashion") ?
+			 " (tools/data/fetch-mnist.sh fetches the data)" :
+			 " (tools/data/fetch-fashion-mnist.sh fetches the data)",
+			 &im, &lb);
 	d->n = limit && limit < im.count ? limit : (unsigned int)im.count;
 	d->x = im.data;		/* keeps all; only the first n are used */
 	d->y = lb.data;
 }
 
-/* Fisher-Yates: ord becomes a permutation of 0..n-1 drawn from seed @s */
 static void shuffle(uint32_t *ord, unsigned int n, uint64_t s)
 {
 	unsigned int i;
@@ -151,34 +92,6 @@ static void shuffle(uint32_t *ord, unsigned int n, uint64_t s)
 
 		ord[i] = ord[j];
 		ord[j] = t;
-	}
-}
-
-static void progress(const char *tag, unsigned int epoch, unsigned int done,
-		     unsigned int total, double loss, unsigned int ok,
-		     double t0, bool tty, unsigned int *last_q)
-{
-	if (opt.quiet)
-		return;
-	if (tty) {
-		char bar[31];
-		unsigned int i, fill = (unsigned int)(30ull * done / total);
-
-		for (i = 0; i < 30; i++)
-			bar[i] = i < fill ? '#' : '.';
-		bar[30] = 0;
-		fprintf(stderr, "\r%s epoch %2u [%s] %5u/%u loss %.4f acc %.2f%% %.1fs",
-			tag, epoch, bar, done, total, loss / done,
-			100.0 * ok / done, now() - t0);
-		if (done == total)
-			fputs("\r\033[K", stderr);
-		fflush(stderr);
-	} else if (done * 4 / total > *last_q) {
-		*last_q = done * 4 / total;
-		if (done < total)
-			fprintf(stderr, "%s epoch %u: %u/%u loss %.4f acc %.2f%% %.1fs\n",
-				tag, epoch, done, total, loss / done,
-				100.0 * ok / done, now() - t0);
 	}
 }
 
@@ -203,15 +116,19 @@ static double train(struct tnet *n, const char *tag, const struct dataset *tr,
 	uint32_t *ord = malloc(tr->n * sizeof(*ord));
 	uint8_t *xb = malloc((size_t)opt.batch * IMG_BYTES), *yb = malloc(opt.batch);
 	unsigned int epoch, i, j, steps_per = (tr->n + opt.batch - 1) / opt.batch;
-	double total = (double)steps_per * opt.epochs, tstart = now(), acc = 0;
+	double total = (double)steps_per * opt.epochs, tstart = tool_now(), acc = 0;
 	bool tty = isatty(STDERR_FILENO);
 	uint64_t step = 0;
 
 	if (!ord || !xb || !yb)
-		die("out of memory");
+		tool_die("out of memory");
 	for (epoch = 0; epoch < opt.epochs; epoch++) {
-		double loss = 0.0, t0 = now();
-		unsigned int ok = 0, seen = 0, q = 0, c;
+		double loss = 0.0, t0 = tool_now();
+		unsigned int ok = 0, seen = 0, c;
+		struct tool_progress prog = {
+			.tag = tag, .epoch = epoch + 1, .total = tr->n,
+			.t0 = t0, .tty = tty, .quiet = opt.quiet,
+		};
 
 		/* the order depends on the seed and the epoch only */
 		shuffle(ord, tr->n, opt.seed * 1000003ull + epoch);
@@ -232,7 +149,7 @@ static double train(struct tnet *n, const char *tag, const struct dataset *tr,
 			ok += c;
 			seen += b;
 			step++;
-			progress(tag, epoch + 1, seen, tr->n, loss, ok, t0, tty, &q);
+			tool_progress(&prog, seen, loss / seen, 100.0 * ok / seen);
 		}
 		acc = evaluate(n, te);
 		printf("%s epoch %u/%u: loss %.4f train %.2f%% test %.2f%%",
@@ -240,12 +157,12 @@ static double train(struct tnet *n, const char *tag, const struct dataset *tr,
 		       100.0 * ok / seen, acc);
 		if (n->ternary)
 			printf(" clips %.3f %.3f", n->clip[0], n->clip[1]);
-		printf(" | %.1fs\n", now() - t0);
+		printf(" | %.1fs\n", tool_now() - t0);
 		fflush(stdout);
 	}
 	printf("%s%s: %.2f%% on %u test images, trained in %.1fs\n", tag,
 	       n->ternary ? " (fp32 forward, quantizers simulated)" : "", acc,
-	       te->n, now() - tstart);
+	       te->n, tool_now() - tstart);
 	fflush(stdout);
 	free(ord);
 	free(xb);
@@ -298,10 +215,10 @@ static void eval_int(const struct tnet_int *q, struct tnet_ap *ap,
 		for (li = 0; li < 3; li++)
 			a[i][li] = malloc(chunk * nacc[li] * sizeof(int32_t));
 		if (!p1[i] || !p2[i] || !a[i][0] || !a[i][1] || !a[i][2])
-			die("out of memory");
+			tool_die("out of memory");
 	}
 	if (!x0)
-		die("out of memory");
+		tool_die("out of memory");
 	for (i = 0; i < te->n; i += chunk) {
 		unsigned int m = te->n - i < chunk ? te->n - i : chunk;
 		double t0;
@@ -310,7 +227,7 @@ static void eval_int(const struct tnet_int *q, struct tnet_ap *ap,
 			tnet_input_codes(te->x + (size_t)(i + b) * IMG_BYTES,
 					 x0 + (size_t)b * IMG_BYTES);
 		/* software [0] */
-		t0 = now();
+		t0 = tool_now();
 		for (b = 0; b < m; b++) {
 			int32_t *acc1 = a[0][0] + b * n1, *acc2 = a[0][1] + b * n2;
 			uint8_t *q1 = p1[0] + b * np1, *q2 = p2[0] + b * np2;
@@ -323,9 +240,9 @@ static void eval_int(const struct tnet_int *q, struct tnet_ap *ap,
 			tnet_conv_sw(q2, 1, (unsigned int)np2, q->t3,
 				     TNET_CLASSES, 1, a[0][2] + b * TNET_CLASSES);
 		}
-		res->t_sw += now() - t0;
+		res->t_sw += tool_now() - t0;
 		/* APs [1] */
-		t0 = now();
+		t0 = tool_now();
 		r = tnet_ap_layer(ap, dev, 0, x0, m, a[1][0]);
 		for (b = 0; !r && b < m; b++)
 			tnet_requant_pool(a[1][0] + b * n1, TNET_H1, c1, q->m1,
@@ -338,8 +255,8 @@ static void eval_int(const struct tnet_int *q, struct tnet_ap *ap,
 		if (!r)
 			r = tnet_ap_layer(ap, dev, 2, p2[1], m, a[1][2]);
 		if (r)
-			die("AP inference: %s", cim_strerror(r));
-		res->t_ap += now() - t0;
+			tool_die("AP inference: %s", cim_strerror(r));
+		res->t_ap += tool_now() - t0;
 		for (li = 0; li < 3; li++) {
 			res->acc_diff[li] += count_diff(a[0][li], a[1][li],
 							m * nacc[li]);
@@ -376,14 +293,18 @@ static void eval_int(const struct tnet_int *q, struct tnet_ap *ap,
 static void parse_channels(const char *s)
 {
 	const char *comma = strchr(s, ',');
+	unsigned long long v1, v2;
 	char c1[16];
 
 	if (!comma || comma - s >= (ptrdiff_t)sizeof(c1))
-		die("--channels %s: expected C1,C2, each in 1..64", s);
+		tool_die("--channels %s: expected C1,C2, each in 1..64", s);
 	memcpy(c1, s, comma - s);
 	c1[comma - s] = 0;
-	if (!to_uint(c1, 1, 64, &opt.c1) || !to_uint(comma + 1, 1, 64, &opt.c2))
-		die("--channels %s: expected C1,C2, each in 1..64", s);
+	if (!tool_parse_uint(c1, 1, 64, &v1) ||
+	    !tool_parse_uint(comma + 1, 1, 64, &v2))
+		tool_die("--channels %s: expected C1,C2, each in 1..64", s);
+	opt.c1 = (unsigned int)v1;
+	opt.c2 = (unsigned int)v2;
 }
 
 /*
@@ -403,27 +324,24 @@ static int parse_args(int argc, char **argv)
 		{ 0, 0, 0, 0 },
 	};
 	static char dir[4096];
-	char *end;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "g:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'D': opt.dataset = optarg; break;
 		case 'd': opt.data_dir = optarg; break;
-		case 'e': opt.epochs = parse_uint("epochs", optarg, 1, 1000); break;
-		case 'n': opt.limit = parse_uint("limit", optarg, 1, UINT_MAX); break;
-		case 'N': opt.test_limit = parse_uint("test-limit", optarg, 1, UINT_MAX); break;
-		case 's': opt.seed = parse_uint("seed", optarg, 0, UINT_MAX); break;
-		case 'b': opt.batch = parse_uint("batch", optarg, 1, 1024); break;
+		case 'e': opt.epochs = tool_arg_uint("epochs", optarg, 1, 1000); break;
+		case 'n': opt.limit = tool_arg_uint("limit", optarg, 1, UINT_MAX); break;
+		case 'N': opt.test_limit = tool_arg_uint("test-limit", optarg, 1, UINT_MAX); break;
+		case 's': opt.seed = tool_arg_uint("seed", optarg, 0, UINT_MAX); break;
+		case 'b': opt.batch = tool_arg_uint("batch", optarg, 1, 1024); break;
 		case 'l':
-			errno = 0;
-			opt.lr = strtof(optarg, &end);
-			if (errno || end == optarg || *end || !(opt.lr > 0.0f) ||
-			    opt.lr > 1.0f)
-				die("--lr %s: expected a number in (0, 1]", optarg);
+			opt.lr = tool_arg_float("lr", optarg, 0.0f, 1.0f);
+			if (!(opt.lr > 0.0f))
+				tool_die("--lr %s: expected a number in (0, 1]", optarg);
 			break;
 		case 'c': parse_channels(optarg); break;
-		case 'g': opt.group = parse_uint("group", optarg, 1,
+		case 'g': opt.group = tool_arg_uint("group", optarg, 1,
 						 CIM_TERNARY_MAX_GROUP); break;
 		case 'v': opt.device = optarg; break;
 		case 'F': opt.fp32 = false; break;
@@ -439,7 +357,7 @@ static int parse_args(int argc, char **argv)
 		return 2;
 	}
 	if (strcmp(opt.dataset, "mnist") && strcmp(opt.dataset, "fashion"))
-		die("--dataset %s: mnist or fashion", opt.dataset);
+		tool_die("--dataset %s: mnist or fashion", opt.dataset);
 	if (!opt.epochs)	/* Fashion-MNIST has 7.5x MNIST's 8,000 */
 		opt.epochs = strcmp(opt.dataset, "fashion") ? 8 : 3;
 	if (!opt.data_dir) {
@@ -520,6 +438,7 @@ int tnet_train_main(int argc, char **argv)
 	unsigned int scratch;
 	int r;
 
+	tool_name = "cim-ternary";
 	r = parse_args(argc, argv);
 	if (r >= 0)
 		return r;
@@ -534,7 +453,7 @@ int tnet_train_main(int argc, char **argv)
 	load_set(opt.data_dir, "t10k", opt.test_limit, &te);
 	r = cim_device_open(&dev, devname);
 	if (r)
-		die("%s: %s", devname, cim_strerror(r));
+		tool_die("%s: %s", devname, cim_strerror(r));
 
 	printf("cim-ternary train: %s, %u train / %u test images; conv 5x5 "
 	       "1->%u, pool 2, conv 5x5 %u->%u, pool 2, fc %u->%u; seed %llu, "
@@ -545,31 +464,31 @@ int tnet_train_main(int argc, char **argv)
 	fflush(stdout);
 	if (opt.fp32) {
 		if (tnet_create(&fp, opt.c1, opt.c2, false, scratch, opt.seed))
-			die("out of memory");
+			tool_die("out of memory");
 		acc_fp = train(&fp, "fp32", &tr, &te);
 		tnet_destroy(&fp);
 	}
 	if (tnet_create(&tn, opt.c1, opt.c2, true, scratch, opt.seed))
-		die("out of memory");
+		tool_die("out of memory");
 	train(&tn, "ternary", &tr, &te);
 	r = tnet_export(&tn, &q);
 	if (r == -ERANGE)
-		die("export: a trained scale or bias is not finite or too large "
+		tool_die("export: a trained scale or bias is not finite or too large "
 		    "for the 64-bit requantization (training diverged: try a "
 		    "smaller --lr)");
 	if (r)
-		die("export: %s", strerror(-r));
+		tool_die("export: %s", strerror(-r));
 	printf("ternary weights: %u of %u zero (%.1f%%); 4-bit activations, "
 	       "clips %.4f %.4f\n", q.zeros, q.weights, 100.0 * q.zeros /
 	       q.weights, tn.clip[0], tn.clip[1]);
-	t0 = now();
+	t0 = tool_now();
 	r = tnet_ap_compile(&q, dev, opt.group, &ap);
 	if (r)
-		die("%s: compiling for the APs: %s", devname, r == -E2BIG ?
+		tool_die("%s: compiling for the APs: %s", devname, r == -E2BIG ?
 		    "the layout does not fit the device's APs" :
 		    cim_strerror(r));
 	printf("AP (%s, %u APs x %u rows, group %u): compiled in %.2fs\n",
-	       devname, ap.tgt.ap_count, ap.tgt.ap_rows, opt.group, now() - t0);
+	       devname, ap.tgt.ap_count, ap.tgt.ap_rows, opt.group, tool_now() - t0);
 	print_ap_layers(&ap);
 	fflush(stdout);
 	eval_int(&q, &ap, dev, &te, &res);

@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "cim_hw.h"
-#include "idx.h"
 #include "net.h"
+#include "tool.h"
 
 struct dataset {
 	unsigned int n;
@@ -46,53 +46,18 @@ static struct {
 	.shift = 1,
 };
 
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("cim-train: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void load_set(const char *dir, const char *prefix, unsigned int limit,
 		     struct dataset *d)
 {
-	char path[4096], err[4200];
 	struct idx_file im, lb;
 	size_t i;
 
-	snprintf(path, sizeof(path), "%s/%s-images-idx3-ubyte", dir, prefix);
-	if (idx_load(path, 3, &im, err, sizeof(err)))
-		die("%s", err);
-	if (im.dims[1] != 28 || im.dims[2] != 28)
-		die("%s: images of %ux%u, expected 28x28", path, im.dims[1],
-		    im.dims[2]);
-	snprintf(path, sizeof(path), "%s/%s-labels-idx1-ubyte", dir, prefix);
-	if (idx_load(path, 1, &lb, err, sizeof(err)))
-		die("%s", err);
-	if (lb.count != im.count)
-		die("%s: %zu labels for %zu images", path, lb.count, im.count);
-	for (i = 0; i < lb.count; i++)
-		if (lb.data[i] >= NET_CLASSES)
-			die("%s: label %u at %zu is not a class", path,
-			    lb.data[i], i);
+	tool_load_images(dir, prefix, NET_CLASSES, NULL, &im, &lb);
 	d->n = limit && limit < im.count ? limit : (unsigned int)im.count;
 	d->x = malloc((size_t)d->n * 784 * sizeof(float));
 	d->y = malloc(d->n);
 	if (!d->x || !d->y)
-		die("out of memory");
+		tool_die("out of memory");
 	for (i = 0; i < (size_t)d->n * 784; i++)
 		d->x[i] = im.data[i] / 255.0f;
 	memcpy(d->y, lb.data, d->n);
@@ -173,17 +138,17 @@ static struct cim_device *open_device(const char *name, uint64_t seed)
 		else if (!strcmp(opt.preset, "no-variation"))
 			eo.flags |= CIM_EMB_F_NO_VARIATION;
 		else if (strcmp(opt.preset, "default"))
-			die("--preset %s: default, ideal, no-noise or no-variation",
+			tool_die("--preset %s: default, ideal, no-noise or no-variation",
 			    opt.preset);
 		ret = cim_device_open_embedded(&dev, &eo);
 	} else {
 		if (strcmp(opt.preset, "default"))
-			die("--preset %s: a kernel device's physics are set when it is created (cim-pci properties)",
+			tool_die("--preset %s: a kernel device's physics are set when it is created (cim-pci properties)",
 			    opt.preset);
 		ret = cim_device_open(&dev, name);
 	}
 	if (ret)
-		die("%s: %s", name, cim_strerror(ret));
+		tool_die("%s: %s", name, cim_strerror(ret));
 	return dev;
 }
 
@@ -203,7 +168,7 @@ static void meter_read(struct cim_device *dev, struct meter *m)
 		return;
 	ret = cim_device_counters(dev, &c);
 	if (ret)
-		die("counters: %s", cim_strerror(ret));
+		tool_die("counters: %s", cim_strerror(ret));
 	m->pulses = c.pulses_pos + c.pulses_neg;
 	m->vmms = c.vmm_fwd + c.vmm_trans;
 	for (i = 0; i < CIM_UNIT_COUNT; i++)
@@ -221,7 +186,7 @@ static float evaluate(struct net *n, const struct dataset *d)
 
 		ret = net_forward(n, d->x + (size_t)i * 784, b);
 		if (ret)
-			die("forward: %s", cim_strerror(ret));
+			tool_die("forward: %s", cim_strerror(ret));
 		net_loss(n, d->y + i, b, &c);
 		ok += c;
 	}
@@ -263,7 +228,7 @@ static void put(int fd, const void *p, size_t len, uint64_t *h,
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			die("%s: %s", path, strerror(errno));
+			tool_die("%s: %s", path, strerror(errno));
 		b += w;
 		len -= (size_t)w;
 	}
@@ -285,11 +250,11 @@ static void ckpt_save(const char *path, struct net *n, unsigned int epoch,
 	snprintf(h.dataset, sizeof(h.dataset), "%s", opt.dataset);
 	ret = net_sync_weights(n);
 	if (ret)
-		die("export: %s", cim_strerror(ret));
+		tool_die("export: %s", cim_strerror(ret));
 	snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path);
 	fd = mkstemp(tmp);
 	if (fd < 0)
-		die("%s: %s", tmp, strerror(errno));
+		tool_die("%s: %s", tmp, strerror(errno));
 	put(fd, &h, sizeof(h), &hash, tmp);
 	put(fd, lr_now, sizeof(*lr_now), &hash, tmp);
 	for (i = 0; i < NET_LAYERS; i++) {
@@ -308,9 +273,9 @@ static void ckpt_save(const char *path, struct net *n, unsigned int epoch,
 	}
 	/* data on disk before the name points at it, then the name */
 	if (fsync(fd) || close(fd))
-		die("%s: %s", tmp, strerror(errno));
+		tool_die("%s: %s", tmp, strerror(errno));
 	if (rename(tmp, path))
-		die("%s: rename: %s", path, strerror(errno));
+		tool_die("%s: rename: %s", path, strerror(errno));
 	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
 	fd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY);
 	if (fd >= 0) {
@@ -322,7 +287,7 @@ static void ckpt_save(const char *path, struct net *n, unsigned int epoch,
 static void get(FILE *fp, void *p, size_t len, uint64_t *h, const char *path)
 {
 	if (fread(p, 1, len, fp) != len)
-		die("%s: truncated checkpoint", path);
+		tool_die("%s: truncated checkpoint", path);
 	*h = fnv(*h, p, len);
 }
 
@@ -336,14 +301,14 @@ static unsigned int ckpt_load(const char *path, struct net *n, float *lr_now)
 
 	fp = fopen(path, "rb");
 	if (!fp)
-		die("%s: %s", path, strerror(errno));
+		tool_die("%s: %s", path, strerror(errno));
 	get(fp, &h, sizeof(h), &hash, path);
 	if (memcmp(h.magic, CKPT_MAGIC, 8))
-		die("%s: not a cim-train checkpoint", path);
+		tool_die("%s: not a cim-train checkpoint", path);
 	if (h.nparams != net_param_count(n) ||
 	    h.device_backend != (n->dev != NULL) || h.batch != opt.batch ||
 	    strncmp(h.dataset, opt.dataset, sizeof(h.dataset)))
-		die("%s: written by another configuration (dataset %.16s, batch %u, %s backend)",
+		tool_die("%s: written by another configuration (dataset %.16s, batch %u, %s backend)",
 		    path, h.dataset, h.batch,
 		    h.device_backend ? "device" : "software");
 	get(fp, lr_now, sizeof(*lr_now), &hash, path);
@@ -360,42 +325,13 @@ static unsigned int ckpt_load(const char *path, struct net *n, float *lr_now)
 	c = fgetc(fp);
 	fclose(fp);
 	if (c != EOF)
-		die("%s: trailing data after the checkpoint", path);
+		tool_die("%s: trailing data after the checkpoint", path);
 	if (stored != hash)
-		die("%s: checksum mismatch (corrupt checkpoint)", path);
+		tool_die("%s: checksum mismatch (corrupt checkpoint)", path);
 	return h.epoch;
 }
 
 /* Training --------------------------------------------------------------- */
-
-static void progress(unsigned int epoch, unsigned int done, unsigned int total,
-		     double loss, unsigned int ok, unsigned int seen,
-		     double t0, bool tty, unsigned int *last_q)
-{
-	if (opt.quiet)
-		return;
-	if (tty) {
-		char bar[31];
-		unsigned int i, fill = (unsigned int)(30ull * done / total);
-
-		for (i = 0; i < 30; i++)
-			bar[i] = i < fill ? '#' : '.';
-		bar[30] = 0;
-		fprintf(stderr, "\repoch %2u [%s] %5u/%u loss %.4f acc %.2f%% %.1fs",
-			epoch, bar, done, total, loss / seen, 100.0 * ok / seen,
-			now() - t0);
-		if (done == total)
-			fputs("\r\033[K", stderr);
-		fflush(stderr);
-	} else if (done * 4 / total > *last_q) {
-		/* not a terminal: a plain line at every quarter */
-		*last_q = done * 4 / total;
-		if (done < total)
-			fprintf(stderr, "epoch %u: %u/%u loss %.4f acc %.2f%% %.1fs\n",
-				epoch, done, total, loss / seen,
-				100.0 * ok / seen, now() - t0);
-	}
-}
 
 struct result {
 	float test_acc, transfer_acc;
@@ -433,10 +369,10 @@ static float transfer_eval(struct net *src, const struct dataset *test,
 	dev2 = open_device("embedded", opt.transfer_seed);
 	ret = net_sync_weights(src);
 	if (ret)
-		die("export: %s", cim_strerror(ret));
+		tool_die("export: %s", cim_strerror(ret));
 	ret = net_create(&n2, dev2, &o, opt.seed);
 	if (ret)
-		die("second chip: %s", cim_strerror(ret));
+		tool_die("second chip: %s", cim_strerror(ret));
 	for (i = 0; i < NET_LAYERS; i++) {
 		size_t nw = (size_t)src->L[i].k * src->L[i].out;
 
@@ -448,7 +384,7 @@ static float transfer_eval(struct net *src, const struct dataset *test,
 	*failed = 0;
 	ret = net_program(&n2, failed);
 	if (ret)
-		die("second chip: programming: %s", cim_strerror(ret));
+		tool_die("second chip: programming: %s", cim_strerror(ret));
 	acc = evaluate(&n2, test);
 	net_destroy(&n2);
 	cim_device_close(dev2);
@@ -474,7 +410,7 @@ static struct result train(bool on_device, const struct dataset *train_set,
 	unsigned int epoch, first = 0, i;
 	float lr = opt.lr;
 	uint64_t shuf;
-	double tstart = now();
+	double tstart = tool_now();
 	bool tty = isatty(STDERR_FILENO);
 	int ret;
 
@@ -482,29 +418,33 @@ static struct result train(bool on_device, const struct dataset *train_set,
 		dev = open_device(opt.device, opt.chip_seed);
 	ret = net_create(&n, dev, &no, opt.seed);
 	if (ret)
-		die("%s: building the network: %s", tag, cim_strerror(ret));
+		tool_die("%s: building the network: %s", tag, cim_strerror(ret));
 	if (opt.resume) {
 		first = ckpt_load(opt.checkpoint, &n, &lr);
 		if (dev) {
 			/* the DUU remainders below one level are not kept */
 			ret = net_program(&n, NULL);
 			if (ret)
-				die("programming: %s", cim_strerror(ret));
+				tool_die("programming: %s", cim_strerror(ret));
 		}
 		fprintf(stderr, "cim-train: resumed %s after epoch %u\n",
 			opt.checkpoint, first);
 	}
 	ord = malloc(train_set->n * sizeof(*ord));
 	if (!ord)
-		die("out of memory");
+		tool_die("out of memory");
 	printf("%s: LeNet-5, %zu parameters, %s, %u train / %u test, batch %u, lr %g momentum %g%s\n",
 	       tag, net_param_count(&n), on_device ? opt.device : "host fp32",
 	       train_set->n, test_set->n, opt.batch, opt.lr, opt.momentum,
 	       on_device && !opt.host_momentum ? " (device: plain SGD)" : "");
 	for (epoch = first; epoch < opt.epochs; epoch++) {
 		struct meter m0, m1;
-		double loss = 0.0, t0 = now();
-		unsigned int ok = 0, seen = 0, q = 0, c;
+		double loss = 0.0, t0 = tool_now();
+		unsigned int ok = 0, seen = 0, c;
+		struct tool_progress prog = {
+			.tag = "", .epoch = epoch + 1, .total = train_set->n,
+			.t0 = t0, .tty = tty, .quiet = opt.quiet,
+		};
 		float test_acc;
 
 		if (opt.lr_step)
@@ -543,7 +483,7 @@ static struct result train(bool on_device, const struct dataset *train_set,
 					yb[j] = train_set->y[ord[i + j]];
 				ret = net_forward(&n, n.a[0], b);
 				if (ret)
-					die("%s: forward: %s", tag,
+					tool_die("%s: forward: %s", tag,
 					    cim_strerror(ret));
 				loss += net_loss(&n, yb, b, &c) * b;
 			}
@@ -551,24 +491,23 @@ static struct result train(bool on_device, const struct dataset *train_set,
 			seen += b;
 			ret = net_backward_update(&n, b);
 			if (ret)
-				die("%s: backward/update: %s", tag,
+				tool_die("%s: backward/update: %s", tag,
 				    cim_strerror(ret));
-			progress(epoch + 1, seen, train_set->n, loss, ok, seen,
-				 t0, tty, &q);
+			tool_progress(&prog, seen, loss / seen, 100.0 * ok / seen);
 		}
 		meter_read(dev, &m1);
 		test_acc = evaluate(&n, test_set);
 		r.test_acc = test_acc;
 		printf("%s epoch %2u/%u: loss %.4f train %.2f%% test %.2f%% lr %.4g | %.1fs | pulses %llu energy %.1f uJ device time %.1f ms\n",
 		       tag, epoch + 1, opt.epochs, loss / seen,
-		       100.0 * ok / seen, test_acc, lr, now() - t0,
+		       100.0 * ok / seen, test_acc, lr, tool_now() - t0,
 		       (unsigned long long)(m1.pulses - m0.pulses),
 		       m1.energy_uj - m0.energy_uj, m1.time_ms - m0.time_ms);
 		fflush(stdout);
 		if (csv) {
 			fprintf(csv, "%s,%u,%.6f,%.4f,%.4f,%.6g,%.3f,%llu,%.3f,%.3f\n",
 				tag, epoch + 1, loss / seen, 100.0 * ok / seen,
-				test_acc, lr, now() - t0,
+				test_acc, lr, tool_now() - t0,
 				(unsigned long long)(m1.pulses - m0.pulses),
 				m1.energy_uj - m0.energy_uj,
 				m1.time_ms - m0.time_ms);
@@ -579,7 +518,7 @@ static struct result train(bool on_device, const struct dataset *train_set,
 	}
 	if (first >= opt.epochs)
 		r.test_acc = evaluate(&n, test_set);
-	r.secs = now() - tstart;
+	r.secs = tool_now() - tstart;
 	if (opt.transfer) {
 		uint64_t failed;
 
@@ -602,10 +541,10 @@ static void plot(const char *csvpath, const char *png)
 	FILE *gp;
 
 	if (system("command -v gnuplot >/dev/null 2>&1"))
-		die("--plot: gnuplot not found (Debian: apt-get install gnuplot-nox)");
+		tool_die("--plot: gnuplot not found (Debian: apt-get install gnuplot-nox)");
 	gp = popen("gnuplot", "w");
 	if (!gp)
-		die("gnuplot: %s", strerror(errno));
+		tool_die("gnuplot: %s", strerror(errno));
 	snprintf(cmd, sizeof(cmd),
 		 "set terminal pngcairo size 900,600 noenhanced\n"
 		 "set output '%s'\nset datafile separator ','\n"
@@ -620,33 +559,7 @@ static void plot(const char *csvpath, const char *png)
 		 png, opt.dataset, csvpath, csvpath, csvpath, csvpath);
 	fputs(cmd, gp);
 	if (pclose(gp))
-		die("gnuplot failed to write %s", png);
-}
-
-/* A whole-string number or a clear error naming the option */
-static unsigned long long arg_uint(const char *name, const char *s,
-				   unsigned long long max)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *end || *s == '-' || v > max)
-		die("--%s %s: expected an integer from 0 to %llu", name, s, max);
-	return v;
-}
-
-static float arg_float(const char *name, const char *s)
-{
-	float v;
-	char *end;
-
-	errno = 0;
-	v = strtof(s, &end);
-	if (errno || end == s || *end || !isfinite(v))
-		die("--%s %s: expected a number", name, s);
-	return v;
+		tool_die("gnuplot failed to write %s", png);
 }
 
 static void usage(FILE *f)
@@ -699,6 +612,8 @@ int main(int argc, char **argv)
 	FILE *csv = NULL;
 	int c;
 
+	tool_name = "cim-train";
+
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'D': opt.dataset = optarg; break;
@@ -707,18 +622,18 @@ int main(int argc, char **argv)
 		case 'F': opt.backend = "software"; break;
 		case 'v': opt.device = optarg; break;
 		case 'p': opt.preset = optarg; break;
-		case 'e': opt.epochs = arg_uint("epochs", optarg, 100000); break;
-		case 'b': opt.batch = arg_uint("batch", optarg, 4096); break;
-		case 'l': opt.lr = arg_float("lr", optarg); break;
-		case 'm': opt.momentum = arg_float("momentum", optarg); break;
-		case 'S': opt.lr_step = arg_uint("lr-step", optarg, 100000); break;
+		case 'e': opt.epochs = tool_arg_uint("epochs", optarg, 1, 100000); break;
+		case 'b': opt.batch = tool_arg_uint("batch", optarg, 1, 4096); break;
+		case 'l': opt.lr = tool_arg_float("lr", optarg, 0.0f, 10.0f); break;
+		case 'm': opt.momentum = tool_arg_float("momentum", optarg, 0.0f, 0.999f); break;
+		case 'S': opt.lr_step = tool_arg_uint("lr-step", optarg, 0, 100000); break;
 		case 'P': opt.host_momentum = false; break;
-		case 'W': opt.wmax_scale = arg_float("wmax-scale", optarg); break;
-		case 's': opt.seed = arg_uint("seed", optarg, UINT64_MAX); break;
-		case 'c': opt.chip_seed = arg_uint("chip-seed", optarg, UINT64_MAX); break;
-		case 't': opt.transfer_seed = arg_uint("transfer-seed", optarg, UINT64_MAX); break;
-		case 'n': opt.train_limit = arg_uint("train-limit", optarg, UINT_MAX); break;
-		case 'N': opt.test_limit = arg_uint("test-limit", optarg, UINT_MAX); break;
+		case 'W': opt.wmax_scale = tool_arg_float("wmax-scale", optarg, 0.0f, 100.0f); break;
+		case 's': opt.seed = tool_arg_uint("seed", optarg, 0, UINT64_MAX); break;
+		case 'c': opt.chip_seed = tool_arg_uint("chip-seed", optarg, 0, UINT64_MAX); break;
+		case 't': opt.transfer_seed = tool_arg_uint("transfer-seed", optarg, 0, UINT64_MAX); break;
+		case 'n': opt.train_limit = tool_arg_uint("train-limit", optarg, 0, UINT_MAX); break;
+		case 'N': opt.test_limit = tool_arg_uint("test-limit", optarg, 0, UINT_MAX); break;
 		case 'C': opt.csv = optarg; break;
 		case 'g': opt.plot = optarg; break;
 		case 'k': opt.checkpoint = optarg; break;
@@ -727,9 +642,9 @@ int main(int argc, char **argv)
 		case 'q': opt.quiet = true; break;
 		case 'z': opt.norm = optarg; break;
 		case 'i': opt.init = optarg; break;
-		case 'x': opt.shift = arg_uint("shift", optarg, 4); break;
-		case 'a': opt.pad = arg_uint("pad", optarg, 2); break;
-		case 'w': opt.weight_decay = arg_float("weight-decay", optarg); break;
+		case 'x': opt.shift = tool_arg_uint("shift", optarg, 0, 4); break;
+		case 'a': opt.pad = tool_arg_uint("pad", optarg, 0, 2); break;
+		case 'w': opt.weight_decay = tool_arg_float("weight-decay", optarg, 0.0f, 1.0f); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -747,11 +662,11 @@ int main(int argc, char **argv)
 	do_sw = !strcmp(opt.backend, "software") || !strcmp(opt.backend, "both");
 	do_dev = !strcmp(opt.backend, "device") || !strcmp(opt.backend, "both");
 	if (!do_sw && !do_dev)
-		die("--backend %s: device, software or both", opt.backend);
+		tool_die("--backend %s: device, software or both", opt.backend);
 	if (opt.resume && (!opt.checkpoint || (do_sw && do_dev)))
-		die("--resume needs --checkpoint and one backend");
+		tool_die("--resume needs --checkpoint and one backend");
 	if (strcmp(opt.dataset, "mnist") && strcmp(opt.dataset, "fashion"))
-		die("--dataset %s: mnist or fashion", opt.dataset);
+		tool_die("--dataset %s: mnist or fashion", opt.dataset);
 	if (!opt.transfer_seed)
 		opt.transfer_seed = opt.chip_seed + 1;
 	if (!opt.data_dir) {
@@ -773,7 +688,7 @@ int main(int argc, char **argv)
 	if (opt.csv) {
 		csv = fopen(opt.csv, opt.resume ? "a" : "w");
 		if (!csv)
-			die("%s: %s", opt.csv, strerror(errno));
+			tool_die("%s: %s", opt.csv, strerror(errno));
 		if (!opt.resume)
 			fputs("backend,epoch,loss,train_acc,test_acc,lr,seconds,pulses,energy_uj,device_ms\n",
 			      csv);

@@ -6,16 +6,17 @@
 #   make check-train     IDX reader test and a short run (host)
 #   make check-train-vm  1 epoch on 1,000 images: /dev/cim0 = embedded
 
-CT_SRCS := $(sort $(wildcard tools/cim-train/*.c))
-CT_HDRS := $(wildcard tools/cim-train/*.h) include/cim.h include/cim_layer.h
+CT_SRCS := $(sort $(wildcard tools/cim-train/*.c)) $(TOOL_COMMON_SRCS)
+CT_HDRS := $(wildcard tools/cim-train/*.h) $(TOOL_COMMON_HDRS) include/cim.h \
+	include/cim_layer.h
 
 .PHONY: cim-train train-mnist train-fashion check-train check-train-vm
 
 cim-train: $(BUILD)/cim-train
 
 $(BUILD)/cim-train: $(CT_SRCS) $(CT_HDRS) $(BUILD)/libcim.a
-	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $(CT_SRCS) $(BUILD)/libcim.a \
-		$(RT_LIBS)
+	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -Itools/common -o $@ $(CT_SRCS) \
+		$(BUILD)/libcim.a $(RT_LIBS)
 
 # The main job: MNIST 8k/2k on the embedded device, default settings
 train-mnist: $(BUILD)/cim-train

@@ -90,9 +90,9 @@ ls "$tmp"/ck.tmp* >/dev/null 2>&1
 ok $? "no temporary checkpoint left behind"
 fresh
 expect_err "non-numeric option" "--epochs 2x: expected an integer" "--epochs 2x"
-expect_err "batch too large" "--batch 5000: expected an integer from 0 to 4096" "--batch 5000"
+expect_err "batch too large" "--batch 5000: expected an integer in 1..4096" "--batch 5000"
 expect_err "negative seed" "--seed -1: expected an integer" "--seed -1"
-expect_err "bad learning rate" "--lr nan: expected a number" "--lr nan"
+expect_err "bad learning rate" "--lr nan: expected a number in" "--lr nan"
 
 echo "1..$n"
 [ "$fails" -eq 0 ]

@@ -4,8 +4,8 @@
  * (TT the element type, 0x08 unsigned bytes here; NN the number of
  * dimensions) and NN big-endian 32-bit sizes, then the data.
  */
-#ifndef CIM_TRAIN_IDX_H
-#define CIM_TRAIN_IDX_H
+#ifndef CIM_TOOLS_IDX_H
+#define CIM_TOOLS_IDX_H
 
 #include <stddef.h>
 #include <stdint.h>
