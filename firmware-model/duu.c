@@ -181,6 +181,8 @@ struct duu_call {
 	const double *cx, *cd;
 	double *g;
 	double k;
+	const float *x;		/* the sparse path: x itself, and its scale */
+	double sx;
 };
 
 /* rows [i0, i1) of G by BLAS, then subtracted from chi */
@@ -205,42 +207,46 @@ static void dense_part(void *arg, unsigned int part, unsigned int nparts)
 }
 
 /*
- * A sparse x (host momentum sends the identity): G row by row from the
- * non-zero codes of x only. The same exact integer sums as the BLAS path
- * (+0 where nothing adds up), so the same bits. Rows of G that stay 0
- * would subtract +0 from chi: no change, skipped.
+ * A sparse x (host momentum sends the identity): rows [i0, i1) of G from
+ * the non-zero codes of x only. The same exact integer sums as the BLAS
+ * path (+0 where nothing adds up), so the same bits. Rows of G that stay
+ * 0 would subtract +0 from chi: no change, skipped.
  */
-static void accumulate_sparse(struct cim_xbar *xb,
-			      const struct cim_xbar_win *win,
-			      unsigned int batch, const float *x, double sx,
-			      const double *cd, double *g, double k)
+static void sparse_part(void *arg, unsigned int part, unsigned int nparts)
 {
-	unsigned int i, j, bi, nr = win->nrows, nc = win->ncols;
-	bool *hit = (bool *)(g + (size_t)nr * nc);
+	struct duu_call *u = arg;
+	struct cim_xbar *xb = u->xb;
+	const struct cim_xbar_win *win = u->win;
+	unsigned int j, bi, nr = win->nrows, nc = win->ncols, i;
+	unsigned int i0 = (unsigned int)cim_par_first(nr, part, nparts);
+	unsigned int i1 = (unsigned int)cim_par_first(nr, part + 1, nparts);
+	bool *hit = (bool *)(u->g + (size_t)nr * nc);
 	const double *db;
 	double c, *gi;
+	float v;
 
-	memset(g, 0, (size_t)nr * nc * sizeof(*g));
-	memset(hit, 0, nr * sizeof(*hit));
-	for (bi = 0; bi < batch; bi++) {
-		for (i = 0; i < nr; i++) {
-			if (x[(size_t)bi * nr + i] == 0.0f)
+	memset(u->g + (size_t)i0 * nc, 0, (size_t)(i1 - i0) * nc * sizeof(*gi));
+	memset(hit + i0, 0, (i1 - i0) * sizeof(*hit));
+	for (bi = 0; bi < u->batch; bi++) {
+		for (i = i0; i < i1; i++) {
+			v = u->x[(size_t)bi * nr + i];
+			if (v == 0.0f)
 				continue;
-			c = quant1(x[(size_t)bi * nr + i], sx);
+			c = quant1(v, u->sx);
 			if (c == 0.0)
 				continue;
-			gi = g + (size_t)i * nc;
-			db = cd + (size_t)bi * nc;
+			gi = u->g + (size_t)i * nc;
+			db = u->cd + (size_t)bi * nc;
 			for (j = 0; j < nc; j++)
 				gi[j] += c * db[j];
 			hit[i] = true;
 		}
 	}
-	for (i = 0; i < nr; i++)
+	for (i = i0; i < i1; i++)
 		if (hit[i])
 			sub_scaled(&xb->chi[(size_t)(win->row + i) * xb->cols +
 					    win->col],
-				   g + (size_t)i * nc, k, nc);
+				   u->g + (size_t)i * nc, u->k, nc);
 }
 
 /* one piece of at most DUU_EXACT_BATCH vectors */
@@ -271,12 +277,15 @@ static void accumulate(struct cim_xbar *xb, const struct cim_xbar_win *win,
 		return;
 	}
 	if (sparse) {
-		double *cd = (double *)p;
-
-		quantize(d, nd, sd, cd);
-		accumulate_sparse(xb, win, batch, x, sx, cd,
-				  (double *)(p + align64(nd * sizeof(double))),
-				  k);
+		u.cd = (double *)p;
+		u.g = (double *)(p + align64(nd * sizeof(double)));
+		u.k = k;
+		u.x = x;
+		u.sx = sx;
+		quantize(d, nd, sd, (double *)u.cd);
+		/* a scan of x and a row of G per non-zero: by rows of G */
+		cim_par_run(cim_par_parts(8.0 * nx + (double)nr * nc),
+			    sparse_part, &u);
 		return;
 	}
 	u.cx = (double *)p;
