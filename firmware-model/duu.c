@@ -399,6 +399,178 @@ static void prefetch_row(const struct cim_xbar *xb,
 		__builtin_prefetch(&xb->kdiff[c0 + j], 1);
 }
 
+/* one pulse call of a transfer: cell column, device, direction, pulses */
+struct xfer_op {
+	uint16_t col;
+	uint8_t dev;
+	uint8_t up;
+	uint32_t np;
+};
+
+/**
+ * struct xfer_call - a transfer cut by rows: decide, draw, apply
+ * @ops: the pulse calls of row i at i * ncols, @nops[i] of them
+ * @draws: their noise (xi, u), drawn in the stream's order
+ * @row_max: the largest pulse count of each row
+ * @acc: the report's counts of each part
+ * @changed: whether a part moved a level
+ */
+struct xfer_call {
+	struct cim_xbar *xb;
+	const struct cim_xbar_win *win;
+	float eps;
+	int lim;
+	struct xfer_op *ops;
+	double *draws;
+	unsigned int *nops, *row_max;
+	struct transfer_acc acc[CIM_PAR_MAX];
+	bool changed[CIM_PAR_MAX];
+};
+
+/*
+ * Rows of a transfer, first step: the counts, chi, and the pulse call each
+ * cell makes (transfer_cell()'s route; a cell's route depends on that cell
+ * alone), without drawing.
+ */
+static void xfer_decide(void *arg, unsigned int part, unsigned int nparts)
+{
+	struct xfer_call *x = arg;
+	struct cim_xbar *xb = x->xb;
+	const struct cim_xbar_win *win = x->win;
+	struct transfer_acc *acc = &x->acc[part];
+	unsigned int i0 = (unsigned int)cim_par_first(win->nrows, part, nparts);
+	unsigned int i1 = (unsigned int)cim_par_first(win->nrows, part + 1,
+						      nparts);
+	unsigned int i, j, np, top = xb->cfg->levels - 1;
+	int n, main_dev, other, cnt[CIM_MAX_XBAR_DIM];
+	struct xfer_op *op;
+	const uint8_t *st;
+	uint8_t km, ko;
+	size_t cell;
+	float *chi;
+
+	memset(acc, 0, sizeof(*acc));
+	for (i = i0; i < i1; i++) {
+		x->nops[i] = 0;
+		x->row_max[i] = 0;
+		chi = &xb->chi[(size_t)(win->row + i) * xb->cols + win->col];
+		if (!row_counts(chi, win->ncols, x->eps, cnt))
+			continue;
+		prefetch_row(xb, win, i);
+		op = x->ops + (size_t)i * win->ncols;
+		for (j = 0; j < win->ncols; j++) {
+			n = cnt[j];
+			if (!n)
+				continue;
+			if (n > x->lim || n < -x->lim) {
+				acc->clamped++;
+				n = n > 0 ? x->lim : -x->lim;
+				if (!n)
+					continue;
+			}
+			chi[j] -= (float)n * x->eps;
+			cell = (size_t)(win->row + i) * xb->cols + win->col + j;
+			np = (unsigned int)(n > 0 ? n : -n);
+			main_dev = n > 0 ? 0 : 1;
+			other = 1 - main_dev;
+			km = main_dev ? xb->km[cell] : xb->kp[cell];
+			ko = other ? xb->km[cell] : xb->kp[cell];
+			st = &xb->stuck[2 * cell];
+			if (km < top && st[main_dev] == CIM_STUCK_NONE) {
+				*op = (struct xfer_op){ (uint16_t)j,
+					(uint8_t)main_dev, 1, np };
+			} else {
+				acc->saturated++;
+				if (ko == 0 || st[other] != CIM_STUCK_NONE)
+					continue;
+				*op = (struct xfer_op){ (uint16_t)j,
+					(uint8_t)other, 0, np };
+			}
+			op++;
+			x->nops[i]++;
+			acc->pulsed++;
+			if (n > 0)
+				acc->pos += np;
+			else
+				acc->neg += np;
+			x->row_max[i] = np > x->row_max[i] ? np : x->row_max[i];
+		}
+	}
+}
+
+/* third step: the pulses of the part's rows, with their drawn noise */
+static void xfer_apply(void *arg, unsigned int part, unsigned int nparts)
+{
+	struct xfer_call *x = arg;
+	const struct cim_xbar_win *win = x->win;
+	unsigned int i0 = (unsigned int)cim_par_first(win->nrows, part, nparts);
+	unsigned int i1 = (unsigned int)cim_par_first(win->nrows, part + 1,
+						      nparts);
+	unsigned int i, k;
+	bool changed = false;
+
+	for (i = i0; i < i1; i++) {
+		const struct xfer_op *op = x->ops + (size_t)i * win->ncols;
+		const double *dr = x->draws + 2 * (size_t)i * win->ncols;
+
+		if (x->nops[i])
+			prefetch_row(x->xb, win, i);
+		for (k = 0; k < x->nops[i]; k++, op++, dr += 2)
+			changed |= cim_xbar_pulse_apply(x->xb, win->row + i,
+							win->col + op->col,
+							op->dev, op->up,
+							op->np, dr[0],
+							dr[1]) != 0;
+	}
+	x->changed[part] = changed;
+}
+
+/*
+ * The transfer in three steps, the first and the last across the pool:
+ * the routes of all cells, the noise of their pulse calls drawn in the
+ * tile's stream in row-major order (the order of the one-pass loop), then
+ * the pulses. Each cell's pulse depends on that cell and its draws alone,
+ * so the same bits as the one-pass loop. False without scratch.
+ */
+static bool transfer_par(struct cim_xbar *xb, const struct cim_xbar_win *win,
+			 float eps, int lim, struct transfer_acc *acc,
+			 unsigned int *rows_pulses)
+{
+	size_t ncell = (size_t)win->nrows * win->ncols;
+	size_t so = align64(ncell * sizeof(struct xfer_op));
+	size_t sd = align64(2 * ncell * sizeof(double));
+	size_t sn = align64(win->nrows * sizeof(unsigned int));
+	struct xfer_call x = { .xb = xb, .win = win, .eps = eps, .lim = lim };
+	unsigned int nparts = cim_par_parts(8.0 * (double)ncell), p, i, k;
+	char *s = duu_scratch(xb, so + sd + 2 * sn);
+	double *dr;
+
+	if (!s)
+		return false;
+	x.ops = (struct xfer_op *)s;
+	x.draws = (double *)(s + so);
+	x.nops = (unsigned int *)(s + so + sd);
+	x.row_max = (unsigned int *)(s + so + sd + sn);
+	cim_par_run(nparts, xfer_decide, &x);
+	for (i = 0; i < win->nrows; i++) {
+		dr = x.draws + 2 * (size_t)i * win->ncols;
+		for (k = 0; k < x.nops[i]; k++, dr += 2)
+			cim_xbar_pulse_draw(xb, &dr[0], &dr[1]);
+		*rows_pulses += x.row_max[i];
+	}
+	cim_par_run(nparts, xfer_apply, &x);
+	for (p = 0; p < nparts; p++) {
+		acc->pulsed += x.acc[p].pulsed;
+		acc->pos += x.acc[p].pos;
+		acc->neg += x.acc[p].neg;
+		acc->clamped += x.acc[p].clamped;
+		acc->saturated += x.acc[p].saturated;
+		if (x.changed[p])
+			xb->lev_valid = false;
+	}
+	return true;
+}
+
 void cim_duu_transfer(struct cim_xbar *xb, const struct cim_xbar_win *win,
 		      float eps, unsigned int n_max,
 		      struct cim_duu_report *rep, struct cim_meter *m)
@@ -411,6 +583,8 @@ void cim_duu_transfer(struct cim_xbar *xb, const struct cim_xbar_win *win,
 
 	memset(&acc, 0, sizeof(acc));
 	if (!(eps > 0.0f))
+		goto out;
+	if (transfer_par(xb, win, eps, lim, &acc, &rows_pulses))
 		goto out;
 	for (i = 0; i < win->nrows; i++) {
 		chi = &xb->chi[(size_t)(win->row + i) * xb->cols + win->col];

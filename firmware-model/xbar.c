@@ -162,21 +162,37 @@ void cim_xbar_fini(struct cim_xbar *xb)
 
 /* Pulses ---------------------------------------------------------------- */
 
+void cim_xbar_pulse_draw(struct cim_xbar *xb, double *xi, double *u)
+{
+	*xi = xb->cfg->sigma_c2c > 0.0 ? cim_rng_normal(&xb->c2c) : 0.0;
+	*u = cim_rng_uniform(&xb->c2c);
+}
+
 int cim_xbar_pulse(struct cim_xbar *xb, unsigned int r, unsigned int c,
 		   int dev, bool up, unsigned int n)
 {
-	const struct cim_fw_config *cfg = xb->cfg;
-	size_t cell = cell_of(xb, r, c), d = 2 * cell + (dev ? 1 : 0);
-	uint8_t *k = dev ? &xb->km[cell] : &xb->kp[cell];
-	double top = top_level(xb), g, delta, xi = 0.0, u;
-	int change, next;
+	double xi, u;
+	int change;
 
 	if (!n)
 		return 0;
 	/* the same draws for every call, so the stream stays aligned */
-	if (cfg->sigma_c2c > 0.0)
-		xi = cim_rng_normal(&xb->c2c);
-	u = cim_rng_uniform(&xb->c2c);
+	cim_xbar_pulse_draw(xb, &xi, &u);
+	change = cim_xbar_pulse_apply(xb, r, c, dev, up, n, xi, u);
+	if (change)
+		xb->lev_valid = false;
+	return change;
+}
+
+int cim_xbar_pulse_apply(struct cim_xbar *xb, unsigned int r, unsigned int c,
+			 int dev, bool up, unsigned int n, double xi, double u)
+{
+	const struct cim_fw_config *cfg = xb->cfg;
+	size_t cell = cell_of(xb, r, c), d = 2 * cell + (dev ? 1 : 0);
+	uint8_t *k = dev ? &xb->km[cell] : &xb->kp[cell];
+	double top = top_level(xb), g, delta;
+	int change, next;
+
 	if (xb->stuck[d] != CIM_STUCK_NONE)
 		return 0;
 
@@ -195,8 +211,6 @@ int cim_xbar_pulse(struct cim_xbar *xb, unsigned int r, unsigned int c,
 	if (next > (int)top)
 		next = (int)top;
 	change = next - *k;
-	if (change)
-		xb->lev_valid = false;
 	*k = (uint8_t)next;
 	xb->kdiff[cell] = (float)xb->kp[cell] - (float)xb->km[cell];
 	return change;

@@ -79,6 +79,16 @@ void cim_xbar_reset(struct cim_xbar *xb);
  */
 int cim_xbar_pulse(struct cim_xbar *xb, unsigned int r, unsigned int c,
 		   int dev, bool up, unsigned int n);
+/*
+ * cim_xbar_pulse() in two steps, for callers that draw the noise of many
+ * pulses first (in the stream's order) and apply them in parallel: the
+ * draws of one call, then the pulse with them (n > 0). The apply step
+ * touches only that cell; the caller invalidates xb->lev_valid if any
+ * change is non-zero.
+ */
+void cim_xbar_pulse_draw(struct cim_xbar *xb, double *xi, double *u);
+int cim_xbar_pulse_apply(struct cim_xbar *xb, unsigned int r, unsigned int c,
+			 int dev, bool up, unsigned int n, double xi, double u);
 
 /*
  * Batched VMM. Forward (!trans): in is batch x nrows, out batch x ncols.

@@ -583,6 +583,98 @@ START_TEST(test_duu_transfer_cost)
 }
 END_TEST
 
+/*
+ * The transfer decides, draws and pulses in three steps, the first and
+ * the last across the pool: on 1, 2 and 3 threads and on the one-pass
+ * path (no scratch), the same levels, chi, pulse stream, report and
+ * meter, bit for bit, with every non-ideality on (variation, pulse noise,
+ * stuck devices, devices at their bounds, clamped counts).
+ */
+START_TEST(test_duu_transfer_threads)
+{
+	/* large enough for the pool to cut it (8 x cells >= 32768) */
+	const struct cim_xbar_win w = { 1, 120, 2, 60 };
+	struct cim_duu_report rep0, rep;
+	struct cim_meter m0, m;
+	struct cim_rng r, c2c0;
+	float *chi0, *kd0;
+	uint8_t *kp0, *km0;
+	size_t n, i;
+	unsigned int t;
+
+	unit_config_ideal(&cfg);
+	cfg.gamma = 0.5;
+	cfg.sigma_d2d = 0.2;
+	cfg.sigma_c2c = 0.3;
+	cfg.stuck_prob = 0.05;
+	cfg.xbar_rows = 128;
+	cfg.xbar_cols = 64;
+	ck_assert_int_eq(cim_xbar_init(&xb, &cfg, 0), 0);
+	eps = 1.0f / (float)(cfg.levels - 1);
+	n = (size_t)xb.rows * xb.cols;
+	cim_rng_seed(&r, 31, 31);
+	for (i = 0; i < n; i++) {
+		if (xb.stuck[2 * i] == CIM_STUCK_NONE &&
+		    xb.stuck[2 * i + 1] == CIM_STUCK_NONE)
+			set_levels(i, cim_rng_next(&r) % cfg.levels,
+				   i % 11 ? cim_rng_next(&r) % cfg.levels : 0);
+		/* counts up to about 40: some clamped at n_max = 31 */
+		xb.chi[i] = (float)((cim_rng_uniform(&r) - 0.5) * 80.0) * eps;
+	}
+	chi0 = malloc(n * sizeof(*chi0));
+	kd0 = malloc(n * sizeof(*kd0));
+	kp0 = malloc(n);
+	km0 = malloc(n);
+	memcpy(chi0, xb.chi, n * sizeof(*chi0));
+	memcpy(kd0, xb.kdiff, n * sizeof(*kd0));
+	memcpy(kp0, xb.kp, n);
+	memcpy(km0, xb.km, n);
+	c2c0 = xb.c2c;
+	/* the reference: the one-pass loop, scratch that cannot grow */
+	free(xb.scratch);
+	xb.scratch = NULL;
+	xb.scratch_len = SIZE_MAX;
+	memset(&m0, 0, sizeof(m0));
+	cim_duu_transfer(&xb, &w, eps, 31, &rep0, &m0);
+	ck_assert_uint_gt(rep0.clamped, 0);
+	ck_assert_uint_gt(rep0.saturated, 0);
+	ck_assert_uint_gt(rep0.cells_pulsed, 1000);
+	xb.scratch_len = 0;
+	for (t = 1; t <= 3; t++) {
+		float *chi1 = malloc(n * sizeof(*chi1));
+		uint8_t *kp1 = malloc(n), *km1 = malloc(n);
+		struct cim_rng c2c1 = xb.c2c;
+
+		memcpy(chi1, xb.chi, n * sizeof(*chi1));
+		memcpy(kp1, xb.kp, n);
+		memcpy(km1, xb.km, n);
+		cim_par_set_threads(t);
+		memcpy(xb.chi, chi0, n * sizeof(*chi0));
+		memcpy(xb.kdiff, kd0, n * sizeof(*kd0));
+		memcpy(xb.kp, kp0, n);
+		memcpy(xb.km, km0, n);
+		xb.c2c = c2c0;
+		memset(&m, 0, sizeof(m));
+		cim_duu_transfer(&xb, &w, eps, 31, &rep, &m);
+		ck_assert_mem_eq(&rep, &rep0, sizeof(rep));
+		ck_assert_mem_eq(&m, &m0, sizeof(m));
+		ck_assert_mem_eq(&xb.c2c, &c2c1, sizeof(c2c1));
+		ck_assert_mem_eq(xb.chi, chi1, n * sizeof(*chi1));
+		ck_assert_mem_eq(xb.kp, kp1, n);
+		ck_assert_mem_eq(xb.km, km1, n);
+		free(chi1);
+		free(kp1);
+		free(km1);
+	}
+	cim_par_set_threads(0);
+	free(chi0);
+	free(kd0);
+	free(kp0);
+	free(km0);
+	cim_xbar_fini(&xb);
+}
+END_TEST
+
 Suite *duu_suite(void)
 {
 	Suite *s = suite_create("duu");
@@ -599,6 +691,7 @@ Suite *duu_suite(void)
 	tcase_add_test(tc, test_duu_exact_any_order);
 	tcase_add_test(tc, test_duu_eps_choice);
 	tcase_add_test(tc, test_duu_transfer_cost);
+	tcase_add_test(tc, test_duu_transfer_threads);
 	suite_add_tcase(s, tc);
 	return s;
 }
