@@ -48,12 +48,14 @@ extern void openblas_set_num_threads(int n) __attribute__((weak));
  * struct par_pool - the process's workers
  * @lock: protects the sleepers' wake-up and @started
  * @wake: workers wait here for a new loop
- * @finished: the caller waits here for @done to reach @nparts
- * @word: loop number << 32 | next unclaimed part; a new loop number hands
- *        @fn, @arg and @nparts to the workers
+ * @finished: the caller waits here for @done to reach the loop's parts
+ * @word: loop number << 32 | parts << 16 | next unclaimed part; a new
+ *        loop number hands @fn and @arg to the workers, which read them
+ *        only after claiming a part (the caller cannot move on before
+ *        that part has returned)
  * @done: parts of the current loop that have returned
  * @busy: set while a caller owns the pool
- * @fn: the current loop's body, with @arg and @nparts
+ * @fn: the current loop's body, with @arg
  * @started: worker threads running
  * @threads: threads a loop may use, the caller included; 0 until decided
  */
@@ -66,7 +68,6 @@ static struct par_pool {
 	atomic_flag busy;
 	cim_par_fn *fn;
 	void *arg;
-	unsigned int nparts;
 	unsigned int started;
 	atomic_uint threads;
 } pool = {
@@ -130,8 +131,8 @@ static void take_parts(uint32_t gen)
 	for (;;) {
 		if ((uint32_t)(w >> 32) != gen)
 			return;
-		p = (uint32_t)w;
-		n = pool.nparts;
+		p = (uint16_t)w;
+		n = (uint16_t)(w >> 16);
 		if (p >= n)
 			return;
 		if (!atomic_compare_exchange_weak_explicit(&pool.word, &w,
@@ -247,12 +248,11 @@ void cim_par_run(unsigned int nparts, cim_par_fn *fn, void *arg)
 	}
 	pool.fn = fn;
 	pool.arg = arg;
-	pool.nparts = nparts;
 	atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
 	gen = (uint32_t)(atomic_load_explicit(&pool.word,
 					      memory_order_relaxed) >> 32) + 1;
-	atomic_store_explicit(&pool.word, (uint64_t)gen << 32,
-			      memory_order_release);
+	atomic_store_explicit(&pool.word, (uint64_t)gen << 32 |
+			      (uint64_t)nparts << 16, memory_order_release);
 	/* a worker checks the word under the lock before it sleeps */
 	pthread_mutex_lock(&pool.lock);
 	pthread_cond_broadcast(&pool.wake);
