@@ -149,7 +149,7 @@ int net_create(struct net *n, struct cim_device *dev,
 	unsigned int bm = o->batch_max, kmax = 0, i, next_xbar = 0;
 	struct cim_info info = { .size = sizeof(info) };
 	uint64_t xbars;
-	size_t cols_max = 0, act;
+	size_t cols_max = 0, padded_max = 0, act;
 	uint64_t s = seed;
 	int ret;
 
@@ -184,6 +184,13 @@ int net_create(struct net *n, struct cim_device *dev,
 		}
 		l->npix = l->oh * l->ow;
 		l->out = arch[i].out_ch;
+		if (l->conv) {
+			size_t pw = l->s.in_w + 2 * l->s.pad,
+			       ph = l->s.in_h + 2 * l->s.pad;
+
+			if (l->s.in_ch * ph * pw > padded_max)
+				padded_max = l->s.in_ch * ph * pw;
+		}
 		if (l->k > kmax)
 			kmax = l->k;
 		if ((size_t)l->npix * l->k > cols_max)
@@ -233,11 +240,12 @@ int net_create(struct net *n, struct cim_device *dev,
 	/* im2col and its row-major output */
 	n->cols_max = cols_max;
 	n->cols = zalloc((size_t)bm * cols_max * 2);
+	n->padded = zalloc(padded_max);
 	n->eye = zalloc((size_t)kmax * kmax);
 	n->logits = n->z[4];
 	if (!n->a[0] || !n->a[1] || !n->a[2] || !n->da[1] || !n->da[2] ||
 	    !n->da[3] || !n->da[4] || !n->pidx[0] || !n->pidx[1] ||
-	    !n->cols || !n->eye)
+	    !n->cols || !n->padded || !n->eye)
 		return -ENOMEM;
 	if (!dev)
 		return 0;
@@ -304,37 +312,40 @@ void net_destroy(struct net *n)
 	free(n->pidx[0]);
 	free(n->pidx[1]);
 	free(n->cols);
+	free(n->padded);
 	free(n->eye);
 	memset(n, 0, sizeof(*n));
 }
 
-/* cols[(img * npix + pix)][(c * 5 + ky) * 5 + kx], stride 1, zero padding */
+/*
+ * cols[(img * npix + pix)][(c * 5 + ky) * 5 + kx], stride 1, zero padding.
+ * Each image is first copied inside a zero border (@padded), so every
+ * window row is 5 contiguous floats, copied without bounds tests.
+ */
 static void im2col(const struct layer *l, const float *x, unsigned int bs,
-		   float *cols)
+		   float *cols, float *padded)
 {
-	unsigned int img, c, ky, kx, oy, ox;
-	int H = l->s.in_h, W = l->s.in_w, C = l->s.in_ch, P = l->s.pad;
+	unsigned int H = l->s.in_h, W = l->s.in_w, C = l->s.in_ch;
+	unsigned int P = l->s.pad, PH = H + 2 * P, PW = W + 2 * P;
+	unsigned int img, c, y, ky, oy, ox;
+	float *row = cols;
 
-	for (img = 0; img < bs; img++)
+	/* only the interior is written below: the border stays zero */
+	memset(padded, 0, (size_t)C * PH * PW * sizeof(float));
+	for (img = 0; img < bs; img++) {
+		for (c = 0; c < C; c++)
+			for (y = 0; y < H; y++)
+				memcpy(padded + ((size_t)c * PH + y + P) * PW + P,
+				       x + (((size_t)img * C + c) * H + y) * W,
+				       W * sizeof(float));
 		for (oy = 0; oy < l->oh; oy++)
-			for (ox = 0; ox < l->ow; ox++) {
-				float *row = cols + ((size_t)img * l->npix +
-					oy * l->ow + ox) * l->k;
-				for (c = 0; c < (unsigned int)C; c++)
-					for (ky = 0; ky < 5; ky++) {
-						int yy = (int)(oy + ky) - P;
-						const float *src = x +
-							((size_t)img * C + c) * H * W;
-
-						for (kx = 0; kx < 5; kx++) {
-							int xx = (int)(ox + kx) - P;
-
-							*row++ = yy >= 0 && yy < H &&
-								 xx >= 0 && xx < W ?
-								 src[yy * W + xx] : 0.0f;
-						}
-					}
-			}
+			for (ox = 0; ox < l->ow; ox++)
+				for (c = 0; c < C; c++)
+					for (ky = 0; ky < 5; ky++, row += 5)
+						memcpy(row, padded + ((size_t)c * PH +
+						       oy + ky) * PW + ox,
+						       5 * sizeof(float));
+	}
 }
 
 static void col2im(const struct layer *l, const float *cols, unsigned int bs,
@@ -412,7 +423,7 @@ static int layer_forward(struct net *n, struct layer *l, const float *x,
 	} else if (l->conv) {
 		float *rows = cols_b(n);
 
-		im2col(l, x, bs, n->cols);
+		im2col(l, x, bs, n->cols, n->padded);
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
 			    bs * l->npix, l->out, l->k, 1.0f, n->cols, l->k,
 			    l->w, l->out, 0.0f, rows, l->out);
@@ -439,7 +450,7 @@ static void host_grad(struct net *n, struct layer *l, const float *x,
 	if (l->conv) {
 		float *rows = cols_b(n);
 
-		im2col(l, x, bs, n->cols);
+		im2col(l, x, bs, n->cols, n->padded);
 		nchw_to_rows(l, dy, bs, rows);
 		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, l->k,
 			    l->out, bs * l->npix, 1.0f, n->cols, l->k, rows,
@@ -449,6 +460,43 @@ static void host_grad(struct net *n, struct layer *l, const float *x,
 			    l->out, bs, 1.0f, x, l->k, dy, l->out, 0.0f,
 			    l->gw, l->out);
 	}
+}
+
+/* The device part of the update; n->eye holds this layer's identity */
+static int device_update(struct net *n, struct layer *l, struct cim_linear *lin,
+			 const float *x, const float *dy, unsigned int bs)
+{
+	float mu = n->o.host_momentum ? n->o.momentum : 0.0f;
+	float wd = n->o.weight_decay;
+	size_t j, nw = (size_t)l->k * l->out;
+	int ret;
+
+	for (j = 0; j < l->k; j++)
+		n->eye[j * l->k + j] = 1.0f;
+	if (wd > 0.0f) {
+		/*
+		 * Weight decay needs W: read on the chip, by forward VMMs of
+		 * the unit vectors (DAC, crossbar, ADC and their noise), k per
+		 * layer and mini-batch.
+		 */
+		ret = cim_linear_forward(lin, n->eye, l->k, l->wr);
+		if (ret)
+			return ret;
+		for (j = 0; j < nw; j++)
+			l->wr[j] *= wd;
+	}
+	if (!n->o.host_momentum) {
+		ret = l->conv ? cim_conv2d_update(l->cc, x, dy, bs) :
+			       cim_linear_update(l->lin, x, dy, bs);
+		if (ret || !(wd > 0.0f))
+			return ret;
+		return cim_linear_update(lin, n->eye, l->wr, l->k);
+	}
+	host_grad(n, l, x, dy, bs);
+	for (j = 0; j < nw; j++)
+		l->vw[j] = mu * l->vw[j] + l->gw[j] +
+			   (wd > 0.0f ? l->wr[j] : 0.0f);
+	return cim_linear_update(lin, n->eye, l->vw, l->k);
 }
 
 /*
@@ -496,34 +544,11 @@ static int layer_backward(struct net *n, struct layer *l, const float *x,
 			if (ret)
 				return ret;
 		}
-		/* the identity of this layer's k, rows of k floats */
-		memset(n->eye, 0, (size_t)l->k * l->k * sizeof(float));
+		ret = device_update(n, l, lin, x, dy, bs);
+		/* n->eye goes back to zero for the next layer */
 		for (j = 0; j < l->k; j++)
-			n->eye[j * l->k + j] = 1.0f;
-		if (wd > 0.0f) {
-			/*
-			 * Weight decay needs W: read on the chip, by forward
-			 * VMMs of the unit vectors (DAC, crossbar, ADC and
-			 * their noise), k per layer and mini-batch.
-			 */
-			ret = cim_linear_forward(lin, n->eye, l->k, l->wr);
-			if (ret)
-				return ret;
-			for (j = 0; j < nw; j++)
-				l->wr[j] *= wd;
-		}
-		if (!n->o.host_momentum) {
-			ret = l->conv ? cim_conv2d_update(l->cc, x, dy, bs) :
-				       cim_linear_update(l->lin, x, dy, bs);
-			if (ret || !(wd > 0.0f))
-				return ret;
-			return cim_linear_update(lin, n->eye, l->wr, l->k);
-		}
-		host_grad(n, l, x, dy, bs);
-		for (j = 0; j < nw; j++)
-			l->vw[j] = mu * l->vw[j] + l->gw[j] +
-				   (wd > 0.0f ? l->wr[j] : 0.0f);
-		return cim_linear_update(lin, n->eye, l->vw, l->k);
+			n->eye[j * l->k + j] = 0.0f;
+		return ret;
 	}
 
 	host_grad(n, l, x, dy, bs);

@@ -57,7 +57,8 @@ struct net {
 	uint32_t *pidx[2];		/* max-pool argmax */
 	float *cols;			/* im2col scratch */
 	size_t cols_max;		/* floats per image of one im2col */
-	float *eye;			/* identity for host-momentum updates */
+	float *padded;			/* one conv input inside its zero border */
+	float *eye;			/* zero but while a layer uses it as I */
 	float *logits;
 };
 
