@@ -436,9 +436,10 @@ static int layer_forward(struct net *n, struct layer *l, const float *x,
 	for (img = 0; img < bs; img++)
 		for (o = 0; o < l->out; o++) {
 			float *v = y + ((size_t)img * l->out + o) * l->npix;
+			float b = l->b[o];	/* y might alias it otherwise */
 
 			for (p = 0; p < l->npix; p++)
-				v[p] += l->b[o];
+				v[p] += b;
 		}
 	return 0;
 }
@@ -523,9 +524,11 @@ static int layer_backward(struct net *n, struct layer *l, const float *x,
 		for (o = 0; o < l->out; o++) {
 			const float *v = dy + ((size_t)img * l->out + o) *
 					 l->npix;
+			float sum = l->gb[o];	/* a register, same order */
 
 			for (p = 0; p < l->npix; p++)
-				l->gb[o] += v[p];
+				sum += v[p];
+			l->gb[o] = sum;
 		}
 	if (n->dev && !n->o.host_momentum)
 		mu = 0.0f;
@@ -578,9 +581,9 @@ static void relu(float *v, size_t len)
 {
 	size_t i;
 
+	/* branch-free, so it vectorises; -0.0 and NaN stay as they are */
 	for (i = 0; i < len; i++)
-		if (v[i] < 0.0f)
-			v[i] = 0.0f;
+		v[i] = v[i] < 0.0f ? 0.0f : v[i];
 }
 
 /* 2x2 max pooling of [bs][C][H][W]; the argmax kept for backward */
