@@ -17,6 +17,19 @@
 #include "par.h"
 #include "xbar.h"
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define HAVE_AVX2_VMM 1
+#endif
+
+/* tests: false runs the portable clones only, to compare the two paths */
+static bool use_simd = true;
+
+void cim_xbar_set_simd(bool on)
+{
+	use_simd = on;
+}
+
 /* largest exact integer of a float: every partial sum must stay below */
 #define FLOAT_EXACT	(1u << 24)
 
@@ -466,9 +479,9 @@ INL unsigned int dac_codes(const float *restrict x, unsigned int n,
  * [-Q, Q]; the set bits of the codes summed per input line into @pc.
  * Returns the number of non-zero codes.
  */
-HOT static size_t dac_rows(const float *restrict x, unsigned int n,
-			   unsigned int nin, float q, float *restrict code,
-			   float *restrict alpha, uint32_t *restrict pc)
+HOT static size_t dac_rows_c(const float *restrict x, unsigned int n,
+			     unsigned int nin, float q, float *restrict code,
+			     float *restrict alpha, uint32_t *restrict pc)
 {
 	unsigned int bi;
 	size_t nz = 0;
@@ -484,6 +497,126 @@ HOT static size_t dac_rows(const float *restrict x, unsigned int n,
 		nz += dac_codes(x, nin, a, q, code, pc);
 	}
 	return nz;
+}
+
+#ifdef HAVE_AVX2_VMM
+#define AVX2 __attribute__((target("avx2")))
+
+/* lanes [0, k) of eight */
+AVX2 static inline __m256i lanes_mask(unsigned int k)
+{
+	return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)k),
+				  _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/*
+ * dac_rows_c() with explicit AVX2: per vector one abs-max pass and one
+ * pass of codes, the last lanes masked, and the popcount of a code (below
+ * 2^11) as three nibble look-ups. The same IEEE operations on the same
+ * values (x / alpha * q, the rounding constant, the clamps in the order
+ * of the C conditionals), so the same bits.
+ */
+AVX2 static size_t dac_rows_avx2(const float *restrict x, unsigned int n,
+				 unsigned int nin, float q,
+				 float *restrict code, float *restrict alpha,
+				 uint32_t *restrict pc)
+{
+	const __m256i nib = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2,
+					     3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2,
+					     2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+	const __m256i m15 = _mm256_set1_epi32(15);
+	const __m256i absm = _mm256_set1_epi32(0x7fffffff);
+	const __m256 vq = _mm256_set1_ps(q), vnq = _mm256_set1_ps(-q);
+	const __m256 rc = _mm256_set1_ps(0x1.8p23f);
+	const __m256 zero = _mm256_setzero_ps();
+	unsigned int full = nin & ~7u, rest = nin & 7u, bi, i;
+	__m256i tail = lanes_mask(rest), m, nzv = _mm256_setzero_si256();
+	__m256i ci, cnt, p;
+	__m128i h;
+	__m256 va, v, xv;
+	uint32_t mb;
+	float a;
+	int nzs;
+
+	for (bi = 0; bi < n; bi++, x += nin, code += nin) {
+		m = _mm256_setzero_si256();
+		for (i = 0; i < full; i += 8)
+			m = _mm256_max_epu32(m, _mm256_and_si256(
+				_mm256_loadu_si256((const __m256i *)(x + i)),
+				absm));
+		if (rest)
+			m = _mm256_max_epu32(m, _mm256_and_si256(
+				_mm256_castps_si256(_mm256_maskload_ps(
+					x + full, tail)), absm));
+		h = _mm_max_epu32(_mm256_castsi256_si128(m),
+				  _mm256_extracti128_si256(m, 1));
+		h = _mm_max_epu32(h, _mm_shuffle_epi32(h, 0x4e));
+		h = _mm_max_epu32(h, _mm_shuffle_epi32(h, 0xb1));
+		mb = (uint32_t)_mm_cvtsi128_si32(h);
+		memcpy(&a, &mb, sizeof(a));
+		alpha[bi] = a;
+		if (a == 0.0f) {
+			memset(code, 0, nin * sizeof(*code));
+			continue;
+		}
+		va = _mm256_set1_ps(a);
+		for (i = 0; i < nin; i += 8) {
+			if (i < full)
+				xv = _mm256_loadu_ps(x + i);
+			else
+				xv = _mm256_maskload_ps(x + i, tail);
+			v = _mm256_mul_ps(_mm256_div_ps(xv, va), vq);
+			v = _mm256_sub_ps(_mm256_add_ps(v, rc), rc);
+			/* v > q ? q : v, then v < -q ? -q : v */
+			v = _mm256_min_ps(vq, v);
+			v = _mm256_max_ps(vnq, v);
+			nzv = _mm256_sub_epi32(nzv, _mm256_castps_si256(
+				_mm256_cmp_ps(v, zero, _CMP_NEQ_UQ)));
+			ci = _mm256_cvttps_epi32(_mm256_andnot_ps(
+				_mm256_castsi256_ps(_mm256_set1_epi32(
+					(int)0x80000000u)), v));
+			cnt = _mm256_add_epi32(
+				_mm256_shuffle_epi8(nib,
+					_mm256_and_si256(ci, m15)),
+				_mm256_shuffle_epi8(nib, _mm256_and_si256(
+					_mm256_srli_epi32(ci, 4), m15)));
+			cnt = _mm256_add_epi32(cnt, _mm256_shuffle_epi8(nib,
+				_mm256_and_si256(_mm256_srli_epi32(ci, 8),
+						 m15)));
+			if (i < full) {
+				_mm256_storeu_ps(code + i, v);
+				p = _mm256_loadu_si256((const __m256i *)
+						       (pc + i));
+				_mm256_storeu_si256((__m256i *)(pc + i),
+						    _mm256_add_epi32(p, cnt));
+			} else {
+				_mm256_maskstore_ps(code + i, tail, v);
+				p = _mm256_maskload_epi32((const int *)(pc + i),
+							  tail);
+				_mm256_maskstore_epi32((int *)(pc + i), tail,
+						       _mm256_add_epi32(p,
+									cnt));
+			}
+		}
+	}
+	h = _mm_add_epi32(_mm256_castsi256_si128(nzv),
+			  _mm256_extracti128_si256(nzv, 1));
+	h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+	h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+	nzs = _mm_cvtsi128_si32(h);
+	return (size_t)(uint32_t)nzs;
+}
+#endif
+
+static size_t dac_rows(const float *restrict x, unsigned int n,
+		       unsigned int nin, float q, float *restrict code,
+		       float *restrict alpha, uint32_t *restrict pc)
+{
+#ifdef HAVE_AVX2_VMM
+	if (use_simd && __builtin_cpu_supports("avx2"))
+		return dac_rows_avx2(x, n, nin, q, code, alpha, pc);
+#endif
+	return dac_rows_c(x, n, nin, q, code, alpha, pc);
 }
 
 HOT static void widen_add(double *restrict y, const float *restrict p,

@@ -99,6 +99,11 @@ int cim_xbar_pulse_apply(struct cim_xbar *xb, unsigned int r, unsigned int c,
 int cim_xbar_vmm(struct cim_xbar *xb, const struct cim_xbar_win *win,
 		 bool trans, unsigned int batch, const float *in, float *out,
 		 bool adc_fixed, float adc_range, struct cim_meter *m);
+/*
+ * Tests: false makes cim_xbar_vmm() skip its hand-written AVX2 paths for
+ * the portable code, which must give the same bits. Not thread-safe.
+ */
+void cim_xbar_set_simd(bool on);
 
 /* Write-verify: program weights w (nrows x ncols, each in [-1, 1]). */
 void cim_xbar_program(struct cim_xbar *xb, const struct cim_xbar_win *win,

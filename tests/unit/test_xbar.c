@@ -825,6 +825,90 @@ START_TEST(test_xbar_vmm_threads)
 }
 END_TEST
 
+/*
+ * The hand-written AVX2 paths of the VMM against the portable code: the
+ * same outputs, counters and read-noise stream, bit for bit, for vector
+ * lengths around the SIMD width, zero and sparse vectors, the transpose
+ * and a fixed ADC range.
+ */
+START_TEST(test_xbar_vmm_simd_portable)
+{
+	static const struct {
+		unsigned int row, nrows, col, ncols, batch;
+		bool trans, fixed;
+	} cases[] = {
+		{ 3, 25, 5, 6, 300, false, false },
+		{ 0, 1, 0, 1, 50, false, false },
+		{ 1, 7, 2, 9, 70, true, false },
+		{ 0, 8, 0, 16, 40, false, true },
+		{ 2, 17, 3, 10, 90, false, false },
+		{ 0, 150, 0, 16, 77, true, false },
+		{ 0, 120, 0, 84, 33, false, true },
+		{ 0, 640, 0, 40, 20, false, false },
+		{ 0, 640, 7, 33, 30, true, false },
+	};
+	struct cim_rng_lanes read0, read1;
+	struct cim_meter m1, m2;
+	struct cim_xbar_win w;
+	float *x, *y1, *y2;
+	unsigned int k, b, nin, nout;
+	struct cim_rng r;
+	size_t i;
+
+	cim_fw_config_default(&cfg);
+	cfg.levels = 256;	/* a sum of more than 518 lines: 2 chunks */
+	cfg.xbar_rows = 640;
+	tile_init();
+	cim_rng_seed(&r, 6, 6);
+	for (i = 0; i < (size_t)xb.rows * xb.cols; i++)
+		set_levels(&xb, i, cim_rng_next(&r) % 256,
+			   cim_rng_next(&r) % 256);
+	x = malloc(sizeof(*x) * 300 * 640);
+	y1 = malloc(sizeof(*y1) * 300 * 640);
+	y2 = malloc(sizeof(*y2) * 300 * 640);
+	cim_par_set_threads(1);
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		w = (struct cim_xbar_win){ cases[k].row, cases[k].nrows,
+					   cases[k].col, cases[k].ncols };
+		nin = cases[k].trans ? w.ncols : w.nrows;
+		nout = cases[k].trans ? w.nrows : w.ncols;
+		rand_vec(x, (size_t)cases[k].batch * nin, 40 + k);
+		/* a zero vector, then one-hot ones (sparse sums) */
+		memset(x, 0, nin * sizeof(*x));
+		for (b = cases[k].batch / 2; b < cases[k].batch; b++)
+			for (i = 0; i < nin; i++)
+				if (i != b % nin)
+					x[(size_t)b * nin + i] = 0.0f;
+		x[nin + 1 < (size_t)cases[k].batch * nin ? nin + 1 : 0] =
+			-1.5f;
+		read0 = xb.read;
+		memset(&m1, 0, sizeof(m1));
+		memset(&m2, 0, sizeof(m2));
+		cim_xbar_set_simd(true);
+		ck_assert_int_eq(cim_xbar_vmm(&xb, &w, cases[k].trans,
+					      cases[k].batch, x, y1,
+					      cases[k].fixed, 3000.0f, &m1),
+				 0);
+		read1 = xb.read;
+		xb.read = read0;
+		cim_xbar_set_simd(false);
+		ck_assert_int_eq(cim_xbar_vmm(&xb, &w, cases[k].trans,
+					      cases[k].batch, x, y2,
+					      cases[k].fixed, 3000.0f, &m2),
+				 0);
+		cim_xbar_set_simd(true);
+		ck_assert_mem_eq(y1, y2, sizeof(*y1) * cases[k].batch * nout);
+		ck_assert_mem_eq(&m1, &m2, sizeof(m1));
+		ck_assert_mem_eq(&xb.read, &read1, sizeof(read1));
+	}
+	cim_par_set_threads(0);
+	free(x);
+	free(y1);
+	free(y2);
+	cim_xbar_fini(&xb);
+}
+END_TEST
+
 Suite *xbar_suite(void)
 {
 	Suite *s = suite_create("xbar");
@@ -848,6 +932,7 @@ Suite *xbar_suite(void)
 	tcase_add_test(tc, test_xbar_noise_lanes_skip);
 	tcase_add_test(tc, test_xbar_vmm_sparse_exact);
 	tcase_add_test(tc, test_xbar_vmm_threads);
+	tcase_add_test(tc, test_xbar_vmm_simd_portable);
 	suite_add_tcase(s, tc);
 	return s;
 }
