@@ -347,12 +347,18 @@ void cim_xbar_read_g(const struct cim_xbar *xb,
  */
 #define INL static inline __attribute__((always_inline))
 
+/*
+ * Vectors converted a block at a time, each block's read noise drawn just
+ * before: the deviates stay in the cache.
+ */
+#define NOISE_BLOCK 64
+
 /* views into xb->scratch for one call */
 struct vmm_buf {
 	float *codes;		/* batch x nin DAC codes, integers */
 	float *prod;		/* batch x nout, one chunk of the analog sum */
 	double *y;		/* batch x nout, the sums of several chunks */
-	float *noise;		/* batch x nstride read-noise deviates */
+	float *noise;		/* per part: NOISE_BLOCK x nstride deviates */
 	double *tmp;		/* per part: one output vector being converted */
 	float *alpha;		/* batch DAC ranges */
 	uint32_t *pc;		/* per part, nin: set input bits over its rows */
@@ -378,7 +384,7 @@ static int vmm_buf_get(struct cim_xbar *xb, unsigned int batch,
 		(size_t)batch * nin * sizeof(float),
 		(size_t)batch * nout * sizeof(float),
 		(size_t)batch * nout * sizeof(double),
-		(size_t)batch * nstride * sizeof(float),
+		(size_t)nparts * NOISE_BLOCK * nstride * sizeof(float),
 		(size_t)batch * sizeof(float),
 		nparts * pcs * sizeof(uint32_t),
 		(size_t)nin * sizeof(uint32_t),
@@ -866,8 +872,8 @@ INL int64_t adc_clip(const double *restrict y, unsigned int n, double qa,
  * @accf: the analog sums, batch x @nout floats (one chunk), or else
  * @accd: batch x @nout doubles (several chunks)
  * @alpha: the DAC range of each input vector
- * @noise: @nstride read-noise deviates per vector (used: the first @nout),
- *         NULL without read noise
+ * @noise: non-NULL with read noise: the deviates, @nstride per vector
+ *         (used: the first @nout), reach adc_rows() a block at a time
  * @den: Q * (L - 1), the scale's denominator
  * @rn: read noise, relative to the full scale
  * @fixed: the ADC's full scale is @range, not each vector's abs-max
@@ -889,8 +895,8 @@ struct vmm_adc {
  * doubles); returns the saturations.
  */
 HOT static unsigned int adc_rows_c(const struct vmm_adc *a, unsigned int b0,
-				   unsigned int b1, double *restrict y,
-				   float *restrict out)
+				   unsigned int b1, const float *noise,
+				   double *restrict y, float *restrict out)
 {
 	unsigned int bi, n = a->nout;
 	int64_t sat = 0;
@@ -923,7 +929,7 @@ HOT static unsigned int adc_rows_c(const struct vmm_adc *a, unsigned int b0,
 			if (!a->fixed)
 				range = (af ? absmax(af, n) :
 					 absmax_d(ad, n)) * scale;
-			nz = a->noise + (size_t)bi * a->nstride;
+			nz = noise + (size_t)(bi - b0) * a->nstride;
 		}
 		ymax = af ? scale_f(y, af, nz, n, scale, a->rn * range) :
 			    scale_d(y, ad, nz, n, scale, a->rn * range);
@@ -973,6 +979,7 @@ AVX2 static inline __m256d acc4(const float *af, const double *ad,
  */
 AVX2 static unsigned int adc_rows_avx2(const struct vmm_adc *a,
 				       unsigned int b0, unsigned int b1,
+				       const float *noise,
 				       double *restrict y,
 				       float *restrict out)
 {
@@ -1008,7 +1015,7 @@ AVX2 static unsigned int adc_rows_avx2(const struct vmm_adc *a,
 			if (!a->fixed)
 				range = (af ? absmax_avx2(af, n, tail8) :
 					 absmax_d(ad, n)) * scale;
-			nz = a->noise + (size_t)bi * a->nstride;
+			nz = noise + (size_t)(bi - b0) * a->nstride;
 		}
 		vs = _mm256_set1_pd(scale);
 		vf = _mm256_set1_pd(a->rn * range);
@@ -1072,15 +1079,16 @@ AVX2 static unsigned int adc_rows_avx2(const struct vmm_adc *a,
 }
 #endif
 
+/* @noise: the deviates of vector @b0 on, @a->nstride a vector */
 static unsigned int adc_rows(const struct vmm_adc *a, unsigned int b0,
-			     unsigned int b1, double *restrict y,
-			     float *restrict out)
+			     unsigned int b1, const float *noise,
+			     double *restrict y, float *restrict out)
 {
 #ifdef HAVE_AVX2_VMM
 	if (use_simd && __builtin_cpu_supports("avx2"))
-		return adc_rows_avx2(a, b0, b1, y, out);
+		return adc_rows_avx2(a, b0, b1, noise, y, out);
 #endif
-	return adc_rows_c(a, b0, b1, y, out);
+	return adc_rows_c(a, b0, b1, noise, y, out);
 }
 
 HOT static uint32_t sum_levels(const uint8_t *restrict kp,
@@ -1207,35 +1215,31 @@ struct vmm_call {
 };
 
 /*
- * The read noise of vectors [@b0, @b1): vector b takes whole rounds of the
- * tile's stream from round b * nstride / 16 on, as if the batch were drawn
- * in one piece, so the deviates do not depend on the cut. The last part
- * leaves the stream's state after the whole batch.
+ * The read noise of vectors [@b0, @b1) into @buf, from @rl at vector @b0:
+ * vector b takes whole rounds of the tile's stream from round
+ * b * nstride / 16 on, as if the batch were drawn in one piece, so the
+ * deviates do not depend on the cut; @rl is left at vector @b1.
  */
-static void vmm_noise(struct vmm_call *v, unsigned int b0, unsigned int b1,
-		      bool last)
+static void vmm_noise(const struct vmm_call *v, struct cim_rng_lanes *rl,
+		      unsigned int b0, unsigned int b1, float *buf)
 {
 	size_t ns = v->adc.nstride, rounds = ns / (2 * CIM_RNG_LANES);
-	struct cim_rng_lanes rl = v->read;
 	unsigned int b = b0, e;
 
-	cim_rng_lanes_skip(&rl, b0 * rounds);
 	while (b < b1) {
 		/* vectors whose deviates matter, then ones skipped */
 		for (e = b; e < b1 && (v->adc.fixed || v->b.alpha[e] != 0.0f);
 		     e++)
 			;
 		if (e > b)
-			cim_rng_lanes_normal_fill(&rl, v->b.noise + b * ns,
+			cim_rng_lanes_normal_fill(rl, buf + (b - b0) * ns,
 						  (unsigned int)((e - b) * ns));
 		for (b = e; b < b1 && !v->adc.fixed && v->b.alpha[b] == 0.0f;
 		     b++)
 			;
 		if (b > e)
-			cim_rng_lanes_skip(&rl, (b - e) * rounds);
+			cim_rng_lanes_skip(rl, (b - e) * rounds);
 	}
-	if (last)
-		v->read_end = rl;
 }
 
 /*
@@ -1275,23 +1279,38 @@ static void vmm_part(void *arg, unsigned int part, unsigned int nparts)
 						      nparts);
 	uint32_t *pc = v->b.pc + part * v->pcs;
 	size_t ci = (size_t)b0 * v->nin, co = (size_t)b0 * v->nout;
-
+	size_t ns = v->adc.nstride, rounds = ns / (2 * CIM_RNG_LANES);
+	double *tmp = v->b.tmp + part * v->tmps;
+	float *buf = v->b.noise + (size_t)part * NOISE_BLOCK * ns;
+	struct cim_rng_lanes rl;
+	unsigned int c0, c1, sat = 0;
 	size_t nz = 0;
 
 	memset(pc, 0, v->nin * sizeof(*pc));
 	v->sat[part] = 0;
-	if (b0 < b1)
+	if (b0 < b1) {
 		nz = dac_rows(v->in + ci, b1 - b0, v->nin, (float)v->q,
 			      v->b.codes + ci, v->b.alpha + b0, pc);
-	/* every part, empty or not: the last one leaves the stream's end */
-	if (v->adc.noise)
-		vmm_noise(v, b0, b1, part == nparts - 1);
-	if (b0 == b1)
+		vmm_sums(v, part, b1 - b0, nz, v->b.codes + ci,
+			 v->b.prod + co, v->b.y + co);
+	}
+	if (!v->adc.noise) {
+		if (b0 < b1)
+			v->sat[part] = adc_rows(&v->adc, b0, b1, NULL, tmp,
+						v->out);
 		return;
-	vmm_sums(v, part, b1 - b0, nz, v->b.codes + ci, v->b.prod + co,
-		 v->b.y + co);
-	v->sat[part] = adc_rows(&v->adc, b0, b1, v->b.tmp + part * v->tmps,
-				v->out);
+	}
+	rl = v->read;
+	cim_rng_lanes_skip(&rl, b0 * rounds);
+	for (c0 = b0; c0 < b1; c0 = c1) {
+		c1 = b1 - c0 > NOISE_BLOCK ? c0 + NOISE_BLOCK : b1;
+		vmm_noise(v, &rl, c0, c1, buf);
+		sat += adc_rows(&v->adc, c0, c1, buf, tmp, v->out);
+	}
+	v->sat[part] = sat;
+	/* every part, empty or not: the last one leaves the stream's end */
+	if (part == nparts - 1)
+		v->read_end = rl;
 }
 
 static size_t align16(size_t n)
