@@ -608,11 +608,15 @@ AVX2 static size_t dac_rows_avx2(const float *restrict x, unsigned int n,
 						    _mm256_add_epi32(p, cnt));
 			} else {
 				_mm256_maskstore_ps(code + i, tail, v);
-				p = _mm256_maskload_epi32((const int *)(pc + i),
-							  tail);
-				_mm256_maskstore_epi32((int *)(pc + i), tail,
-						       _mm256_add_epi32(p,
-									cnt));
+				/*
+				 * whole lanes: @pc is cleared up to a multiple
+				 * of 16 and the masked lanes count 0; a masked
+				 * store would stall the next vector's load
+				 */
+				p = _mm256_loadu_si256((const __m256i *)
+						       (pc + i));
+				_mm256_storeu_si256((__m256i *)(pc + i),
+						    _mm256_add_epi32(p, cnt));
 			}
 		}
 	}
@@ -1286,7 +1290,8 @@ static void vmm_part(void *arg, unsigned int part, unsigned int nparts)
 	unsigned int c0, c1, sat = 0;
 	size_t nz = 0;
 
-	memset(pc, 0, v->nin * sizeof(*pc));
+	/* the padding too: dac_rows_avx2() adds whole lanes */
+	memset(pc, 0, v->pcs * sizeof(*pc));
 	v->sat[part] = 0;
 	if (b0 < b1) {
 		nz = dac_rows(v->in + ci, b1 - b0, v->nin, (float)v->q,
