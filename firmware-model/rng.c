@@ -4,6 +4,7 @@
  * ziggurat for normal deviates.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "rng.h"
@@ -328,6 +329,14 @@ double cim_rng_normal(struct cim_rng *rng)
 #define COS_P2	4.166664568298827e-2f
 #define PI_2	1.57079632679489661923f
 
+/* tests: false keeps the fill on its AVX2 path */
+static bool use_avx512 = true;
+
+void cim_rng_lanes_set_avx512(bool on)
+{
+	use_avx512 = on;
+}
+
 /* element e of a round's vectors comes from this stream (AVX2 shuffles) */
 static const unsigned char lane_of[8] = { 0, 1, 4, 5, 2, 3, 6, 7 };
 
@@ -599,6 +608,127 @@ AVX2 static unsigned int fill_avx2(struct cim_rng_lanes *rl, float *out,
 	return done;
 }
 
+/*
+ * AVX-512: box_muller8() on two rounds' draws at once, sixteen lanes, the
+ * same operations in the same order (sqrt and conversions are exact to
+ * the rounding in both widths), so the same bits. AVX-512F has fused
+ * multiply-adds: like everything here, this relies on -ffp-contract=off
+ * (the Makefile's and QEMU's meson.build flags) to keep a * b + c two
+ * roundings.
+ */
+#define AVX512 __attribute__((target("avx2,avx512f")))
+#define SET16 _mm512_set1_ps
+#define MUL16 _mm512_mul_ps
+#define ADD16 _mm512_add_ps
+#define SUB16 _mm512_sub_ps
+
+AVX512 static inline __m512 ln_poly16(__m512 x)
+{
+	__m512i b = _mm512_castps_si512(x);
+	__m512 e = _mm512_cvtepi32_ps(_mm512_sub_epi32(
+		_mm512_srli_epi32(b, 23), _mm512_set1_epi32(126)));
+	__m512 m = _mm512_castsi512_ps(_mm512_or_si512(
+		_mm512_and_si512(b, _mm512_set1_epi32(0x007fffff)),
+		_mm512_set1_epi32(0x3f000000)));
+	__mmask16 lt = _mm512_cmp_ps_mask(m, SET16(SQRT_HALF), _CMP_LT_OQ);
+	__m512 z, y;
+
+	e = _mm512_mask_blend_ps(lt, e, SUB16(e, SET16(1.0f)));
+	m = _mm512_mask_blend_ps(lt, SUB16(m, SET16(1.0f)),
+				 SUB16(ADD16(m, m), SET16(1.0f)));
+	z = MUL16(m, m);
+	y = ADD16(MUL16(SET16(LN_P0), m), SET16(LN_P1));
+	y = ADD16(MUL16(y, m), SET16(LN_P2));
+	y = ADD16(MUL16(y, m), SET16(LN_P3));
+	y = ADD16(MUL16(y, m), SET16(LN_P4));
+	y = ADD16(MUL16(y, m), SET16(LN_P5));
+	y = ADD16(MUL16(y, m), SET16(LN_P6));
+	y = ADD16(MUL16(y, m), SET16(LN_P7));
+	y = ADD16(MUL16(y, m), SET16(LN_P8));
+	y = MUL16(MUL16(y, m), z);
+	y = ADD16(y, MUL16(e, SET16(LN2_LO)));
+	y = SUB16(y, MUL16(SET16(0.5f), z));
+	return ADD16(ADD16(m, y), MUL16(e, SET16(LN2_HI)));
+}
+
+AVX512 static inline void box_muller16(__m512i lo, __m512i hi, __m512 *z0,
+				       __m512 *z1)
+{
+	__m512i q = _mm512_and_si512(hi, _mm512_set1_epi32(3));
+	__m512 u1 = MUL16(_mm512_cvtepi32_ps(_mm512_add_epi32(
+				_mm512_srli_epi32(lo, 9),
+				_mm512_set1_epi32(1))), SET16(0x1p-23f));
+	__m512 r = _mm512_sqrt_ps(MUL16(ln_poly16(u1), SET16(-2.0f)));
+	__m512 t = MUL16(_mm512_cvtepi32_ps(_mm512_srli_epi32(hi, 10)),
+			 SET16(0x1p-22f));
+	__m512 ph = MUL16(SUB16(t, SET16(0.5f)), SET16(PI_2));
+	__m512 zz = MUL16(ph, ph), sn, cs, a, b;
+	__mmask16 odd;
+	__m512i sa, sb;
+
+	sn = ADD16(MUL16(SET16(SIN_P0), zz), SET16(SIN_P1));
+	sn = ADD16(MUL16(sn, zz), SET16(SIN_P2));
+	sn = ADD16(MUL16(MUL16(sn, zz), ph), ph);
+	cs = ADD16(MUL16(SET16(COS_P0), zz), SET16(COS_P1));
+	cs = ADD16(MUL16(cs, zz), SET16(COS_P2));
+	cs = ADD16(SUB16(MUL16(MUL16(cs, zz), zz), MUL16(SET16(0.5f), zz)),
+		   SET16(1.0f));
+	odd = _mm512_test_epi32_mask(q, _mm512_set1_epi32(1));
+	a = _mm512_mask_blend_ps(odd, cs, sn);
+	b = _mm512_mask_blend_ps(odd, sn, cs);
+	sa = _mm512_slli_epi32(_mm512_and_si512(
+		_mm512_xor_si512(q, _mm512_srli_epi32(q, 1)),
+		_mm512_set1_epi32(1)), 31);
+	sb = _mm512_slli_epi32(_mm512_srli_epi32(q, 1), 31);
+	a = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a), sa));
+	b = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(b), sb));
+	*z0 = MUL16(r, a);
+	*z1 = MUL16(r, b);
+}
+
+/* the 32-bit halves of a round's draws, streams in the order of lane_of[] */
+AVX512 static inline void halves(__m256i a, __m256i b, __m256i *lo,
+				 __m256i *hi)
+{
+	*lo = _mm256_castps_si256(_mm256_shuffle_ps(_mm256_castsi256_ps(a),
+		_mm256_castsi256_ps(b), _MM_SHUFFLE(2, 0, 2, 0)));
+	*hi = _mm256_castps_si256(_mm256_shuffle_ps(_mm256_castsi256_ps(a),
+		_mm256_castsi256_ps(b), _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+/* fill_avx2() two rounds a step: whole rounds, returns those done */
+AVX512 static unsigned int fill_avx512(struct cim_rng_lanes *rl, float *out,
+				       unsigned int n)
+{
+	__m256i s[2][4], lo0, hi0, lo1, hi1;
+	unsigned int done, h, w;
+	__m512 z0, z1;
+
+	for (h = 0; h < 2; h++)
+		for (w = 0; w < 4; w++)
+			s[h][w] = _mm256_loadu_si256((const __m256i *)
+						     &rl->s[w][4 * h]);
+	for (done = 0; done + 32 <= n; done += 32) {
+		halves(xo_next4(s[0]), xo_next4(s[1]), &lo0, &hi0);
+		halves(xo_next4(s[0]), xo_next4(s[1]), &lo1, &hi1);
+		box_muller16(_mm512_inserti64x4(_mm512_castsi256_si512(lo0),
+						lo1, 1),
+			     _mm512_inserti64x4(_mm512_castsi256_si512(hi0),
+						hi1, 1), &z0, &z1);
+		_mm256_storeu_ps(out + done, _mm512_castps512_ps256(z0));
+		_mm256_storeu_ps(out + done + 8, _mm512_castps512_ps256(z1));
+		_mm256_storeu_ps(out + done + 16, _mm256_castpd_ps(
+			_mm512_extractf64x4_pd(_mm512_castps_pd(z0), 1)));
+		_mm256_storeu_ps(out + done + 24, _mm256_castpd_ps(
+			_mm512_extractf64x4_pd(_mm512_castps_pd(z1), 1)));
+	}
+	for (h = 0; h < 2; h++)
+		for (w = 0; w < 4; w++)
+			_mm256_storeu_si256((__m256i *)&rl->s[w][4 * h],
+					    s[h][w]);
+	return done;
+}
+
 /* skip_generic() on four streams at a time */
 AVX2 static void skip_avx2(struct cim_rng_lanes *rl, uint64_t rounds)
 {
@@ -646,7 +776,9 @@ void cim_rng_lanes_normal_fill(struct cim_rng_lanes *rl, float *out,
 	if (__builtin_cpu_supports("avx2")) {
 		float tmp[2 * CIM_RNG_LANES];
 
-		done = fill_avx2(rl, out, n);
+		if (use_avx512 && __builtin_cpu_supports("avx512f"))
+			done = fill_avx512(rl, out, n);
+		done += fill_avx2(rl, out + done, n - done);
 		/* the partial round too: a short vector is a common case */
 		if (done < n) {
 			fill_avx2(rl, tmp, 2 * CIM_RNG_LANES);

@@ -7,6 +7,7 @@
 #ifndef CIM_RNG_H
 #define CIM_RNG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct cim_rng {
@@ -42,6 +43,8 @@ void cim_rng_lanes_normal_fill(struct cim_rng_lanes *rl, float *out,
 			       unsigned int n);
 /* the state after @rounds rounds of fills (16 deviates each), faster */
 void cim_rng_lanes_skip(struct cim_rng_lanes *rl, uint64_t rounds);
+/* tests: false keeps the fill off its AVX-512 path (same bits) */
+void cim_rng_lanes_set_avx512(bool on);
 /* the portable reference of the fill, same bits */
 void cim_rng_lanes_normal_fill_generic(struct cim_rng_lanes *rl,
 				       float *out, unsigned int n);

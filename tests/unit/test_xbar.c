@@ -642,14 +642,18 @@ START_TEST(test_xbar_reset)
 }
 END_TEST
 
-/* the SIMD and portable read-noise paths draw the same bits */
+/*
+ * The SIMD (AVX-512 where the CPU has it, AVX2 otherwise: the loop's
+ * index 0 and 1) and portable read-noise paths draw the same bits.
+ */
 START_TEST(test_xbar_noise_lanes_portable)
 {
 	struct cim_rng_lanes a, b;
 	static float va[1000], vb[1000];
-	unsigned int sizes[] = { 256, 13, 8, 100, 7, 1 }, k, off = 0;
+	unsigned int sizes[] = { 256, 13, 8, 100, 7, 1, 48, 33 }, k, off = 0;
 	double s2 = 0;
 
+	cim_rng_lanes_set_avx512(_i == 0);
 	cim_rng_lanes_seed(&a, 5, CIM_RNG_READ);
 	cim_rng_lanes_seed(&b, 5, CIM_RNG_READ);
 	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
@@ -657,6 +661,7 @@ START_TEST(test_xbar_noise_lanes_portable)
 		cim_rng_lanes_normal_fill_generic(&b, vb + off, sizes[k]);
 		off += sizes[k];
 	}
+	cim_rng_lanes_set_avx512(true);
 	ck_assert_mem_eq(va, vb, off * sizeof(float));
 	ck_assert_mem_eq(&a, &b, sizeof(a));
 	for (k = 0; k < off; k++)
@@ -928,7 +933,7 @@ Suite *xbar_suite(void)
 	tcase_add_test(tc, test_xbar_vmm_accounting);
 	tcase_add_test(tc, test_xbar_energy_follows_pulses);
 	tcase_add_test(tc, test_xbar_reset);
-	tcase_add_test(tc, test_xbar_noise_lanes_portable);
+	tcase_add_loop_test(tc, test_xbar_noise_lanes_portable, 0, 2);
 	tcase_add_test(tc, test_xbar_noise_lanes_skip);
 	tcase_add_test(tc, test_xbar_vmm_sparse_exact);
 	tcase_add_test(tc, test_xbar_vmm_threads);
