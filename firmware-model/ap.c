@@ -12,20 +12,9 @@
 #include <string.h>
 
 #include "ap.h"
+#include "hot.h"
 
 #define ALL_ONES	(~(uint64_t)0)
-
-/*
- * The pass loop of the macros, with an AVX2 clone picked at load time
- * (popcnt and wider registers); integer operations only, so both clones
- * give the same bits.
- */
-#if defined(__x86_64__)
-#define HOT __attribute__((optimize("O3", "fp-contract=off"), \
-			     target_clones("avx2", "default")))
-#else
-#define HOT
-#endif
 
 static uint64_t *plane(struct cim_ap *ap, unsigned int col,
 		       unsigned int domain)

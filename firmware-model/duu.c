@@ -17,15 +17,8 @@
 #include <string.h>
 
 #include "duu.h"
+#include "hot.h"
 #include "par.h"
-
-/*
- * Per-element loops: only IEEE basic operations in a per-element order
- * that does not depend on the vector width, so the AVX2 clone and the
- * baseline give the same bits.
- */
-#define HOT __attribute__((optimize("O3", "fp-contract=off"), \
-			     target_clones("avx2", "default")))
 
 /*
  * Batches summed exactly in one piece: |code products| < 2^30, so every
@@ -33,22 +26,6 @@
  * carry at most CIM_MAX_BATCH (1024); a longer direct call is split.
  */
 #define DUU_EXACT_BATCH	(1u << 22)
-
-/* abs-max of finite floats, on the bit patterns (order-free) */
-HOT static float absmax(const float *x, size_t n)
-{
-	uint32_t m = 0, v;
-	size_t i;
-	float r;
-
-	for (i = 0; i < n; i++) {
-		memcpy(&v, &x[i], sizeof(v));
-		v &= 0x7fffffffu;
-		m = v > m ? v : m;
-	}
-	memcpy(&r, &m, sizeof(r));
-	return r;
-}
 
 /*
  * Round to nearest, ties to even (nearbyint in the default mode), for
@@ -79,9 +56,9 @@ HOT static void quantize(const float *restrict v, size_t n, double s,
 		code[i] = quant1(v[i], s);
 }
 
-double cim_duu_scale(const float *v, size_t n)
+HOT double cim_duu_scale(const float *v, size_t n)
 {
-	return (double)absmax(v, n) / CIM_DUU_CODE_MAX;
+	return (double)cim_absmax(v, n) / CIM_DUU_CODE_MAX;
 }
 
 void cim_duu_quantize(const float *v, size_t n, double s, double *code)

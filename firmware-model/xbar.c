@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hot.h"
 #include "par.h"
 #include "xbar.h"
 
@@ -32,14 +33,6 @@ void cim_xbar_set_simd(bool on)
 
 /* largest exact integer of a float: every partial sum must stay below */
 #define FLOAT_EXACT	(1u << 24)
-
-/*
- * The per-element loops of the VMM: vectorized, with an AVX2 clone picked
- * at load time. Only IEEE basic operations in the same per-element order,
- * so both clones give the same bits.
- */
-#define HOT __attribute__((optimize("O3", "fp-contract=off"), \
-			     target_clones("avx2", "default")))
 
 static inline unsigned int top_level(const struct cim_xbar *xb)
 {
@@ -342,12 +335,6 @@ void cim_xbar_read_g(const struct cim_xbar *xb,
 /* VMM ------------------------------------------------------------------- */
 
 /*
- * Helpers of the per-element loops, inlined into the HOT functions below
- * (and into their AVX2 clone).
- */
-#define INL static inline __attribute__((always_inline))
-
-/*
  * Vectors converted a block at a time, each block's read noise drawn just
  * before: the deviates stay in the cache.
  */
@@ -444,22 +431,6 @@ INL uint32_t popcount12(uint32_t v)
 	return (v + (v >> 8)) & 0x1f;
 }
 
-/* abs-max of a finite vector, on the bit patterns: vectorizes */
-INL float absmax(const float *x, unsigned int n)
-{
-	uint32_t m = 0, v;
-	unsigned int i;
-	float r;
-
-	for (i = 0; i < n; i++) {
-		memcpy(&v, &x[i], sizeof(v));
-		v &= 0x7fffffffu;
-		m = v > m ? v : m;
-	}
-	memcpy(&r, &m, sizeof(r));
-	return r;
-}
-
 /* returns the non-zero codes */
 INL unsigned int dac_codes(const float *restrict x, unsigned int n,
 			   float alpha, float q, float *restrict code,
@@ -494,7 +465,7 @@ HOT static size_t dac_rows_c(const float *restrict x, unsigned int n,
 	float a;
 
 	for (bi = 0; bi < n; bi++, x += nin, code += nin) {
-		a = absmax(x, nin);
+		a = cim_absmax(x, nin);
 		alpha[bi] = a;
 		if (a == 0.0f) {
 			memset(code, 0, nin * sizeof(*code));
@@ -515,7 +486,7 @@ AVX2 static inline __m256i lanes_mask(unsigned int k)
 				  _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-/* absmax() eight floats a step, the last lanes masked (@tail: n % 8) */
+/* cim_absmax() eight floats a step, the last lanes masked (@tail: n % 8) */
 AVX2 static inline float absmax_avx2(const float *x, unsigned int n,
 				     __m256i tail)
 {
@@ -931,7 +902,7 @@ HOT static unsigned int adc_rows_c(const struct vmm_adc *a, unsigned int b0,
 			 * sums.
 			 */
 			if (!a->fixed)
-				range = (af ? absmax(af, n) :
+				range = (af ? cim_absmax(af, n) :
 					 absmax_d(ad, n)) * scale;
 			nz = noise + (size_t)(bi - b0) * a->nstride;
 		}
