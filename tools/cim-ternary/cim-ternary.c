@@ -28,6 +28,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,21 @@ static int calib_run(const struct cim_fw_config *ccfg,
 }
 
 /*
+ * 1 fJ for each event of one run's kinds and 0 for the others, so that the
+ * energy counters count events. Compares and match lines share a counter,
+ * and so do I/O reads and writes: they go to different runs.
+ */
+static void event_costs(struct cim_cost_params *cost, bool second)
+{
+	cost->e_cmp_bit_fj = !second;
+	cost->e_write_bit_fj = !second;
+	cost->e_shift_fj = !second;
+	cost->e_io_read_bit_fj = !second;
+	cost->e_matchline_fj = second;
+	cost->e_io_write_bit_fj = second;
+}
+
+/*
  * Event counting: run A charges 1 fJ per compared bit, flipped bit, track-
  * step and I/O bit read; run B 1 fJ per match-line row and I/O bit written.
  * Scaled as the energies are: per pixel, shifts per row tile.
@@ -138,21 +154,11 @@ static int count_events(const struct cim_fw_config *ccfg,
 	struct cim_fw_config c = *ccfg;
 	int r;
 
-	c.cost.e_cmp_bit_fj = 1;
-	c.cost.e_matchline_fj = 0;
-	c.cost.e_write_bit_fj = 1;
-	c.cost.e_shift_fj = 1;
-	c.cost.e_io_read_bit_fj = 1;
-	c.cost.e_io_write_bit_fj = 0;
+	event_costs(&c.cost, false);
 	r = calib_run(&c, lc, x, y, &a);
 	if (r)
 		return r;
-	c.cost.e_cmp_bit_fj = 0;
-	c.cost.e_matchline_fj = 1;
-	c.cost.e_write_bit_fj = 0;
-	c.cost.e_shift_fj = 0;
-	c.cost.e_io_read_bit_fj = 0;
-	c.cost.e_io_write_bit_fj = 1;
+	event_costs(&c.cost, true);
 	r = calib_run(&c, lc, x, y, &b);
 	if (r)
 		return r;
