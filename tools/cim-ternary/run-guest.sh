@@ -12,21 +12,15 @@
 # extra arguments go to run-tests.sh.
 set -eu
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
-build=${BUILD:-build}
-case $build in /*) ;; *) build=$top/$build ;; esac
-
-"$top/tools/vm/fetch-kernel.sh" >/dev/null
+# shellcheck source=tools/vm/suite.sh
+. "$(dirname "$0")/../vm/suite.sh"
+guest_prepare
 data=$(BUILD="$build" "$top/tools/data/fetch-mnist.sh")
-ko=$("$top/tools/kernel/build-module.sh")
 make -C "$top" --no-print-directory BUILD="$build" "$build/cim-ternary" >&2
-mkdir -p "$build/ternary-guest"
-"$top/tools/vm/mkinitramfs.sh" -o "$build/ternary-guest/initramfs.cpio.gz" \
+"$top/tools/vm/mkinitramfs.sh" -o "$(guest_initrd ternary-guest)" \
 	"module:$ko" \
 	"file:$build/cim-ternary:/bin/cim-ternary" \
 	"dir:$data:/data/mnist" \
 	"test:$top/tools/cim-ternary/guest-test.sh:cim-ternary-guest" \
 	"test:$top/tests/kselftest/dmesg_check.sh:dmesg_check"
-exec "$top/tools/vm/run-tests.sh" \
-	--initrd "$build/ternary-guest/initramfs.cpio.gz" \
-	--log "$build/ternary-guest/console.log" "$@"
+guest_boot ternary-guest "$@"

@@ -10,21 +10,15 @@
 # arguments go to run-tests.sh.
 set -eu
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
-build=${BUILD:-build}
-case $build in /*) ;; *) build=$top/$build ;; esac
-
-"$top/tools/vm/fetch-kernel.sh" >/dev/null
+# shellcheck source=tools/vm/suite.sh
+. "$(dirname "$0")/../vm/suite.sh"
+guest_prepare
 data=$(BUILD="$build" "$top/tools/data/fetch-mnist.sh")
-ko=$("$top/tools/kernel/build-module.sh")
 make -C "$top" --no-print-directory BUILD="$build" "$build/cim-train" >&2
-mkdir -p "$build/train-guest"
-"$top/tools/vm/mkinitramfs.sh" -o "$build/train-guest/initramfs.cpio.gz" \
+"$top/tools/vm/mkinitramfs.sh" -o "$(guest_initrd train-guest)" \
 	"module:$ko" \
 	"file:$build/cim-train:/bin/cim-train" \
 	"dir:$data:/data/mnist" \
 	"test:$top/tools/cim-train/guest-test.sh:cim-train-guest" \
 	"test:$top/tests/kselftest/dmesg_check.sh:dmesg_check"
-exec "$top/tools/vm/run-tests.sh" \
-	--initrd "$build/train-guest/initramfs.cpio.gz" \
-	--log "$build/train-guest/console.log" "$@"
+guest_boot train-guest "$@"

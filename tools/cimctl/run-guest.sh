@@ -8,17 +8,11 @@
 # the TAP and fails when a test failed. Extra arguments go to run-tests.sh.
 set -eu
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
-build=${BUILD:-build}
-case $build in /*) ;; *) build=$top/$build ;; esac
-out=$build/cimctl-vm
-
-"$top/tools/vm/fetch-kernel.sh" >/dev/null
-ko=$("$top/tools/kernel/build-module.sh")
+# shellcheck source=tools/vm/suite.sh
+. "$(dirname "$0")/../vm/suite.sh"
+guest_prepare
 make -C "$top" --no-print-directory "$build/cimctl" >&2
-mkdir -p "$out"
-"$top/tools/vm/mkinitramfs.sh" -o "$out/initramfs.cpio.gz" \
+"$top/tools/vm/mkinitramfs.sh" -o "$(guest_initrd cimctl-vm)" \
 	"module:$ko" "file:$build/cimctl:/usr/bin/cimctl" \
 	"test:$top/tests/cimctl/guest-cimctl.sh:cimctl"
-exec "$top/tools/vm/run-tests.sh" --initrd "$out/initramfs.cpio.gz" \
-	--log "$out/console.log" "$@"
+guest_boot cimctl-vm "$@"

@@ -9,18 +9,13 @@
 # tools/kernel/run-kselftest.sh; extra arguments go to run-tests.sh.
 set -eu
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
-build=${BUILD:-build}
-case $build in /*) ;; *) build=$top/$build ;; esac
-
-"$top/tools/vm/fetch-kernel.sh" >/dev/null
-ko=$("$top/tools/kernel/build-module.sh")
+# shellcheck source=tools/vm/suite.sh
+. "$(dirname "$0")/../vm/suite.sh"
+guest_prepare
 make -C "$top" --no-print-directory BUILD="$build" \
 	"$build/runtime-guest/cim-runtime-guest" >&2
-"$top/tools/vm/mkinitramfs.sh" -o "$build/runtime-guest/initramfs.cpio.gz" \
+"$top/tools/vm/mkinitramfs.sh" -o "$(guest_initrd runtime-guest)" \
 	"module:$ko" \
 	"test:$build/runtime-guest/cim-runtime-guest:cim-runtime-guest" \
 	"test:$top/tests/kselftest/dmesg_check.sh:dmesg_check"
-exec "$top/tools/vm/run-tests.sh" \
-	--initrd "$build/runtime-guest/initramfs.cpio.gz" \
-	--log "$build/runtime-guest/console.log" "$@"
+guest_boot runtime-guest "$@"
