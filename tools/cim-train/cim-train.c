@@ -676,7 +676,8 @@ int main(int argc, char **argv)
 			 opt.dataset);
 		opt.data_dir = dir;
 	}
-	/* the model is single-threaded; OpenBLAS threads would only spin */
+	/* small matrices on both backends: OpenBLAS threads would only spin
+	 * (the device model runs a worker pool of its own) */
 	openblas_set_num_threads(1);
 	load_set(opt.data_dir, "train", opt.train_limit, &tr);
 	load_set(opt.data_dir, "t10k", opt.test_limit, &te);
