@@ -501,6 +501,34 @@ static int device_update(struct net *n, struct layer *l, struct cim_linear *lin,
 }
 
 /*
+ * gb[o] = the sum of dy over the images and pixels of output o, in that
+ * order: each sum is a chain of dependent adds, so eight outputs are
+ * summed side by side (the same order for each, eight chains in flight).
+ */
+static void bias_grad(struct layer *l, const float *dy, unsigned int bs)
+{
+	enum { W = 8 };
+	unsigned int img, o, p, w, k;
+	float s[W];
+
+	memset(l->gb, 0, l->out * sizeof(float));
+	for (img = 0; img < bs; img++)
+		for (o = 0; o < l->out; o += w) {
+			const float *v = dy + ((size_t)img * l->out + o) *
+					 l->npix;
+
+			w = l->out - o < W ? l->out - o : W;
+			for (k = 0; k < w; k++)
+				s[k] = l->gb[o + k];
+			for (p = 0; p < l->npix; p++, v++)
+				for (k = 0; k < w; k++)
+					s[k] += v[(size_t)k * l->npix];
+			for (k = 0; k < w; k++)
+				l->gb[o + k] = s[k];
+		}
+}
+
+/*
  * dx (may be NULL) and the update of one layer. The device computes dx by
  * transposed VMMs on the same cells before the update changes them.
  *
@@ -515,21 +543,11 @@ static int layer_backward(struct net *n, struct layer *l, const float *x,
 			  const float *dy, unsigned int bs, float *dx)
 {
 	float mu = n->o.momentum, lr = n->o.lr, wd = n->o.weight_decay;
-	unsigned int img, o, p;
+	unsigned int o;
 	size_t j, nw = (size_t)l->k * l->out;
 	int ret;
 
-	memset(l->gb, 0, l->out * sizeof(float));
-	for (img = 0; img < bs; img++)
-		for (o = 0; o < l->out; o++) {
-			const float *v = dy + ((size_t)img * l->out + o) *
-					 l->npix;
-			float sum = l->gb[o];	/* a register, same order */
-
-			for (p = 0; p < l->npix; p++)
-				sum += v[p];
-			l->gb[o] = sum;
-		}
+	bias_grad(l, dy, bs);
 	if (n->dev && !n->o.host_momentum)
 		mu = 0.0f;
 	for (o = 0; o < l->out; o++) {
@@ -586,43 +604,69 @@ static void relu(float *v, size_t len)
 		v[i] = v[i] < 0.0f ? 0.0f : v[i];
 }
 
-/* 2x2 max pooling of [bs][C][H][W]; the argmax kept for backward */
+/*
+ * 2x2 max pooling of [bs][C][H][W] (H even); the argmax kept for
+ * backward: the first of the four (row-major) that no later one exceeds.
+ * Selects instead of branches, so the loop over x vectorises.
+ */
 static void pool(const float *z, unsigned int planes, unsigned int H,
 		 float *a, uint32_t *idx)
 {
 	unsigned int pl, y, x, h = H / 2;
 
 	for (pl = 0; pl < planes; pl++)
-		for (y = 0; y < h; y++)
-			for (x = 0; x < h; x++) {
-				size_t base = (size_t)pl * H * H, best;
-				size_t c[4] = {
-					base + 2 * y * H + 2 * x,
-					base + 2 * y * H + 2 * x + 1,
-					base + (2 * y + 1) * H + 2 * x,
-					base + (2 * y + 1) * H + 2 * x + 1,
-				};
-				int q;
+		for (y = 0; y < h; y++) {
+			uint32_t i0 = (pl * H + 2 * y) * H;
+			const float *r0 = z + i0, *r1 = r0 + H;
+			float *ay = a + ((size_t)pl * h + y) * h;
+			uint32_t *iy = idx + ((size_t)pl * h + y) * h;
 
-				best = c[0];
-				for (q = 1; q < 4; q++)
-					if (z[c[q]] > z[best])
-						best = c[q];
-				a[((size_t)pl * h + y) * h + x] = z[best];
-				idx[((size_t)pl * h + y) * h + x] =
-					(uint32_t)best;
+			for (x = 0; x < h; x++) {
+				float v = r0[2 * x], c;
+				uint32_t b = i0 + 2 * x;
+
+				c = r0[2 * x + 1];
+				b = c > v ? i0 + 2 * x + 1 : b;
+				v = c > v ? c : v;
+				c = r1[2 * x];
+				b = c > v ? i0 + H + 2 * x : b;
+				v = c > v ? c : v;
+				c = r1[2 * x + 1];
+				b = c > v ? i0 + H + 2 * x + 1 : b;
+				v = c > v ? c : v;
+				ay[x] = v;
+				iy[x] = b;
 			}
+		}
 }
 
-static void unpool_relu(const float *da, const uint32_t *idx, size_t na,
-			const float *z, float *dz, size_t nz)
+/*
+ * The gradient at the pooled layer's output z, through the ReLU: each 2x2
+ * window gets da at its argmax where z > 0 and 0 elsewhere (0 + da, as
+ * the sum into a cleared window gave: -0 becomes +0). Windows tile the
+ * plane (H even), so every value is written once.
+ */
+static void unpool_relu(const float *da, const uint32_t *idx,
+			unsigned int planes, unsigned int H, const float *z,
+			float *dz)
 {
-	size_t i;
+	unsigned int pl, y, x, h = H / 2;
 
-	memset(dz, 0, nz * sizeof(float));
-	for (i = 0; i < na; i++)
-		if (z[idx[i]] > 0.0f)
-			dz[idx[i]] += da[i];
+	for (pl = 0; pl < planes; pl++)
+		for (y = 0; y < h; y++) {
+			size_t i0 = ((size_t)pl * H + 2 * y) * H;
+			size_t o = ((size_t)pl * h + y) * h;
+
+			for (x = 0; x < h; x++) {
+				size_t w = i0 + 2 * x, b = idx[o + x];
+				float g = z[b] > 0.0f ? 0.0f + da[o + x] : 0.0f;
+
+				dz[w] = b == w ? g : 0.0f;
+				dz[w + 1] = b == w + 1 ? g : 0.0f;
+				dz[w + H] = b == w + H ? g : 0.0f;
+				dz[w + H + 1] = b == w + H + 1 ? g : 0.0f;
+			}
+		}
 }
 
 int net_forward(struct net *n, const float *x, unsigned int bs)
@@ -695,10 +739,8 @@ int net_backward_update(struct net *n, unsigned int bs)
 		if (n->L[i - 1].conv) {
 			struct layer *p = &n->L[i - 1];
 
-			unpool_relu(dx, n->pidx[i - 1],
-				    (size_t)bs * p->out * p->npix / 4,
-				    n->z[i - 1], n->d[i - 1],
-				    (size_t)bs * p->out * p->npix);
+			unpool_relu(dx, n->pidx[i - 1], bs * p->out, p->oh,
+				    n->z[i - 1], n->d[i - 1]);
 		} else {
 			size_t j, len = (size_t)bs * n->L[i - 1].out;
 
