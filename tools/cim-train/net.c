@@ -271,8 +271,12 @@ int net_create(struct net *n, struct cim_device *dev,
 		if (l->conv) {
 			ret = cim_conv2d_create(dev, &l->s, &lo, &l->cc);
 		} else {
-			/* host momentum sends k rows of velocity at once */
-			if (o->host_momentum && l->k > bm)
+			/*
+			 * host momentum sends k rows of velocity at once, and
+			 * weight decay reads W by k unit vectors
+			 */
+			if ((o->host_momentum || o->weight_decay > 0.0f) &&
+			    l->k > bm)
 				lo.batch_max = l->k;
 			ret = cim_linear_create(dev, l->k, l->out, &lo,
 						&l->lin);

@@ -44,6 +44,12 @@ fresh
 	--test-limit 64 --quiet --checkpoint "$tmp/ck" >/dev/null 2>&1
 ok $? "a good set trains on both backends"
 
+# plain SGD keeps weight decay: fc1's 400 unit vectors exceed the batch
+"$bin" --data-dir "$tmp/d" --backend device --plain-sgd --epochs 1 \
+	--train-limit 64 --test-limit 64 --quiet >/dev/null 2>"$tmp/err"
+ok $? "device training with --plain-sgd and weight decay"
+sed 's/^/# /' "$tmp/err"
+
 fresh
 head -c 1000 "$src/train-images-idx3-ubyte" > "$tmp/d/train-images-idx3-ubyte"
 expect_err "truncated images" "train-images-idx3-ubyte: truncated"
