@@ -362,8 +362,12 @@ static int cim_patch_duu_update(struct cim_patch *p)
 	if (k->batch > p->cdev->geo.max_batch)
 		return -EINVAL;
 	if (k->batch) {
-		ret = cim_patch_ref(p, &k->x, (u64)k->batch * k->win.nrows * 4,
-				    4);
+		/* an identity x is not read: no address of the caller's */
+		if (k->hdr.flags & CIM_DUU_F_X_IDENTITY)
+			ret = k->x ? -EINVAL : 0;
+		else
+			ret = cim_patch_ref(p, &k->x,
+					    (u64)k->batch * k->win.nrows * 4, 4);
 		if (ret)
 			return ret;
 		ret = cim_patch_ref(p, &k->d, (u64)k->batch * k->win.ncols * 4,

@@ -422,8 +422,15 @@ static int check_duu(struct cmd_ctx *c, const struct cim_pkt_duu_update *p)
 		return fail(c, CIM_ST_RESERVED, PKT_FIELD(P, reserved));
 	if (p->pad)
 		return fail(c, CIM_ST_RESERVED, PKT_FIELD(P, pad));
-	if (p->batch && check_align(c, p->x, 4, PKT_FIELD(P, x)))
+	if (p->hdr.flags & CIM_DUU_F_X_IDENTITY) {
+		/* x is I: one vector per row, and nothing to read */
+		if (p->batch != p->win.nrows)
+			return fail(c, CIM_ST_BAD_BATCH, PKT_FIELD(P, batch));
+		if (p->x)
+			return fail(c, CIM_ST_RESERVED, PKT_FIELD(P, x));
+	} else if (p->batch && check_align(c, p->x, 4, PKT_FIELD(P, x))) {
 		return CIM_ST_BAD_ALIGN;
+	}
 	if (p->batch && check_align(c, p->d, 4, PKT_FIELD(P, d)))
 		return CIM_ST_BAD_ALIGN;
 	return check_report(c, p->hdr.flags & CIM_DUU_F_REPORT, p->report,
@@ -440,9 +447,11 @@ static int read_duu_inputs(struct cmd_ctx *c,
 
 	if (!p->batch)
 		return CIM_ST_OK;
-	st = get_floats(c, p->x, c->fw->scratch[0],
-			(size_t)p->batch * win->nrows, FLT_MAX,
-			PKT_FIELD(P, x), x);
+	st = CIM_ST_OK;
+	if (!(p->hdr.flags & CIM_DUU_F_X_IDENTITY))
+		st = get_floats(c, p->x, c->fw->scratch[0],
+				(size_t)p->batch * win->nrows, FLT_MAX,
+				PKT_FIELD(P, x), x);
 	if (!st)
 		st = get_floats(c, p->d, c->fw->scratch[1],
 				(size_t)p->batch * win->ncols, FLT_MAX,
@@ -473,7 +482,10 @@ static int do_duu_update(struct cmd_ctx *c)
 	if (st)
 		return st;
 
-	if (p.batch)
+	if (p.hdr.flags & CIM_DUU_F_X_IDENTITY)
+		cim_duu_accumulate_identity(xb, &win, d, f32(p.lr_f32),
+					    &c->fw->meter);
+	else if (p.batch)
 		cim_duu_accumulate(xb, &win, p.batch, x, d, f32(p.lr_f32),
 				   &c->fw->meter);
 	memset(&rep, 0, sizeof(rep));

@@ -25,6 +25,16 @@ void cim_duu_accumulate(struct cim_xbar *xb, const struct cim_xbar_win *win,
 			unsigned int batch, const float *x, const float *d,
 			float lr, struct cim_meter *m);
 
+/*
+ * cim_duu_accumulate() with x the identity of win->nrows (batch = nrows,
+ * d nrows x ncols): the same bits, with one product per cell, which is
+ * what the meter counts.
+ */
+void cim_duu_accumulate_identity(struct cim_xbar *xb,
+				 const struct cim_xbar_win *win,
+				 const float *d, float lr,
+				 struct cim_meter *m);
+
 /* the operand scale: max |v| / CIM_DUU_CODE_MAX in binary64, 0 if all 0 */
 double cim_duu_scale(const float *v, size_t n);
 /* code = round-to-nearest-even(v / s), clipped to +-CIM_DUU_CODE_MAX */

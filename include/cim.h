@@ -423,7 +423,9 @@ CIM_EXTERN int cim_cmd_vmm(struct cim_cmdbuf *cb, enum cim_vmm_dir dir,
  * @lr: learning rate, finite, >= 0
  * @epsilon: transfer threshold in weight units, finite, >= 0 (0: one level)
  * @n_max: pulses per cell and transfer, 1..CIM_MAX_PULSES
- * @flags: CIM_DUU_F_NO_TRANSFER; CIM_DUU_F_REPORT is set by a report buffer
+ * @flags: CIM_DUU_F_NO_TRANSFER, CIM_DUU_F_X_IDENTITY (x is the identity:
+ *         @batch must be the window's rows, x NULL, d the nrows x ncols
+ *         update); CIM_DUU_F_REPORT is set by a report buffer
  */
 struct cim_duu_params {
 	unsigned int batch;
@@ -433,8 +435,9 @@ struct cim_duu_params {
 	unsigned int flags;
 };
 
-/* chi -= lr * sum_b x[b] (x) d[b], then transfer; x: batch * nrows floats,
- * d: batch * ncols floats; @report: a struct cim_duu_report or NULL. */
+/* chi -= lr * sum_b x[b] (x) d[b], then transfer; x: batch * nrows floats
+ * (NULL with CIM_DUU_F_X_IDENTITY), d: batch * ncols floats; @report: a
+ * struct cim_duu_report or NULL. */
 CIM_EXTERN int cim_cmd_duu_update(struct cim_cmdbuf *cb,
 				  const struct cim_window *win,
 				  const struct cim_duu_params *p,

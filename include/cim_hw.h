@@ -334,7 +334,8 @@ struct cim_pkt_vmm {
 /* DUU_UPDATE flags */
 #define CIM_DUU_F_NO_TRANSFER		(1u << 0)	/* accumulate only */
 #define CIM_DUU_F_REPORT		(1u << 1)	/* write a report */
-#define CIM_DUU_VALID_FLAGS		0x3u
+#define CIM_DUU_F_X_IDENTITY		(1u << 2)	/* x = I, not read */
+#define CIM_DUU_VALID_FLAGS		0x7u
 
 /**
  * struct cim_pkt_duu_update - mixed-precision weight update (64 bytes)
@@ -348,8 +349,10 @@ struct cim_pkt_vmm {
  * @n_max: pulses per cell and transfer, 1..CIM_MAX_PULSES
  * @reserved: must be zero
  * @pad: must be zero
- * @x: batch * nrows binary32 (layer inputs)
- * @d: batch * ncols binary32 (error signals)
+ * @x: batch * nrows binary32 (layer inputs); with CIM_DUU_F_X_IDENTITY
+ *     must be zero (x is the identity: batch must equal nrows)
+ * @d: batch * ncols binary32 (error signals); with CIM_DUU_F_X_IDENTITY
+ *     the nrows x ncols update itself, one product per cell
  * @report: bus address of a struct cim_duu_report with CIM_DUU_F_REPORT,
  *          else must be zero
  *

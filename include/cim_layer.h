@@ -130,6 +130,14 @@ CIM_EXTERN int cim_linear_backward(struct cim_linear *l, const float *dy,
  */
 CIM_EXTERN int cim_linear_update(struct cim_linear *l, const float *x,
 				 const float *dy, unsigned int batch);
+/*
+ * W -= lr * g for a gradient the host computed (g: in x out, finite; for
+ * example with momentum or weight decay applied), through the DUU with an
+ * identity x (CIM_DUU_F_X_IDENTITY): the same accumulation and transfer
+ * as cim_linear_update() with x = I and dy = g, one DUU product per
+ * weight instead of in per weight, and no batch_max limit.
+ */
+CIM_EXTERN int cim_linear_update_grad(struct cim_linear *l, const float *g);
 
 /*
  * Program W (in x out floats, row-major, user units, finite; clipped to

@@ -322,7 +322,10 @@ static int check_duu(const struct cim_cmdbuf *cb, const struct cim_window *win,
 	    p->epsilon < 0.0f)
 		return -EINVAL;
 	if (!p->n_max || p->n_max > CIM_MAX_PULSES ||
-	    p->flags & ~CIM_DUU_F_NO_TRANSFER)
+	    p->flags & ~(CIM_DUU_F_NO_TRANSFER | CIM_DUU_F_X_IDENTITY))
+		return -EINVAL;
+	/* an identity x has one vector per row */
+	if (p->flags & CIM_DUU_F_X_IDENTITY && p->batch != win->nrows)
 		return -EINVAL;
 	return 0;
 }
@@ -339,8 +342,12 @@ int cim_cmd_duu_update(struct cim_cmdbuf *cb, const struct cim_window *win,
 	if (!cb || check_duu(cb, win, prm))
 		return -EINVAL;
 	if (prm->batch) {
-		ret = check_ref(cb, x, x_off,
-				(uint64_t)prm->batch * win->nrows * 4, 4);
+		if (prm->flags & CIM_DUU_F_X_IDENTITY)
+			ret = x ? -EINVAL : 0;	/* not read */
+		else
+			ret = check_ref(cb, x, x_off,
+					(uint64_t)prm->batch * win->nrows * 4,
+					4);
 		if (!ret)
 			ret = check_ref(cb, d, d_off,
 					(uint64_t)prm->batch * win->ncols * 4,

@@ -636,6 +636,43 @@ int cim_linear_update(struct cim_linear *l, const float *x, const float *dy,
 	return cim__linear_update(l, x, dy, batch, 0);
 }
 
+int cim_linear_update_grad(struct cim_linear *l, const float *g)
+{
+	struct cim_duu_params p = {
+		.n_max = l ? l->o.n_max : 1,
+		.flags = CIM_DUU_F_X_IDENTITY,
+	};
+	unsigned int i, r, c;
+	int ret;
+
+	if (!l || !g)
+		return -EINVAL;
+	if (l->lost)
+		return -ECANCELED;
+	if (!cim__all_finite(g, (size_t)l->in * l->out))
+		return -EINVAL;
+	p.lr = l->o.lr / l->o.w_max;
+	p.epsilon = l->o.epsilon / l->o.w_max;
+	/* each tile's block of g, in wbuf's tile layout */
+	cim_cmdbuf_reset(l->cb_misc);
+	for (i = 0; i < l->ntiles; i++) {
+		struct cim_window win = tile_win(l, i / l->nct, i % l->nct);
+		float *dst = fptr(l->wbuf, l->woff[i]);
+
+		r = i / l->nct;
+		c = i % l->nct;
+		for (p.batch = 0; p.batch < win.nrows; p.batch++)
+			memcpy(dst + (size_t)p.batch * win.ncols,
+			       g + (size_t)(r * l->xr + p.batch) * l->out +
+			       c * l->xc, win.ncols * sizeof(*g));
+		ret = cim_cmd_duu_update(l->cb_misc, &win, &p, NULL, 0,
+					 l->wbuf, l->woff[i] * 4, NULL, 0);
+		if (ret)
+			return ret;
+	}
+	return run(l, l->cb_misc);
+}
+
 int cim_linear_import(struct cim_linear *l, const float *w,
 		      struct cim_program_stats *stats)
 {

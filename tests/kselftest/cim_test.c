@@ -1214,6 +1214,64 @@ TEST_F(cim, update_then_vmm)
 		  pulses + rep->pulses_pos + rep->pulses_neg);
 }
 
+/*
+ * An identity x (CIM_DUU_F_X_IDENTITY): d is the update itself, x is not
+ * read, so the driver refuses an address in it; the weights move against
+ * d, and the DUU counts one product per cell.
+ */
+TEST_F(cim, update_identity)
+{
+	const unsigned int R = 8, C = 8;
+	__u32 bos[] = { self->data.handle };
+	char *d0 = self->data.map;
+	float *w = (float *)d0;				/* R*C at 0 */
+	float *w0 = (float *)(d0 + 1 * PAGE);		/* weights before */
+	float *w1 = (float *)(d0 + 2 * PAGE);		/* weights after */
+	float *g = (float *)(d0 + 3 * PAGE);		/* R*C update */
+	unsigned char *c = self->cmd.map;
+	struct cim_pkt_duu_update *u;
+	unsigned int i, off = 0, against = 0;
+	long macs = counter_read(0, "duu_macs");
+	struct cim_submit s;
+	struct cim_wait wt;
+
+	ASSERT_EQ(0, reserve(self->fd, CIM_IOCTL_XBAR_RESERVE, 1));
+	for (i = 0; i < R * C; i++) {
+		w[i] = 0;
+		g[i] = i % 2 ? 1 : -1;
+	}
+	put_program(c + off, R, C, CIM_REF(0, 0));
+	off += sizeof(struct cim_pkt_xbar_program);
+	put_read(c + off, R, C, CIM_REF(0, 1 * PAGE));
+	off += sizeof(struct cim_pkt_xbar_read);
+	u = (void *)(c + off);
+	memset(u, 0, sizeof(*u));
+	u->hdr.opcode = CIM_OP_DUU_UPDATE;
+	u->hdr.flags = CIM_DUU_F_X_IDENTITY;
+	u->hdr.size = sizeof(*u);
+	u->win.nrows = R;
+	u->win.ncols = C;
+	u->batch = R;
+	u->lr_f32 = f32_bits(0.2f);
+	u->n_max = 16;
+	u->x = CIM_REF(0, 3 * PAGE);	/* refused: x is not read */
+	u->d = CIM_REF(0, 3 * PAGE);
+	off += sizeof(*u);
+	put_read(c + off, R, C, CIM_REF(0, 2 * PAGE));
+	off += sizeof(struct cim_pkt_xbar_read);
+
+	EXPECT_EQ(-EINVAL, submit(self->fd, &self->cmd, off, bos, 1, 0, &s));
+	u->x = 0;
+	ASSERT_EQ(0, submit(self->fd, &self->cmd, off, bos, 1, 0, &s));
+	ASSERT_EQ(0, wait_job(self->fd, s.seqno, 20000, &wt));
+	ASSERT_EQ(CIM_ST_OK, wt.status) TH_LOG("packet at %u field %u",
+					       wt.error_offset, wt.error_field);
+	for (i = 0; i < R * C; i++)
+		against += (w1[i] - w0[i]) * g[i] < 0;
+	EXPECT_GT(against, R * C / 2);
+	EXPECT_EQ(macs + R * C, counter_read(0, "duu_macs"));
+}
+
 /* Compute: AP addition against an integer reference ----------------------- */
 
 TEST_F(cim, ap_add_reference)

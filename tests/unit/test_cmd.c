@@ -321,6 +321,25 @@ static void drop_flags(void *pkt)
 	((struct cim_pkt_hdr *)pkt)->flags = 0;
 }
 
+/* an identity x, still with its address; one vector per window row */
+static void x_identity(void *pkt)
+{
+	struct cim_pkt_duu_update *p = pkt;
+
+	p->hdr.flags |= CIM_DUU_F_X_IDENTITY;
+	p->batch = p->win.nrows;
+}
+
+/* an identity x, addressed correctly (0), with one vector too few */
+static void x_identity_short(void *pkt)
+{
+	struct cim_pkt_duu_update *p = pkt;
+
+	x_identity(pkt);
+	p->x = 0;
+	p->batch--;
+}
+
 static void poke(uint64_t addr, size_t i, float v)
 {
 	((float *)testmem_ptr(&mem, addr))[i] = v;
@@ -498,8 +517,12 @@ static const struct reject rejects[] = {
 	VMM_REJECTS(CIM_OP_VMM_TRANS),
 
 	SIZE_REJECTS(CIM_OP_DUU_UPDATE),
-	{ CIM_OP_DUU_UPDATE, 0, HDR_FLAGS, 2, 4, false, NULL,
+	{ CIM_OP_DUU_UPDATE, 0, HDR_FLAGS, 2, 8, false, NULL,
 	  CIM_ST_BAD_FLAGS, HDR_FLAGS },
+	{ CIM_OP_DUU_UPDATE, 0, 0, 0, 0, false, x_identity_short,
+	  CIM_ST_BAD_BATCH, FIELD(PD, batch) },
+	{ CIM_OP_DUU_UPDATE, 0, 0, 0, 0, false, x_identity,
+	  CIM_ST_RESERVED, FIELD(PD, x) },
 	WIN_REJECTS(CIM_OP_DUU_UPDATE, FIELD(PD, win)),
 	{ CIM_OP_DUU_UPDATE, 0, FIELD(PD, batch), 4, CIM_MAX_BATCH + 1,
 	  false, NULL, CIM_ST_BAD_BATCH, FIELD(PD, batch) },

@@ -675,6 +675,79 @@ START_TEST(test_duu_transfer_threads)
 }
 END_TEST
 
+/*
+ * An identity x (CIM_DUU_F_X_IDENTITY) against the identity sent as x:
+ * the same chi bits, through the sparse path (rows >= 8), the dense one
+ * (fewer) and the int64 fallback, at 1 to 3 threads; the meter counts one
+ * product per cell instead of rows per cell.
+ */
+START_TEST(test_duu_identity_equals_explicit)
+{
+	static const struct cim_xbar_win wins[] = {
+		{ 3, 60, 5, 40 }, { 1, 5, 2, 9 }, { 0, 1, 0, 1 },
+	};
+	const float lr = 0.07f;
+	struct cim_meter m1, m2;
+	float *x, *d, *chi1;
+	struct cim_rng r;
+	unsigned int k, t, slow, nr, nc, i;
+	size_t n;
+
+	tile_init();
+	n = (size_t)xb.rows * xb.cols;
+	chi1 = malloc(n * sizeof(*chi1));
+	cim_rng_seed(&r, 41, 41);
+	for (k = 0; k < sizeof(wins) / sizeof(wins[0]); k++) {
+		nr = wins[k].nrows;
+		nc = wins[k].ncols;
+		x = calloc((size_t)nr * nr, sizeof(*x));
+		d = malloc((size_t)nr * nc * sizeof(*d));
+		for (i = 0; i < nr; i++)
+			x[(size_t)i * nr + i] = 1.0f;
+		/* some exact zeros and a value far below the largest */
+		for (i = 0; i < nr * nc; i++)
+			d[i] = i % 7 ? (float)(cim_rng_uniform(&r) - 0.5) :
+				       0.0f;
+		d[nr * nc / 2] = 1e-9f;
+		for (slow = 0; slow < 2; slow++)
+			for (t = 1; t <= 3; t++) {
+				cim_par_set_threads(t);
+				if (slow) {
+					free(xb.scratch);
+					xb.scratch = NULL;
+					xb.scratch_len = SIZE_MAX;
+				}
+				for (i = 0; i < n; i++)
+					xb.chi[i] = (float)i * 1e-6f;
+				memset(&m1, 0, sizeof(m1));
+				cim_duu_accumulate(&xb, &wins[k], nr, x, d, lr,
+						   &m1);
+				memcpy(chi1, xb.chi, n * sizeof(*chi1));
+				for (i = 0; i < n; i++)
+					xb.chi[i] = (float)i * 1e-6f;
+				memset(&m2, 0, sizeof(m2));
+				cim_duu_accumulate_identity(&xb, &wins[k], d,
+							    lr, &m2);
+				xb.scratch_len = 0;
+				ck_assert_mem_eq(xb.chi, chi1,
+						 n * sizeof(*chi1));
+				ck_assert_uint_eq(m1.duu_macs,
+						  (uint64_t)nr * nr * nc);
+				ck_assert_uint_eq(m2.duu_macs,
+						  (uint64_t)nr * nc);
+				ck_assert_double_eq_tol(
+					m2.energy_fj[CIM_UNIT_DUU],
+					nr * nc * cfg.cost.e_duu_mac_fj, 1e-6);
+			}
+		free(x);
+		free(d);
+	}
+	cim_par_set_threads(0);
+	free(chi1);
+	cim_xbar_fini(&xb);
+}
+END_TEST
+
 Suite *duu_suite(void)
 {
 	Suite *s = suite_create("duu");
@@ -692,6 +765,7 @@ Suite *duu_suite(void)
 	tcase_add_test(tc, test_duu_eps_choice);
 	tcase_add_test(tc, test_duu_transfer_cost);
 	tcase_add_test(tc, test_duu_transfer_threads);
+	tcase_add_test(tc, test_duu_identity_equals_explicit);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -355,6 +355,8 @@ START_TEST(test_einval_changes_nothing)
 	ck_assert_int_eq(cim_linear_backward(l, NULL, B, y), -EINVAL);
 	ck_assert_int_eq(cim_linear_update(l, x, NULL, B), -EINVAL);
 	ck_assert_int_eq(cim_linear_update(l, x, dy, B + 1), -EINVAL);
+	ck_assert_int_eq(cim_linear_update_grad(NULL, w), -EINVAL);
+	ck_assert_int_eq(cim_linear_update_grad(l, NULL), -EINVAL);
 	ck_assert_int_eq(cim_linear_import(l, NULL, NULL), -EINVAL);
 	ck_assert_int_eq(cim_linear_export(l, NULL), -EINVAL);
 	ck_assert_int_eq(cim_linear_read_conductance(NULL, y), -EINVAL);
@@ -371,6 +373,7 @@ START_TEST(test_einval_changes_nothing)
 	ck_assert_int_eq(cim_linear_update(l, x, dy, B), -EINVAL);
 	w[IN * OUT - 1] = NAN;
 	ck_assert_int_eq(cim_linear_import(l, w, NULL), -EINVAL);
+	ck_assert_int_eq(cim_linear_update_grad(l, w), -EINVAL);
 	ck_assert_mem_eq(y, y0, sizeof(y));
 	ck_assert_int_eq(cim_linear_export(l, w1), 0);
 	ck_assert_mem_eq(w0, w1, sizeof(float) * IN * OUT);
@@ -476,6 +479,78 @@ START_TEST(test_deterministic)
 }
 END_TEST
 
+/*
+ * cim_linear_update_grad(): on a layer of one row of tiles, the same bits
+ * and counters as cim_linear_update() with x = I (the DUU's identity is
+ * the identity sent as x, one scale per tile either way) and 1/in of the
+ * DUU work; on a layer of two rows of tiles, with no batch_max limit,
+ * the weights move against g.
+ */
+START_TEST(test_update_grad)
+{
+	enum { IN = 40, OUT = 70, IN2 = 100, OUT2 = 60 };
+	struct cim_device *da = open_dev(4, 64, 48, false);
+	struct cim_device *db = open_dev(4, 64, 48, false);
+	struct cim_linear *la = mk_linear(da, IN, OUT, IN, 1.0f);
+	struct cim_linear *lb = mk_linear(db, IN, OUT, IN, 1.0f), *l2;
+	struct cim_counters ca = { .size = sizeof(ca) };
+	struct cim_counters cb = { .size = sizeof(cb) };
+	struct cim_counters a0 = { .size = sizeof(a0) };
+	struct cim_counters b0 = { .size = sizeof(b0) };
+	float *w = rand_vec((size_t)IN2 * OUT2, 0.5f, 51);
+	float *g = rand_vec((size_t)IN2 * OUT2, 1.0f, 52);
+	float *eye = calloc((size_t)IN * IN, sizeof(*eye));
+	float *wa = malloc(sizeof(float) * IN2 * OUT2);
+	float *wb = malloc(sizeof(float) * IN2 * OUT2);
+	unsigned int i, moved = 0, against = 0;
+
+	for (i = 0; i < IN; i++)
+		eye[i * IN + i] = 1.0f;
+	ck_assert_int_eq(cim_linear_import(la, w, NULL), 0);
+	ck_assert_int_eq(cim_linear_import(lb, w, NULL), 0);
+	ck_assert_int_eq(cim_device_counters(da, &a0), 0);
+	ck_assert_int_eq(cim_device_counters(db, &b0), 0);
+	ck_assert_int_eq(cim_linear_update(la, eye, g, IN), 0);
+	ck_assert_int_eq(cim_linear_update_grad(lb, g), 0);
+	ck_assert_int_eq(cim_linear_export(la, wa), 0);
+	ck_assert_int_eq(cim_linear_export(lb, wb), 0);
+	ck_assert_mem_eq(wa, wb, sizeof(float) * IN * OUT);
+	ck_assert_int_eq(cim_device_counters(da, &ca), 0);
+	ck_assert_int_eq(cim_device_counters(db, &cb), 0);
+	ck_assert_uint_gt(cb.pulses_pos + cb.pulses_neg,
+			  b0.pulses_pos + b0.pulses_neg);
+	ck_assert_uint_eq(ca.pulses_pos - a0.pulses_pos,
+			  cb.pulses_pos - b0.pulses_pos);
+	ck_assert_uint_eq(ca.pulses_neg - a0.pulses_neg,
+			  cb.pulses_neg - b0.pulses_neg);
+	ck_assert_uint_eq(ca.duu_macs - a0.duu_macs, (uint64_t)IN * IN * OUT);
+	ck_assert_uint_eq(cb.duu_macs - b0.duu_macs, (uint64_t)IN * OUT);
+	cim_linear_destroy(la);
+	cim_linear_destroy(lb);
+
+	/* two rows of tiles, batch_max 1 */
+	l2 = mk_linear(db, IN2, OUT2, 1, 1.0f);
+	ck_assert_int_eq(cim_linear_import(l2, w, NULL), 0);
+	ck_assert_int_eq(cim_linear_export(l2, wa), 0);
+	ck_assert_int_eq(cim_linear_update_grad(l2, g), 0);
+	ck_assert_int_eq(cim_linear_export(l2, wb), 0);
+	for (i = 0; i < IN2 * OUT2; i++) {
+		moved += wb[i] != wa[i];
+		against += (wb[i] - wa[i]) * g[i] < 0.0f;
+	}
+	ck_assert_uint_gt(moved, IN2 * OUT2 / 10);
+	ck_assert_uint_eq(against, moved);
+	cim_linear_destroy(l2);
+	cim_device_close(da);
+	cim_device_close(db);
+	free(w);
+	free(g);
+	free(eye);
+	free(wa);
+	free(wb);
+}
+END_TEST
+
 Suite *layers_suite(void)
 {
 	Suite *s = suite_create("layers");
@@ -488,6 +563,7 @@ Suite *layers_suite(void)
 	tcase_add_test(tc, test_einval_changes_nothing);
 	tcase_add_test(tc, test_reset_weights_lost);
 	tcase_add_test(tc, test_deterministic);
+	tcase_add_test(tc, test_update_grad);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
