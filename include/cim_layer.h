@@ -216,6 +216,17 @@ CIM_EXTERN int cim_conv2d_backward(struct cim_conv2d *c, const float *dy,
 				   unsigned int n, float *dx);
 CIM_EXTERN int cim_conv2d_update(struct cim_conv2d *c, const float *x,
 				 const float *dy, unsigned int n);
+/*
+ * The weight gradient on the host, for an optimiser that keeps its state
+ * there (then cim_linear_update_grad() on cim_conv2d_linear()): gw[r][o],
+ * r = (c k_h + ky) k_w + kx, the sum over images and output pixels of
+ * x's patch value r times dy[.][o], in the linear layer's in x out_ch
+ * layout. The patch rows are cut into a fixed number of parts summed in
+ * order, so the bits do not depend on the thread count.
+ */
+CIM_EXTERN int cim_conv2d_weight_grad(struct cim_conv2d *c, const float *x,
+				      const float *dy, unsigned int n,
+				      float *gw);
 /* Filters as [out_ch][in_ch][k_h][k_w] (PyTorch's layout). */
 CIM_EXTERN int cim_conv2d_import(struct cim_conv2d *c, const float *w,
 				 struct cim_program_stats *stats);

@@ -8,6 +8,7 @@
  *
  * Copyright (C) 2026 The cim authors
  */
+#include <cblas.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ struct cim_conv2d {
 	float *cols;			/* n_max*oh*ow x k */
 	float *rows;			/* n_max*oh*ow x out_ch */
 	float *wtmp;			/* k x out_ch */
+	float *gpart;			/* CIM_PAR_MAX x k x out_ch */
 	float *padded;			/* an image with its zero border, per part */
 	size_t padded_len;		/* floats of one */
 };
@@ -65,11 +67,13 @@ int cim_conv2d_create(struct cim_device *dev,
 	c->cols = malloc(npix * c->k * sizeof(float));
 	c->rows = malloc(npix * s->out_ch * sizeof(float));
 	c->wtmp = malloc((size_t)c->k * s->out_ch * sizeof(float));
+	c->gpart = malloc((size_t)CIM_PAR_MAX * c->k * s->out_ch *
+			  sizeof(float));
 	/* zeroed once: the border stays 0, im2col_rows() writes the inside */
 	c->padded_len = (size_t)s->in_ch * (s->in_h + 2 * s->pad) *
 			(s->in_w + 2 * s->pad);
 	c->padded = calloc(CIM_PAR_MAX * c->padded_len, sizeof(float));
-	if (!c->cols || !c->rows || !c->wtmp || !c->padded) {
+	if (!c->cols || !c->rows || !c->wtmp || !c->gpart || !c->padded) {
 		ret = -ENOMEM;
 		goto fail;
 	}
@@ -83,6 +87,7 @@ fail:
 	free(c->cols);
 	free(c->rows);
 	free(c->wtmp);
+	free(c->gpart);
 	free(c->padded);
 	free(c);
 	return ret;
@@ -96,6 +101,7 @@ void cim_conv2d_destroy(struct cim_conv2d *c)
 	free(c->cols);
 	free(c->rows);
 	free(c->wtmp);
+	free(c->gpart);
 	free(c->padded);
 	free(c);
 }
@@ -531,6 +537,62 @@ int cim_conv2d_update(struct cim_conv2d *c, const float *x, const float *dy,
 		if (ret)
 			return ret;
 	}
+	return 0;
+}
+
+/* the weight gradient over @m pixel rows of @x and @dy, cut into parts */
+struct grad_job {
+	struct cim_conv2d *c;
+	const float *x, *dy;
+	size_t m;
+};
+
+/* one part's rows of the patches and of dy, then their product */
+static void grad_part(void *arg, unsigned int part, unsigned int nparts)
+{
+	struct grad_job *j = arg;
+	struct cim_conv2d *c = j->c;
+	size_t a = cim_par_first(j->m, part, nparts);
+	size_t b = cim_par_first(j->m, part + 1, nparts);
+	unsigned int oc = c->s.out_ch;
+	float *g = c->gpart + (size_t)part * c->k * oc;
+
+	if (a == b) {
+		memset(g, 0, (size_t)c->k * oc * sizeof(*g));
+		return;
+	}
+	im2col_rows(c, j->x, a, b - a, c->cols + a * c->k,
+		    c->padded + part * c->padded_len);
+	nchw_to_rows_part(c, j->dy, a, b - a, c->rows + a * oc);
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)c->k,
+		    (int)oc, (int)(b - a), 1.0f, c->cols + a * c->k,
+		    (int)c->k, c->rows + a * oc, (int)oc, 0.0f, g, (int)oc);
+}
+
+int cim_conv2d_weight_grad(struct cim_conv2d *c, const float *x,
+			   const float *dy, unsigned int n, float *gw)
+{
+	struct grad_job j;
+	size_t i, len;
+	unsigned int p;
+	int ret;
+
+	ret = check(c, x, c ? in_len(c, n) : 0, dy, n);
+	if (ret)
+		return ret;
+	if (!gw || !cim__all_finite(dy, out_len(c, n)))
+		return -EINVAL;
+	j = (struct grad_job){ c, x, dy, (size_t)n * c->oh * c->ow };
+	/*
+	 * Always CIM_PAR_MAX parts, summed in part order: the same bits
+	 * whatever the number of threads that run them.
+	 */
+	cim_par_run(CIM_PAR_MAX, grad_part, &j);
+	len = (size_t)c->k * c->s.out_ch;
+	memcpy(gw, c->gpart, len * sizeof(*gw));
+	for (p = 1; p < CIM_PAR_MAX; p++)
+		for (i = 0; i < len; i++)
+			gw[i] += c->gpart[p * len + i];
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cim_layer.h"
+#include "par.h"
 #include "unit.h"
 
 static struct cim_device *open_dev(unsigned int count, unsigned int rows,
@@ -268,8 +269,9 @@ START_TEST(test_conv2d)
 	unsigned int oh, ow;
 	size_t nw = 5 * 27, nx = N * 3 * 9 * 7, ny;
 	float *w = rand_vec(nw, 0.8f, 11), *we = malloc(nw * sizeof(float));
-	float *x = rand_vec(nx, 1.0f, 12), *y, *yr, *dx, *dxr, *dy;
+	float *x = rand_vec(nx, 1.0f, 12), *y, *yr, *dx, *dxr, *dy, *gw, *gw1;
 	double e, m = 0.0;
+	unsigned int t;
 	size_t i;
 
 	cim_linear_options_default(&o);
@@ -310,6 +312,39 @@ START_TEST(test_conv2d)
 	for (i = 0; i < nx; i++)
 		m = fmax(m, fabs(dxr[i]));
 	ck_assert_double_lt(e, 0.03);
+
+	/* the host's weight gradient against <conv(x) with unit filters, dy> */
+	gw = malloc(nw * sizeof(float));
+	gw1 = malloc(nw * sizeof(float));
+	for (t = 1; t <= 3; t++) {
+		cim_par_set_threads(t);
+		ck_assert_int_eq(cim_conv2d_weight_grad(c, x, dy, N,
+							t == 1 ? gw : gw1), 0);
+		if (t > 1)
+			ck_assert_mem_eq(gw, gw1, nw * sizeof(float));
+	}
+	cim_par_set_threads(0);
+	for (i = 0; i < nw; i++) {
+		float *wi = calloc(nw, sizeof(float));
+		size_t k, r = i % 27, oc = i / 27;
+		double acc = 0.0;
+
+		wi[i] = 1.0f;
+		ref_conv(x, wi, N, &s, oh, ow, yr);
+		for (k = 0; k < ny; k++)
+			acc += (double)yr[k] * dy[k];
+		ck_assert_double_eq_tol(gw[r * 5 + oc], acc,
+					1e-5 * (1.0 + fabs(acc)));
+		free(wi);
+	}
+	ck_assert_int_eq(cim_conv2d_weight_grad(c, x, dy, N, NULL), -EINVAL);
+	ck_assert_int_eq(cim_conv2d_weight_grad(c, x, dy, N + 1, gw),
+			 -EINVAL);
+	dy[ny - 1] = NAN;
+	memcpy(gw1, gw, nw * sizeof(float));
+	ck_assert_int_eq(cim_conv2d_weight_grad(c, x, dy, N, gw), -EINVAL);
+	ck_assert_mem_eq(gw, gw1, nw * sizeof(float));
+	dy[ny - 1] = 0.5f;
 	ck_assert_int_eq(cim_conv2d_update(c, x, dy, N), 0);
 
 	cim_conv2d_destroy(c);
@@ -322,6 +357,8 @@ START_TEST(test_conv2d)
 	free(dy);
 	free(dx);
 	free(dxr);
+	free(gw);
+	free(gw1);
 }
 END_TEST
 
