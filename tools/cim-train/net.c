@@ -271,12 +271,8 @@ int net_create(struct net *n, struct cim_device *dev,
 		if (l->conv) {
 			ret = cim_conv2d_create(dev, &l->s, &lo, &l->cc);
 		} else {
-			/*
-			 * host momentum sends k rows of velocity at once, and
-			 * weight decay reads W by k unit vectors
-			 */
-			if ((o->host_momentum || o->weight_decay > 0.0f) &&
-			    l->k > bm)
+			/* weight decay reads W by k unit vectors at once */
+			if (o->weight_decay > 0.0f && l->k > bm)
 				lo.batch_max = l->k;
 			ret = cim_linear_create(dev, l->k, l->out, &lo,
 						&l->lin);
@@ -448,10 +444,15 @@ static int layer_forward(struct net *n, struct layer *l, const float *x,
 	return 0;
 }
 
-/* gw = x^T dy on the host (k x out), from NCHW/row inputs */
-static void host_grad(struct net *n, struct layer *l, const float *x,
-		      const float *dy, unsigned int bs)
+/*
+ * gw = x^T dy on the host (k x out), from NCHW/row inputs; a device's
+ * convolution computes it in the layer library, on the model's threads
+ */
+static int host_grad(struct net *n, struct layer *l, const float *x,
+		     const float *dy, unsigned int bs)
 {
+	if (n->dev && l->conv)
+		return cim_conv2d_weight_grad(l->cc, x, dy, bs, l->gw);
 	if (l->conv) {
 		float *rows = cols_b(n);
 
@@ -465,9 +466,10 @@ static void host_grad(struct net *n, struct layer *l, const float *x,
 			    l->out, bs, 1.0f, x, l->k, dy, l->out, 0.0f,
 			    l->gw, l->out);
 	}
+	return 0;
 }
 
-/* The device part of the update; n->eye holds this layer's identity */
+/* The device part of the update; n->eye may hold this layer's identity */
 static int device_update(struct net *n, struct layer *l, struct cim_linear *lin,
 			 const float *x, const float *dy, unsigned int bs)
 {
@@ -476,14 +478,14 @@ static int device_update(struct net *n, struct layer *l, struct cim_linear *lin,
 	size_t j, nw = (size_t)l->k * l->out;
 	int ret;
 
-	for (j = 0; j < l->k; j++)
-		n->eye[j * l->k + j] = 1.0f;
 	if (wd > 0.0f) {
 		/*
 		 * Weight decay needs W: read on the chip, by forward VMMs of
 		 * the unit vectors (DAC, crossbar, ADC and their noise), k per
 		 * layer and mini-batch.
 		 */
+		for (j = 0; j < l->k; j++)
+			n->eye[j * l->k + j] = 1.0f;
 		ret = cim_linear_forward(lin, n->eye, l->k, l->wr);
 		if (ret)
 			return ret;
@@ -495,40 +497,61 @@ static int device_update(struct net *n, struct layer *l, struct cim_linear *lin,
 			       cim_linear_update(l->lin, x, dy, bs);
 		if (ret || !(wd > 0.0f))
 			return ret;
-		return cim_linear_update(lin, n->eye, l->wr, l->k);
+		return cim_linear_update_grad(lin, l->wr);
 	}
-	host_grad(n, l, x, dy, bs);
+	ret = host_grad(n, l, x, dy, bs);
+	if (ret)
+		return ret;
 	for (j = 0; j < nw; j++)
 		l->vw[j] = mu * l->vw[j] + l->gw[j] +
 			   (wd > 0.0f ? l->wr[j] : 0.0f);
-	return cim_linear_update(lin, n->eye, l->vw, l->k);
+	return cim_linear_update_grad(lin, l->vw);
+}
+
+/*
+ * gb[o] += the sum of dy over the pixels of outputs [o, o + W) of one
+ * image, pixel by pixel: W chains of dependent adds in flight, in
+ * registers (W is a constant where it is inlined).
+ */
+static inline __attribute__((always_inline)) void
+bias_sums(float *gb, const float *v, unsigned int npix, unsigned int W)
+{
+	float s[8];
+	unsigned int k, p;
+
+	for (k = 0; k < W; k++)
+		s[k] = gb[k];
+	for (p = 0; p < npix; p++, v++)
+		for (k = 0; k < W; k++)
+			s[k] += v[(size_t)k * npix];
+	for (k = 0; k < W; k++)
+		gb[k] = s[k];
 }
 
 /*
  * gb[o] = the sum of dy over the images and pixels of output o, in that
- * order: each sum is a chain of dependent adds, so eight outputs are
- * summed side by side (the same order for each, eight chains in flight).
+ * order: each sum is a chain of dependent adds, so up to eight outputs are
+ * summed side by side (the same order for each).
  */
 static void bias_grad(struct layer *l, const float *dy, unsigned int bs)
 {
-	enum { W = 8 };
-	unsigned int img, o, p, w, k;
-	float s[W];
+	unsigned int img, o, w;
 
 	memset(l->gb, 0, l->out * sizeof(float));
 	for (img = 0; img < bs; img++)
 		for (o = 0; o < l->out; o += w) {
+			float *gb = l->gb + o;
 			const float *v = dy + ((size_t)img * l->out + o) *
 					 l->npix;
 
-			w = l->out - o < W ? l->out - o : W;
-			for (k = 0; k < w; k++)
-				s[k] = l->gb[o + k];
-			for (p = 0; p < l->npix; p++, v++)
-				for (k = 0; k < w; k++)
-					s[k] += v[(size_t)k * l->npix];
-			for (k = 0; k < w; k++)
-				l->gb[o + k] = s[k];
+			w = l->out - o < 8 ? l->out - o : 8;
+			switch (w) {
+			case 8: bias_sums(gb, v, l->npix, 8); break;
+			case 6: bias_sums(gb, v, l->npix, 6); break;
+			case 4: bias_sums(gb, v, l->npix, 4); break;
+			case 2: bias_sums(gb, v, l->npix, 2); break;
+			default: bias_sums(gb, v, l->npix, 1); w = 1; break;
+			}
 		}
 }
 
@@ -539,8 +562,9 @@ static void bias_grad(struct layer *l, const float *dy, unsigned int bs)
  * Momentum on the device: the DUU accumulates -lr x^T dy, an outer
  * product per sample, and has no velocity of its own. With host momentum
  * the host computes the gradient, keeps the velocity v = mu v + g in fp32
- * and sends it as k "samples" (x = e_i, d = v_i): the DUU then accumulates
- * exactly -lr v and transfers as usual. Without it the device runs plain
+ * and sends v itself (cim_linear_update_grad(): the DUU takes x as the
+ * identity, one product per weight): the DUU accumulates -lr v and
+ * transfers as usual. Without it the device runs plain
  * SGD on the per-sample outer products (the scheme of the papers).
  */
 static int layer_backward(struct net *n, struct layer *l, const float *x,
@@ -645,13 +669,14 @@ static void pool(const float *z, unsigned int planes, unsigned int H,
 }
 
 /*
- * The gradient at the pooled layer's output z, through the ReLU: each 2x2
- * window gets da at its argmax where z > 0 and 0 elsewhere (0 + da, as
- * the sum into a cleared window gave: -0 becomes +0). Windows tile the
- * plane (H even), so every value is written once.
+ * The gradient at the pooled layer's output, through the ReLU: each 2x2
+ * window gets da at its argmax where the pooled value a (that of the
+ * argmax) is > 0, and 0 elsewhere (0 + da, as the sum into a cleared
+ * window gave: -0 becomes +0). Windows tile the plane (H even), so every
+ * value is written once.
  */
 static void unpool_relu(const float *da, const uint32_t *idx,
-			unsigned int planes, unsigned int H, const float *z,
+			unsigned int planes, unsigned int H, const float *a,
 			float *dz)
 {
 	unsigned int pl, y, x, h = H / 2;
@@ -663,7 +688,8 @@ static void unpool_relu(const float *da, const uint32_t *idx,
 
 			for (x = 0; x < h; x++) {
 				size_t w = i0 + 2 * x, b = idx[o + x];
-				float g = z[b] > 0.0f ? 0.0f + da[o + x] : 0.0f;
+				float g = a[o + x] > 0.0f ? 0.0f + da[o + x] :
+							    0.0f;
 
 				dz[w] = b == w ? g : 0.0f;
 				dz[w + 1] = b == w + 1 ? g : 0.0f;
@@ -744,7 +770,7 @@ int net_backward_update(struct net *n, unsigned int bs)
 			struct layer *p = &n->L[i - 1];
 
 			unpool_relu(dx, n->pidx[i - 1], bs * p->out, p->oh,
-				    n->z[i - 1], n->d[i - 1]);
+				    n->a[i], n->d[i - 1]);
 		} else {
 			size_t j, len = (size_t)bs * n->L[i - 1].out;
 
