@@ -23,12 +23,30 @@
 #define HAVE_AVX2_VMM 1
 #endif
 
-/* tests: false runs the portable clones only, to compare the two paths */
-static bool use_simd = true;
+/* tests: a lower level runs other paths, to compare them */
+static enum cim_xbar_simd simd_max = CIM_XBAR_SIMD_AVX512_POPCNT;
 
-void cim_xbar_set_simd(bool on)
+/* the path of the DAC and the ADC: the highest the CPU and the tests allow */
+static enum cim_xbar_simd simd_level(void)
 {
-	use_simd = on;
+#ifdef HAVE_AVX2_VMM
+	if (simd_max >= CIM_XBAR_SIMD_AVX512 &&
+	    __builtin_cpu_supports("avx512f") &&
+	    __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vl"))
+		return simd_max >= CIM_XBAR_SIMD_AVX512_POPCNT &&
+		       __builtin_cpu_supports("avx512vpopcntdq") ?
+		       CIM_XBAR_SIMD_AVX512_POPCNT : CIM_XBAR_SIMD_AVX512;
+	if (simd_max >= CIM_XBAR_SIMD_AVX2 && __builtin_cpu_supports("avx2"))
+		return CIM_XBAR_SIMD_AVX2;
+#endif
+	return CIM_XBAR_SIMD_C;
+}
+
+enum cim_xbar_simd cim_xbar_set_simd_level(enum cim_xbar_simd max)
+{
+	simd_max = max;
+	return simd_level();
 }
 
 /* largest exact integer of a float: every partial sum must stay below */
@@ -598,17 +616,313 @@ AVX2 static size_t dac_rows_avx2(const float *restrict x, unsigned int n,
 	nzs = _mm_cvtsi128_si32(h);
 	return (size_t)(uint32_t)nzs;
 }
+
+/*
+ * AVX-512 (F, BW, VL): sixteen floats or eight doubles a step, the last
+ * lanes of a vector under a k-mask (masked loads do not fault, masked
+ * stores leave the rest alone), with the same operations per element as
+ * the C and AVX2 paths.
+ */
+#define AVX512 __attribute__((target("avx2,avx512f,avx512bw,avx512vl")))
+
+/* lanes [0, k) of sixteen, k <= 16; of eight, k <= 8 */
+INL __mmask16 lanes16(unsigned int k)
+{
+	return (__mmask16)((1u << k) - 1);
+}
+
+INL __mmask8 lanes8(unsigned int k)
+{
+	return (__mmask8)((1u << k) - 1);
+}
+
+/* the largest of sixteen unsigned lanes, in every lane */
+AVX512 INL __m512i max_all_epu32(__m512i m)
+{
+	m = _mm512_max_epu32(m, _mm512_shuffle_i32x4(m, m, 0x4e));
+	m = _mm512_max_epu32(m, _mm512_shuffle_i32x4(m, m, 0xb1));
+	m = _mm512_max_epu32(m, _mm512_shuffle_epi32(m, (_MM_PERM_ENUM)0x4e));
+	return _mm512_max_epu32(m, _mm512_shuffle_epi32(m,
+							(_MM_PERM_ENUM)0xb1));
+}
+
+/* sixteen counts, summed without overflow */
+AVX512 INL uint64_t sum_epu32(__m512i c)
+{
+	return (uint64_t)_mm512_reduce_add_epi64(_mm512_add_epi64(
+		_mm512_cvtepu32_epi64(_mm512_castsi512_si256(c)),
+		_mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(c, 1))));
+}
+
+/*
+ * The set bits of sixteen codes among their low twelve, as popcount12():
+ * vpopcntd with @vpop (AVX512_VPOPCNTDQ), else three nibble look-ups. The
+ * instruction is spelt in an asm statement so that one body, compiled for
+ * F/BW/VL, serves both paths; only a caller that checked the CPU passes
+ * @vpop.
+ */
+AVX512 INL __m512i popcount12_x16(__m512i c, bool vpop)
+{
+	const __m512i nib = _mm512_broadcast_i32x4(_mm_setr_epi8(
+		0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4));
+	const __m512i m15 = _mm512_set1_epi32(15);
+	__m512i r;
+
+	c = _mm512_and_si512(c, _mm512_set1_epi32(0xfff));
+	if (vpop) {
+		__asm__("{vpopcntd %1, %0|vpopcntd %0, %1}" : "=v"(r) : "v"(c));
+		return r;
+	}
+	r = _mm512_add_epi32(_mm512_shuffle_epi8(nib, _mm512_and_si512(c, m15)),
+			     _mm512_shuffle_epi8(nib, _mm512_and_si512(
+				_mm512_srli_epi32(c, 4), m15)));
+	/* the other bytes are 0, and so are their counts */
+	return _mm512_add_epi32(r, _mm512_shuffle_epi8(nib,
+						       _mm512_srli_epi32(c, 8)));
+}
+
+/*
+ * dac_codes() of sixteen values @xv of a vector of range @va: the lanes
+ * of @k converted, the others +0 (as memset() leaves a zero vector). Their
+ * set bits go to *@cnt, the number of non-zero ones is added to *@nz.
+ */
+AVX512 INL __m512 dac_step16(__m512 xv, __mmask16 k, __m512 va, __m512 vq,
+			     __m512 vnq, bool vpop, __m512i *cnt,
+			     size_t *nz)
+{
+	const __m512i absm = _mm512_set1_epi32(0x7fffffff);
+	const __m512 rc = _mm512_set1_ps(0x1.8p23f);
+	__m512 v;
+
+	v = _mm512_mul_ps(_mm512_maskz_div_ps(k, xv, va), vq);
+	v = _mm512_sub_ps(_mm512_add_ps(v, rc), rc);
+	/* v > q ? q : v, then v < -q ? -q : v */
+	v = _mm512_min_ps(vq, v);
+	v = _mm512_max_ps(vnq, v);
+	*nz += (unsigned int)__builtin_popcount(_mm512_cmp_ps_mask(v,
+				_mm512_setzero_ps(), _CMP_NEQ_UQ));
+	*cnt = popcount12_x16(_mm512_cvttps_epi32(_mm512_castsi512_ps(
+		_mm512_and_si512(_mm512_castps_si512(v), absm))), vpop);
+	return v;
+}
+
+/* vectors of a block of dac_rows_avx512(), converted step by step */
+#define DAC_BLOCK 16
+
+/*
+ * The largest lane of each of sixteen registers, m[v] in lane v: pairs of
+ * registers folded into one, halving the lanes each of them holds.
+ */
+AVX512 INL __m512i max_each_epu32(const __m512i *m)
+{
+	const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2,
+						6, 10, 14, 3, 7, 11, 15);
+	__m512i r[8], u;
+	unsigned int i;
+
+	/* r[i]: 8 lanes of m[2i], then 8 of m[2i + 1] */
+	#pragma GCC unroll 8
+	for (i = 0; i < 8; i++)
+		r[i] = _mm512_max_epu32(
+			_mm512_shuffle_i32x4(m[2 * i], m[2 * i + 1], 0x44),
+			_mm512_shuffle_i32x4(m[2 * i], m[2 * i + 1], 0xee));
+	/* r[i]: 4 lanes each of m[4i], m[4i + 1], m[4i + 2], m[4i + 3] */
+	#pragma GCC unroll 4
+	for (i = 0; i < 4; i++)
+		r[i] = _mm512_max_epu32(
+			_mm512_shuffle_i32x4(r[2 * i], r[2 * i + 1], 0x88),
+			_mm512_shuffle_i32x4(r[2 * i], r[2 * i + 1], 0xdd));
+	/* r[i]: in 128-bit lane k, 2 lanes of m[8i + k], 2 of m[8i + 4 + k] */
+	#pragma GCC unroll 2
+	for (i = 0; i < 2; i++)
+		r[i] = _mm512_max_epu32(
+			_mm512_unpacklo_epi64(r[2 * i], r[2 * i + 1]),
+			_mm512_unpackhi_epi64(r[2 * i], r[2 * i + 1]));
+	/* lane 4k + c: m[4c + k] */
+	u = _mm512_max_epu32(
+		_mm512_castps_si512(_mm512_shuffle_ps(
+			_mm512_castsi512_ps(r[0]), _mm512_castsi512_ps(r[1]),
+			0x88)),
+		_mm512_castps_si512(_mm512_shuffle_ps(
+			_mm512_castsi512_ps(r[0]), _mm512_castsi512_ps(r[1]),
+			0xdd)));
+	return _mm512_permutexvar_epi32(order, u);
+}
+
+/*
+ * dac_rows_avx512() for nin <= 32 (@two: more than 16): each vector in one
+ * or two registers, a block at a time: the ranges of the block, then its
+ * codes, the bit counts kept in registers.
+ */
+AVX512 INL size_t dac_short_avx512(const float *restrict x, unsigned int n,
+				   unsigned int nin, float q,
+				   float *restrict code, float *restrict alpha,
+				   uint32_t *restrict pc, bool two, bool vpop)
+{
+	const __m512i absm = _mm512_set1_epi32(0x7fffffff);
+	const __m512 vq = _mm512_set1_ps(q), vnq = _mm512_set1_ps(-q);
+	__mmask16 k0 = lanes16(two ? 16 : nin), k1 = lanes16(two ? nin - 16 : 0);
+	/* @pc has room up to a multiple of 16 */
+	__m512i p0 = _mm512_loadu_si512(pc);
+	__m512i p1 = two ? _mm512_loadu_si512(pc + 16) :
+			   _mm512_setzero_si512();
+	__m512i m[DAC_BLOCK], c0, c1;
+	unsigned int b0, nb, bi;
+	float al[DAC_BLOCK];
+	const float *xb;
+	size_t nz = 0;
+	__mmask16 on;
+	__m512 va, v;
+
+	for (b0 = 0; b0 < n; b0 += nb) {
+		nb = n - b0 < DAC_BLOCK ? n - b0 : DAC_BLOCK;
+		/* the ranges of the block, those past vector nb 0 */
+		#pragma GCC unroll 16
+		for (bi = 0; bi < DAC_BLOCK; bi++) {
+			xb = x + (size_t)(b0 + (bi < nb ? bi : 0)) * nin;
+			m[bi] = _mm512_and_si512(_mm512_maskz_loadu_epi32(
+				bi < nb ? k0 : 0, xb), absm);
+			if (two)
+				m[bi] = _mm512_max_epu32(m[bi],
+					_mm512_and_si512(
+					_mm512_maskz_loadu_epi32(bi < nb ? k1 :
+								 0, xb + 16),
+					absm));
+		}
+		m[0] = max_each_epu32(m);
+		_mm512_mask_storeu_epi32(alpha + b0, lanes16(nb), m[0]);
+		_mm512_storeu_si512(al, m[0]);
+		/* bit bi: vector bi is not zero */
+		on = _mm512_test_epi32_mask(m[0], m[0]);
+		for (bi = 0; bi < nb; bi++) {
+			xb = x + (size_t)(b0 + bi) * nin;
+			va = _mm512_set1_ps(al[bi]);
+			v = dac_step16(_mm512_maskz_loadu_ps(k0, xb),
+				       ((on >> bi) & 1) ? k0 : 0, va, vq, vnq,
+				       vpop, &c0, &nz);
+			_mm512_mask_storeu_ps(code + (size_t)(b0 + bi) * nin,
+					      k0, v);
+			p0 = _mm512_add_epi32(p0, c0);
+			if (two) {
+				v = dac_step16(_mm512_maskz_loadu_ps(k1,
+								     xb + 16),
+					       ((on >> bi) & 1) ? k1 : 0, va,
+					       vq, vnq, vpop, &c1, &nz);
+				_mm512_mask_storeu_ps(code + (size_t)(b0 + bi) *
+						      nin + 16, k1, v);
+				p1 = _mm512_add_epi32(p1, c1);
+			}
+		}
+	}
+	_mm512_storeu_si512(pc, p0);
+	if (two)
+		_mm512_storeu_si512(pc + 16, p1);
+	return nz;
+}
+
+/*
+ * dac_rows_c() with AVX-512, sixteen values a step. Longer vectors go a
+ * block at a time: the ranges of the block, then each step of sixteen
+ * input lines across its vectors, their bit counts added in a register
+ * and to @pc once: the vectors overlap, and no store of @pc waits for
+ * the one before.
+ */
+AVX512 INL size_t dac_rows_avx512(const float *restrict x, unsigned int n,
+				  unsigned int nin, float q,
+				  float *restrict code, float *restrict alpha,
+				  uint32_t *restrict pc, bool vpop)
+{
+	const __m512i absm = _mm512_set1_epi32(0x7fffffff);
+	const __m512 vq = _mm512_set1_ps(q), vnq = _mm512_set1_ps(-q);
+	__m512i m, cnt, acc;
+	size_t nz = 0;
+	unsigned int b0, nb, bi, i;
+	__mmask16 k, on[DAC_BLOCK];
+	float al[DAC_BLOCK];
+	const float *xb;
+	__m512 v;
+
+	if (nin <= 16)
+		return dac_short_avx512(x, n, nin, q, code, alpha, pc, false,
+					vpop);
+	if (nin <= 32)
+		return dac_short_avx512(x, n, nin, q, code, alpha, pc, true,
+					vpop);
+	for (b0 = 0; b0 < n; b0 += nb) {
+		nb = n - b0 < DAC_BLOCK ? n - b0 : DAC_BLOCK;
+		for (bi = 0; bi < nb; bi++) {
+			xb = x + (size_t)(b0 + bi) * nin;
+			m = _mm512_setzero_si512();
+			for (i = 0; i < nin; i += 16) {
+				k = lanes16(nin - i < 16 ? nin - i : 16);
+				m = _mm512_max_epu32(m, _mm512_and_si512(
+					_mm512_maskz_loadu_epi32(k, xb + i),
+					absm));
+			}
+			m = max_all_epu32(m);
+			al[bi] = _mm512_cvtss_f32(_mm512_castsi512_ps(m));
+			alpha[b0 + bi] = al[bi];
+			/* all lanes, or none for a zero vector */
+			on[bi] = _mm512_test_epi32_mask(m, m);
+		}
+		for (i = 0; i < nin; i += 16) {
+			k = lanes16(nin - i < 16 ? nin - i : 16);
+			acc = _mm512_setzero_si512();
+			for (bi = 0; bi < nb; bi++) {
+				xb = x + (size_t)(b0 + bi) * nin + i;
+				v = dac_step16(_mm512_maskz_loadu_ps(k, xb),
+					       k & on[bi],
+					       _mm512_set1_ps(al[bi]), vq, vnq,
+					       vpop, &cnt, &nz);
+				_mm512_mask_storeu_ps(code + (size_t)(b0 + bi) *
+						      nin + i, k, v);
+				acc = _mm512_add_epi32(acc, cnt);
+			}
+			/* whole lanes: @pc has room, the others count 0 */
+			_mm512_storeu_si512(pc + i, _mm512_add_epi32(
+				_mm512_loadu_si512(pc + i), acc));
+		}
+	}
+	return nz;
+}
+
+AVX512 static size_t dac_rows_avx512_lut(const float *restrict x,
+					 unsigned int n, unsigned int nin,
+					 float q, float *restrict code,
+					 float *restrict alpha,
+					 uint32_t *restrict pc)
+{
+	return dac_rows_avx512(x, n, nin, q, code, alpha, pc, false);
+}
+
+/* the same body, with the vpopcntd instruction */
+AVX512 static size_t dac_rows_avx512_vpop(const float *restrict x,
+					  unsigned int n, unsigned int nin,
+					  float q, float *restrict code,
+					  float *restrict alpha,
+					  uint32_t *restrict pc)
+{
+	return dac_rows_avx512(x, n, nin, q, code, alpha, pc, true);
+}
 #endif
 
-static size_t dac_rows(const float *restrict x, unsigned int n,
-		       unsigned int nin, float q, float *restrict code,
-		       float *restrict alpha, uint32_t *restrict pc)
+static size_t dac_rows(enum cim_xbar_simd simd, const float *restrict x,
+		       unsigned int n, unsigned int nin, float q,
+		       float *restrict code, float *restrict alpha,
+		       uint32_t *restrict pc)
 {
+	switch (simd) {
 #ifdef HAVE_AVX2_VMM
-	if (use_simd && __builtin_cpu_supports("avx2"))
+	case CIM_XBAR_SIMD_AVX512_POPCNT:
+		return dac_rows_avx512_vpop(x, n, nin, q, code, alpha, pc);
+	case CIM_XBAR_SIMD_AVX512:
+		return dac_rows_avx512_lut(x, n, nin, q, code, alpha, pc);
+	case CIM_XBAR_SIMD_AVX2:
 		return dac_rows_avx2(x, n, nin, q, code, alpha, pc);
 #endif
-	return dac_rows_c(x, n, nin, q, code, alpha, pc);
+	default:
+		return dac_rows_c(x, n, nin, q, code, alpha, pc);
+	}
 }
 
 HOT static void widen_add(double *restrict y, const float *restrict p,
@@ -853,6 +1167,7 @@ INL int64_t adc_clip(const double *restrict y, unsigned int n, double qa,
  * @rn: read noise, relative to the full scale
  * @fixed: the ADC's full scale is @range, not each vector's abs-max
  * @qa: the ADC's largest code
+ * @simd: the path of the DAC and the ADC
  */
 struct vmm_adc {
 	const float *accf;
@@ -863,6 +1178,7 @@ struct vmm_adc {
 	unsigned int nout;
 	double den, rn, range, qa;
 	bool fixed;
+	enum cim_xbar_simd simd;
 };
 
 /*
@@ -1052,6 +1368,343 @@ AVX2 static unsigned int adc_rows_avx2(const struct vmm_adc *a,
 	}
 	return (unsigned int)sat;
 }
+
+/* the largest of eight non-negative lanes, in every lane */
+AVX512 INL __m512i max_all_epi64(__m512i m)
+{
+	m = _mm512_max_epi64(m, _mm512_shuffle_i64x2(m, m, 0x4e));
+	m = _mm512_max_epi64(m, _mm512_shuffle_i64x2(m, m, 0xb1));
+	return _mm512_max_epi64(m, _mm512_shuffle_epi32(m,
+							(_MM_PERM_ENUM)0x4e));
+}
+
+/* cim_absmax() and absmax_d(), sixteen floats or eight doubles a step */
+AVX512 INL float absmax_f512(const float *x, unsigned int n)
+{
+	const __m512i absm = _mm512_set1_epi32(0x7fffffff);
+	__m512i m = _mm512_setzero_si512();
+	unsigned int i;
+
+	for (i = 0; i < n; i += 16)
+		m = _mm512_max_epu32(m, _mm512_and_si512(
+			_mm512_maskz_loadu_epi32(lanes16(n - i < 16 ? n - i :
+							 16), x + i), absm));
+	return _mm512_cvtss_f32(_mm512_castsi512_ps(max_all_epu32(m)));
+}
+
+AVX512 INL double absmax_d512(const double *y, unsigned int n)
+{
+	const __m512i absd = _mm512_set1_epi64(INT64_MAX);
+	__m512i m = _mm512_setzero_si512();
+	unsigned int j;
+
+	for (j = 0; j < n; j += 8)
+		m = _mm512_max_epi64(m, _mm512_and_si512(
+			_mm512_maskz_loadu_epi64(lanes8(n - j < 8 ? n - j : 8),
+						 y + j), absd));
+	return _mm512_cvtsd_f64(_mm512_castsi512_pd(max_all_epi64(m)));
+}
+
+/* the sums j..j+7 of one vector as doubles, lanes off @k zero */
+AVX512 INL __m512d acc8(const float *af, const double *ad, unsigned int j,
+			__mmask8 k)
+{
+	if (af)
+		return _mm512_cvtps_pd(_mm256_maskz_loadu_ps(k, af + j));
+	return _mm512_maskz_loadu_pd(k, ad + j);
+}
+
+/*
+ * adc_round() and adc_clip() of eight values @y, in the order of their C
+ * conditionals: the outputs as floats, +0 off the lanes of @k, whose
+ * saturations are added to *@sat.
+ */
+AVX512 INL __m256 adc_conv8(__m512d y, __mmask8 k, __m512d inv, __m512d lsb,
+			    double q, unsigned int *sat)
+{
+	const __m512d rc = _mm512_set1_pd(0x1.8p52);
+	const __m512d qa = _mm512_set1_pd(q), nqa = _mm512_set1_pd(-q);
+	const __m512d qa1 = _mm512_set1_pd(q + 1.0);
+	const __m512d nqa1 = _mm512_set1_pd(-q - 1.0);
+	__m512d v;
+	__mmask8 s;
+
+	v = _mm512_mul_pd(y, inv);
+	v = _mm512_min_pd(qa1, v);
+	v = _mm512_max_pd(nqa1, v);
+	v = _mm512_sub_pd(_mm512_add_pd(v, rc), rc);
+	s = _mm512_mask_cmp_pd_mask(k, v, qa, _CMP_GT_OQ) |
+	    _mm512_mask_cmp_pd_mask(k, v, nqa, _CMP_LT_OQ);
+	*sat += (unsigned int)__builtin_popcount(s);
+	v = _mm512_min_pd(qa, v);
+	v = _mm512_max_pd(nqa, v);
+	return _mm512_maskz_cvtpd_ps(k, _mm512_mul_pd(v, lsb));
+}
+
+/* floats [0, 8) and [8, 16) of @v as doubles */
+AVX512 INL __m512d lo8_pd(__m512 v)
+{
+	return _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+}
+
+AVX512 INL __m512d hi8_pd(__m512 v)
+{
+	return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(
+		_mm512_castps_pd(v), 1)));
+}
+
+/* @lo in floats [0, 8), @hi in [8, 16) */
+AVX512 INL __m512 join8(__m256 lo, __m256 hi)
+{
+	return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(
+		_mm256_castps_pd(lo)), _mm256_castps_pd(hi), 1));
+}
+
+/* lanes i of @lo (idx < 32) or @hi (idx >= 32), of 64 floats in four */
+AVX512 INL __m512 pick64(const __m512 *r, __m512i idx, __mmask16 hi)
+{
+	return _mm512_mask_blend_ps(hi, _mm512_permutex2var_ps(r[0], idx, r[1]),
+				    _mm512_permutex2var_ps(r[2], idx, r[3]));
+}
+
+/*
+ * adc_rows_avx512() for nout <= 8 and the float sums of one chunk: eight
+ * vectors a step, one per lane, after a transpose in registers (output j
+ * of the eight in one register). No reductions across lanes, the
+ * divisions of eight vectors in one instruction, and zero vectors and
+ * full scales under a mask rather than a branch; per element the same
+ * operations as adc_rows_c().
+ */
+AVX512 INL unsigned int adc_short_avx512(const struct vmm_adc *a,
+					 unsigned int b0, unsigned int b1,
+					 const float *noise,
+					 float *restrict out, unsigned int n)
+{
+	const __m512i absm = _mm512_set1_epi32(0x7fffffff);
+	const __m512i absd = _mm512_set1_epi64(INT64_MAX);
+	const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+					       10, 11, 12, 13, 14, 15);
+	const __m512i lane8 = _mm512_and_si512(iota, _mm512_set1_epi32(7));
+	const __m512i v32 = _mm512_set1_epi32(32);
+	unsigned int np = (n + 1) / 2, g, nb, p, j, h, sat = 0;
+	/* pair p of outputs: 2p in lanes [0, 8), 2p + 1 in [8, 16) */
+	__m512i tin[4], tnz[4], tout[4], t, l;
+	__mmask16 hin[4], hnz[4], hout[4];
+	__m512 za[4], zn[4], acc[4], nzp[4], o[4];
+	__m512d y[8], scale, f, fs, inv, lsb;
+	__m512i m, ymax;
+	__mmask8 kv, on, ok;
+	__m256 al;
+	const float *af, *nz;
+
+	/* output 2p + (i >> 3) of vector i & 7: float (i & 7) * n + ... */
+	#pragma GCC unroll 8
+	for (p = 0; p < 4; p++) {
+		tin[p] = _mm512_add_epi32(_mm512_mullo_epi32(lane8,
+				_mm512_set1_epi32((int)n)),
+			_mm512_add_epi32(_mm512_srli_epi32(iota, 3),
+					 _mm512_set1_epi32(2 * (int)p)));
+		hin[p] = _mm512_cmpge_epu32_mask(tin[p], v32);
+		/* the deviates: eight of each vector, in four registers */
+		tnz[p] = _mm512_add_epi32(_mm512_slli_epi32(lane8, 3),
+			_mm512_add_epi32(_mm512_srli_epi32(iota, 3),
+					 _mm512_set1_epi32(2 * (int)p)));
+		hnz[p] = _mm512_cmpge_epu32_mask(tnz[p], v32);
+		/* float 16p + i of the outputs: t / n of output t % n */
+		t = _mm512_add_epi32(iota, _mm512_set1_epi32(16 * (int)p));
+		l = _mm512_cvttps_epi32(_mm512_div_ps(_mm512_cvtepi32_ps(t),
+					_mm512_set1_ps((float)n)));
+		t = _mm512_sub_epi32(t, _mm512_mullo_epi32(l,
+					_mm512_set1_epi32((int)n)));
+		tout[p] = _mm512_and_si512(_mm512_add_epi32(_mm512_add_epi32(
+			_mm512_slli_epi32(_mm512_srli_epi32(t, 1), 4),
+			_mm512_slli_epi32(_mm512_and_si512(t,
+				_mm512_set1_epi32(1)), 3)), l),
+			_mm512_set1_epi32(63));
+		hout[p] = _mm512_cmpge_epu32_mask(tout[p], v32);
+		za[p] = zn[p] = acc[p] = nzp[p] = o[p] = _mm512_setzero_ps();
+	}
+	for (g = b0; g < b1; g += 8) {
+		nb = b1 - g < 8 ? b1 - g : 8;
+		kv = lanes8(nb);
+		af = a->accf + (size_t)g * n;
+		al = _mm256_maskz_loadu_ps(kv, a->alpha + g);
+		on = a->fixed ? kv : _mm256_mask_cmp_ps_mask(kv, al,
+				_mm256_setzero_ps(), _CMP_NEQ_UQ);
+		scale = _mm512_div_pd(_mm512_cvtps_pd(al),
+				      _mm512_set1_pd(a->den));
+		/* 8n floats in np registers, those past vector nb zero */
+		#pragma GCC unroll 8
+		for (p = 0; p < np; p++)
+			za[p] = _mm512_maskz_loadu_ps(nb * n <= 16 * p ? 0 :
+				lanes16(nb * n - 16 * p < 16 ? nb * n - 16 * p :
+					16), af + 16 * p);
+		#pragma GCC unroll 8
+		for (p = 0; p < np; p++)
+			acc[p] = pick64(za, tin[p], hin[p]);
+		/* the read noise's scale, rn * range */
+		f = _mm512_set1_pd(a->rn * a->range);
+		if (a->noise && !a->fixed) {
+			m = _mm512_setzero_si512();
+			#pragma GCC unroll 8
+			for (p = 0; p < np; p++)
+				/* an odd n: the second half is no output */
+				m = _mm512_mask_max_epu32(m, 2 * p + 1 < n ?
+					0xffff : 0x00ff, m, _mm512_and_si512(
+					_mm512_castps_si512(acc[p]), absm));
+			m = _mm512_max_epu32(m, _mm512_shuffle_i64x2(m, m,
+								     0x4e));
+			f = _mm512_mul_pd(_mm512_set1_pd(a->rn), _mm512_mul_pd(
+				lo8_pd(_mm512_castsi512_ps(m)), scale));
+		}
+		if (a->noise) {
+			/* the deviates of the vectors converted, as drawn */
+			nz = noise + (size_t)(g - b0) * a->nstride;
+			#pragma GCC unroll 8
+			for (p = 0; p < 4; p++)
+				zn[p] = join8(_mm256_maskz_loadu_ps(
+					((on >> 2 * p) & 1) ? lanes8(n) : 0,
+					nz + 2 * p * a->nstride),
+					_mm256_maskz_loadu_ps(
+					((on >> (2 * p + 1)) & 1) ? lanes8(n) : 0,
+					nz + (2 * p + 1) * a->nstride));
+			#pragma GCC unroll 8
+			for (p = 0; p < np; p++)
+				nzp[p] = pick64(zn, tnz[p], hnz[p]);
+		}
+		ymax = _mm512_setzero_si512();
+		#pragma GCC unroll 8
+		for (j = 0; j < n; j++) {
+			p = j / 2;
+			h = j & 1;
+			y[j] = _mm512_mul_pd(h ? hi8_pd(acc[p]) : lo8_pd(acc[p]),
+					     scale);
+			if (a->noise)
+				y[j] = _mm512_add_pd(y[j], _mm512_mul_pd(f,
+					h ? hi8_pd(nzp[p]) : lo8_pd(nzp[p])));
+			ymax = _mm512_max_epi64(ymax, _mm512_and_si512(
+				_mm512_castpd_si512(y[j]), absd));
+		}
+		fs = a->fixed ? _mm512_set1_pd(a->range) :
+				_mm512_castsi512_pd(ymax);
+		ok = _mm512_mask_cmp_pd_mask(on, fs, _mm512_setzero_pd(),
+					     _CMP_GT_OQ);
+		inv = _mm512_maskz_div_pd(ok, _mm512_set1_pd(a->qa), fs);
+		lsb = _mm512_maskz_div_pd(ok, fs, _mm512_set1_pd(a->qa));
+		#pragma GCC unroll 8
+		for (p = 0; p < np; p++)
+			o[p] = join8(adc_conv8(y[2 * p], ok, inv, lsb, a->qa,
+					       &sat),
+				     2 * p + 1 < n ?
+				     adc_conv8(y[2 * p + 1], ok, inv, lsb,
+					       a->qa, &sat) :
+				     _mm256_setzero_ps());
+		#pragma GCC unroll 8
+		for (p = 0; p < (nb * n + 15) / 16; p++)
+			_mm512_mask_storeu_ps(out + (size_t)g * n + 16 * p,
+					      lanes16(nb * n - 16 * p < 16 ?
+						      nb * n - 16 * p : 16),
+					      pick64(o, tout[p], hout[p]));
+	}
+	return sat;
+}
+
+/* adc_short_avx512() with the loops over the outputs unrolled */
+AVX512 static unsigned int adc_short_n(const struct vmm_adc *a,
+				       unsigned int b0, unsigned int b1,
+				       const float *noise, float *restrict out)
+{
+	switch (a->nout) {
+	case 1:
+		return adc_short_avx512(a, b0, b1, noise, out, 1);
+	case 2:
+		return adc_short_avx512(a, b0, b1, noise, out, 2);
+	case 3:
+		return adc_short_avx512(a, b0, b1, noise, out, 3);
+	case 4:
+		return adc_short_avx512(a, b0, b1, noise, out, 4);
+	case 5:
+		return adc_short_avx512(a, b0, b1, noise, out, 5);
+	case 6:
+		return adc_short_avx512(a, b0, b1, noise, out, 6);
+	case 7:
+		return adc_short_avx512(a, b0, b1, noise, out, 7);
+	default:
+		return adc_short_avx512(a, b0, b1, noise, out, 8);
+	}
+}
+
+/*
+ * adc_rows_c() with AVX-512, eight doubles a step, the last ones under a
+ * k-mask: the full scale, the scaling with the read noise, then the
+ * rounding and the clipping in one pass.
+ */
+AVX512 static unsigned int adc_rows_avx512(const struct vmm_adc *a,
+					   unsigned int b0, unsigned int b1,
+					   const float *noise,
+					   double *restrict y,
+					   float *restrict out)
+{
+	const __m512i absd = _mm512_set1_epi64(INT64_MAX);
+	unsigned int bi, j, n = a->nout, sat = 0;
+	double scale, range, fs, ymax;
+	__m512d v, vs, vf, inv, lsb;
+	const float *nz;
+	__mmask8 k;
+	__m512i m;
+
+	if (n <= 8 && a->accf)
+		return adc_short_n(a, b0, b1, noise, out);
+	for (bi = b0; bi < b1; bi++) {
+		const float *af = a->accf ? a->accf + (size_t)bi * n : NULL;
+		const double *ad = a->accd ? a->accd + (size_t)bi * n : NULL;
+		float *o = out + (size_t)bi * n;
+
+		if (!a->fixed && a->alpha[bi] == 0.0f) {
+			memset(o, 0, n * sizeof(*o));
+			continue;
+		}
+		scale = a->alpha[bi] / a->den;
+		range = a->range;
+		nz = NULL;
+		if (a->noise) {
+			if (!a->fixed)
+				range = (af ? absmax_f512(af, n) :
+					 absmax_d512(ad, n)) * scale;
+			nz = noise + (size_t)(bi - b0) * a->nstride;
+		}
+		vs = _mm512_set1_pd(scale);
+		vf = _mm512_set1_pd(a->rn * range);
+		m = _mm512_setzero_si512();
+		for (j = 0; j < n; j += 8) {
+			k = lanes8(n - j < 8 ? n - j : 8);
+			v = _mm512_mul_pd(acc8(af, ad, j, k), vs);
+			if (nz)
+				v = _mm512_add_pd(v, _mm512_mul_pd(vf,
+					_mm512_cvtps_pd(_mm256_maskz_loadu_ps(
+						k, nz + j))));
+			/* y has room up to a multiple of 16 */
+			_mm512_storeu_pd(y + j, v);
+			m = _mm512_max_epi64(m, _mm512_maskz_and_epi64(k,
+				_mm512_castpd_si512(v), absd));
+		}
+		ymax = _mm512_cvtsd_f64(_mm512_castsi512_pd(max_all_epi64(m)));
+		fs = a->fixed ? a->range : ymax;
+		if (!(fs > 0.0)) {
+			memset(o, 0, n * sizeof(*o));
+			continue;
+		}
+		inv = _mm512_set1_pd(a->qa / fs);
+		lsb = _mm512_set1_pd(fs / a->qa);
+		for (j = 0; j < n; j += 8) {
+			k = lanes8(n - j < 8 ? n - j : 8);
+			_mm256_mask_storeu_ps(o + j, k, adc_conv8(
+				_mm512_loadu_pd(y + j), k, inv, lsb, a->qa,
+				&sat));
+		}
+	}
+	return sat;
+}
 #endif
 
 /* @noise: the deviates of vector @b0 on, @a->nstride a vector */
@@ -1059,11 +1712,17 @@ static unsigned int adc_rows(const struct vmm_adc *a, unsigned int b0,
 			     unsigned int b1, const float *noise,
 			     double *restrict y, float *restrict out)
 {
+	switch (a->simd) {
 #ifdef HAVE_AVX2_VMM
-	if (use_simd && __builtin_cpu_supports("avx2"))
+	case CIM_XBAR_SIMD_AVX512_POPCNT:
+	case CIM_XBAR_SIMD_AVX512:
+		return adc_rows_avx512(a, b0, b1, noise, y, out);
+	case CIM_XBAR_SIMD_AVX2:
 		return adc_rows_avx2(a, b0, b1, noise, y, out);
 #endif
-	return adc_rows_c(a, b0, b1, noise, y, out);
+	default:
+		return adc_rows_c(a, b0, b1, noise, y, out);
+	}
 }
 
 HOT static uint32_t sum_levels(const uint8_t *restrict kp,
@@ -1265,8 +1924,9 @@ static void vmm_part(void *arg, unsigned int part, unsigned int nparts)
 	memset(pc, 0, v->pcs * sizeof(*pc));
 	v->sat[part] = 0;
 	if (b0 < b1) {
-		nz = dac_rows(v->in + ci, b1 - b0, v->nin, (float)v->q,
-			      v->b.codes + ci, v->b.alpha + b0, pc);
+		nz = dac_rows(v->adc.simd, v->in + ci, b1 - b0, v->nin,
+			      (float)v->q, v->b.codes + ci, v->b.alpha + b0,
+			      pc);
 		vmm_sums(v, part, b1 - b0, nz, v->b.codes + ci,
 			 v->b.prod + co, v->b.y + co);
 	}
@@ -1334,6 +1994,7 @@ int cim_xbar_vmm(struct cim_xbar *xb, const struct cim_xbar_win *win,
 		.range = adc_range,
 		.qa = (double)((1u << (cfg->adc_bits - 1)) - 1),
 		.fixed = adc_fixed,
+		.simd = simd_level(),
 	};
 	v.read = xb->read;
 	cim_par_run(nparts, vmm_part, &v);

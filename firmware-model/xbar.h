@@ -100,10 +100,21 @@ int cim_xbar_vmm(struct cim_xbar *xb, const struct cim_xbar_win *win,
 		 bool trans, unsigned int batch, const float *in, float *out,
 		 bool adc_fixed, float adc_range, struct cim_meter *m);
 /*
- * Tests: false makes cim_xbar_vmm() skip its hand-written AVX2 paths for
- * the portable code, which must give the same bits. Not thread-safe.
+ * Instruction sets of cim_xbar_vmm()'s hand-written DAC and ADC paths,
+ * each a superset of the one before; every path gives the same bits.
  */
-void cim_xbar_set_simd(bool on);
+enum cim_xbar_simd {
+	CIM_XBAR_SIMD_C = 0,		/* portable C */
+	CIM_XBAR_SIMD_AVX2,
+	CIM_XBAR_SIMD_AVX512,		/* F, BW, VL: popcounts by look-up */
+	CIM_XBAR_SIMD_AVX512_POPCNT,	/* and VPOPCNTDQ */
+};
+/*
+ * Tests: the highest path cim_xbar_vmm() may take (the default is the
+ * highest); it takes the highest one the CPU also has, which this
+ * returns. Not thread-safe.
+ */
+enum cim_xbar_simd cim_xbar_set_simd_level(enum cim_xbar_simd max);
 
 /* Write-verify: program weights w (nrows x ncols, each in [-1, 1]). */
 void cim_xbar_program(struct cim_xbar *xb, const struct cim_xbar_win *win,

@@ -830,11 +830,113 @@ START_TEST(test_xbar_vmm_threads)
 }
 END_TEST
 
+/* the SIMD paths this CPU has, as cim_xbar_set_simd_level() must see them */
+static unsigned int simd_paths_expected(void)
+{
+	unsigned int n = 0;
+
+#if defined(__x86_64__)
+	if (__builtin_cpu_supports("avx2"))
+		n++;
+	if (__builtin_cpu_supports("avx512f") &&
+	    __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vl")) {
+		n++;
+		if (__builtin_cpu_supports("avx512vpopcntdq"))
+			n++;
+	}
+#endif
+	return n;
+}
+
 /*
- * The hand-written AVX2 paths of the VMM against the portable code: the
- * same outputs, counters and read-noise stream, bit for bit, for vector
- * lengths around the SIMD width, zero and sparse vectors, the transpose
- * and a fixed ADC range.
+ * cim_xbar_vmm() on every SIMD path of the DAC and the ADC this CPU has
+ * (AVX2, AVX-512 with look-up popcounts, AVX-512 with VPOPCNTDQ) against
+ * the portable code: the same outputs, meter and read-noise stream, bit
+ * for bit. @y0, @y1: room for the outputs. Returns the paths compared;
+ * those the CPU lacks are skipped.
+ */
+static unsigned int vmm_paths_agree(const struct cim_xbar_win *w, bool trans,
+				    unsigned int batch, const float *x,
+				    bool fixed, float range, float *y0,
+				    float *y1)
+{
+	size_t nout = trans ? w->nrows : w->ncols, ylen;
+	struct cim_rng_lanes read0 = xb.read, read_c;
+	struct cim_meter m0, m1;
+	unsigned int l, n = 0;
+
+	ylen = batch * nout * sizeof(*y0);
+	memset(&m0, 0, sizeof(m0));
+	/* NaN patterns: an output left unwritten differs */
+	memset(y0, 0xff, ylen);
+	ck_assert_int_eq(cim_xbar_set_simd_level(CIM_XBAR_SIMD_C),
+			 CIM_XBAR_SIMD_C);
+	ck_assert_int_eq(cim_xbar_vmm(&xb, w, trans, batch, x, y0, fixed,
+				      range, &m0), 0);
+	read_c = xb.read;
+	for (l = CIM_XBAR_SIMD_AVX2; l <= CIM_XBAR_SIMD_AVX512_POPCNT; l++) {
+		if (cim_xbar_set_simd_level(l) != l)
+			continue;
+		xb.read = read0;
+		memset(&m1, 0, sizeof(m1));
+		memset(y1, 0xff, ylen);
+		ck_assert_int_eq(cim_xbar_vmm(&xb, w, trans, batch, x, y1,
+					      fixed, range, &m1), 0);
+		ck_assert_msg(!memcmp(y1, y0, ylen) &&
+			      !memcmp(&m1, &m0, sizeof(m0)) &&
+			      !memcmp(&xb.read, &read_c, sizeof(read_c)),
+			      "path %u differs from C: %ux%u at (%u, %u)%s, "
+			      "batch %u, %s range %g, read noise %g, %u-bit "
+			      "DAC, %u-bit ADC", l, w->nrows, w->ncols, w->row,
+			      w->col, trans ? " transposed" : "", batch,
+			      fixed ? "fixed" : "auto", (double)range,
+			      cfg.read_noise, cfg.dac_bits, cfg.adc_bits);
+		n++;
+	}
+	cim_xbar_set_simd_level(CIM_XBAR_SIMD_AVX512_POPCNT);
+	return n;
+}
+
+/*
+ * Random inputs with a zero vector, one-hot vectors in the second half
+ * (sparse sums) and a value beyond 1.
+ */
+static void simd_inputs(float *x, unsigned int batch, unsigned int nin,
+			uint64_t seed)
+{
+	unsigned int b;
+	size_t i;
+
+	rand_vec(x, (size_t)batch * nin, seed);
+	memset(x, 0, nin * sizeof(*x));
+	for (b = batch / 2; b < batch; b++)
+		for (i = 0; i < nin; i++)
+			if (i != b % nin)
+				x[(size_t)b * nin + i] = 0.0f;
+	x[nin + 1 < (size_t)batch * nin ? nin + 1 : 0] = -1.5f;
+}
+
+static void simd_tile(void)
+{
+	struct cim_rng r;
+	size_t i;
+
+	cim_fw_config_default(&cfg);
+	cfg.levels = 256;	/* a sum of more than 518 lines: 2 chunks */
+	cfg.xbar_rows = 640;
+	tile_init();
+	cim_rng_seed(&r, 6, 6);
+	for (i = 0; i < (size_t)xb.rows * xb.cols; i++)
+		set_levels(&xb, i, cim_rng_next(&r) % 256,
+			   cim_rng_next(&r) % 256);
+	cim_par_set_threads(1);
+}
+
+/*
+ * The hand-written SIMD paths of the VMM against the portable code for
+ * vector lengths around the SIMD widths, zero and sparse vectors, long
+ * (chunked) sums, the transpose and a fixed ADC range.
  */
 START_TEST(test_xbar_vmm_simd_portable)
 {
@@ -851,65 +953,81 @@ START_TEST(test_xbar_vmm_simd_portable)
 		{ 0, 120, 0, 84, 33, false, true },
 		{ 0, 640, 0, 40, 20, false, false },
 		{ 0, 640, 7, 33, 30, true, false },
+		{ 0, 640, 0, 6, 90, false, false },
+		{ 0, 600, 1, 7, 75, false, true },
 	};
-	struct cim_rng_lanes read0, read1;
-	struct cim_meter m1, m2;
 	struct cim_xbar_win w;
-	float *x, *y1, *y2;
-	unsigned int k, b, nin, nout;
-	struct cim_rng r;
-	size_t i;
+	float *x, *y0, *y1;
+	unsigned int k, nin;
 
-	cim_fw_config_default(&cfg);
-	cfg.levels = 256;	/* a sum of more than 518 lines: 2 chunks */
-	cfg.xbar_rows = 640;
-	tile_init();
-	cim_rng_seed(&r, 6, 6);
-	for (i = 0; i < (size_t)xb.rows * xb.cols; i++)
-		set_levels(&xb, i, cim_rng_next(&r) % 256,
-			   cim_rng_next(&r) % 256);
+	simd_tile();
 	x = malloc(sizeof(*x) * 300 * 640);
+	y0 = malloc(sizeof(*y0) * 300 * 640);
 	y1 = malloc(sizeof(*y1) * 300 * 640);
-	y2 = malloc(sizeof(*y2) * 300 * 640);
-	cim_par_set_threads(1);
 	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		w = (struct cim_xbar_win){ cases[k].row, cases[k].nrows,
 					   cases[k].col, cases[k].ncols };
 		nin = cases[k].trans ? w.ncols : w.nrows;
-		nout = cases[k].trans ? w.nrows : w.ncols;
-		rand_vec(x, (size_t)cases[k].batch * nin, 40 + k);
-		/* a zero vector, then one-hot ones (sparse sums) */
-		memset(x, 0, nin * sizeof(*x));
-		for (b = cases[k].batch / 2; b < cases[k].batch; b++)
-			for (i = 0; i < nin; i++)
-				if (i != b % nin)
-					x[(size_t)b * nin + i] = 0.0f;
-		x[nin + 1 < (size_t)cases[k].batch * nin ? nin + 1 : 0] =
-			-1.5f;
-		read0 = xb.read;
-		memset(&m1, 0, sizeof(m1));
-		memset(&m2, 0, sizeof(m2));
-		cim_xbar_set_simd(true);
-		ck_assert_int_eq(cim_xbar_vmm(&xb, &w, cases[k].trans,
-					      cases[k].batch, x, y1,
-					      cases[k].fixed, 3000.0f, &m1),
-				 0);
-		read1 = xb.read;
-		xb.read = read0;
-		cim_xbar_set_simd(false);
-		ck_assert_int_eq(cim_xbar_vmm(&xb, &w, cases[k].trans,
-					      cases[k].batch, x, y2,
-					      cases[k].fixed, 3000.0f, &m2),
-				 0);
-		cim_xbar_set_simd(true);
-		ck_assert_mem_eq(y1, y2, sizeof(*y1) * cases[k].batch * nout);
-		ck_assert_mem_eq(&m1, &m2, sizeof(m1));
-		ck_assert_mem_eq(&xb.read, &read1, sizeof(read1));
+		simd_inputs(x, cases[k].batch, nin, 40 + k);
+		ck_assert_uint_eq(vmm_paths_agree(&w, cases[k].trans,
+						  cases[k].batch, x,
+						  cases[k].fixed, 3000.0f, y0,
+						  y1), simd_paths_expected());
 	}
 	cim_par_set_threads(0);
 	free(x);
+	free(y0);
 	free(y1);
-	free(y2);
+	cim_xbar_fini(&xb);
+}
+END_TEST
+
+/*
+ * Every pair of short and long vector lengths (1 to 150: a lane, a SIMD
+ * register and one more or less), forward and transposed, with an
+ * auto-ranged and a fixed ADC (one that saturates), with and without
+ * read noise, and converters of 3 to 12 bits (DAC codes of every width
+ * the popcounts see): each SIMD path the CPU has gives the portable bits.
+ */
+START_TEST(test_xbar_vmm_simd_shapes)
+{
+	static const unsigned int len[] = { 1, 6, 7, 8, 9, 16, 17, 25, 150 };
+	static const unsigned int bits[][2] = { { 8, 8 }, { 12, 4 }, { 3, 12 } };
+	enum { NLEN = sizeof(len) / sizeof(len[0]), B = 150 };
+	unsigned int a, b, t, f, batch, nin, seed = 0;
+	struct cim_xbar_win w;
+	float *x, *y0, *y1;
+	bool trans;
+
+	simd_tile();
+	x = malloc(sizeof(*x) * B * 150);
+	y0 = malloc(sizeof(*y0) * B * 150);
+	y1 = malloc(sizeof(*y1) * B * 150);
+	for (a = 0; a < NLEN; a++) {
+		for (b = 0; b < NLEN; b++) {
+			for (t = 0; t < 4; t++) {
+				trans = t & 1;
+				cfg.read_noise = t & 2 ? 0.0 : 0.02;
+				cfg.dac_bits = bits[(a + b + t) % 3][0];
+				cfg.adc_bits = bits[(a + b + t) % 3][1];
+				/* several noise blocks and short groups */
+				batch = 70 + (a * NLEN + b + t) % 80;
+				w = (struct cim_xbar_win){ a % 5, len[a],
+							   b % 3, len[b] };
+				nin = trans ? len[b] : len[a];
+				simd_inputs(x, batch, nin, 100 + seed++);
+				for (f = 0; f < 2; f++)
+					ck_assert_uint_eq(vmm_paths_agree(
+						&w, trans, batch, x, f, 1.0f,
+						y0, y1),
+						simd_paths_expected());
+			}
+		}
+	}
+	cim_par_set_threads(0);
+	free(x);
+	free(y0);
+	free(y1);
 	cim_xbar_fini(&xb);
 }
 END_TEST
@@ -938,6 +1056,7 @@ Suite *xbar_suite(void)
 	tcase_add_test(tc, test_xbar_vmm_sparse_exact);
 	tcase_add_test(tc, test_xbar_vmm_threads);
 	tcase_add_test(tc, test_xbar_vmm_simd_portable);
+	tcase_add_test(tc, test_xbar_vmm_simd_shapes);
 	suite_add_tcase(s, tc);
 	return s;
 }
