@@ -357,6 +357,8 @@ void cim_xbar_read_g(const struct cim_xbar *xb,
  * before: the deviates stay in the cache.
  */
 #define NOISE_BLOCK 64
+/* vectors the ADC converts together (a lane of a double each) */
+#define ADC_GROUP 8
 
 /* views into xb->scratch for one call */
 struct vmm_buf {
@@ -364,7 +366,8 @@ struct vmm_buf {
 	float *prod;		/* batch x nout, one chunk of the analog sum */
 	double *y;		/* batch x nout, the sums of several chunks */
 	float *noise;		/* per part: NOISE_BLOCK x nstride deviates */
-	double *tmp;		/* per part: one output vector being converted */
+	double *tmp;		/* per part: ADC_GROUP output vectors being
+				 * converted */
 	float *alpha;		/* batch DAC ranges */
 	uint32_t *pc;		/* per part, nin: set input bits over its rows */
 	uint32_t *lsum;		/* nin: levels of G+ and G- along each input */
@@ -767,7 +770,7 @@ AVX512 INL size_t dac_short_avx512(const float *restrict x, unsigned int n,
 	__m512i p1 = two ? _mm512_loadu_si512(pc + 16) :
 			   _mm512_setzero_si512();
 	__m512i m[DAC_BLOCK], c0, c1;
-	unsigned int b0, nb, bi;
+	unsigned int b0, nb, bi, bits;
 	float al[DAC_BLOCK];
 	const float *xb;
 	size_t nz = 0;
@@ -792,26 +795,35 @@ AVX512 INL size_t dac_short_avx512(const float *restrict x, unsigned int n,
 		m[0] = max_each_epu32(m);
 		_mm512_mask_storeu_epi32(alpha + b0, lanes16(nb), m[0]);
 		_mm512_storeu_si512(al, m[0]);
-		/* bit bi: vector bi is not zero */
+		/* bit bi: vector bi is not zero (zero ones: zero codes) */
 		on = _mm512_test_epi32_mask(m[0], m[0]);
-		for (bi = 0; bi < nb; bi++) {
+		for (bits = on; bits; bits &= bits - 1) {
+			bi = (unsigned int)__builtin_ctz(bits);
 			xb = x + (size_t)(b0 + bi) * nin;
 			va = _mm512_set1_ps(al[bi]);
-			v = dac_step16(_mm512_maskz_loadu_ps(k0, xb),
-				       ((on >> bi) & 1) ? k0 : 0, va, vq, vnq,
-				       vpop, &c0, &nz);
+			v = dac_step16(_mm512_maskz_loadu_ps(k0, xb), k0, va,
+				       vq, vnq, vpop, &c0, &nz);
 			_mm512_mask_storeu_ps(code + (size_t)(b0 + bi) * nin,
 					      k0, v);
 			p0 = _mm512_add_epi32(p0, c0);
 			if (two) {
 				v = dac_step16(_mm512_maskz_loadu_ps(k1,
 								     xb + 16),
-					       ((on >> bi) & 1) ? k1 : 0, va,
-					       vq, vnq, vpop, &c1, &nz);
+					       k1, va, vq, vnq, vpop, &c1,
+					       &nz);
 				_mm512_mask_storeu_ps(code + (size_t)(b0 + bi) *
 						      nin + 16, k1, v);
 				p1 = _mm512_add_epi32(p1, c1);
 			}
+		}
+		for (bits = lanes16(nb) & ~on; bits; bits &= bits - 1) {
+			bi = (unsigned int)__builtin_ctz(bits);
+			_mm512_mask_storeu_ps(code + (size_t)(b0 + bi) * nin,
+					      k0, _mm512_setzero_ps());
+			if (two)
+				_mm512_mask_storeu_ps(code + (size_t)(b0 + bi) *
+						      nin + 16, k1,
+						      _mm512_setzero_ps());
 		}
 	}
 	_mm512_storeu_si512(pc, p0);
@@ -836,9 +848,9 @@ AVX512 INL size_t dac_rows_avx512(const float *restrict x, unsigned int n,
 	const __m512 vq = _mm512_set1_ps(q), vnq = _mm512_set1_ps(-q);
 	__m512i m, cnt, acc;
 	size_t nz = 0;
-	unsigned int b0, nb, bi, i;
-	__mmask16 k, on[DAC_BLOCK];
+	unsigned int b0, nb, bi, i, bits;
 	float al[DAC_BLOCK];
+	__mmask16 k, on;
 	const float *xb;
 	__m512 v;
 
@@ -862,16 +874,19 @@ AVX512 INL size_t dac_rows_avx512(const float *restrict x, unsigned int n,
 			m = max_all_epu32(m);
 			al[bi] = _mm512_cvtss_f32(_mm512_castsi512_ps(m));
 			alpha[b0 + bi] = al[bi];
-			/* all lanes, or none for a zero vector */
-			on[bi] = _mm512_test_epi32_mask(m, m);
 		}
+		/* bit bi: vector bi is not zero (zero ones: zero codes) */
+		on = _mm512_mask_cmp_ps_mask(lanes16(nb),
+					     _mm512_maskz_loadu_ps(lanes16(nb),
+								   al),
+					     _mm512_setzero_ps(), _CMP_NEQ_UQ);
 		for (i = 0; i < nin; i += 16) {
 			k = lanes16(nin - i < 16 ? nin - i : 16);
 			acc = _mm512_setzero_si512();
-			for (bi = 0; bi < nb; bi++) {
+			for (bits = on; bits; bits &= bits - 1) {
+				bi = (unsigned int)__builtin_ctz(bits);
 				xb = x + (size_t)(b0 + bi) * nin + i;
-				v = dac_step16(_mm512_maskz_loadu_ps(k, xb),
-					       k & on[bi],
+				v = dac_step16(_mm512_maskz_loadu_ps(k, xb), k,
 					       _mm512_set1_ps(al[bi]), vq, vnq,
 					       vpop, &cnt, &nz);
 				_mm512_mask_storeu_ps(code + (size_t)(b0 + bi) *
@@ -881,6 +896,11 @@ AVX512 INL size_t dac_rows_avx512(const float *restrict x, unsigned int n,
 			/* whole lanes: @pc has room, the others count 0 */
 			_mm512_storeu_si512(pc + i, _mm512_add_epi32(
 				_mm512_loadu_si512(pc + i), acc));
+		}
+		for (bits = lanes16(nb) & ~on; bits; bits &= bits - 1) {
+			bi = (unsigned int)__builtin_ctz(bits);
+			memset(code + (size_t)(b0 + bi) * nin, 0,
+			       nin * sizeof(*code));
 		}
 	}
 	return nz;
@@ -1475,11 +1495,13 @@ AVX512 INL __m512 pick64(const __m512 *r, __m512i idx, __mmask16 hi)
  * full scales under a mask rather than a branch; per element the same
  * operations as adc_rows_c().
  */
-AVX512 INL unsigned int adc_short_avx512(const struct vmm_adc *a,
+AVX512 INL unsigned int adc_short_avx512(const struct vmm_adc *pa,
 					 unsigned int b0, unsigned int b1,
 					 const float *noise,
 					 float *restrict out, unsigned int n)
 {
+	/* a copy: the stores through @out could alias *@pa */
+	const struct vmm_adc a = *pa;
 	const __m512i absm = _mm512_set1_epi32(0x7fffffff);
 	const __m512i absd = _mm512_set1_epi64(INT64_MAX);
 	const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
@@ -1527,12 +1549,12 @@ AVX512 INL unsigned int adc_short_avx512(const struct vmm_adc *a,
 	for (g = b0; g < b1; g += 8) {
 		nb = b1 - g < 8 ? b1 - g : 8;
 		kv = lanes8(nb);
-		af = a->accf + (size_t)g * n;
-		al = _mm256_maskz_loadu_ps(kv, a->alpha + g);
-		on = a->fixed ? kv : _mm256_mask_cmp_ps_mask(kv, al,
+		af = a.accf + (size_t)g * n;
+		al = _mm256_maskz_loadu_ps(kv, a.alpha + g);
+		on = a.fixed ? kv : _mm256_mask_cmp_ps_mask(kv, al,
 				_mm256_setzero_ps(), _CMP_NEQ_UQ);
 		scale = _mm512_div_pd(_mm512_cvtps_pd(al),
-				      _mm512_set1_pd(a->den));
+				      _mm512_set1_pd(a.den));
 		/* 8n floats in np registers, those past vector nb zero */
 		#pragma GCC unroll 8
 		for (p = 0; p < np; p++)
@@ -1543,8 +1565,8 @@ AVX512 INL unsigned int adc_short_avx512(const struct vmm_adc *a,
 		for (p = 0; p < np; p++)
 			acc[p] = pick64(za, tin[p], hin[p]);
 		/* the read noise's scale, rn * range */
-		f = _mm512_set1_pd(a->rn * a->range);
-		if (a->noise && !a->fixed) {
+		f = _mm512_set1_pd(a.rn * a.range);
+		if (a.noise && !a.fixed) {
 			m = _mm512_setzero_si512();
 			#pragma GCC unroll 8
 			for (p = 0; p < np; p++)
@@ -1554,20 +1576,20 @@ AVX512 INL unsigned int adc_short_avx512(const struct vmm_adc *a,
 					_mm512_castps_si512(acc[p]), absm));
 			m = _mm512_max_epu32(m, _mm512_shuffle_i64x2(m, m,
 								     0x4e));
-			f = _mm512_mul_pd(_mm512_set1_pd(a->rn), _mm512_mul_pd(
+			f = _mm512_mul_pd(_mm512_set1_pd(a.rn), _mm512_mul_pd(
 				lo8_pd(_mm512_castsi512_ps(m)), scale));
 		}
-		if (a->noise) {
+		if (a.noise) {
 			/* the deviates of the vectors converted, as drawn */
-			nz = noise + (size_t)(g - b0) * a->nstride;
+			nz = noise + (size_t)(g - b0) * a.nstride;
 			#pragma GCC unroll 8
 			for (p = 0; p < 4; p++)
 				zn[p] = join8(_mm256_maskz_loadu_ps(
 					((on >> 2 * p) & 1) ? lanes8(n) : 0,
-					nz + 2 * p * a->nstride),
+					nz + 2 * p * a.nstride),
 					_mm256_maskz_loadu_ps(
 					((on >> (2 * p + 1)) & 1) ? lanes8(n) : 0,
-					nz + (2 * p + 1) * a->nstride));
+					nz + (2 * p + 1) * a.nstride));
 			#pragma GCC unroll 8
 			for (p = 0; p < np; p++)
 				nzp[p] = pick64(zn, tnz[p], hnz[p]);
@@ -1579,25 +1601,25 @@ AVX512 INL unsigned int adc_short_avx512(const struct vmm_adc *a,
 			h = j & 1;
 			y[j] = _mm512_mul_pd(h ? hi8_pd(acc[p]) : lo8_pd(acc[p]),
 					     scale);
-			if (a->noise)
+			if (a.noise)
 				y[j] = _mm512_add_pd(y[j], _mm512_mul_pd(f,
 					h ? hi8_pd(nzp[p]) : lo8_pd(nzp[p])));
 			ymax = _mm512_max_epi64(ymax, _mm512_and_si512(
 				_mm512_castpd_si512(y[j]), absd));
 		}
-		fs = a->fixed ? _mm512_set1_pd(a->range) :
+		fs = a.fixed ? _mm512_set1_pd(a.range) :
 				_mm512_castsi512_pd(ymax);
 		ok = _mm512_mask_cmp_pd_mask(on, fs, _mm512_setzero_pd(),
 					     _CMP_GT_OQ);
-		inv = _mm512_maskz_div_pd(ok, _mm512_set1_pd(a->qa), fs);
-		lsb = _mm512_maskz_div_pd(ok, fs, _mm512_set1_pd(a->qa));
+		inv = _mm512_maskz_div_pd(ok, _mm512_set1_pd(a.qa), fs);
+		lsb = _mm512_maskz_div_pd(ok, fs, _mm512_set1_pd(a.qa));
 		#pragma GCC unroll 8
 		for (p = 0; p < np; p++)
-			o[p] = join8(adc_conv8(y[2 * p], ok, inv, lsb, a->qa,
+			o[p] = join8(adc_conv8(y[2 * p], ok, inv, lsb, a.qa,
 					       &sat),
 				     2 * p + 1 < n ?
 				     adc_conv8(y[2 * p + 1], ok, inv, lsb,
-					       a->qa, &sat) :
+					       a.qa, &sat) :
 				     _mm256_setzero_ps());
 		#pragma GCC unroll 8
 		for (p = 0; p < (nb * n + 15) / 16; p++)
@@ -1636,71 +1658,113 @@ AVX512 static unsigned int adc_short_n(const struct vmm_adc *a,
 
 /*
  * adc_rows_c() with AVX-512, eight doubles a step, the last ones under a
- * k-mask: the full scale, the scaling with the read noise, then the
- * rounding and the clipping in one pass.
+ * k-mask, ADC_GROUP vectors at a time: their scales, the full scales from
+ * the scaled sums with the read noise (into @y, ADC_GROUP vectors of
+ * align16(nout)), then the rounding and the clipping. Each division of
+ * the group is one instruction, a lane per vector; vectors with a zero
+ * input or full scale are skipped by the bits of a mask, their outputs
+ * zeroed at the end.
  */
-AVX512 static unsigned int adc_rows_avx512(const struct vmm_adc *a,
+AVX512 static unsigned int adc_rows_avx512(const struct vmm_adc *pa,
 					   unsigned int b0, unsigned int b1,
 					   const float *noise,
 					   double *restrict y,
 					   float *restrict out)
 {
+	/* a copy: the stores through @out could alias *@pa */
+	const struct vmm_adc a = *pa;
 	const __m512i absd = _mm512_set1_epi64(INT64_MAX);
-	unsigned int bi, j, n = a->nout, sat = 0;
-	double scale, range, fs, ymax;
-	__m512d v, vs, vf, inv, lsb;
-	const float *nz;
-	__mmask8 k;
-	__m512i m;
+	unsigned int g, nb, l, j, n = a.nout, ys = (n + 15) & ~15u, sat = 0;
+	__m512d v, vs, vf, vi, vl, scale, fs, f, inv, lsb, rg, ym;
+	__mmask8 k, kv, on, ok;
+	unsigned int bits;
+	const float *af, *nz;
+	const double *ad;
+	__m512i m, lane;
+	double *yl;
+	__m256 al;
 
-	if (n <= 8 && a->accf)
-		return adc_short_n(a, b0, b1, noise, out);
-	for (bi = b0; bi < b1; bi++) {
-		const float *af = a->accf ? a->accf + (size_t)bi * n : NULL;
-		const double *ad = a->accd ? a->accd + (size_t)bi * n : NULL;
-		float *o = out + (size_t)bi * n;
-
-		if (!a->fixed && a->alpha[bi] == 0.0f) {
-			memset(o, 0, n * sizeof(*o));
-			continue;
+	if (n <= 8 && a.accf)
+		return adc_short_n(pa, b0, b1, noise, out);
+	for (g = b0; g < b1; g += ADC_GROUP) {
+		nb = b1 - g < ADC_GROUP ? b1 - g : ADC_GROUP;
+		kv = lanes8(nb);
+		/*
+		 * a zero input vector (no fixed range): no full scale, zero
+		 * outputs, and no deviates drawn
+		 */
+		al = _mm256_maskz_loadu_ps(kv, a.alpha + g);
+		on = a.fixed ? kv : _mm256_mask_cmp_ps_mask(kv, al,
+				_mm256_setzero_ps(), _CMP_NEQ_UQ);
+		scale = _mm512_div_pd(_mm512_cvtps_pd(al),
+				      _mm512_set1_pd(a.den));
+		fs = _mm512_set1_pd(a.range);
+		if (a.noise && !a.fixed) {
+			rg = _mm512_setzero_pd();
+			for (bits = on; bits; bits &= bits - 1) {
+				l = (unsigned int)__builtin_ctz(bits);
+				rg = _mm512_mask_mov_pd(rg, (__mmask8)(1u << l),
+					_mm512_set1_pd(a.accf ?
+					absmax_f512(a.accf + (size_t)(g + l) * n,
+						    n) :
+					absmax_d512(a.accd + (size_t)(g + l) * n,
+						    n)));
+			}
+			fs = _mm512_mul_pd(rg, scale);
 		}
-		scale = a->alpha[bi] / a->den;
-		range = a->range;
-		nz = NULL;
-		if (a->noise) {
-			if (!a->fixed)
-				range = (af ? absmax_f512(af, n) :
-					 absmax_d512(ad, n)) * scale;
-			nz = noise + (size_t)(bi - b0) * a->nstride;
+		f = _mm512_mul_pd(_mm512_set1_pd(a.rn), fs);
+		ym = _mm512_setzero_pd();
+		/* the vectors with a full scale, the others' outputs 0 */
+		for (bits = on; bits; bits &= bits - 1) {
+			l = (unsigned int)__builtin_ctz(bits);
+			af = a.accf ? a.accf + (size_t)(g + l) * n : NULL;
+			ad = a.accd ? a.accd + (size_t)(g + l) * n : NULL;
+			nz = a.noise ? noise + (size_t)(g + l - b0) *
+				       a.nstride : NULL;
+			yl = y + (size_t)l * ys;
+			lane = _mm512_set1_epi64(l);
+			vs = _mm512_permutexvar_pd(lane, scale);
+			vf = _mm512_permutexvar_pd(lane, f);
+			m = _mm512_setzero_si512();
+			for (j = 0; j < n; j += 8) {
+				k = lanes8(n - j < 8 ? n - j : 8);
+				v = _mm512_mul_pd(acc8(af, ad, j, k), vs);
+				if (nz)
+					v = _mm512_add_pd(v, _mm512_mul_pd(vf,
+						_mm512_cvtps_pd(
+						_mm256_maskz_loadu_ps(k,
+								      nz + j))));
+				/* y has room up to a multiple of 16 */
+				_mm512_storeu_pd(yl + j, v);
+				m = _mm512_max_epi64(m, _mm512_maskz_and_epi64(
+					k, _mm512_castpd_si512(v), absd));
+			}
+			ym = _mm512_mask_mov_pd(ym, (__mmask8)(1u << l),
+				_mm512_castsi512_pd(max_all_epi64(m)));
 		}
-		vs = _mm512_set1_pd(scale);
-		vf = _mm512_set1_pd(a->rn * range);
-		m = _mm512_setzero_si512();
-		for (j = 0; j < n; j += 8) {
-			k = lanes8(n - j < 8 ? n - j : 8);
-			v = _mm512_mul_pd(acc8(af, ad, j, k), vs);
-			if (nz)
-				v = _mm512_add_pd(v, _mm512_mul_pd(vf,
-					_mm512_cvtps_pd(_mm256_maskz_loadu_ps(
-						k, nz + j))));
-			/* y has room up to a multiple of 16 */
-			_mm512_storeu_pd(y + j, v);
-			m = _mm512_max_epi64(m, _mm512_maskz_and_epi64(k,
-				_mm512_castpd_si512(v), absd));
+		if (!a.fixed)
+			fs = ym;
+		ok = _mm512_mask_cmp_pd_mask(on, fs, _mm512_setzero_pd(),
+					     _CMP_GT_OQ);
+		inv = _mm512_maskz_div_pd(ok, _mm512_set1_pd(a.qa), fs);
+		lsb = _mm512_maskz_div_pd(ok, fs, _mm512_set1_pd(a.qa));
+		for (bits = ok; bits; bits &= bits - 1) {
+			l = (unsigned int)__builtin_ctz(bits);
+			yl = y + (size_t)l * ys;
+			lane = _mm512_set1_epi64(l);
+			vi = _mm512_permutexvar_pd(lane, inv);
+			vl = _mm512_permutexvar_pd(lane, lsb);
+			for (j = 0; j < n; j += 8) {
+				k = lanes8(n - j < 8 ? n - j : 8);
+				_mm256_mask_storeu_ps(out + (size_t)(g + l) * n +
+						      j, k, adc_conv8(
+					_mm512_loadu_pd(yl + j), k, vi, vl,
+					a.qa, &sat));
+			}
 		}
-		ymax = _mm512_cvtsd_f64(_mm512_castsi512_pd(max_all_epi64(m)));
-		fs = a->fixed ? a->range : ymax;
-		if (!(fs > 0.0)) {
-			memset(o, 0, n * sizeof(*o));
-			continue;
-		}
-		inv = _mm512_set1_pd(a->qa / fs);
-		lsb = _mm512_set1_pd(fs / a->qa);
-		for (j = 0; j < n; j += 8) {
-			k = lanes8(n - j < 8 ? n - j : 8);
-			_mm256_mask_storeu_ps(o + j, k, adc_conv8(
-				_mm512_loadu_pd(y + j), k, inv, lsb, a->qa,
-				&sat));
+		for (bits = kv & ~ok; bits; bits &= bits - 1) {
+			l = (unsigned int)__builtin_ctz(bits);
+			memset(out + (size_t)(g + l) * n, 0, n * sizeof(*out));
 		}
 	}
 	return sat;
@@ -1977,7 +2041,7 @@ int cim_xbar_vmm(struct cim_xbar *xb, const struct cim_xbar_win *win,
 	nparts = cim_par_parts((double)batch *
 			       (v.nin * (double)v.nout + 8.0 * (v.nin + v.nout)));
 	v.pcs = align16(v.nin);
-	v.tmps = align16(v.nout);
+	v.tmps = ADC_GROUP * align16(v.nout);
 	v.wts = trans ? align16((size_t)v.nin * v.nout) : 0;
 	if (vmm_buf_get(xb, batch, v.nin, v.nout, nstride, nparts, v.pcs,
 			v.tmps, v.wts, &v.b))

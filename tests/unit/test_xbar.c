@@ -868,8 +868,10 @@ static unsigned int vmm_paths_agree(const struct cim_xbar_win *w, bool trans,
 
 	ylen = batch * nout * sizeof(*y0);
 	memset(&m0, 0, sizeof(m0));
-	/* NaN patterns: an output left unwritten differs */
+	/* NaN patterns: an output or a code left unwritten differs */
 	memset(y0, 0xff, ylen);
+	if (xb.scratch)
+		memset(xb.scratch, 0xff, xb.scratch_len);
 	ck_assert_int_eq(cim_xbar_set_simd_level(CIM_XBAR_SIMD_C),
 			 CIM_XBAR_SIMD_C);
 	ck_assert_int_eq(cim_xbar_vmm(&xb, w, trans, batch, x, y0, fixed,
@@ -881,6 +883,8 @@ static unsigned int vmm_paths_agree(const struct cim_xbar_win *w, bool trans,
 		xb.read = read0;
 		memset(&m1, 0, sizeof(m1));
 		memset(y1, 0xff, ylen);
+		/* codes, sums, ranges: no path may rely on another's */
+		memset(xb.scratch, 0xff, xb.scratch_len);
 		ck_assert_int_eq(cim_xbar_vmm(&xb, w, trans, batch, x, y1,
 					      fixed, range, &m1), 0);
 		ck_assert_msg(!memcmp(y1, y0, ylen) &&
@@ -899,8 +903,9 @@ static unsigned int vmm_paths_agree(const struct cim_xbar_win *w, bool trans,
 }
 
 /*
- * Random inputs with a zero vector, one-hot vectors in the second half
- * (sparse sums) and a value beyond 1.
+ * Random inputs with zero vectors (every fifth), one-hot vectors in the
+ * second half (sparse sums, some on a line of zero weights: a zero full
+ * scale without read noise) and a value beyond 1.
  */
 static void simd_inputs(float *x, unsigned int batch, unsigned int nin,
 			uint64_t seed)
@@ -909,7 +914,8 @@ static void simd_inputs(float *x, unsigned int batch, unsigned int nin,
 	size_t i;
 
 	rand_vec(x, (size_t)batch * nin, seed);
-	memset(x, 0, nin * sizeof(*x));
+	for (b = 0; b < batch; b += 5)
+		memset(x + (size_t)b * nin, 0, nin * sizeof(*x));
 	for (b = batch / 2; b < batch; b++)
 		for (i = 0; i < nin; i++)
 			if (i != b % nin)
@@ -930,6 +936,11 @@ static void simd_tile(void)
 	for (i = 0; i < (size_t)xb.rows * xb.cols; i++)
 		set_levels(&xb, i, cim_rng_next(&r) % 256,
 			   cim_rng_next(&r) % 256);
+	/* row 3 and column 2: weights 0 */
+	for (i = 0; i < xb.cols; i++)
+		set_levels(&xb, 3 * xb.cols + i, 9, 9);
+	for (i = 0; i < xb.rows; i++)
+		set_levels(&xb, i * xb.cols + 2, 7, 7);
 	cim_par_set_threads(1);
 }
 
