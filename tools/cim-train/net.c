@@ -476,6 +476,8 @@ static int device_update(struct net *n, struct layer *l, struct cim_linear *lin,
 	float mu = n->o.host_momentum ? n->o.momentum : 0.0f;
 	float wd = n->o.weight_decay;
 	size_t j, nw = (size_t)l->k * l->out;
+	float *restrict vw;
+	const float *restrict gw, *restrict wr;
 	int ret;
 
 	if (wd > 0.0f) {
@@ -502,10 +504,17 @@ static int device_update(struct net *n, struct layer *l, struct cim_linear *lin,
 	ret = host_grad(n, l, x, dy, bs);
 	if (ret)
 		return ret;
-	for (j = 0; j < nw; j++)
-		l->vw[j] = mu * l->vw[j] + l->gw[j] +
-			   (wd > 0.0f ? l->wr[j] : 0.0f);
-	return cim_linear_update_grad(lin, l->vw);
+	/* two loops, so that each vectorises; + 0 as before without decay */
+	vw = l->vw;
+	gw = l->gw;
+	wr = l->wr;
+	if (wd > 0.0f)
+		for (j = 0; j < nw; j++)
+			vw[j] = mu * vw[j] + gw[j] + wr[j];
+	else
+		for (j = 0; j < nw; j++)
+			vw[j] = mu * vw[j] + gw[j] + 0.0f;
+	return cim_linear_update_grad(lin, vw);
 }
 
 /*
@@ -683,18 +692,20 @@ static void unpool_relu(const float *da, const uint32_t *idx,
 
 	for (pl = 0; pl < planes; pl++)
 		for (y = 0; y < h; y++) {
-			size_t i0 = ((size_t)pl * H + 2 * y) * H;
+			/* 32-bit indices, as pool() stores them */
+			uint32_t i0 = (pl * H + 2 * y) * H;
 			size_t o = ((size_t)pl * h + y) * h;
+			float *r0 = dz + i0, *r1 = r0 + H;
 
 			for (x = 0; x < h; x++) {
-				size_t w = i0 + 2 * x, b = idx[o + x];
-				float g = a[o + x] > 0.0f ? 0.0f + da[o + x] :
-							    0.0f;
+				uint32_t w = i0 + 2 * x, b = idx[o + x];
+				float d = da[o + x], g = a[o + x] > 0.0f ?
+							 0.0f + d : 0.0f;
 
-				dz[w] = b == w ? g : 0.0f;
-				dz[w + 1] = b == w + 1 ? g : 0.0f;
-				dz[w + H] = b == w + H ? g : 0.0f;
-				dz[w + H + 1] = b == w + H + 1 ? g : 0.0f;
+				r0[2 * x] = b == w ? g : 0.0f;
+				r0[2 * x + 1] = b == w + 1 ? g : 0.0f;
+				r1[2 * x] = b == w + H ? g : 0.0f;
+				r1[2 * x + 1] = b == w + H + 1 ? g : 0.0f;
 			}
 		}
 }
