@@ -1115,6 +1115,27 @@ static void put_read(void *p, __u32 nrows, __u32 ncols, __u64 dst)
 	pr->dst = dst;
 }
 
+/* a DUU update of the R x C window at 0 of crossbar 0, lr 0.2, 16 pulses */
+static struct cim_pkt_duu_update *put_duu(void *p, __u16 flags, __u32 nrows,
+					  __u32 ncols, __u32 batch, __u64 x,
+					  __u64 d)
+{
+	struct cim_pkt_duu_update *u = p;
+
+	memset(u, 0, sizeof(*u));
+	u->hdr.opcode = CIM_OP_DUU_UPDATE;
+	u->hdr.flags = flags;
+	u->hdr.size = sizeof(*u);
+	u->win.nrows = nrows;
+	u->win.ncols = ncols;
+	u->batch = batch;
+	u->lr_f32 = f32_bits(0.2f);
+	u->n_max = 16;
+	u->x = x;
+	u->d = d;
+	return u;
+}
+
 static long counter_read(int index, const char *name)
 {
 	char attr[64];
@@ -1160,19 +1181,8 @@ TEST_F(cim, update_then_vmm)
 	off += sizeof(struct cim_pkt_xbar_read);
 	put_vmm(c + off, 0, R, C, 1, CIM_REF(0, 3 * PAGE), CIM_REF(0, 5 * PAGE));
 	off += sizeof(struct cim_pkt_vmm);
-	u = (void *)(c + off);
-	memset(u, 0, sizeof(*u));
-	u->hdr.opcode = CIM_OP_DUU_UPDATE;
-	u->hdr.flags = CIM_DUU_F_REPORT;
-	u->hdr.size = sizeof(*u);
-	u->win.nrows = R;
-	u->win.ncols = C;
-	u->batch = 1;
-	u->lr_f32 = f32_bits(0.2f);
-	u->epsilon_f32 = 0;
-	u->n_max = 16;
-	u->x = CIM_REF(0, 3 * PAGE);
-	u->d = CIM_REF(0, 4 * PAGE);
+	u = put_duu(c + off, CIM_DUU_F_REPORT, R, C, 1, CIM_REF(0, 3 * PAGE),
+		    CIM_REF(0, 4 * PAGE));
 	u->report = CIM_REF(0, 7 * PAGE);
 	off += sizeof(*u);
 	put_read(c + off, R, C, CIM_REF(0, 2 * PAGE));
@@ -1244,18 +1254,9 @@ TEST_F(cim, update_identity)
 	off += sizeof(struct cim_pkt_xbar_program);
 	put_read(c + off, R, C, CIM_REF(0, 1 * PAGE));
 	off += sizeof(struct cim_pkt_xbar_read);
-	u = (void *)(c + off);
-	memset(u, 0, sizeof(*u));
-	u->hdr.opcode = CIM_OP_DUU_UPDATE;
-	u->hdr.flags = CIM_DUU_F_X_IDENTITY;
-	u->hdr.size = sizeof(*u);
-	u->win.nrows = R;
-	u->win.ncols = C;
-	u->batch = R;
-	u->lr_f32 = f32_bits(0.2f);
-	u->n_max = 16;
-	u->x = CIM_REF(0, 3 * PAGE);	/* refused: x is not read */
-	u->d = CIM_REF(0, 3 * PAGE);
+	/* refused: x is not read */
+	u = put_duu(c + off, CIM_DUU_F_X_IDENTITY, R, C, R,
+		    CIM_REF(0, 3 * PAGE), CIM_REF(0, 3 * PAGE));
 	off += sizeof(*u);
 	put_read(c + off, R, C, CIM_REF(0, 2 * PAGE));
 	off += sizeof(struct cim_pkt_xbar_read);
