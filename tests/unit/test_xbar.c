@@ -756,6 +756,22 @@ START_TEST(test_xbar_noise_lanes_skip)
 }
 END_TEST
 
+/* a 640 x 48 tile of random levels (0..255), default physics */
+static void tile_640(uint64_t seed)
+{
+	struct cim_rng r;
+	size_t i;
+
+	cim_fw_config_default(&cfg);
+	cfg.levels = 256;	/* a sum of more than 518 lines: 2 chunks */
+	cfg.xbar_rows = 640;
+	tile_init();
+	cim_rng_seed(&r, seed, seed);
+	for (i = 0; i < (size_t)xb.rows * xb.cols; i++)
+		set_levels(&xb, i, cim_rng_next(&r) % 256,
+			   cim_rng_next(&r) % 256);
+}
+
 /*
  * The VMM cut across 1, 2 or 3 threads of the pool: the same outputs,
  * counters and read-noise stream, bit for bit, with read noise on, for
@@ -778,17 +794,8 @@ START_TEST(test_xbar_vmm_threads)
 	struct cim_xbar_win w;
 	float *x, *y1, *yt;
 	unsigned int k, t, nin, nout;
-	struct cim_rng r;
-	size_t i;
 
-	cim_fw_config_default(&cfg);
-	cfg.levels = 256;	/* a sum of more than 518 lines: 2 chunks */
-	cfg.xbar_rows = 640;
-	tile_init();
-	cim_rng_seed(&r, 5, 5);
-	for (i = 0; i < (size_t)xb.rows * xb.cols; i++)
-		set_levels(&xb, i, cim_rng_next(&r) % 256,
-			   cim_rng_next(&r) % 256);
+	tile_640(5);
 	x = malloc(sizeof(*x) * 1000 * 640);
 	y1 = malloc(sizeof(*y1) * 1000 * 640);
 	yt = malloc(sizeof(*yt) * 1000 * 640);
@@ -925,17 +932,9 @@ static void simd_inputs(float *x, unsigned int batch, unsigned int nin,
 
 static void simd_tile(void)
 {
-	struct cim_rng r;
 	size_t i;
 
-	cim_fw_config_default(&cfg);
-	cfg.levels = 256;	/* a sum of more than 518 lines: 2 chunks */
-	cfg.xbar_rows = 640;
-	tile_init();
-	cim_rng_seed(&r, 6, 6);
-	for (i = 0; i < (size_t)xb.rows * xb.cols; i++)
-		set_levels(&xb, i, cim_rng_next(&r) % 256,
-			   cim_rng_next(&r) % 256);
+	tile_640(6);
 	/* row 3 and column 2: weights 0 */
 	for (i = 0; i < xb.cols; i++)
 		set_levels(&xb, 3 * xb.cols + i, 9, 9);
