@@ -24,7 +24,6 @@
  *
  * Copyright (C) 2026 The cim authors
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -37,6 +36,7 @@
 #include "cim_fw.h"
 #include "cim_ternary.h"
 #include "tnet.h"
+#include "tool.h"
 
 static const struct {
 	const char *name;
@@ -337,6 +337,7 @@ static int resnet_main(int argc, char **argv)
 	};
 	unsigned int preset = 0, group = 4, i;
 	uint32_t seed = 42;
+	unsigned long long val;
 	int opt, sweep = 0;
 
 	while ((opt = getopt_long(argc, argv, "p:g:s:h", lopts, NULL)) != -1) {
@@ -352,50 +353,41 @@ static int resnet_main(int argc, char **argv)
 				fprintf(stderr, "cim-ternary: -p %s: expected "
 					"default, stt-tcam or destiny\n",
 					optarg);
-				return 2;
+				return TOOL_EXIT_USAGE;
 			}
 			break;
-		case 'g': {
-			char *end;
-
-			group = (unsigned int)strtoul(optarg, &end, 10);
-			if (end == optarg || *end || !group ||
-			    group > CIM_TERNARY_MAX_GROUP) {
+		case 'g':
+			/* decimal only, as every option of the tools */
+			if (!tool_parse_uint(optarg, 1, CIM_TERNARY_MAX_GROUP,
+					     &val)) {
 				fprintf(stderr, "cim-ternary: -g %s: expected "
 					"1..%d\n", optarg,
 					CIM_TERNARY_MAX_GROUP);
-				return 2;
+				return TOOL_EXIT_USAGE;
 			}
+			group = (unsigned int)val;
 			break;
-		}
-		case 's': {
-			unsigned long v;
-			char *end;
-
-			errno = 0;
-			v = strtoul(optarg, &end, 0);
-			if (errno || end == optarg || *end || *optarg == '-' ||
-			    v > UINT32_MAX) {
+		case 's':
+			if (!tool_parse_uint(optarg, 0, UINT32_MAX, &val)) {
 				fprintf(stderr, "cim-ternary: -s %s: expected "
 					"0..%u\n", optarg, UINT32_MAX);
-				return 2;
+				return TOOL_EXIT_USAGE;
 			}
-			seed = (uint32_t)v;
+			seed = (uint32_t)val;
 			break;
-		}
 		case 'h':
 			usage(stdout);
 			return 0;
 		default:
 			usage(stderr);
-			return 2;
+			return TOOL_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "cim-ternary: unexpected argument '%s'\n",
 			argv[optind]);
 		usage(stderr);
-		return 2;
+		return TOOL_EXIT_USAGE;
 	}
 	cim_fw_config_default(&cfg);
 	cfg.cost_preset = (enum cim_cost_preset)preset;
@@ -597,7 +589,7 @@ int main(int argc, char **argv)
 	if (argc > 1 && argv[1][0] != '-') {
 		fprintf(stderr, "cim-ternary: unknown command '%s'\n", argv[1]);
 		usage(stderr);
-		return 2;
+		return TOOL_EXIT_USAGE;
 	}
 	return resnet_main(argc, argv);
 }

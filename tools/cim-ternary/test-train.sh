@@ -33,15 +33,17 @@ strip() {
 	sed -E 's/[0-9]+\.[0-9]+s/Xs/g' "$1"
 }
 
-# expect_err NAME PATTERN ARGS...: cim-ternary fails and stderr matches
+# expect_err NAME STATUS PATTERN ARGS...: cim-ternary exits with STATUS
+# (1: an error, 2: a usage error) and stderr matches PATTERN
 expect_err() {
 	name=$1
-	pat=$2
-	shift 2
+	want=$2
+	pat=$3
+	shift 3
 	"$bin" "$@" >/dev/null 2>"$tmp/err"
 	rc=$?
-	grep -q -- "$pat" "$tmp/err" && [ "$rc" -ne 0 ]
-	ok $? "$name"
+	grep -q -- "$pat" "$tmp/err" && [ "$rc" -eq "$want" ]
+	ok $? "$name (exit $rc)"
 	sed 's/^/# /' "$tmp/err"
 }
 
@@ -92,32 +94,33 @@ if [ -n "$san" ]; then
 	grep -v "^ " "$tmp/s" | sed 's/^/# /'
 fi
 
-expect_err "--epochs 0" "--epochs 0: expected an integer" train --epochs 0
-expect_err "--epochs 2x" "--epochs 2x: expected an integer" train --epochs 2x
-expect_err "--seed -1" "--seed -1: expected an integer" train --seed -1
-expect_err "--lr 0" "--lr 0: expected a number" train --lr 0
-expect_err "--channels 8" "--channels 8: expected C1,C2" train --channels 8
-expect_err "--channels 8,16,4" "--channels 8,16,4: expected C1,C2" train --channels 8,16,4
-expect_err "--limit 0x10" "--limit 0x10: expected an integer" train --limit 0x10
-expect_err "--group 7" "--group 7: expected an integer in 1..6" train --group 7
-expect_err "--dataset" "--dataset cifar: mnist or fashion" train --dataset cifar
-expect_err "stray argument" "unexpected argument 'extra'" train extra
-expect_err "unknown option" "cim-ternary train: unrecognized option '--bogus'" train --bogus
-expect_err "unknown command" "unknown command 'trian'" trian
-expect_err "resnet -g 0" "-g 0: expected 1..6" -g 0
-expect_err "resnet -p" "-p foo: expected default, stt-tcam or destiny" -p foo
-expect_err "resnet -s" "-s abc: expected 0..4294967295" -s abc
-expect_err "resnet stray argument" "unexpected argument 'extra'" resnet extra
-expect_err "missing dataset" "$tmp/none/train-images-idx3-ubyte: .*fetch-mnist.sh" \
+expect_err "--epochs 0" 2 "--epochs 0: expected an integer" train --epochs 0
+expect_err "--epochs 2x" 2 "--epochs 2x: expected an integer" train --epochs 2x
+expect_err "--seed -1" 2 "--seed -1: expected an integer" train --seed -1
+expect_err "--lr 0" 2 "--lr 0: expected a number" train --lr 0
+expect_err "--channels 8" 2 "--channels 8: expected C1,C2" train --channels 8
+expect_err "--channels 8,16,4" 2 "--channels 8,16,4: expected C1,C2" train --channels 8,16,4
+expect_err "--limit 0x10" 2 "--limit 0x10: expected an integer" train --limit 0x10
+expect_err "--group 7" 2 "--group 7: expected an integer in 1..6" train --group 7
+expect_err "--dataset" 2 "--dataset cifar: mnist or fashion" train --dataset cifar
+expect_err "stray argument" 2 "unexpected argument 'extra'" train extra
+expect_err "unknown option" 2 "cim-ternary train: unrecognized option '--bogus'" train --bogus
+expect_err "unknown command" 2 "unknown command 'trian'" trian
+expect_err "resnet -g 0" 2 "-g 0: expected 1..6" -g 0
+expect_err "resnet -p" 2 "-p foo: expected default, stt-tcam or destiny" -p foo
+expect_err "resnet -s" 2 "-s abc: expected 0..4294967295" -s abc
+expect_err "resnet -s 0x10" 2 "-s 0x10: expected 0..4294967295" -s 0x10
+expect_err "resnet stray argument" 2 "unexpected argument 'extra'" resnet extra
+expect_err "missing dataset" 1 "$tmp/none/train-images-idx3-ubyte: .*fetch-mnist.sh" \
 	train --data-dir "$tmp/none"
 # the t10k labels next to the train images: 2,000 labels for 8,000 images
 mkdir "$tmp/bad"
 cp "$data/train-images-idx3-ubyte" "$tmp/bad/"
 cp "$data/t10k-labels-idx1-ubyte" "$tmp/bad/train-labels-idx1-ubyte"
-expect_err "labels that do not match the images" \
+expect_err "labels that do not match the images" 1 \
 	"$tmp/bad/train-labels-idx1-ubyte: 2000 labels for 8000 images" \
 	train --data-dir "$tmp/bad"
-expect_err "bad device" "/dev/cim-nonexistent: " \
+expect_err "bad device" 1 "/dev/cim-nonexistent: " \
 	train --data-dir "$data" --limit 10 --device /dev/cim-nonexistent
 
 "$bin" train --help > "$tmp/h" 2>&1 && grep -q -- "--dataset mnist|fashion" "$tmp/h"

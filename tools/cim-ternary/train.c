@@ -297,12 +297,14 @@ static void parse_channels(const char *s)
 	char c1[16];
 
 	if (!comma || comma - s >= (ptrdiff_t)sizeof(c1))
-		tool_die("--channels %s: expected C1,C2, each in 1..64", s);
+		tool_usage_die("--channels %s: expected C1,C2, each in 1..64",
+			       s);
 	memcpy(c1, s, comma - s);
 	c1[comma - s] = 0;
 	if (!tool_parse_uint(c1, 1, 64, &v1) ||
 	    !tool_parse_uint(comma + 1, 1, 64, &v2))
-		tool_die("--channels %s: expected C1,C2, each in 1..64", s);
+		tool_usage_die("--channels %s: expected C1,C2, each in 1..64",
+			       s);
 	opt.c1 = (unsigned int)v1;
 	opt.c2 = (unsigned int)v2;
 }
@@ -338,7 +340,8 @@ static int parse_args(int argc, char **argv)
 		case 'l':
 			opt.lr = tool_arg_float("lr", optarg, 0.0f, 1.0f);
 			if (!(opt.lr > 0.0f))
-				tool_die("--lr %s: expected a number in (0, 1]", optarg);
+				tool_usage_die("--lr %s: expected a number in (0, 1]",
+					       optarg);
 			break;
 		case 'c': parse_channels(optarg); break;
 		case 'g': opt.group = tool_arg_uint("group", optarg, 1,
@@ -347,17 +350,18 @@ static int parse_args(int argc, char **argv)
 		case 'F': opt.fp32 = false; break;
 		case 'q': opt.quiet = true; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default: usage(stderr); return TOOL_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "cim-ternary train: unexpected argument '%s'\n",
 			argv[optind]);
 		usage(stderr);
-		return 2;
+		return TOOL_EXIT_USAGE;
 	}
 	if (strcmp(opt.dataset, "mnist") && strcmp(opt.dataset, "fashion"))
-		tool_die("--dataset %s: mnist or fashion", opt.dataset);
+		tool_usage_die("--dataset %s: mnist or fashion",
+			       opt.dataset);
 	if (!opt.epochs)	/* Fashion-MNIST has 7.5x MNIST's 8,000 */
 		opt.epochs = strcmp(opt.dataset, "fashion") ? 8 : 3;
 	if (!opt.data_dir) {

@@ -138,13 +138,13 @@ static struct cim_device *open_device(const char *name, uint64_t seed)
 		else if (!strcmp(opt.preset, "no-variation"))
 			eo.flags |= CIM_EMB_F_NO_VARIATION;
 		else if (strcmp(opt.preset, "default"))
-			tool_die("--preset %s: default, ideal, no-noise or no-variation",
-			    opt.preset);
+			tool_usage_die("--preset %s: default, ideal, no-noise or no-variation",
+				       opt.preset);
 		ret = cim_device_open_embedded(&dev, &eo);
 	} else {
 		if (strcmp(opt.preset, "default"))
-			tool_die("--preset %s: a kernel device's physics are set when it is created (cim-pci properties)",
-			    opt.preset);
+			tool_usage_die("--preset %s: a kernel device's physics are set when it is created (cim-pci properties)",
+				       opt.preset);
 		ret = cim_device_open(&dev, name);
 	}
 	if (ret)
@@ -646,7 +646,7 @@ int main(int argc, char **argv)
 		case 'a': opt.pad = tool_arg_uint("pad", optarg, 0, 2); break;
 		case 'w': opt.weight_decay = tool_arg_float("weight-decay", optarg, 0.0f, 1.0f); break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default: usage(stderr); return TOOL_EXIT_USAGE;
 		}
 	}
 	if (optind < argc || !opt.batch || opt.batch > 4096 ||
@@ -657,16 +657,18 @@ int main(int argc, char **argv)
 	     strcmp(opt.norm, "sym")) ||
 	    (strcmp(opt.init, "torch") && strcmp(opt.init, "he"))) {
 		usage(stderr);
-		return 2;
+		return TOOL_EXIT_USAGE;
 	}
 	do_sw = !strcmp(opt.backend, "software") || !strcmp(opt.backend, "both");
 	do_dev = !strcmp(opt.backend, "device") || !strcmp(opt.backend, "both");
 	if (!do_sw && !do_dev)
-		tool_die("--backend %s: device, software or both", opt.backend);
+		tool_usage_die("--backend %s: device, software or both",
+			       opt.backend);
 	if (opt.resume && (!opt.checkpoint || (do_sw && do_dev)))
-		tool_die("--resume needs --checkpoint and one backend");
+		tool_usage_die("--resume needs --checkpoint and one backend");
 	if (strcmp(opt.dataset, "mnist") && strcmp(opt.dataset, "fashion"))
-		tool_die("--dataset %s: mnist or fashion", opt.dataset);
+		tool_usage_die("--dataset %s: mnist or fashion",
+			       opt.dataset);
 	if (!opt.transfer_seed)
 		opt.transfer_seed = opt.chip_seed + 1;
 	if (!opt.data_dir) {

@@ -28,13 +28,15 @@ fresh() {
 	cp "$src"/*-ubyte "$tmp/d/"
 }
 
-# expect_err NAME PATTERN: cim-train fails and stderr matches PATTERN
+# expect_err NAME PATTERN [ARGS [STATUS]]: cim-train exits with STATUS
+# (default 1, an error; 2 is a usage error) and stderr matches PATTERN
 expect_err() {
+	# shellcheck disable=SC2086 # ARGS are several words
 	"$bin" --data-dir "$tmp/d" --backend software --epochs 1 \
 		--train-limit 64 --test-limit 64 --quiet ${3:-} >/dev/null 2>"$tmp/err"
 	rc=$?
-	grep -q -- "$2" "$tmp/err" && [ "$rc" -ne 0 ]
-	ok $? "$1"
+	grep -q -- "$2" "$tmp/err" && [ "$rc" -eq "${4:-1}" ]
+	ok $? "$1 (exit $rc)"
 	sed 's/^/# /' "$tmp/err"
 }
 
@@ -91,14 +93,15 @@ expect_err "truncated checkpoint" "ck3: truncated checkpoint" \
 	--test-limit 64 --quiet --checkpoint "$tmp/ck" --resume >"$tmp/out" 2>&1 &&
 	grep -q "epoch  2/2" "$tmp/out"
 ok $? "resume from a good checkpoint"
-ls "$tmp"/ck.tmp* >/dev/null 2>&1
-[ $? -ne 0 ]
+! ls "$tmp"/ck.tmp* >/dev/null 2>&1
 ok $? "no temporary checkpoint left behind"
 fresh
-expect_err "non-numeric option" "--epochs 2x: expected an integer" "--epochs 2x"
-expect_err "batch too large" "--batch 5000: expected an integer in 1..4096" "--batch 5000"
-expect_err "negative seed" "--seed -1: expected an integer" "--seed -1"
-expect_err "bad learning rate" "--lr nan: expected a number in" "--lr nan"
+expect_err "non-numeric option" "--epochs 2x: expected an integer" "--epochs 2x" 2
+expect_err "batch too large" "--batch 5000: expected an integer in 1..4096" "--batch 5000" 2
+expect_err "negative seed" "--seed -1: expected an integer" "--seed -1" 2
+expect_err "bad learning rate" "--lr nan: expected a number in" "--lr nan" 2
+expect_err "unknown backend" "--backend gpu: device, software or both" "--backend gpu" 2
+expect_err "unknown option" "unrecognized option" "--no-such-option" 2
 
 echo "1..$n"
 [ "$fails" -eq 0 ]

@@ -15,16 +15,31 @@
 
 const char *tool_name = "cim";
 
+static void message(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", tool_name);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void tool_die(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", tool_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	message(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(1);
+}
+
+void tool_usage_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	message(fmt, ap);
+	va_end(ap);
+	exit(TOOL_EXIT_USAGE);
 }
 
 double tool_now(void)
@@ -53,7 +68,8 @@ unsigned long long tool_arg_uint(const char *name, const char *s,
 	unsigned long long v;
 
 	if (!tool_parse_uint(s, lo, hi, &v))
-		tool_die("--%s %s: expected an integer in %llu..%llu", name, s,
+		tool_usage_die("--%s %s: expected an integer in %llu..%llu",
+			       name, s,
 			 lo, hi);
 	return v;
 }
@@ -66,8 +82,8 @@ float tool_arg_float(const char *name, const char *s, float lo, float hi)
 	errno = 0;
 	v = strtof(s, &end);
 	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi)
-		tool_die("--%s %s: expected a number in [%g, %g]", name, s,
-			 (double)lo, (double)hi);
+		tool_usage_die("--%s %s: expected a number in [%g, %g]", name,
+			       s, (double)lo, (double)hi);
 	return v;
 }
 

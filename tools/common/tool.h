@@ -15,8 +15,14 @@
 /* Prefix of every message of tool_die(); set by main() */
 extern const char *tool_name;
 
+/* Exit status: 1 for errors, 2 for usage (an unknown option, a bad value) */
+#define TOOL_EXIT_USAGE	2
+
 __attribute__((noreturn, format(printf, 1, 2)))
 void tool_die(const char *fmt, ...);
+/* tool_die() for a usage error: exits with TOOL_EXIT_USAGE */
+__attribute__((noreturn, format(printf, 1, 2)))
+void tool_usage_die(const char *fmt, ...);
 
 /* Monotonic seconds */
 double tool_now(void);
@@ -30,12 +36,12 @@ bool tool_parse_uint(const char *s, unsigned long long lo,
 
 /*
  * The value of option --@name: all of @s, decimal (no sign, no base
- * prefix, no blanks), in @lo..@hi; anything else is fatal, with an error
+ * prefix, no blanks), in @lo..@hi; anything else is a usage error
  * naming the option.
  */
 unsigned long long tool_arg_uint(const char *name, const char *s,
 				 unsigned long long lo, unsigned long long hi);
-/* All of @s, a finite number in @lo..@hi; anything else is fatal */
+/* All of @s, a finite number in @lo..@hi; anything else is a usage error */
 float tool_arg_float(const char *name, const char *s, float lo, float hi);
 
 /*
