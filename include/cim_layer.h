@@ -31,9 +31,9 @@
  * cim_linear_reprogram() has written back its host shadow: the weights of
  * the last cim_linear_import() or cim_linear_export(). Training between
  * the last export and the reset is lost; export to checkpoint. With
- * several layers on one device handle, only the first to meet the reset
- * sees it (cim_device_check() acknowledges it device-wide): the
- * application reprograms every layer of the device.
+ * several layers on one device handle, each learns of the reset on its
+ * next call, also after another layer's cim_linear_reprogram() has
+ * acknowledged it for the handle (cim_device_check()).
  *
  * A layer is used by one thread at a time. Documentation/runtime/layers.rst
  * has the details.

@@ -61,6 +61,8 @@ struct cim__backend_ops {
  * @xbar_mask: embedded: reserved crossbars
  * @ap_mask: embedded: reserved APs
  * @weights_lost: embedded: reset since the last cim_device_check()
+ * @resets_seen: resets acknowledged by cim_device_check() on this handle,
+ *               which layers compare with the count they last programmed at
  */
 struct cim_device {
 	atomic_int refs;
@@ -75,7 +77,11 @@ struct cim_device {
 	uint64_t xbar_mask;
 	uint64_t ap_mask;
 	bool weights_lost;
+	atomic_uint_fast64_t resets_seen;
 };
+
+/* @dev's resets_seen, for the layers */
+uint64_t cim__device_resets(struct cim_device *dev);
 
 /**
  * struct cim_buffer - device-visible memory

@@ -184,9 +184,20 @@ enum cim_backend cim_device_backend(const struct cim_device *dev)
 
 int cim_device_check(struct cim_device *dev)
 {
+	int ret;
+
 	if (!dev)
 		return -EINVAL;
-	return dev->ops->check(dev);
+	ret = dev->ops->check(dev);
+	/* one handle acknowledges for all its layers: they count */
+	if (ret == -ECANCELED)
+		atomic_fetch_add(&dev->resets_seen, 1);
+	return ret;
+}
+
+uint64_t cim__device_resets(struct cim_device *dev)
+{
+	return atomic_load(&dev->resets_seen);
 }
 
 int cim_device_reset(struct cim_device *dev)

@@ -9,7 +9,9 @@ LAYER_HDRS := include/cim_layer.h runtime/layers/layers_priv.h
 LAYER_OBJS := $(patsubst runtime/%.c,$(BUILD)/rt/%.o,$(LAYER_SRCS))
 LAYER_SAN_OBJS := $(patsubst runtime/%.c,$(BUILD)/san/rt/%.o,$(LAYER_SRCS))
 
-$(LAYER_OBJS) $(LAYER_SAN_OBJS): $(LAYER_HDRS)
+$(LAYER_OBJS) $(LAYER_SAN_OBJS): $(LAYER_HDRS) runtime/cim_priv.h
+# the device's reset count (cim_priv.h)
+$(LAYER_OBJS) $(LAYER_SAN_OBJS): private RT_CFLAGS += -Iruntime
 
 $(BUILD)/libcim.so.$(RT_VERSION) $(BUILD)/libcim.a: $(LAYER_OBJS)
 $(BUILD)/san/libcim.a: $(LAYER_SAN_OBJS)

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "cim_layer.h"
+#include "cim_priv.h"
 #include "layers_priv.h"
 
 #define REPORT_STRIDE	32	/* >= both report structs, 8-aligned */
@@ -42,6 +43,7 @@ struct cim_linear {
 	struct cim_buffer *xbuf, *dbuf, *ybuf, *wbuf, *rbuf;
 	struct cim_cmdbuf *cb_fwd, *cb_bwd, *cb_upd, *cb_misc;
 	unsigned int fwd_batch, bwd_batch, upd_batch, upd_flags;
+	uint64_t resets;		/* the device's count when programmed */
 	bool lost;
 };
 
@@ -134,11 +136,19 @@ static struct cim_window tile_win(const struct cim_linear *l, unsigned int r,
 	};
 }
 
-/* One submit, one wait; a reset seen here marks the weights lost. */
+/*
+ * One submit, one wait; a reset seen here, or acknowledged on the handle
+ * since the layer was programmed (by another layer), marks the weights
+ * lost.
+ */
 static int run(struct cim_linear *l, struct cim_cmdbuf *cb)
 {
-	int ret = cim_run(cb, NULL);
+	int ret;
 
+	if (cim__device_resets(l->dev) != l->resets)
+		ret = -ECANCELED;
+	else
+		ret = cim_run(cb, NULL);
 	if (ret == -ECANCELED)
 		l->lost = true;
 	return ret;
@@ -274,6 +284,7 @@ int cim_linear_create(struct cim_device *dev, unsigned int in,
 	if (!l)
 		return -ENOMEM;
 	l->dev = dev;
+	l->resets = cim__device_resets(dev);
 	l->o = o;
 	l->in = in;
 	l->out = out;
@@ -771,6 +782,7 @@ int cim_linear_reprogram(struct cim_linear *l, struct cim_program_stats *stats)
 		return ret;
 	was_lost = l->lost;
 	l->lost = false;
+	l->resets = cim__device_resets(l->dev);
 	ret = program(l, l->shadow, stats);
 	/* a failure leaves the weights unknown: keep refusing to compute */
 	if (ret && (was_lost || ret == -ECANCELED))

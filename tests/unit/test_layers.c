@@ -452,15 +452,23 @@ END_TEST
 START_TEST(test_reset_weights_lost)
 {
 	enum { IN = 70, OUT = 50, B = 4 };
-	struct cim_device *dev = open_dev(4, 64, 48, true);
-	struct cim_linear *l = mk_linear(dev, IN, OUT, B, 1.0f);
+	struct cim_device *dev = open_dev(8, 64, 48, true);
+	struct cim_linear *l = mk_linear(dev, IN, OUT, B, 1.0f), *l2;
+	struct cim_linear_options o;
 	float *w = rand_vec((size_t)IN * OUT, 0.5f, 31);
 	float *we = malloc(sizeof(float) * IN * OUT);
 	float *x = rand_vec((size_t)B * IN, 1.0f, 32);
-	float y0[B * OUT], y1[B * OUT];
+	float y0[B * OUT], y1[B * OUT], z0[B * OUT], z1[B * OUT];
 
+	/* a second layer on the same handle, on the next four crossbars */
+	cim_linear_options_default(&o);
+	o.batch_max = B;
+	o.xbar_mask = 0xf0;
+	ck_assert_int_eq(cim_linear_create(dev, IN, OUT, &o, &l2), 0);
 	ck_assert_int_eq(cim_linear_import(l, w, NULL), 0);
+	ck_assert_int_eq(cim_linear_import(l2, w, NULL), 0);
 	ck_assert_int_eq(cim_linear_forward(l, x, B, y0), 0);
+	ck_assert_int_eq(cim_linear_forward(l2, x, B, z0), 0);
 	ck_assert_int_eq(cim_linear_weights_lost(l), 0);
 
 	ck_assert_int_eq(cim_device_reset(dev), 0);
@@ -480,6 +488,23 @@ START_TEST(test_reset_weights_lost)
 	ck_assert_int_eq(cim_linear_export(l, we), 0);
 	ck_assert_double_lt(rel_err(we, w, IN * OUT), 0.03);
 
+	/*
+	 * l's reprogram acknowledged the reset for the handle; l2, whose
+	 * cells were cleared too, must still learn of it, not compute with
+	 * zeros
+	 */
+	ck_assert_int_eq(cim_linear_weights_lost(l2), 0);
+	memcpy(z1, z0, sizeof(z1));
+	ck_assert_int_eq(cim_linear_forward(l2, x, B, z1), -ECANCELED);
+	ck_assert_int_eq(cim_linear_weights_lost(l2), 1);
+	ck_assert_mem_eq(z1, z0, sizeof(z1));
+	ck_assert_int_eq(cim_linear_reprogram(l2, NULL), 0);
+	ck_assert_int_eq(cim_linear_forward(l2, x, B, z1), 0);
+	ck_assert_double_lt(rel_err(z1, z0, B * OUT), 0.03);
+	/* and l, programmed after the acknowledgment, is not disturbed */
+	ck_assert_int_eq(cim_linear_forward(l, x, B, y1), 0);
+
+	cim_linear_destroy(l2);
 	cim_linear_destroy(l);
 	cim_device_close(dev);
 	free(w);
