@@ -281,6 +281,12 @@ START_TEST(test_builder_checks)
 	REFUSED(cim_cmd_duu_update(cb, &ok, &p, bx, 0, bd, 0, NULL, 0), -EINVAL);
 	p.n_max = 1; p.flags = CIM_DUU_F_REPORT;
 	REFUSED(cim_cmd_duu_update(cb, &ok, &p, bx, 0, bd, 0, NULL, 0), -EINVAL);
+	/* an identity x: one vector per window row, and no x buffer */
+	p.flags = CIM_DUU_F_X_IDENTITY; p.batch = ok.nrows;
+	REFUSED(cim_cmd_duu_update(cb, &ok, &p, bx, 0, bd, 0, NULL, 0), -EINVAL);
+	p.batch = ok.nrows - 1;
+	REFUSED(cim_cmd_duu_update(cb, &ok, &p, NULL, 0, bd, 0, NULL, 0),
+		-EINVAL);
 	p.flags = 0; p.batch = 0;
 	REFUSED(cim_cmd_duu_update(cb, &ok, &p, bx, 0, bd, 0, NULL, 0), -EINVAL);
 	REFUSED(cim_cmd_duu_update(cb, &ok, NULL, bx, 0, bd, 0, NULL, 0),
