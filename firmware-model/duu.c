@@ -150,6 +150,8 @@ HOT static size_t count_nonzero(const float *v, size_t n)
  * @cx: the batch x nr codes of x; @cd: the batch x nc codes of d
  * @g: the nr x nc sums
  * @k: the scale of one unit of G
+ * @x: the sparse path: x itself; @sx: its scale (also the identity's)
+ * @d: the identity path: d itself; @sd: its scale
  */
 struct duu_call {
 	struct cim_xbar *xb;
@@ -158,8 +160,10 @@ struct duu_call {
 	const double *cx, *cd;
 	double *g;
 	double k;
-	const float *x;		/* the sparse path: x itself, and its scale */
+	const float *x;
 	double sx;
+	const float *d;
+	double sd;
 };
 
 /* rows [i0, i1) of G by BLAS, then subtracted from chi */
@@ -229,7 +233,8 @@ static void sparse_part(void *arg, unsigned int part, unsigned int nparts)
 /*
  * x = I: row i of G is X_ii D[i], X_ii the code of 1 (the scale of an
  * identity is 1 / CODE_MAX, so X_ii = CODE_MAX), added to a zero sum as
- * sparse_part() does; the same bits as the identity sent as x.
+ * sparse_part() does; the same bits as the identity sent as x. A row at a
+ * time, so no scratch.
  */
 static void identity_part(void *arg, unsigned int part, unsigned int nparts)
 {
@@ -239,16 +244,15 @@ static void identity_part(void *arg, unsigned int part, unsigned int nparts)
 	unsigned int j, nr = win->nrows, nc = win->ncols, i;
 	unsigned int i0 = (unsigned int)cim_par_first(nr, part, nparts);
 	unsigned int i1 = (unsigned int)cim_par_first(nr, part + 1, nparts);
-	double c = quant1(1.0f, u->sx), *gi;
-	const double *db;
+	double c = quant1(1.0f, u->sx), g[CIM_MAX_XBAR_DIM];
+	const float *di;
 
 	for (i = i0; i < i1; i++) {
-		gi = u->g + (size_t)i * nc;
-		db = u->cd + (size_t)i * nc;
+		di = u->d + (size_t)i * nc;
 		for (j = 0; j < nc; j++)
-			gi[j] = 0.0 + c * db[j];
+			g[j] = 0.0 + c * quant1(di[j], u->sd);
 		sub_scaled(&xb->chi[(size_t)(win->row + i) * xb->cols +
-				    win->col], gi, u->k, nc);
+				    win->col], g, u->k, nc);
 	}
 }
 
@@ -328,43 +332,21 @@ void cim_duu_accumulate_identity(struct cim_xbar *xb,
 				 struct cim_meter *m)
 {
 	const struct cim_cost_params *cost = &xb->cfg->cost;
-	unsigned int nr = win->nrows, nc = win->ncols;
-	size_t nd = (size_t)nr * nc;
-	struct duu_call u = { .xb = xb, .win = win, .batch = nr };
+	size_t nd = (size_t)win->nrows * win->ncols;
+	struct duu_call u = { .xb = xb, .win = win, .batch = win->nrows };
 	const float one = 1.0f;
-	double macs = (double)nd, sd;
-	int64_t g[CIM_MAX_XBAR_DIM];
-	unsigned int i, j;
-	float *chi;
-	char *p;
+	double macs = (double)nd;
 
 	m->duu_macs += nd;
 	cim_meter_charge(m, CIM_UNIT_DUU, macs * cost->e_duu_mac_fj,
 			 macs / cost->duu_macs_per_ns * 1e3);
 	u.sx = cim_duu_scale(&one, 1);
-	sd = cim_duu_scale(d, nd);
-	if (sd == 0.0 || lr == 0.0f)
+	u.sd = cim_duu_scale(d, nd);
+	if (u.sd == 0.0 || lr == 0.0f)
 		return;
-	u.k = (double)lr * u.sx * sd;
-	p = duu_scratch(xb, 2 * align64(nd * sizeof(double)));
-	if (!p) {
-		/* the int64 sums of accumulate_slow(), row by row */
-		for (i = 0; i < nr; i++) {
-			for (j = 0; j < nc; j++)
-				g[j] = (int64_t)quant1(1.0f, u.sx) *
-				       (int64_t)quant1(d[(size_t)i * nc + j],
-						       sd);
-			chi = &xb->chi[(size_t)(win->row + i) * xb->cols +
-				       win->col];
-			for (j = 0; j < nc; j++)
-				chi[j] -= (float)(u.k * ((double)g[j] + 0.0));
-		}
-		return;
-	}
-	u.cd = (double *)p;
-	u.g = (double *)(p + align64(nd * sizeof(double)));
-	quantize(d, nd, sd, (double *)u.cd);
-	cim_par_run(cim_par_parts(2.0 * (double)nd), identity_part, &u);
+	u.k = (double)lr * u.sx * u.sd;
+	u.d = d;
+	cim_par_run(cim_par_parts(2.0 * macs), identity_part, &u);
 }
 
 struct transfer_acc {

@@ -139,6 +139,17 @@ static int check(const struct cim_conv2d *c, const float *a, size_t alen,
 	return 0;
 }
 
+/* the update's and the weight gradient's operands: both finite */
+static int check_x_dy(const struct cim_conv2d *c, const float *x,
+		      const float *dy, unsigned int n)
+{
+	int ret = check(c, x, c ? in_len(c, n) : 0, dy, n);
+
+	if (ret)
+		return ret;
+	return cim__all_finite(dy, out_len(c, n)) ? 0 : -EINVAL;
+}
+
 /*
  * The patch of output pixel (oy, ox): k values at @p, from an image of
  * @h x @w per channel that already holds the zero border (no bounds).
@@ -517,11 +528,9 @@ int cim_conv2d_update(struct cim_conv2d *c, const float *x, const float *dy,
 	size_t total, off;
 	int ret;
 
-	ret = check(c, x, c ? in_len(c, n) : 0, dy, n);
+	ret = check_x_dy(c, x, dy, n);
 	if (ret)
 		return ret;
-	if (!cim__all_finite(dy, out_len(c, n)))
-		return -EINVAL;
 	im2col(c, x, n);
 	nchw_to_rows(c, dy, n);
 	total = (size_t)n * c->oh * c->ow;
@@ -577,10 +586,10 @@ int cim_conv2d_weight_grad(struct cim_conv2d *c, const float *x,
 	unsigned int p;
 	int ret;
 
-	ret = check(c, x, c ? in_len(c, n) : 0, dy, n);
+	ret = check_x_dy(c, x, dy, n);
 	if (ret)
 		return ret;
-	if (!gw || !cim__all_finite(dy, out_len(c, n)))
+	if (!gw)
 		return -EINVAL;
 	j = (struct grad_job){ c, x, dy, (size_t)n * c->oh * c->ow };
 	/*

@@ -653,7 +653,7 @@ int cim_linear_update_grad(struct cim_linear *l, const float *g)
 		.n_max = l ? l->o.n_max : 1,
 		.flags = CIM_DUU_F_X_IDENTITY,
 	};
-	unsigned int i, r, c;
+	unsigned int i, k, r, c;
 	int ret;
 
 	if (!l || !g)
@@ -672,10 +672,11 @@ int cim_linear_update_grad(struct cim_linear *l, const float *g)
 
 		r = i / l->nct;
 		c = i % l->nct;
-		for (p.batch = 0; p.batch < win.nrows; p.batch++)
-			memcpy(dst + (size_t)p.batch * win.ncols,
-			       g + (size_t)(r * l->xr + p.batch) * l->out +
+		for (k = 0; k < win.nrows; k++)
+			memcpy(dst + (size_t)k * win.ncols,
+			       g + (size_t)(r * l->xr + k) * l->out +
 			       c * l->xc, win.ncols * sizeof(*g));
+		p.batch = win.nrows;	/* one unit vector per row */
 		ret = cim_cmd_duu_update(l->cb_misc, &win, &p, NULL, 0,
 					 l->wbuf, l->woff[i] * 4, NULL, 0);
 		if (ret)

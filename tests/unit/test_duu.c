@@ -677,9 +677,9 @@ END_TEST
 
 /*
  * An identity x (CIM_DUU_F_X_IDENTITY) against the identity sent as x:
- * the same chi bits, through the sparse path (rows >= 8), the dense one
- * (fewer) and the int64 fallback, at 1 to 3 threads; the meter counts one
- * product per cell instead of rows per cell.
+ * the same chi bits, the identity sent through the sparse path (rows
+ * >= 8), the dense one (fewer) and the int64 fallback, at 1 to 3 threads;
+ * the meter counts one product per cell instead of rows per cell.
  */
 START_TEST(test_duu_identity_equals_explicit)
 {

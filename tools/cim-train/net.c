@@ -469,7 +469,7 @@ static int host_grad(struct net *n, struct layer *l, const float *x,
 	return 0;
 }
 
-/* The device part of the update; n->eye may hold this layer's identity */
+/* The device part of the update */
 static int device_update(struct net *n, struct layer *l, struct cim_linear *lin,
 			 const float *x, const float *dy, unsigned int bs)
 {
@@ -489,6 +489,9 @@ static int device_update(struct net *n, struct layer *l, struct cim_linear *lin,
 		for (j = 0; j < l->k; j++)
 			n->eye[j * l->k + j] = 1.0f;
 		ret = cim_linear_forward(lin, n->eye, l->k, l->wr);
+		/* back to zero for the next layer */
+		for (j = 0; j < l->k; j++)
+			n->eye[j * l->k + j] = 0.0f;
 		if (ret)
 			return ret;
 		for (j = 0; j < nw; j++)
@@ -602,11 +605,7 @@ static int layer_backward(struct net *n, struct layer *l, const float *x,
 			if (ret)
 				return ret;
 		}
-		ret = device_update(n, l, lin, x, dy, bs);
-		/* n->eye goes back to zero for the next layer */
-		for (j = 0; j < l->k; j++)
-			n->eye[j * l->k + j] = 0.0f;
-		return ret;
+		return device_update(n, l, lin, x, dy, bs);
 	}
 
 	host_grad(n, l, x, dy, bs);
