@@ -33,7 +33,7 @@
 
 /* ABI version: major changes break compatibility, minor ones append */
 #define CIM_ABI_MAJOR			1
-#define CIM_ABI_MINOR			0
+#define CIM_ABI_MINOR			1
 
 /*
  * BAR0 register map. Every register is 32 bits wide and must be accessed
@@ -48,6 +48,8 @@
 #define   CIM_CAP_DUU			(1u << 1)
 #define   CIM_CAP_AP			(1u << 2)
 #define   CIM_CAP_FAULT_INJECT		(1u << 3)
+#define   CIM_CAP_ABORT			(1u << 4)	/* ABORT_SEQNO (1.1) */
+#define   CIM_CAP_SCRUB			(1u << 5)	/* CIM_OP_SCRUB (1.1) */
 #define CIM_REG_STATUS			0x00c	/* RO */
 #define   CIM_STATUS_ENABLED		(1u << 0)
 #define   CIM_STATUS_BUSY		(1u << 1)
@@ -94,6 +96,9 @@
 #define CIM_REG_COST_PRESET		0x074	/* enum cim_cost_preset */
 #define CIM_REG_SEED_LO			0x078
 #define CIM_REG_SEED_HI			0x07c
+
+/* Control registers added in ABI 1.1 */
+#define CIM_REG_ABORT_SEQNO		0x080	/* WO if CIM_CAP_ABORT */
 
 #define CIM_RING_ALIGN			64
 #define CIM_RING_MIN_ENTRIES		2
@@ -203,6 +208,7 @@ struct cim_pkt_hdr {
 enum cim_opcode {
 	CIM_OP_NOP = 0x00,
 	CIM_OP_FENCE = 0x01,
+	CIM_OP_SCRUB = 0x02,		/* ABI 1.1 */
 	CIM_OP_XBAR_PROGRAM = 0x10,
 	CIM_OP_XBAR_READ = 0x11,
 	CIM_OP_VMM_FWD = 0x12,
@@ -226,6 +232,23 @@ struct cim_pkt_fence {
 	struct cim_pkt_hdr hdr;
 	__u64 addr;
 	__u64 value;
+};
+
+/**
+ * struct cim_pkt_scrub - return units to their power-on state (24 bytes)
+ * @hdr: opcode CIM_OP_SCRUB, flags 0
+ * @xbar_mask: bit n scrubs crossbar n and its DUU accumulators; every bit
+ *             must name an existing crossbar, else BAD_UNIT
+ * @ap_mask: bit n scrubs AP n; every bit must name an existing AP, else
+ *           BAD_UNIT
+ *
+ * Both masks zero is a valid no-op. The driver sends it before it hands a
+ * unit to a new owner, so that no data of one user reaches the next.
+ */
+struct cim_pkt_scrub {
+	struct cim_pkt_hdr hdr;
+	__u64 xbar_mask;
+	__u64 ap_mask;
 };
 
 /**
