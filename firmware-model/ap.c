@@ -146,6 +146,29 @@ void cim_ap_reset(struct cim_ap *ap)
 	memset(ap->regs, 0, sizeof(ap->regs));
 }
 
+/*
+ * SCRUB: one write pass of 0 per domain over every row and column
+ * (every port at that domain), costed as write_tagged() costs a pass:
+ * the bits that flip, and a write time per pass. Then the power-on state.
+ */
+void cim_ap_scrub(struct cim_ap *ap, struct cim_meter *m)
+{
+	const struct cim_cost_params *cost = &ap->cfg->cost;
+	size_t i, n = (size_t)ap->cols * ap->domains * ap->words;
+	uint64_t flipped = 0;
+
+	for (i = 0; i < n; i++)
+		flipped += (uint64_t)__builtin_popcountll(ap->bits[i]);
+
+	m->ap_writes += ap->domains;
+	m->ap_bits_written += flipped;
+	cim_meter_charge(m, CIM_UNIT_AP_WRITE,
+			 cost->e_write_bit_fj * (double)flipped,
+			 cost->t_write_ps * ap->domains);
+	m->device_time_ps += cost->t_write_ps * ap->domains;
+	cim_ap_reset(ap);
+}
+
 /* ---- primitives ---- */
 
 static void km_clear(struct cim_ap *ap)

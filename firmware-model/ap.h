@@ -48,6 +48,8 @@ int cim_ap_init(struct cim_ap *ap, const struct cim_fw_config *cfg);
 void cim_ap_fini(struct cim_ap *ap);
 /* all domains zero, ports at 0, ROWEN all, other registers cleared */
 void cim_ap_reset(struct cim_ap *ap);
+/* cim_ap_reset() after a write pass per domain charged to @m (SCRUB) */
+void cim_ap_scrub(struct cim_ap *ap, struct cim_meter *m);
 
 /*
  * Check a program against the geometry without running it. Returns

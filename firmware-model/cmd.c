@@ -90,6 +90,12 @@ static int check_report(struct cmd_ctx *c, bool wanted, uint64_t addr,
 	return check_align(c, addr, 8, field);
 }
 
+/* the low @bits bits set */
+static uint64_t field_mask(unsigned int bits)
+{
+	return bits >= 64 ? ~0ull : (1ull << bits) - 1;
+}
+
 static int dma_read(struct cmd_ctx *c, uint64_t addr, void *dst, size_t len,
 		    uint32_t field)
 {
@@ -254,6 +260,36 @@ static int do_fence(struct cmd_ctx *c)
 		st = dma_write(c, p.addr, &p.value, sizeof(p.value),
 			       PKT_FIELD(P, addr));
 	return st;
+}
+
+/* SCRUB ------------------------------------------------------------------ */
+
+/* Every mask bit must name a unit before any unit is touched. */
+static int do_scrub(struct cmd_ctx *c)
+{
+	typedef struct cim_pkt_scrub P;
+	const struct cim_fw_config *cfg = &c->fw->cfg;
+	unsigned int i;
+	P p;
+	int st;
+
+	st = take(c, &p, sizeof(p));
+	if (!st)
+		st = check_flags(c, p.hdr.flags, 0);
+	if (st)
+		return st;
+	if (p.xbar_mask & ~field_mask(cfg->xbar_count))
+		return fail(c, CIM_ST_BAD_UNIT, PKT_FIELD(P, xbar_mask));
+	if (p.ap_mask & ~field_mask(cfg->ap_count))
+		return fail(c, CIM_ST_BAD_UNIT, PKT_FIELD(P, ap_mask));
+
+	for (i = 0; i < cfg->xbar_count; i++)
+		if (p.xbar_mask >> i & 1)
+			cim_xbar_scrub(&c->fw->xbars[i], &c->fw->meter);
+	for (i = 0; i < cfg->ap_count; i++)
+		if (p.ap_mask >> i & 1)
+			cim_ap_scrub(&c->fw->aps[i], &c->fw->meter);
+	return CIM_ST_OK;
 }
 
 /* Crossbar packets ------------------------------------------------------- */
@@ -581,11 +617,6 @@ static int check_ap_rows(struct cmd_ctx *c, struct cim_pkt_ap_rows *p,
 	return st;
 }
 
-static uint64_t field_mask(unsigned int bits)
-{
-	return bits >= 64 ? ~0ull : (1ull << bits) - 1;
-}
-
 static int do_ap_load_rows(struct cmd_ctx *c)
 {
 	typedef struct cim_pkt_ap_rows P;
@@ -730,6 +761,7 @@ struct cmd_op {
 static const struct cmd_op cmd_ops[] = {
 	[CIM_OP_NOP] = { do_nop, false },
 	[CIM_OP_FENCE] = { do_fence, false },
+	[CIM_OP_SCRUB] = { do_scrub, true },
 	[CIM_OP_XBAR_PROGRAM] = { do_xbar_program, true },
 	[CIM_OP_XBAR_READ] = { do_xbar_read, true },
 	[CIM_OP_VMM_FWD] = { do_vmm_fwd, true },

@@ -113,6 +113,34 @@ void cim_xbar_reset(struct cim_xbar *xb)
 	seed_noise(xb);
 }
 
+/*
+ * SCRUB: a RESET pulse to every device not at level 0 that can move
+ * (Documentation/model/cost.rst), then the power-on state. Timed as
+ * write-verify is: the cells of a row in parallel, a cell's two devices
+ * one after the other, rows one after another.
+ */
+void cim_xbar_scrub(struct cim_xbar *xb, struct cim_meter *m)
+{
+	const struct cim_cost_params *cost = &xb->cfg->cost;
+	unsigned int r, c, row_max, n, pulses = 0, steps = 0;
+	size_t cell;
+
+	for (r = 0; r < xb->rows; r++) {
+		row_max = 0;
+		for (c = 0; c < xb->cols; c++) {
+			cell = cell_of(xb, r, c);
+			n = (xb->kp[cell] && !xb->stuck[2 * cell]) +
+			    (xb->km[cell] && !xb->stuck[2 * cell + 1]);
+			pulses += n;
+			row_max = n > row_max ? n : row_max;
+		}
+		steps += row_max;
+	}
+	cim_meter_charge(m, CIM_UNIT_PULSE, (double)pulses * cost->e_pulse_fj,
+			 (double)steps * cost->t_pulse_ps);
+	cim_xbar_reset(xb);
+}
+
 int cim_xbar_init(struct cim_xbar *xb, const struct cim_fw_config *cfg,
 		  unsigned int index)
 {

@@ -71,6 +71,8 @@ int cim_xbar_init(struct cim_xbar *xb, const struct cim_fw_config *cfg,
 void cim_xbar_fini(struct cim_xbar *xb);
 /* every device back to G_min, chi zeroed, noise streams re-seeded */
 void cim_xbar_reset(struct cim_xbar *xb);
+/* cim_xbar_reset() after RESET pulses charged to @m (CIM_OP_SCRUB) */
+void cim_xbar_scrub(struct cim_xbar *xb, struct cim_meter *m);
 
 /*
  * Apply @n > 0 pulses to one device of cell (r, c): @dev 0 is G+, 1 is

@@ -169,6 +169,14 @@ static uint32_t valid_packet(uint16_t op, void *buf)
 		size = sizeof(*p);
 		break;
 	}
+	case CIM_OP_SCRUB: {
+		struct cim_pkt_scrub *p = buf;
+
+		p->xbar_mask = 2;
+		p->ap_mask = 3;
+		size = sizeof(*p);
+		break;
+	}
 	case CIM_OP_XBAR_PROGRAM: {
 		struct cim_pkt_xbar_program *p = buf;
 
@@ -258,7 +266,8 @@ static uint32_t valid_packet(uint16_t op, void *buf)
 }
 
 static const uint16_t all_ops[] = {
-	CIM_OP_NOP, CIM_OP_FENCE, CIM_OP_XBAR_PROGRAM, CIM_OP_XBAR_READ,
+	CIM_OP_NOP, CIM_OP_FENCE, CIM_OP_SCRUB, CIM_OP_XBAR_PROGRAM,
+	CIM_OP_XBAR_READ,
 	CIM_OP_VMM_FWD, CIM_OP_VMM_TRANS, CIM_OP_DUU_UPDATE,
 	CIM_OP_AP_LOAD_ROWS, CIM_OP_AP_PROGRAM, CIM_OP_AP_READ,
 	CIM_OP_COUNTERS_READ, CIM_OP_COUNTERS_RESET,
@@ -429,6 +438,7 @@ typedef struct cim_pkt_ap_rows PA;
 typedef struct cim_pkt_ap_program PG;
 typedef struct cim_pkt_counters PC;
 typedef struct cim_pkt_fence PF;
+typedef struct cim_pkt_scrub PS;
 
 #define VMM_REJECTS(o)							\
 	SIZE_REJECTS(o),						\
@@ -470,6 +480,19 @@ static const struct reject rejects[] = {
 	  CIM_ST_BAD_ALIGN, FIELD(PF, addr) },
 	{ CIM_OP_FENCE, 0, FIELD(PF, addr), 8, UNMAPPED, false, NULL,
 	  CIM_ST_DMA, FIELD(PF, addr) },
+
+	SIZE_REJECTS(CIM_OP_SCRUB),
+	{ CIM_OP_SCRUB, 0, HDR_FLAGS, 2, 1, false, NULL, CIM_ST_BAD_FLAGS,
+	  HDR_FLAGS },
+	{ CIM_OP_SCRUB, 0, FIELD(PS, xbar_mask), 8, 4, false, NULL,
+	  CIM_ST_BAD_UNIT, FIELD(PS, xbar_mask) },
+	{ CIM_OP_SCRUB, 0, FIELD(PS, xbar_mask), 8, 1ull << 63, false, NULL,
+	  CIM_ST_BAD_UNIT, FIELD(PS, xbar_mask) },
+	{ CIM_OP_SCRUB, 0, FIELD(PS, ap_mask), 8, 7, false, NULL,
+	  CIM_ST_BAD_UNIT, FIELD(PS, ap_mask) },
+	/* a bit far above AP_COUNT */
+	{ CIM_OP_SCRUB, 0, FIELD(PS, ap_mask), 8, 1ull << 40, false,
+	  NULL, CIM_ST_BAD_UNIT, FIELD(PS, ap_mask) },
 
 	SIZE_REJECTS(CIM_OP_XBAR_PROGRAM),
 	{ CIM_OP_XBAR_PROGRAM, 0, HDR_FLAGS, 2, 3, false, NULL,
@@ -770,7 +793,7 @@ END_TEST
 
 START_TEST(test_cmd_bad_opcode)
 {
-	static const uint16_t bad[] = { 0x02, 0x0f, 0x15, 0x23, 0x32, 0xffff };
+	static const uint16_t bad[] = { 0x03, 0x0f, 0x15, 0x23, 0x32, 0xffff };
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -1097,6 +1120,301 @@ START_TEST(test_cmd_fuzz)
 }
 END_TEST
 
+/* SCRUB ------------------------------------------------------------------ */
+
+/*
+ * A device with every non-ideality on (variation, cycle noise, read
+ * noise, stuck devices, soft bounds), so that a scrub that forgot a
+ * noise stream or a stuck device gives other bits than a fresh device.
+ */
+static void config_noisy(struct cim_fw_config *cfg)
+{
+	cim_fw_config_default(cfg);
+	cfg->seed = 0x5c2b;
+	cfg->xbar_count = 3;
+	cfg->xbar_rows = 64;
+	cfg->xbar_cols = 48;
+	cfg->ap_count = 3;
+	cfg->ap_rows = 256;
+	cfg->ap_cols = 128;
+	cfg->ap_domains = 16;
+	cfg->ap_group_tracks = 32;
+	cfg->stuck_prob = 0.05;
+}
+
+/* Bus buffers of one scrub test device; outputs in [B_OUT, end). */
+enum {
+	B_W = 0, B_X = 0x4000, B_D = 0x8000, B_AP = 0xc000,
+	B_OUT = 0x10000, B_OUT_LEN = 0x20000,
+};
+
+static uint64_t unit_hash(const struct cim_fw *f, unsigned int x,
+			  unsigned int a)
+{
+	const struct cim_xbar *xb = &f->xbars[x];
+	const struct cim_ap *ap = &f->aps[a];
+	size_t n = (size_t)xb->rows * xb->cols, w = ap->words * 8;
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	h = hash(h, xb->kp, n);
+	h = hash(h, xb->km, n);
+	h = hash(h, xb->chi, n * sizeof(float));
+	h = hash(h, &xb->c2c, sizeof(xb->c2c));
+	h = hash(h, &xb->read, sizeof(xb->read));
+	h = hash(h, ap->bits, (size_t)ap->cols * ap->domains * w);
+	h = hash(h, ap->offset, ap->groups * sizeof(*ap->offset));
+	h = hash(h, ap->key, ap->cols);
+	h = hash(h, ap->mask, ap->cols);
+	h = hash(h, ap->tag, 3 * w);
+	h = hash(h, ap->regs, sizeof(ap->regs));
+	return h;
+}
+
+/*
+ * Work on crossbar @x and AP @a: program, both VMMs, a DUU update with
+ * transfer, a VMM after it, AP arithmetic with shifts, and every result
+ * read back into the output area, which is cleared first.
+ */
+static void scrub_work(struct cim_fw *f, struct testmem *m, unsigned int x,
+		       unsigned int a)
+{
+	struct cim_job_completion done;
+	struct cim_pkt_xbar_program *p;
+	struct cim_pkt_vmm *v;
+	struct cim_pkt_duu_update *u;
+	struct cim_pkt_ap_rows *r;
+	struct cim_pkt_ap_program *g;
+	struct cim_pkt_xbar_read *rd;
+	const struct cim_pkt_xbar_window win = { x, 0, 64, 0, 48 };
+	uint64_t base = TESTMEM_BASE, out = base + B_OUT;
+	struct cmdbuf *c = calloc(1, sizeof(*c));
+
+	ck_assert_ptr_nonnull(c);
+	memset(testmem_ptr(m, out), 0, B_OUT_LEN);
+	p = cmdbuf_add(c, CIM_OP_XBAR_PROGRAM, CIM_PROGRAM_F_REPORT,
+		       sizeof(*p));
+	p->win = win;
+	p->max_iters = 8;
+	p->tolerance_f32 = f32_bits(0.5f);
+	p->src = base + B_W;
+	p->report = out;
+	v = cmdbuf_add(c, CIM_OP_VMM_FWD, 0, sizeof(*v));
+	v->win = win;
+	v->batch = 4;
+	v->x = base + B_X;
+	v->y = out + 0x100;
+	v = cmdbuf_add(c, CIM_OP_VMM_TRANS, 0, sizeof(*v));
+	v->win = win;
+	v->batch = 3;
+	v->x = base + B_D;
+	v->y = out + 0x1000;
+	u = cmdbuf_add(c, CIM_OP_DUU_UPDATE, CIM_DUU_F_REPORT, sizeof(*u));
+	u->win = win;
+	u->batch = 4;
+	u->lr_f32 = f32_bits(0.3f);
+	u->n_max = 7;
+	u->x = base + B_X;
+	u->d = base + B_D;
+	u->report = out + 0x40;
+	v = cmdbuf_add(c, CIM_OP_VMM_FWD, 0, sizeof(*v));
+	v->win = win;
+	v->batch = 4;
+	v->x = base + B_X;
+	v->y = out + 0x2000;
+	r = cmdbuf_add(c, CIM_OP_AP_LOAD_ROWS, 0, sizeof(*r));
+	r->ap = a;
+	r->nrows = 256;
+	r->ncols = 32;
+	r->addr = base + B_AP;
+	g = cmdbuf_add(c, CIM_OP_AP_PROGRAM, 0,
+		       sizeof(*g) + 6 * sizeof(g->inst[0]));
+	g->ap = a;
+	g->ninst = 6;
+	g->inst[0] = (struct cim_ap_inst){ CIM_AP_ADD, 0,
+					   { 0, 16, 32, 24, 60 } };
+	g->inst[1] = (struct cim_ap_inst){ CIM_AP_SHIFT, 0, { 0, 3 } };
+	g->inst[2] = (struct cim_ap_inst){ CIM_AP_ADD, 0,
+					   { 0, 16, 32, 24, 60 } };
+	g->inst[3] = (struct cim_ap_inst){ CIM_AP_MAX, 0, { 32, 24, 1 } };
+	g->inst[4] = (struct cim_ap_inst){ CIM_AP_TAGCOUNT, 0, { 2 } };
+	g->inst[5] = (struct cim_ap_inst){ CIM_AP_SHIFT, 0, { 1, 5 } };
+	r = cmdbuf_add(c, CIM_OP_AP_READ, 0, sizeof(*r));
+	r->ap = a;
+	r->nrows = 256;
+	r->col = 32;
+	r->ncols = 32;
+	r->addr = out + 0x4000;
+	r = cmdbuf_add(c, CIM_OP_AP_READ, 0, sizeof(*r));
+	r->ap = a;
+	r->what = CIM_AP_READ_REGS;
+	r->addr = out + 0x4800;
+	rd = cmdbuf_add(c, CIM_OP_XBAR_READ, 0, sizeof(*rd));
+	rd->win = win;
+	rd->dst = out + 0x8000;
+	ck_assert_int_eq(cmdbuf_run(f, c, m, &done), CIM_ST_OK);
+	ck_assert_uint_eq(done.cmds_done, 10);
+	free(c);
+}
+
+static void scrub_mem(struct testmem *m)
+{
+	float *w = testmem_ptr(m, TESTMEM_BASE + B_W);
+	float *x = testmem_ptr(m, TESTMEM_BASE + B_X);
+	float *d = testmem_ptr(m, TESTMEM_BASE + B_D);
+	uint64_t *rows = testmem_ptr(m, TESTMEM_BASE + B_AP);
+	unsigned int i;
+
+	testmem_alloc(m, B_OUT + B_OUT_LEN, NULL);
+	for (i = 0; i < 64 * 48; i++)
+		w[i] = (float)((int)(i * 37 % 101) - 50) / 55.0f;
+	for (i = 0; i < 4 * 64; i++)
+		x[i] = (float)((int)(i * 13 % 29) - 14) / 7.0f;
+	for (i = 0; i < 4 * 48; i++)
+		d[i] = (float)((int)(i * 11 % 23) - 11) / 5.0f;
+	for (i = 0; i < 256; i++)
+		rows[i] = (i * 0x9e3779b97f4a7c15ull) & 0xffff;
+}
+
+static int run_scrub(struct cim_fw *f, struct testmem *m, uint64_t xmask,
+		     uint64_t amask, struct cim_job_completion *done)
+{
+	struct cmdbuf *c = calloc(1, sizeof(*c));
+	struct cim_pkt_scrub *s;
+	int st;
+
+	ck_assert_ptr_nonnull(c);
+	s = cmdbuf_add(c, CIM_OP_SCRUB, 0, sizeof(*s));
+	s->xbar_mask = xmask;
+	s->ap_mask = amask;
+	st = cmdbuf_run(f, c, m, done);
+	free(c);
+	return st;
+}
+
+/*
+ * Crossbar 1 and AP 1 after work and a SCRUB give the bits of a fresh
+ * device's, for the same work; units left out of the masks keep theirs.
+ */
+START_TEST(test_cmd_scrub_as_fresh)
+{
+	struct cim_fw_config cfg;
+	struct cim_fw *used, *fresh;
+	struct testmem mu, mf;
+	struct cim_job_completion done;
+	uint64_t keep0, keep2;
+
+	config_noisy(&cfg);
+	ck_assert_int_eq(cim_fw_create(&cfg, &used), 0);
+	ck_assert_int_eq(cim_fw_create(&cfg, &fresh), 0);
+	testmem_init(&mu);
+	testmem_init(&mf);
+	scrub_mem(&mu);
+	scrub_mem(&mf);
+
+	scrub_work(used, &mu, 0, 0);
+	scrub_work(used, &mu, 1, 1);
+	scrub_work(used, &mu, 1, 1);
+	scrub_work(used, &mu, 2, 2);
+	keep0 = unit_hash(used, 0, 0);
+	keep2 = unit_hash(used, 2, 2);
+	ck_assert_uint_ne(unit_hash(used, 1, 1), unit_hash(fresh, 1, 1));
+
+	ck_assert_int_eq(run_scrub(used, &mu, 2, 2, &done), CIM_ST_OK);
+	ck_assert_uint_eq(done.cmds_done, 1);
+	ck_assert_uint_gt(done.energy_fj, 0);
+	ck_assert_uint_eq(unit_hash(used, 1, 1), unit_hash(fresh, 1, 1));
+	ck_assert_uint_eq(unit_hash(used, 0, 0), keep0);
+	ck_assert_uint_eq(unit_hash(used, 2, 2), keep2);
+
+	scrub_work(used, &mu, 1, 1);
+	scrub_work(fresh, &mf, 1, 1);
+	ck_assert_mem_eq(testmem_ptr(&mu, TESTMEM_BASE + B_OUT),
+			 testmem_ptr(&mf, TESTMEM_BASE + B_OUT), B_OUT_LEN);
+	ck_assert_uint_eq(unit_hash(used, 1, 1), unit_hash(fresh, 1, 1));
+	ck_assert_uint_eq(unit_hash(used, 0, 0), keep0);
+
+	/* masks of 0: a valid packet that does nothing and costs nothing */
+	ck_assert_int_eq(run_scrub(used, &mu, 0, 0, &done), CIM_ST_OK);
+	ck_assert_uint_eq(done.energy_fj, 0);
+	ck_assert_uint_eq(done.device_time_ps, 0);
+	ck_assert_uint_eq(unit_hash(used, 0, 0), keep0);
+
+	cim_fw_destroy(used);
+	cim_fw_destroy(fresh);
+	testmem_fini(&mu);
+	testmem_fini(&mf);
+}
+END_TEST
+
+/*
+ * The cost of Documentation/model/cost.rst: a RESET pulse per device
+ * not at level 0 that can move, rows one after another with a cell's
+ * devices in sequence; per AP, a write pass per domain and the bits that
+ * flip. Crossbars and APs overlap.
+ */
+START_TEST(test_cmd_scrub_cost)
+{
+	const struct cim_cost_params *k;
+	struct cim_fw_config cfg;
+	struct cim_fw *f;
+	struct testmem m;
+	struct cim_job_completion done;
+	struct cim_counters c0, c1;
+	const struct cim_xbar *xb;
+	const struct cim_ap *ap;
+	uint64_t pulses = 0, steps = 0, bits = 0, i;
+	unsigned int r, col, n, row_max;
+	double e, t_x, t_a;
+
+	config_noisy(&cfg);
+	ck_assert_int_eq(cim_fw_create(&cfg, &f), 0);
+	testmem_init(&m);
+	scrub_mem(&m);
+	scrub_work(f, &m, 1, 2);
+	k = &f->cfg.cost;
+	xb = &f->xbars[1];
+	ap = &f->aps[2];
+	for (r = 0; r < xb->rows; r++) {
+		row_max = 0;
+		for (col = 0; col < xb->cols; col++) {
+			i = (uint64_t)r * xb->cols + col;
+			n = (xb->kp[i] && !xb->stuck[2 * i]) +
+			    (xb->km[i] && !xb->stuck[2 * i + 1]);
+			pulses += n;
+			row_max = n > row_max ? n : row_max;
+		}
+		steps += row_max;
+	}
+	for (i = 0; i < (uint64_t)ap->cols * ap->domains * ap->words; i++)
+		bits += (uint64_t)__builtin_popcountll(ap->bits[i]);
+	ck_assert_uint_gt(pulses, 1000);
+	ck_assert_uint_gt(steps, 64);
+	ck_assert_uint_gt(bits, 1000);
+
+	cim_fw_counters(f, &c0);
+	ck_assert_int_eq(run_scrub(f, &m, 2, 4, &done), CIM_ST_OK);
+	cim_fw_counters(f, &c1);
+	e = pulses * k->e_pulse_fj + bits * k->e_write_bit_fj;
+	t_x = steps * k->t_pulse_ps;
+	t_a = cfg.ap_domains * k->t_write_ps;
+	ck_assert_uint_eq(done.energy_fj, (uint64_t)llround(e));
+	ck_assert_uint_eq(done.device_time_ps,
+			  (uint64_t)llround(t_x > t_a ? t_x : t_a));
+	ck_assert_uint_eq(c1.ap_writes - c0.ap_writes, cfg.ap_domains);
+	ck_assert_uint_eq(c1.ap_bits_written - c0.ap_bits_written, bits);
+	ck_assert_uint_eq(c1.program_pulses, c0.program_pulses);
+
+	/* a scrubbed crossbar needs no pulse; an AP always makes its passes */
+	ck_assert_int_eq(run_scrub(f, &m, 2, 4, &done), CIM_ST_OK);
+	ck_assert_uint_eq(done.energy_fj, 0);
+	ck_assert_uint_eq(done.device_time_ps,
+			  (uint64_t)llround(t_a));
+
+	cim_fw_destroy(f);
+	testmem_fini(&m);
+}
+END_TEST
+
 Suite *cmd_suite(void)
 {
 	Suite *s = suite_create("cmd");
@@ -1139,6 +1457,8 @@ Suite *cmd_suite(void)
 	tcase_add_test(job, test_cmd_counters_read_short);
 	tcase_add_test(job, test_cmd_counters_reset_packet);
 	tcase_add_test(job, test_cmd_jobs_counted);
+	tcase_add_test(job, test_cmd_scrub_as_fresh);
+	tcase_add_test(job, test_cmd_scrub_cost);
 	suite_add_tcase(s, job);
 
 	tcase_add_checked_fixture(fuzz, setup, teardown);
