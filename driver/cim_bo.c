@@ -8,6 +8,7 @@
 
 #include <linux/dma-mapping.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -20,13 +21,59 @@
 #define CIM_MMAP_SHIFT		32
 #define CIM_MAX_HANDLE		BIT(20)
 
+/*
+ * What one open file may hold in buffers, counted from creation until the
+ * memory is freed (a mapping or a job keeps a destroyed buffer alive, and
+ * it still counts). The pages are also charged to the creator's memory
+ * cgroup; the quota bounds a file even where no cgroup limit is set.
+ */
+static unsigned int bo_quota_mb = 256;
+module_param(bo_quota_mb, uint, 0644);
+MODULE_PARM_DESC(bo_quota_mb,
+		 "Buffer memory one open file may hold, MiB (default 256)");
+
+static unsigned int bo_quota_count = 4096;
+module_param(bo_quota_count, uint, 0644);
+MODULE_PARM_DESC(bo_quota_count,
+		 "Buffers one open file may hold (default 4096)");
+
+/* Count a buffer of @size bytes against @file's quota, or -EDQUOT */
+static int cim_bo_charge(struct cim_file *file, size_t size)
+{
+	u64 quota = (u64)READ_ONCE(bo_quota_mb) << 20;
+	int ret = 0;
+
+	spin_lock(&file->bo_quota_lock);
+	if (file->bo_count >= READ_ONCE(bo_quota_count) ||
+	    file->bo_bytes + size > quota) {
+		ret = -EDQUOT;
+	} else {
+		file->bo_count++;
+		file->bo_bytes += size;
+	}
+	spin_unlock(&file->bo_quota_lock);
+	return ret;
+}
+
+static void cim_bo_uncharge(struct cim_file *file, size_t size)
+{
+	spin_lock(&file->bo_quota_lock);
+	file->bo_count--;
+	file->bo_bytes -= size;
+	spin_unlock(&file->bo_quota_lock);
+}
+
 static void cim_bo_release(struct kref *kref)
 {
 	struct cim_bo *bo = container_of(kref, struct cim_bo, refcount);
 	struct cim_device *cdev = bo->cdev;
+	struct cim_file *owner = bo->owner;
+	size_t size = bo->size;
 
-	dma_free_coherent(&cdev->pdev->dev, bo->size, bo->vaddr, bo->dma);
+	dma_free_coherent(&cdev->pdev->dev, size, bo->vaddr, bo->dma);
 	kfree(bo);
+	cim_bo_uncharge(owner, size);
+	cim_file_put(owner);
 	cim_device_put(cdev);
 }
 
@@ -71,24 +118,35 @@ int cim_bo_create_ioctl(struct cim_file *file, unsigned int cmd,
 	if (!args.size || args.size > CIM_MAX_BO_SIZE)
 		return -EINVAL;
 
-	bo = kzalloc(sizeof(*bo), GFP_KERNEL);
+	bo = kzalloc(sizeof(*bo), GFP_KERNEL_ACCOUNT);
 	if (!bo)
 		return -ENOMEM;
 	kref_init(&bo->refcount);
 	bo->size = PAGE_ALIGN(args.size);
+	ret = cim_bo_charge(file, bo->size);
+	if (ret)
+		goto err_free_bo;
+	/* Charged to the caller's memory cgroup; no warning, it is user input */
 	bo->vaddr = dma_alloc_coherent(&cdev->pdev->dev, bo->size, &bo->dma,
-				       GFP_KERNEL);
+				       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!bo->vaddr) {
 		ret = -ENOMEM;
-		goto err_free_bo;
+		goto err_uncharge;
 	}
 	/* No stale kernel data reaches user space */
 	memset(bo->vaddr, 0, bo->size);
 	kref_get(&cdev->refcount);
 	bo->cdev = cdev;
+	kref_get(&file->refcount);
+	bo->owner = file;
 
+	/*
+	 * The handle is reserved (NULL) until the caller has it: published
+	 * before copy_to_user, another thread could destroy it, and a failing
+	 * copy-out would then drop the handle's reference a second time.
+	 */
 	mutex_lock(&file->lock);
-	handle = idr_alloc(&file->bos, bo, 1, CIM_MAX_HANDLE, GFP_KERNEL);
+	handle = idr_alloc(&file->bos, NULL, 1, CIM_MAX_HANDLE, GFP_KERNEL);
 	mutex_unlock(&file->lock);
 	if (handle < 0) {
 		ret = handle == -ENOSPC ? -ENOMEM : handle;
@@ -97,20 +155,26 @@ int cim_bo_create_ioctl(struct cim_file *file, unsigned int cmd,
 
 	args.handle = handle;
 	args.mmap_offset = (u64)handle << CIM_MMAP_SHIFT;
+	ret = 0;
 	if (copy_to_user((void __user *)arg, &args,
-			 min_t(size_t, sizeof(args), _IOC_SIZE(cmd)))) {
+			 min_t(size_t, sizeof(args), _IOC_SIZE(cmd))))
 		ret = -EFAULT;
-		goto err_remove_handle;
-	}
+
+	mutex_lock(&file->lock);
+	if (ret)
+		idr_remove(&file->bos, handle);
+	else
+		idr_replace(&file->bos, bo, handle);
+	mutex_unlock(&file->lock);
+	if (ret)
+		goto err_put_bo;
 	return 0;
 
-err_remove_handle:
-	mutex_lock(&file->lock);
-	idr_remove(&file->bos, handle);
-	mutex_unlock(&file->lock);
 err_put_bo:
 	cim_bo_put(bo);
 	return ret;
+err_uncharge:
+	cim_bo_uncharge(file, bo->size);
 err_free_bo:
 	kfree(bo);
 	return ret;
@@ -128,8 +192,11 @@ int cim_bo_destroy_ioctl(struct cim_file *file, unsigned int cmd,
 		return ret;
 	if (args.pad)
 		return -EINVAL;
+	/* A handle still being created (reserved, NULL) is not there yet */
 	mutex_lock(&file->lock);
-	bo = idr_remove(&file->bos, args.handle);
+	bo = idr_find(&file->bos, args.handle);
+	if (bo)
+		idr_remove(&file->bos, args.handle);
 	mutex_unlock(&file->lock);
 	if (!bo)
 		return -ENOENT;

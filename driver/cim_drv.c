@@ -62,6 +62,7 @@ static int cim_open(struct inode *inode, struct file *filp)
 		return -ENOMEM;
 	kref_init(&file->refcount);
 	mutex_init(&file->lock);
+	spin_lock_init(&file->bo_quota_lock);
 	idr_init_base(&file->bos, 1);
 	xa_init(&file->fences);
 	atomic64_set(&file->completed, 0);

@@ -181,7 +181,10 @@ struct cim_device {
  * @fence_context: dma_fence context of this file's jobs
  * @guilty: a job of this file hung the device (under cdev->lock)
  * @reset_seen: cdev->reset_count last acknowledged (under cdev->lock)
- * @refcount: held by the open file and by each job
+ * @bo_quota_lock: protects @bo_count and @bo_bytes
+ * @bo_count: buffers created by this file and not yet freed
+ * @bo_bytes: their size
+ * @refcount: held by the open file, each job and each buffer it created
  */
 struct cim_file {
 	struct cim_device *cdev;
@@ -194,12 +197,16 @@ struct cim_file {
 	u64 fence_context;
 	bool guilty;
 	u64 reset_seen;
+	spinlock_t bo_quota_lock;	/* protects @bo_count, @bo_bytes */
+	unsigned int bo_count;
+	u64 bo_bytes;
 	struct kref refcount;
 };
 
 /**
  * struct cim_bo - a DMA-coherent buffer
  * @cdev: the device (a reference)
+ * @owner: the file that created it and pays for it (a reference)
  * @vaddr: kernel mapping
  * @dma: bus address
  * @size: bytes, a multiple of PAGE_SIZE
@@ -207,6 +214,7 @@ struct cim_file {
  */
 struct cim_bo {
 	struct cim_device *cdev;
+	struct cim_file *owner;
 	void *vaddr;
 	dma_addr_t dma;
 	size_t size;
