@@ -341,8 +341,14 @@ static int cim_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = cim_hw_irq_init(cdev);
 	if (ret)
 		goto err_hw_fini;
+	/*
+	 * The spec's init sequence resets first: a previous driver may have
+	 * left the device halted, or running a job into memory it freed.
+	 */
 	mutex_lock(&cdev->lock);
-	ret = cim_hw_start_locked(cdev);
+	ret = cim_hw_reset_locked(cdev);
+	if (!ret)
+		ret = cim_hw_start_locked(cdev);
 	mutex_unlock(&cdev->lock);
 	if (ret)
 		goto err_irq_fini;
@@ -394,8 +400,15 @@ static void cim_remove(struct pci_dev *pdev)
 	misc_deregister(&cdev->misc);
 	ida_free(&cim_ida, cdev->minor_id);
 
+	/*
+	 * Clearing ENABLE would let the job in flight run on into buffers
+	 * about to be freed: a reset stops its DMA before it returns. A device
+	 * that is gone (surprise removal) does no DMA and reads all ones.
+	 */
 	mutex_lock(&cdev->lock);
 	cdev->state = CIM_STATE_FAILED;
+	if (pci_device_is_present(pdev))
+		cim_hw_reset_locked(cdev);
 	cim_hw_stop_locked(cdev);
 	cim_job_abort_all_locked(cdev, NULL);
 	mutex_unlock(&cdev->lock);

@@ -107,6 +107,8 @@ struct cim_file;
  * @last_progress: jiffies when the device last completed a job, or the
  *                 ring went from empty to busy
  * @job_timeout_ms: no progress this long with jobs in flight is a hang
+ * @abort_deadline: jiffies by which an aborted job must have ended, else
+ *                  the device is reset
  * @tdr_work: the hang check, runs while jobs are in flight
  * @recover_work: the reset, queued by the error interrupt
  * @counters_lock: serializes the driver's own COUNTERS_READ jobs and
@@ -152,6 +154,7 @@ struct cim_device {
 	u64 energy_fj;
 	unsigned long last_progress;
 	unsigned int job_timeout_ms;
+	unsigned long abort_deadline;
 	struct delayed_work tdr_work;
 	struct work_struct recover_work;
 
@@ -243,11 +246,14 @@ struct cim_fence {
  *        driver's own (cim_job_run_kernel())
  * @fence: its fence (a reference)
  * @hw_seqno: device-wide seqno
- * @buf: DMA buffer: completion record (64 bytes), then the command buffer;
- *       from cdev->job_pool when @buf_size fits, else dma_alloc_coherent()
+ * @buf: CIM_JOB_POOL_SIZE bytes from cdev->job_pool: the completion record
+ *       (CIM_JOB_CMD_OFFSET bytes), then the commands if they fit
  * @buf_dma: its bus address
- * @buf_size: its size
+ * @cmds: the commands: in @buf, or a coherent allocation of @cmd_size
+ *        bytes of their own
+ * @cmds_dma: their bus address
  * @cmd_size: bytes of commands
+ * @aborting: the hang check asked the device to abort it (under cdev->lock)
  * @bos: the buffers the commands reference (a reference each)
  * @nbos: entries of @bos
  */
@@ -259,17 +265,25 @@ struct cim_job {
 	u64 hw_seqno;
 	void *buf;
 	dma_addr_t buf_dma;
-	size_t buf_size;
+	void *cmds;
+	dma_addr_t cmds_dma;
 	u32 cmd_size;
+	bool aborting;
 	struct cim_bo **bos;
 	u32 nbos;
 };
 
 #define CIM_JOB_CMD_OFFSET	64
 /*
- * Job buffers up to this size come from a dma_pool: a fresh coherent page
- * per job (allocated and cleared) cost more than the rest of SUBMIT.
+ * Every job's completion record, and the commands of a small job, come from
+ * a dma_pool: a fresh coherent page per job (allocated and cleared) cost
+ * more than the rest of SUBMIT. Larger commands get an allocation of their
+ * own, of exactly their size: with the record in front, a command buffer of
+ * max_cmdbuf (4 MiB) asked the page allocator for an order above its
+ * maximum, and it warned.
  */
+#define cim_job_cmds_inline(size) \
+	((size) <= CIM_JOB_POOL_SIZE - CIM_JOB_CMD_OFFSET)
 #define CIM_JOB_POOL_SIZE	512
 
 static inline u32 cim_read(struct cim_device *cdev, u32 reg)
@@ -297,6 +311,7 @@ int cim_hw_start_locked(struct cim_device *cdev);
 void cim_hw_stop_locked(struct cim_device *cdev);
 int cim_hw_reset_locked(struct cim_device *cdev);
 void cim_hw_push_locked(struct cim_device *cdev, struct cim_job *job);
+bool cim_hw_abort_locked(struct cim_device *cdev, struct cim_job *job);
 u64 cim_hw_done_seqno(struct cim_device *cdev);
 
 /* cim_bo.c */
@@ -330,7 +345,7 @@ void cim_reset_init(struct cim_device *cdev);
 void cim_reset_fini(struct cim_device *cdev);
 void cim_reset_arm_locked(struct cim_device *cdev);
 void cim_reset_trigger(struct cim_device *cdev);
-int cim_reset_recover(struct cim_device *cdev, bool forced);
+int cim_reset_recover(struct cim_device *cdev, bool hang);
 
 /* cim_sysfs.c */
 extern const struct attribute_group *cim_attr_groups[];

@@ -202,7 +202,7 @@ void cim_hw_push_locked(struct cim_device *cdev, struct cim_job *job)
 	lockdep_assert_held(&cdev->lock);
 
 	d = &cdev->ring[cdev->tail % CIM_RING_ENTRIES];
-	d->cmdbuf_addr = job->buf_dma + CIM_JOB_CMD_OFFSET;
+	d->cmdbuf_addr = job->cmds_dma;
 	d->cmdbuf_size = job->cmd_size;
 	d->flags = 0;
 	d->seqno = job->hw_seqno;
@@ -212,6 +212,30 @@ void cim_hw_push_locked(struct cim_device *cdev, struct cim_job *job)
 	/* The descriptor must be visible before the doorbell */
 	dma_wmb();
 	cim_write(cdev, CIM_REG_RING_TAIL, cdev->tail);
+}
+
+/**
+ * cim_hw_abort_locked() - ask the device to stop a job at a packet boundary
+ * @cdev: the device
+ * @job: the job in flight at the head of the ring
+ *
+ * The device matches the low 32 bits of the seqno, so a job that completes
+ * meanwhile is not confused with the next one; the aborted job completes
+ * through the ring with CIM_ST_ABORTED.
+ *
+ * Context: cdev->lock held.
+ * Return: false if the device cannot abort (no CIM_CAP_ABORT, or a hang it
+ * reports itself), and only a reset will end the job.
+ */
+bool cim_hw_abort_locked(struct cim_device *cdev, struct cim_job *job)
+{
+	lockdep_assert_held(&cdev->lock);
+
+	if (!(cdev->geo.caps & CIM_CAP_ABORT) ||
+	    cim_read(cdev, CIM_REG_STATUS) & CIM_STATUS_HUNG)
+		return false;
+	cim_write(cdev, CIM_REG_ABORT_SEQNO, lower_32_bits(job->hw_seqno));
+	return true;
 }
 
 static irqreturn_t cim_irq(int irq, void *arg)

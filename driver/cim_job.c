@@ -19,6 +19,7 @@
 #include <linux/uaccess.h>
 
 #include "cim_drv.h"
+#include "cim_trace.h"
 
 /* Fences ------------------------------------------------------------------ */
 
@@ -74,11 +75,11 @@ static void cim_job_free(struct cim_job *job)
 {
 	u32 i;
 
-	if (job->buf && job->buf_size <= CIM_JOB_POOL_SIZE)
+	if (job->cmds && !cim_job_cmds_inline(job->cmd_size))
+		dma_free_coherent(&job->cdev->pdev->dev, job->cmd_size,
+				  job->cmds, job->cmds_dma);
+	if (job->buf)
 		dma_pool_free(job->cdev->job_pool, job->buf, job->buf_dma);
-	else if (job->buf)
-		dma_free_coherent(&job->cdev->pdev->dev, job->buf_size,
-				  job->buf, job->buf_dma);
 	for (i = 0; i < job->nbos; i++)
 		cim_bo_put(job->bos[i]);
 	kfree(job->bos);
@@ -87,6 +88,14 @@ static void cim_job_free(struct cim_job *job)
 	if (job->file)
 		cim_file_put(job->file);
 	kfree(job);
+}
+
+/* Free a job that was never queued (its fence never initialised) */
+static void cim_job_discard(struct cim_job *job)
+{
+	kfree(job->fence);
+	job->fence = NULL;
+	cim_job_free(job);
 }
 
 /* End a job: record its outcome, signal its fence and free it */
@@ -98,6 +107,7 @@ static void cim_job_end_locked(struct cim_device *cdev, struct cim_job *job,
 	lockdep_assert_held(&cdev->lock);
 
 	fence->status = status;
+	trace_cim_job_complete(cdev, job, status, error);
 	if (error)
 		dma_fence_set_error(&fence->base, error);
 	dma_fence_signal(&fence->base);
@@ -145,6 +155,13 @@ void cim_job_retire_done_locked(struct cim_device *cdev)
 		}
 		cdev->busy_ps += fence->done.device_time_ps;
 		cdev->energy_fj += fence->done.energy_fj;
+		/* Stopped by the hang check: its owner alone pays for it */
+		if (job->aborting && fence->done.status == CIM_ST_ABORTED) {
+			cdev->jobs_timed_out++;
+			cim_job_end_locked(cdev, job, CIM_JOB_TIMEDOUT,
+					   -ETIMEDOUT);
+			continue;
+		}
 		cim_job_end_locked(cdev, job, fence->done.status,
 				   fence->done.status ? -EIO : 0);
 	}
@@ -489,7 +506,7 @@ static const struct cim_pkt_rule cim_pkt_rules[] = {
 static int cim_job_patch_locked(struct cim_file *file, struct cim_job *job)
 {
 	struct cim_device *cdev = file->cdev;
-	u8 *cmds = (u8 *)job->buf + CIM_JOB_CMD_OFFSET;
+	u8 *cmds = job->cmds;
 	struct cim_patch p = { .cdev = cdev, .file = file, .job = job };
 	u32 off = 0;
 	int ret;
@@ -565,20 +582,26 @@ out_free_handles:
 	return ret;
 }
 
-/* The job's DMA buffer: completion record, then @cmd_size bytes */
+/*
+ * The job's DMA memory: the completion record, and room for @cmd_size bytes
+ * of commands. Charged to the caller's memory cgroup: a file may keep a
+ * ring's worth of 4 MiB jobs queued.
+ */
 static int cim_job_alloc_buf(struct cim_device *cdev, struct cim_job *job)
 {
-	job->buf_size = CIM_JOB_CMD_OFFSET + job->cmd_size;
-	if (job->buf_size <= CIM_JOB_POOL_SIZE)
-		job->buf = dma_pool_alloc(cdev->job_pool, GFP_KERNEL,
-					  &job->buf_dma);
-	else
-		job->buf = dma_alloc_coherent(&cdev->pdev->dev, job->buf_size,
-					      &job->buf_dma, GFP_KERNEL);
+	job->buf = dma_pool_alloc(cdev->job_pool, GFP_KERNEL, &job->buf_dma);
 	if (!job->buf)
 		return -ENOMEM;
 	memset(job->buf, 0, CIM_JOB_CMD_OFFSET);
-	return 0;
+	if (cim_job_cmds_inline(job->cmd_size)) {
+		job->cmds = (u8 *)job->buf + CIM_JOB_CMD_OFFSET;
+		job->cmds_dma = job->buf_dma + CIM_JOB_CMD_OFFSET;
+		return 0;
+	}
+	job->cmds = dma_alloc_coherent(&cdev->pdev->dev, job->cmd_size,
+				       &job->cmds_dma,
+				       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	return job->cmds ? 0 : -ENOMEM;
 }
 
 /* Allocate the job and copy its commands out of the command buffer BO */
@@ -622,17 +645,13 @@ static struct cim_job *cim_job_create(struct cim_file *file,
 	if (ret)
 		goto err_free_job;
 	/* From here on only the copy counts: user space may change the BO */
-	memcpy((u8 *)job->buf + CIM_JOB_CMD_OFFSET,
-	       (u8 *)cmdbuf->vaddr + args->cmdbuf_offset, job->cmd_size);
+	memcpy(job->cmds, (u8 *)cmdbuf->vaddr + args->cmdbuf_offset,
+	       job->cmd_size);
 	cim_bo_put(cmdbuf);
 	return job;
 
 err_free_job:
-	if (job->fence && !job->fence->base.ops) {
-		kfree(job->fence);
-		job->fence = NULL;
-	}
-	cim_job_free(job);
+	cim_job_discard(job);
 err_put_cmdbuf:
 	cim_bo_put(cmdbuf);
 	return ERR_PTR(ret);
@@ -678,6 +697,7 @@ static void cim_job_push_locked(struct cim_device *cdev, struct cim_job *job)
 	cdev->ninflight++;
 	cdev->jobs_submitted++;
 	cim_hw_push_locked(cdev, job);
+	trace_cim_job_start(cdev, job);
 	cim_reset_arm_locked(cdev);
 }
 
@@ -760,6 +780,7 @@ int cim_submit_ioctl(struct cim_file *file, unsigned int cmd,
 	if (ret)
 		goto err_unlock;
 	cim_job_queue_locked(file, job);
+	trace_cim_job_submit(cdev, job);
 	/* The job may end and be freed once the lock drops */
 	args.seqno = job->fence->base.seqno;
 	if (fd >= 0) {
@@ -791,13 +812,46 @@ err_put_fd:
 	if (fd >= 0)
 		put_unused_fd(fd);
 err_free_job:
-	kfree(job->fence);
-	job->fence = NULL;
-	cim_job_free(job);
+	cim_job_discard(job);
 	return ret;
 }
 
 /* The driver's own jobs ------------------------------------------------- */
+
+static struct cim_job *cim_job_create_kernel(struct cim_device *cdev,
+					     const void *cmds, u32 size)
+{
+	struct cim_job *job;
+
+	job = kzalloc(sizeof(*job), GFP_KERNEL);
+	if (!job)
+		return NULL;
+	job->cdev = cdev;
+	job->cmd_size = size;
+	job->fence = kzalloc(sizeof(*job->fence), GFP_KERNEL);
+	if (!job->fence || cim_job_alloc_buf(cdev, job)) {
+		cim_job_discard(job);
+		return NULL;
+	}
+	spin_lock_init(&job->fence->lock);
+	memcpy(job->cmds, cmds, size);
+	return job;
+}
+
+/* Queue a job of the driver's own; returns its fence, a reference */
+static struct cim_fence *cim_job_queue_kernel_locked(struct cim_device *cdev,
+						     struct cim_job *job)
+{
+	struct cim_fence *fence = job->fence;
+
+	lockdep_assert_held(&cdev->lock);
+
+	cim_fence_init(fence, cdev->kernel_fence_context, ++cdev->kernel_seqno);
+	/* The caller's: the job drops its own when it ends */
+	dma_fence_get(&fence->base);
+	cim_job_push_locked(cdev, job);
+	return fence;
+}
 
 /**
  * cim_job_run_kernel() - run a command buffer of the driver's own and wait
@@ -823,30 +877,15 @@ int cim_job_run_kernel(struct cim_device *cdev, const void *cmds, u32 size)
 	unsigned long timeout;
 	long ret;
 
-	job = kzalloc(sizeof(*job), GFP_KERNEL);
+	job = cim_job_create_kernel(cdev, cmds, size);
 	if (!job)
 		return -ENOMEM;
-	job->cdev = cdev;
-	job->cmd_size = size;
-	job->fence = kzalloc(sizeof(*job->fence), GFP_KERNEL);
-	if (!job->fence) {
-		ret = -ENOMEM;
-		goto err_free_job;
-	}
-	spin_lock_init(&job->fence->lock);
-	ret = cim_job_alloc_buf(cdev, job);
-	if (ret)
-		goto err_free_job;
-	memcpy((u8 *)job->buf + CIM_JOB_CMD_OFFSET, cmds, size);
-
 	ret = cim_job_wait_slot(cdev);
-	if (ret)
-		goto err_free_job;
-	fence = job->fence;
-	cim_fence_init(fence, cdev->kernel_fence_context, ++cdev->kernel_seqno);
-	/* Ours: the job drops its own when it ends */
-	dma_fence_get(&fence->base);
-	cim_job_push_locked(cdev, job);
+	if (ret) {
+		cim_job_discard(job);
+		return ret;
+	}
+	fence = cim_job_queue_kernel_locked(cdev, job);
 	timeout = msecs_to_jiffies(2 * READ_ONCE(cdev->job_timeout_ms) +
 				   CIM_TDR_PERIOD_MS);
 	mutex_unlock(&cdev->lock);
@@ -857,12 +896,6 @@ int cim_job_run_kernel(struct cim_device *cdev, const void *cmds, u32 size)
 	else if (!ret)
 		ret = -ETIMEDOUT;
 	dma_fence_put(&fence->base);
-	return ret;
-
-err_free_job:
-	kfree(job->fence);
-	job->fence = NULL;
-	cim_job_free(job);
 	return ret;
 }
 
@@ -909,7 +942,7 @@ int cim_wait_ioctl(struct cim_file *file, unsigned int cmd, unsigned long arg)
 	struct cim_fence *fence;
 	struct cim_wait args;
 	long timeout, ret;
-	s64 left;
+	u64 now;
 
 	ret = cim_ioctl_copy_in(&args, sizeof(args), cmd, arg);
 	if (ret)
@@ -938,12 +971,13 @@ int cim_wait_ioctl(struct cim_file *file, unsigned int cmd, unsigned long arg)
 	if (!dma_fence_is_signaled(&fence->base))
 		cim_job_retire_done_interruptible(file->cdev);
 
-	left = args.timeout_ns ? args.timeout_ns - ktime_get_ns() : 0;
-	if (left <= 0) {
+	/* Unsigned all the way: a deadline of ~0 means forever, not the past */
+	now = ktime_get_ns();
+	if (args.timeout_ns <= now) {
 		ret = dma_fence_is_signaled(&fence->base) ? 1 : 0;
 	} else {
-		timeout = min_t(u64, nsecs_to_jiffies64(left) + 1,
-				MAX_SCHEDULE_TIMEOUT - 1);
+		timeout = min_t(u64, nsecs_to_jiffies64(args.timeout_ns - now) + 1,
+				MAX_SCHEDULE_TIMEOUT);
 		ret = dma_fence_wait_timeout(&fence->base, true, timeout);
 	}
 	if (ret <= 0) {
@@ -978,8 +1012,12 @@ int cim_reserve_ioctl(struct cim_file *file, unsigned int cmd,
 		       _IOC_NR(cmd) == _IOC_NR(CIM_IOCTL_AP_RESERVE);
 	struct cim_file **owner = xbar ? cdev->xbar_owner : cdev->ap_owner;
 	u32 count = xbar ? cdev->geo.xbar_count : cdev->geo.ap_count;
+	struct cim_pkt_scrub scrub = {
+		.hdr = { .opcode = CIM_OP_SCRUB, .size = sizeof(scrub) },
+	};
+	struct cim_job *job = NULL;
 	struct cim_reserve args;
-	unsigned long mask;
+	unsigned long mask, fresh = 0;
 	unsigned int i;
 	int ret;
 
@@ -992,17 +1030,61 @@ int cim_reserve_ioctl(struct cim_file *file, unsigned int cmd,
 		return -EINVAL;
 	mask = args.mask;
 
-	mutex_lock(&cdev->lock);
-	for_each_set_bit(i, &mask, 64) {
-		if (reserve && owner[i] && owner[i] != file)
-			ret = -EBUSY;
-		else if (!reserve && owner[i] != file)
-			ret = -EINVAL;
-	}
-	if (!ret)
+	if (!reserve) {
+		mutex_lock(&cdev->lock);
 		for_each_set_bit(i, &mask, 64)
-			owner[i] = reserve ? file : NULL;
+			if (owner[i] != file)
+				ret = -EINVAL;
+		if (!ret)
+			for_each_set_bit(i, &mask, 64)
+				owner[i] = NULL;
+		mutex_unlock(&cdev->lock);
+		return ret;
+	}
+
+	/*
+	 * A unit changing hands is scrubbed first: a SCRUB job queued, under
+	 * the same lock, ahead of anything its new owner can submit. The
+	 * ring runs in order, so there is no need to wait for it, and a reset
+	 * that might cancel it wipes every unit anyway.
+	 */
+	if (cdev->geo.caps & CIM_CAP_SCRUB) {
+		job = cim_job_create_kernel(cdev, &scrub, sizeof(scrub));
+		if (!job)
+			return -ENOMEM;
+		ret = cim_job_wait_slot(cdev);
+		if (ret) {
+			cim_job_discard(job);
+			return ret;
+		}
+	} else {
+		mutex_lock(&cdev->lock);
+	}
+	for_each_set_bit(i, &mask, 64) {
+		if (owner[i] && owner[i] != file)
+			ret = -EBUSY;
+		else if (!owner[i])
+			fresh |= BIT(i);
+	}
+	if (!ret) {
+		for_each_set_bit(i, &mask, 64)
+			owner[i] = file;
+		if (job && fresh) {
+			struct cim_pkt_scrub *pkt = job->cmds;
+
+			if (xbar)
+				pkt->xbar_mask = fresh;
+			else
+				pkt->ap_mask = fresh;
+			trace_cim_scrub(cdev, job, xbar, fresh);
+			dma_fence_put(&cim_job_queue_kernel_locked(cdev,
+								   job)->base);
+			job = NULL;
+		}
+	}
 	mutex_unlock(&cdev->lock);
+	if (job)
+		cim_job_discard(job);
 	return ret;
 }
 

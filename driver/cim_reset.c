@@ -2,7 +2,11 @@
 /*
  * cim: hang detection and recovery. While jobs are in flight a delayed work
  * checks that the device makes progress (completes jobs); with no progress
- * for job_timeout_ms the job at the head of the ring is declared hung, the
+ * for job_timeout_ms the job at the head of the ring has run too long. The
+ * device is first asked to abort that job at its next packet boundary
+ * (ABORT_SEQNO): it then ends with -ETIMEDOUT and nobody else notices. Only
+ * when the device cannot abort it, or the job has not ended another
+ * job_timeout_ms later, is the job declared hung: the
  * device is reset through CONTROL.RESET, the hung job ends with -ETIMEDOUT,
  * every other job in flight with -ECANCELED, the hung job's file is marked
  * guilty (its later submits fail with -EBADFD) and every file sees
@@ -20,6 +24,7 @@
 #include <linux/pci.h>
 
 #include "cim_drv.h"
+#include "cim_trace.h"
 
 /**
  * cim_reset_recover_locked() - reset the device and end the jobs it held
@@ -37,7 +42,15 @@ static int cim_reset_recover_locked(struct cim_device *cdev, bool hang)
 
 	lockdep_assert_held(&cdev->lock);
 
-	if (cdev->state == CIM_STATE_FAILED)
+	/*
+	 * RESETTING here means a PCI function reset between its prepare and
+	 * done hooks: it owns the device and recovers it. Resetting under it
+	 * would find the function disabled and fail it for good.
+	 */
+	if (cdev->state == CIM_STATE_RESETTING)
+		return -EBUSY;
+	/* Only an explicit reset (sysfs) retries a failed device */
+	if (cdev->state == CIM_STATE_FAILED && hang)
 		return -ENODEV;
 	cdev->state = CIM_STATE_RESETTING;
 	/* Jobs that did complete keep their results */
@@ -49,6 +62,7 @@ static int cim_reset_recover_locked(struct cim_device *cdev, bool hang)
 		if (guilty->file)
 			guilty->file->guilty = true;
 		cdev->jobs_timed_out++;
+		trace_cim_job_timeout(cdev, guilty, false);
 		cim_warn(cdev, "job %llu made no progress in %u ms; resetting\n",
 			 guilty->hw_seqno, cdev->job_timeout_ms);
 	}
@@ -63,6 +77,7 @@ static int cim_reset_recover_locked(struct cim_device *cdev, bool hang)
 	} else {
 		cdev->state = CIM_STATE_OPERATIONAL;
 	}
+	trace_cim_reset(cdev, hang ? "hang" : "driver", ret);
 	wake_up_all(&cdev->ring_wq);
 	return ret;
 }
@@ -83,7 +98,8 @@ static void cim_reset_uevent(struct cim_device *cdev, int ret)
  * @hang: blame the job at the head of the ring
  *
  * Context: sleeps; takes cdev->lock.
- * Return: 0 or -errno, as cim_reset_recover_locked().
+ * Return: 0 or -errno, as cim_reset_recover_locked(); -EBUSY while a PCI
+ * function reset is under way (it recovers the device itself).
  */
 int cim_reset_recover(struct cim_device *cdev, bool hang)
 {
@@ -92,7 +108,8 @@ int cim_reset_recover(struct cim_device *cdev, bool hang)
 	mutex_lock(&cdev->lock);
 	ret = cim_reset_recover_locked(cdev, hang);
 	mutex_unlock(&cdev->lock);
-	cim_reset_uevent(cdev, ret);
+	if (ret != -EBUSY)
+		cim_reset_uevent(cdev, ret);
 	return ret;
 }
 
@@ -100,7 +117,8 @@ static void cim_tdr_work(struct work_struct *work)
 {
 	struct cim_device *cdev = container_of(to_delayed_work(work),
 					       struct cim_device, tdr_work);
-	unsigned long deadline;
+	unsigned long timeout;
+	struct cim_job *head;
 	bool hung = false;
 	int ret = 0;
 
@@ -111,14 +129,29 @@ static void cim_tdr_work(struct work_struct *work)
 	cim_job_retire_done_locked(cdev);
 	if (list_empty(&cdev->inflight))
 		goto out_unlock;
-	deadline = cdev->last_progress +
-		   msecs_to_jiffies(READ_ONCE(cdev->job_timeout_ms));
-	if (time_after(jiffies, deadline)) {
-		hung = true;
-		ret = cim_reset_recover_locked(cdev, true);
-	} else {
-		cim_reset_arm_locked(cdev);
+	timeout = msecs_to_jiffies(READ_ONCE(cdev->job_timeout_ms));
+	head = list_first_entry(&cdev->inflight, struct cim_job, node);
+	if (head->aborting) {
+		if (time_after(jiffies, cdev->abort_deadline)) {
+			cim_warn(cdev, "job %llu did not end when aborted\n",
+				 head->hw_seqno);
+			hung = true;
+		}
+	} else if (time_after(jiffies, cdev->last_progress + timeout)) {
+		if (cim_hw_abort_locked(cdev, head)) {
+			trace_cim_job_timeout(cdev, head, true);
+			head->aborting = true;
+			cdev->abort_deadline = jiffies + timeout;
+			cim_dbg(cdev, "job %llu made no progress in %u ms; aborting\n",
+				head->hw_seqno, cdev->job_timeout_ms);
+		} else {
+			hung = true;
+		}
 	}
+	if (hung)
+		ret = cim_reset_recover_locked(cdev, true);
+	else
+		cim_reset_arm_locked(cdev);
 out_unlock:
 	mutex_unlock(&cdev->lock);
 	if (hung)
@@ -193,8 +226,12 @@ static void cim_pci_reset_done(struct pci_dev *pdev)
 	struct cim_device *cdev = pci_get_drvdata(pdev);
 	int ret;
 
+	/*
+	 * A device that failed earlier gets its chance too: the function
+	 * reset is the strongest the driver has.
+	 */
 	mutex_lock(&cdev->lock);
-	if (cdev->state != CIM_STATE_RESETTING) {
+	if (cdev->state == CIM_STATE_OPERATIONAL) {
 		mutex_unlock(&cdev->lock);
 		return;
 	}
@@ -208,6 +245,7 @@ static void cim_pci_reset_done(struct pci_dev *pdev)
 	} else {
 		cdev->state = CIM_STATE_OPERATIONAL;
 	}
+	trace_cim_reset(cdev, "pci", ret);
 	wake_up_all(&cdev->ring_wq);
 	mutex_unlock(&cdev->lock);
 	cim_reset_uevent(cdev, ret);
