@@ -5,6 +5,9 @@ set -eu
 
 packages="gcc make pkg-config check libsubunit-dev libopenblas-dev
 linux-libc-dev libudev-dev libdrm-dev groff-base man-db gnuplot-nox"
+# The debug guest kernel (tools/kernel/build-debug-kernel.sh, make
+# check-vm-debug): what building Linux from linux-source-6.1 needs
+packages="$packages bc bison flex libelf-dev libssl-dev xz-utils cpio"
 
 missing=""
 for p in $packages; do
