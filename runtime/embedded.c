@@ -206,20 +206,38 @@ static void emb_buffer_free(struct cim_device *dev, struct cim_buffer *buf)
 	free(buf->ptr);
 }
 
-/* The driver's rules (include/uapi/misc/cim.h struct cim_reserve) */
+/*
+ * The driver's rules (include/uapi/misc/cim.h struct cim_reserve), and its
+ * scrub of the units that change hands, so that both backends see the
+ * same state and the same costs.
+ */
 static int emb_reserve(struct cim_device *dev, bool ap, uint64_t mask,
 		       bool release)
 {
 	uint64_t *held = ap ? &dev->ap_mask : &dev->xbar_mask;
+	struct cim_pkt_scrub scrub = {
+		.hdr = { .opcode = CIM_OP_SCRUB, .size = sizeof(scrub) },
+	};
+	struct cim_fw_dma dma = { .opaque = dev };
+	struct cim_job_completion done;
 	int ret = 0;
 
 	pthread_mutex_lock(&dev->lock);
-	if (!release)
-		*held |= mask;
-	else if ((*held & mask) != mask)
+	if (!release) {
+		if (ap)
+			scrub.ap_mask = mask & ~*held;
+		else
+			scrub.xbar_mask = mask & ~*held;
+		if ((scrub.ap_mask || scrub.xbar_mask) &&
+		    cim_fw_execute(dev->fw, &scrub, sizeof(scrub), &dma, &done))
+			ret = -EIO;
+		else
+			*held |= mask;
+	} else if ((*held & mask) != mask) {
 		ret = -EINVAL;
-	else
+	} else {
 		*held &= ~mask;
+	}
 	pthread_mutex_unlock(&dev->lock);
 	return ret;
 }
