@@ -142,12 +142,13 @@ static int nop_job_ok(int index)
 }
 
 /*
- * A job that runs for minutes: a 4 MiB command buffer of forward VMMs of
- * the whole first crossbar. Returns the number of packets.
+ * A job that runs for minutes: nearly 4 MiB of forward VMMs of the whole
+ * first crossbar. Returns the number of packets.
  */
 static unsigned int put_long_job(struct bo *cmd, const struct cim_device_info *info)
 {
-	unsigned int n = cmd->size / sizeof(struct cim_pkt_vmm), i;
+	/* Short of max_cmdbuf, which has a test (and once a bug) of its own */
+	unsigned int n = (cmd->size - PAGE) / sizeof(struct cim_pkt_vmm), i;
 	unsigned int batch = info->max_batch < 64 ? info->max_batch : 64;
 	struct cim_pkt_vmm *v = cmd->map;
 
@@ -602,6 +603,9 @@ TEST(units_scrubbed_between_owners)
 		ASSERT_EQ(CIM_ST_OK, run(fd, &cmd,
 					 sizeof(struct cim_pkt_ap_rows), &data));
 	}
+	/* A mapping keeps the file open: the units go with the last one */
+	munmap(cmd.map, cmd.size);
+	munmap(data.map, data.size);
 	close(fd);
 
 	/* The next owner reads what is left */
