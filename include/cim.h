@@ -68,10 +68,11 @@ CIM_EXTERN const char *cim_version_string(void);
 	XX(E2BIG, "argument too large")					\
 	XX(ENOSYS, "not supported by this backend")			\
 	XX(ETIME, "timed out waiting")					\
-	XX(ETIMEDOUT, "the job hung the device and was killed")		\
+	XX(ETIMEDOUT, "the job ran past the device's timeout and was stopped") \
 	XX(EBADFD, "a job of this handle hung the device; reopen it")	\
 	XX(ECANCELED, "device reset: weights and AP contents lost")	\
-	XX(EPROTO, "driver API version not supported")
+	XX(EPROTO, "driver API version not supported")			\
+	XX(EDQUOT, "buffer quota of this handle exhausted")
 
 enum cim_errno {
 #define CIM__ERR_ENUM(name, msg) CIM_##name = -name,
