@@ -3,12 +3,14 @@
  * Guest benchmark of the job path of cim.ko: the submit-to-completion
  * latency of a NOP job, and jobs per second with 1 and 8 jobs in flight,
  * against the cost of a bare ioctl round trip (CIM_IOCTL_QUERY of the
- * device info) measured in the same run. Not a test: it prints numbers.
+ * device info) measured in the same run; and what the scrub of units that
+ * change hands adds to the first job after a RESERVE. Not a test: it prints numbers.
  * The last line is "bench submit: <ratio>x of a bare ioctl (target <= 10x)".
  *
  * usage: bench_submit [/dev/cimN] (default /dev/cim0)
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +26,7 @@
 
 #define QUERIES		20000
 #define JOBS		2000
+#define SCRUBS		200
 
 static uint64_t now_ns(void)
 {
@@ -84,6 +87,50 @@ static void wait_seqno(int fd, uint64_t seqno)
 	}
 }
 
+static void reserve_units(int fd, unsigned long cmd, uint64_t mask)
+{
+	struct cim_reserve r = { .mask = mask };
+
+	if (ioctl(fd, cmd, &r))
+		die("RESERVE");
+}
+
+/*
+ * Median time of RESERVE then a NOP job (which waits behind the SCRUB the
+ * driver queues), with every unit released before each round when
+ * @scrub, or already held (no scrub) otherwise.
+ */
+static double reserve_then_nop(int fd, uint32_t handle,
+			       const struct cim_device_info *info, bool scrub)
+{
+	uint64_t xbars = info->xbar_count < 64 ? (1ull << info->xbar_count) - 1
+					       : ~0ull;
+	uint64_t aps = info->ap_count < 64 ? (1ull << info->ap_count) - 1
+					   : ~0ull;
+	static uint64_t lat[SCRUBS];
+	uint64_t t0;
+	int i;
+
+	reserve_units(fd, CIM_IOCTL_XBAR_RESERVE, xbars);
+	if (aps)
+		reserve_units(fd, CIM_IOCTL_AP_RESERVE, aps);
+	for (i = 0; i < SCRUBS; i++) {
+		if (scrub) {
+			reserve_units(fd, CIM_IOCTL_XBAR_RELEASE, xbars);
+			if (aps)
+				reserve_units(fd, CIM_IOCTL_AP_RELEASE, aps);
+		}
+		t0 = now_ns();
+		reserve_units(fd, CIM_IOCTL_XBAR_RESERVE, xbars);
+		if (aps)
+			reserve_units(fd, CIM_IOCTL_AP_RESERVE, aps);
+		wait_seqno(fd, submit_nop(fd, handle));
+		lat[i] = now_ns() - t0;
+	}
+	qsort(lat, SCRUBS, sizeof(lat[0]), cmp_u64);
+	return lat[SCRUBS / 2];
+}
+
 /* Jobs per second with @depth jobs in flight */
 static double throughput(int fd, uint32_t handle, int depth)
 {
@@ -113,7 +160,7 @@ int main(int argc, char **argv)
 	};
 	struct cim_bo_create c = { .size = 4096 };
 	struct cim_pkt_hdr *h;
-	double bare, rt, med, p99, jps1, jps8;
+	double bare, rt, med, p99, jps1, jps8, held, scrubbed;
 	uint64_t t0;
 	int fd, i;
 
@@ -173,6 +220,10 @@ int main(int argc, char **argv)
 
 	jps1 = throughput(fd, c.handle, 1);
 	jps8 = throughput(fd, c.handle, 8);
+	if (ioctl(fd, CIM_IOCTL_QUERY, &q))
+		die("QUERY");
+	held = reserve_then_nop(fd, c.handle, &info, false);
+	scrubbed = reserve_then_nop(fd, c.handle, &info, true);
 
 	printf("bench submit: bare ioctl (QUERY) %.1f us\n", bare / 1e3);
 	printf("bench submit: NOP submit+wait mean %.1f us, median %.1f us, p99 %.1f us\n",
@@ -182,6 +233,8 @@ int main(int argc, char **argv)
 	       lat_poll[JOBS * 99 / 100] / 1e3);
 	printf("bench submit: %.0f jobs/s with 1 in flight, %.0f jobs/s with 8 in flight\n",
 	       jps1, jps8);
+	printf("bench submit: RESERVE of %u crossbars and %u APs then a NOP: median %.1f us when scrubbed, %.1f us when already held\n",
+	       info.xbar_count, info.ap_count, scrubbed / 1e3, held / 1e3);
 	printf("bench submit: %.1fx of a bare ioctl (target <= 10x)\n",
 	       med / bare);
 	close(fd);
