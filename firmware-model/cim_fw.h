@@ -12,6 +12,7 @@
 #ifndef CIM_FW_H
 #define CIM_FW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -96,6 +97,9 @@ struct cim_fw;
  *       runtime's embedded backend): a pointer to the @len bytes at @addr,
  *       valid while the job runs, or NULL, in which case the model copies
  *       through @read and @write as usual
+ * @aborted: optional: asked between packets (before each packet but the
+ *           first); true stops the job there with CIM_ST_ABORTED (the QEMU
+ *           device's ABORT_SEQNO). NULL never aborts
  *
  * A failing callback fails the packet with CIM_ST_DMA; the model never
  * touches memory it was not given through these. What the model reads
@@ -107,6 +111,7 @@ struct cim_fw_dma {
 	int (*read)(void *opaque, uint64_t addr, void *dst, size_t len);
 	int (*write)(void *opaque, uint64_t addr, const void *src, size_t len);
 	void *(*map)(void *opaque, uint64_t addr, size_t len);
+	bool (*aborted)(void *opaque);
 };
 
 void cim_fw_config_default(struct cim_fw_config *cfg);
@@ -128,8 +133,11 @@ void cim_fw_reset(struct cim_fw *fw);
 
 /*
  * Execute one command buffer, already copied out of bus memory, packet by
- * packet. Stops at the first failing packet. Always fills @done and returns
- * its status (enum cim_status); never crashes on any input.
+ * packet. Stops at the first failing packet, or before the next packet
+ * when @dma->aborted says so (CIM_ST_ABORTED, error_offset that packet's,
+ * error_field 0xffffffff; what ran stays done and charged). Always fills
+ * @done and returns its status (enum cim_status); never crashes on any
+ * input.
  */
 int cim_fw_execute(struct cim_fw *fw, const void *cmdbuf, size_t size,
 		   const struct cim_fw_dma *dma,

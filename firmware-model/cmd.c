@@ -40,6 +40,8 @@ struct cmd_ctx {
 };
 
 #define PKT_FIELD(type, member)	((uint32_t)offsetof(type, member))
+/* error_field of an aborted job: no field of any packet is at fault */
+#define ABORTED_FIELD	0xffffffffu
 
 static int fail(struct cmd_ctx *c, int status, uint32_t field)
 {
@@ -857,6 +859,11 @@ int cim_fw_execute(struct cim_fw *fw, const void *cmdbuf, size_t size,
 
 	memset(done, 0, sizeof(*done));
 	while (off < size) {
+		/* an abort lands between packets, never inside one */
+		if (off && dma && dma->aborted && dma->aborted(dma->opaque)) {
+			st = fail(&c, CIM_ST_ABORTED, ABORTED_FIELD);
+			break;
+		}
 		st = check_header(&c, cmdbuf, size, off, &h);
 		if (st)
 			break;

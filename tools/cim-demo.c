@@ -370,7 +370,9 @@ int main(int argc, char **argv)
 	d.mem.bytes = calloc(1, MEM_SIZE);
 	if (!d.mem.bytes)
 		return EXIT_FAILURE;
-	d.dma = (struct cim_fw_dma){ &d.mem, mem_read, mem_write };
+	d.dma = (struct cim_fw_dma){
+		.opaque = &d.mem, .read = mem_read, .write = mem_write,
+	};
 	ret = cim_fw_create(&cfg, &d.fw);
 	if (ret) {
 		fprintf(stderr, "cim-demo: cannot create device: %s\n",

@@ -1120,6 +1120,102 @@ START_TEST(test_cmd_fuzz)
 }
 END_TEST
 
+/* Abort at a packet boundary -------------------------------------------- */
+
+struct abort_probe {
+	unsigned int calls;
+	unsigned int after;	/* true once this many packets ran */
+};
+
+static struct abort_probe probe;
+
+static bool probe_aborted(void *opaque)
+{
+	(void)opaque;
+	/* asked before packet calls + 2: calls + 1 packets have run */
+	return ++probe.calls >= probe.after;
+}
+
+/* VMM, FENCE 1, VMM, FENCE 2, NOP: five packets that leave traces */
+static void abort_job(void)
+{
+	struct cim_pkt_fence *f;
+	unsigned int i;
+
+	cb->len = 0;
+	for (i = 0; i < 2; i++) {
+		add_valid(CIM_OP_VMM_FWD);
+		f = cmdbuf_add(cb, CIM_OP_FENCE, 0, sizeof(*f));
+		f->addr = b_fence + 8 * i;
+		f->value = i + 1;
+	}
+	add_valid(CIM_OP_NOP);
+}
+
+static const uint32_t abort_offsets[] = { 0, 48, 72, 120, 144, 152 };
+
+/*
+ * A callback that says "abort" once k packets ran stops the job before
+ * packet k + 1: ABORTED with cmds_done k, error_offset that packet's,
+ * error_field all ones; the k packets' effects and costs stand, and the
+ * callback is never asked before the first packet or after the last.
+ */
+START_TEST(test_cmd_abort_between_packets)
+{
+	const unsigned int k = _i + 1;
+	struct cim_job_completion done, part;
+	uint64_t *fence = testmem_ptr(&mem, b_fence);
+	struct cim_fw_dma dma = mem.dma;
+	size_t full;
+
+	abort_job();
+	full = cb->len;
+	ck_assert_uint_eq(full, abort_offsets[5]);
+	/* the first k packets alone: what the aborted job must have cost */
+	cb->len = abort_offsets[k];
+	ck_assert_int_eq(cmdbuf_run(fw, cb, &mem, &part), CIM_ST_OK);
+	ck_assert_uint_eq(part.cmds_done, k);
+
+	fence[0] = fence[1] = 0;
+	cb->len = full;
+	probe = (struct abort_probe){ .after = k };
+	dma.aborted = probe_aborted;
+	if (k == 5)
+		probe.after = 99;	/* never: every packet runs */
+	ck_assert_int_eq(cim_fw_execute(fw, cb->words, cb->len, &dma, &done),
+			 k == 5 ? CIM_ST_OK : CIM_ST_ABORTED);
+	ck_assert_uint_eq(probe.calls, k == 5 ? 4 : k);
+	ck_assert_uint_eq(done.cmds_done, k);
+	ck_assert_uint_eq(done.status, k == 5 ? CIM_ST_OK : CIM_ST_ABORTED);
+	ck_assert_uint_eq(done.error_offset, k == 5 ? 0 : abort_offsets[k]);
+	ck_assert_uint_eq(done.error_field, k == 5 ? 0 : 0xffffffffu);
+	ck_assert_uint_eq(fence[0], k >= 2 ? 1 : 0);
+	ck_assert_uint_eq(fence[1], k >= 4 ? 2 : 0);
+	ck_assert_uint_eq(done.energy_fj, part.energy_fj);
+	ck_assert_uint_eq(done.device_time_ps, part.device_time_ps);
+	ck_assert_uint_gt(done.energy_fj, 0);
+}
+END_TEST
+
+/* A one-packet job never asks; a NULL callback never aborts. */
+START_TEST(test_cmd_abort_not_asked)
+{
+	struct cim_job_completion done;
+	struct cim_fw_dma dma = mem.dma;
+
+	probe = (struct abort_probe){ .after = 0 };
+	dma.aborted = probe_aborted;
+	cb->len = 0;
+	add_valid(CIM_OP_VMM_FWD);
+	ck_assert_int_eq(cim_fw_execute(fw, cb->words, cb->len, &dma, &done),
+			 CIM_ST_OK);
+	ck_assert_uint_eq(probe.calls, 0);
+	abort_job();
+	ck_assert_int_eq(cmdbuf_run(fw, cb, &mem, &done), CIM_ST_OK);
+	ck_assert_uint_eq(done.cmds_done, 5);
+}
+END_TEST
+
 /* SCRUB ------------------------------------------------------------------ */
 
 /*
@@ -1458,6 +1554,8 @@ Suite *cmd_suite(void)
 	tcase_add_test(job, test_cmd_counters_reset_packet);
 	tcase_add_test(job, test_cmd_jobs_counted);
 	tcase_add_test(job, test_cmd_scrub_as_fresh);
+	tcase_add_loop_test(job, test_cmd_abort_between_packets, 0, 5);
+	tcase_add_test(job, test_cmd_abort_not_asked);
 	tcase_add_test(job, test_cmd_scrub_cost);
 	suite_add_tcase(s, job);
 

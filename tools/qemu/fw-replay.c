@@ -65,7 +65,9 @@ int main(int argc, char **argv)
 	struct cim_fw_config cfg;
 	struct cim_job_completion done;
 	struct image im;
-	struct cim_fw_dma dma = { &im, img_read, img_write };
+	struct cim_fw_dma dma = {
+		.opaque = &im, .read = img_read, .write = img_write,
+	};
 	struct cim_fw *fw;
 	unsigned char *cmd;
 	size_t cmdsize;
