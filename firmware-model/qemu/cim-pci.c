@@ -21,12 +21,18 @@
  * descriptor at RING_HEAD, marks itself running, and *drops the BQL* for the
  * slow part: reading the descriptor and the command buffer and running
  * cim_fw_execute(), whose DMA callbacks use pci_dma_read/pci_dma_write.
- * That is safe without the BQL: pci_dma_* go through address_space_rw(),
- * which takes the RCU read lock itself (the worker is an RCU reader, see
- * rcu_register_thread) and takes the BQL on its own when the target is an
- * MMIO region that needs it (prepare_mmio_access); RAM is copied directly.
  * The worker then retakes the BQL to write the completion record, advance
  * RING_HEAD and DONE_SEQNO, and raise MSI-X (msix_notify needs the BQL).
+ *
+ * DMA goes to guest RAM only (cim_dma_rw): a transfer whose bus address is
+ * not RAM (another device's BAR, our own BAR0, unassigned space; ROM for a
+ * write) fails with CIM_ST_DMA without any access. That is safe without the
+ * BQL: address_space_cache_init() takes a reference on the flat view and
+ * the RAM region, and RAM is copied directly (the worker is an RCU reader,
+ * see rcu_register_thread). So a job never dispatches an MMIO access: it
+ * never takes the BQL, never re-enters a device model (two devices DMA-ing
+ * CONTROL.RESET into each other's BAR0 deadlocked both workers before), and
+ * its only work without the BQL is the model's computation and RAM copies.
  *
  * Fast path: a doorbell (RING_TAIL write, or ENABLE) with the device idle
  * runs the job at RING_HEAD on the vCPU thread, inside the MMIO write, when
@@ -43,21 +49,31 @@
  * qemu.rst). To the guest it is still a device that completes at some
  * point after the doorbell: the register write may return before or after
  * the completion, and the driver relies on neither.
+ * Only a doorbell from outside the device runs a job inline: one that comes
+ * from a job of ours (an MSI-X message aimed at a RING_TAIL, from a worker
+ * or from a fast-path job) only wakes the worker, so nothing nests.
  *
  * The firmware model instance is touched only by the worker while it runs a
  * job (or the vCPU thread, for a fast-path job), and by reset while no job
- * runs: a reset (CONTROL.RESET, device
- * reset, FLR) bumps a generation counter, stops the worker from starting a
- * new job, waits for the job in flight to finish (qemu_cond_wait_iothread
- * releases the BQL meanwhile, as run_on_cpu does) and only then calls
- * cim_fw_reset(). From the moment the generation moves, the job's further
- * DMA transfers fail without touching memory (the worker reads the counter
- * atomically, without the BQL), so the model winds down at its next
- * transfer. The results of a job that straddled a reset are dropped: no
- * completion record, no register update, no interrupt. When the reset
- * comes from the worker itself (a job's DMA hitting the device's own BAR0)
- * it cannot wait for itself, so the model reset is deferred to the end of
- * the job. After a reset register write returns, the device does no DMA.
+ * runs: a reset (CONTROL.RESET, device reset, FLR) bumps a generation
+ * counter, stops the worker from starting a new job, waits for the job in
+ * flight to stop (qemu_cond_wait_iothread releases the BQL meanwhile, as
+ * run_on_cpu does) and only then calls cim_fw_reset(). From the moment the
+ * generation moves, the job's further DMA transfers fail without touching
+ * memory and the model's aborted() callback, which it calls between
+ * packets, says stop (the worker reads the counter atomically, without the
+ * BQL): the wait lasts at most the packet in flight, and nothing the job
+ * does can need the waiting thread (RAM-only DMA). The results of a job that
+ * straddled a reset are dropped: no completion record, no register update,
+ * no interrupt. A reset that comes from a job of any cim-pci device (an
+ * MSI-X message aimed at a CONTROL register, from a worker or a fast-path
+ * job; cim_in_job says so, per thread) never waits: when the target has a
+ * job in flight the model reset is deferred to the end of that job, done by
+ * the thread that ran it, and CONTROL.RESET reads 1 until then. So no thread
+ * of ours ever waits for another while it runs or completes a job, and no
+ * guest action keeps the main loop or a vCPU longer than one packet. After
+ * a reset register write returns, the device does no DMA.
+ *
  * The MMIO handlers read only the model's configuration, which never
  * changes after cim_fw_create().
  *
@@ -78,7 +94,7 @@
 #include "migration/vmstate.h"
 #include "qom/object.h"
 
-#include "cim_fw.h"	/* also brings include/cim_hw.h */
+#include "cim_fw.h" /* also brings include/cim_hw.h */
 
 #define TYPE_CIM_PCI "cim-pci"
 OBJECT_DECLARE_SIMPLE_TYPE(CimState, CIM_PCI)
@@ -119,7 +135,7 @@ struct CimState {
     bool running;               /* a job is in flight (worker or inline) */
     bool inline_job;            /* ... on the fast path, BQL held */
     bool resetting;             /* a reset waits for the job in flight */
-    bool fw_reset_pending;      /* reset came from the worker itself */
+    bool fw_reset_pending;      /* ... and the job's thread does it */
     uint64_t generation;        /* bumped by every reset */
     bool msix_used;
 
@@ -217,6 +233,53 @@ static void cim_kick(CimState *s)
 
 static void cim_run_one(CimState *s, bool on_vcpu);
 
+/*
+ * Set on a thread while it runs or completes a job of any cim-pci device:
+ * for the whole life of a worker, and on a vCPU during a fast-path job. A
+ * reset or a doorbell reached from there (an MSI-X message aimed at BAR0)
+ * neither waits nor runs a job inline, see the threading design above.
+ */
+static __thread bool cim_in_job;
+
+/*
+ * The device's DMA: guest RAM only, see the threading design above. With or
+ * without the BQL.
+ */
+static MemTxResult cim_dma_rw(CimState *s, dma_addr_t addr, void *buf,
+                              dma_addr_t len, bool is_write)
+{
+    AddressSpace *as = pci_get_address_space(&s->pdev);
+    uint8_t *p = buf;
+
+    if (len && addr + (len - 1) < addr) {
+        return MEMTX_DECODE_ERROR;      /* wraps around the bus */
+    }
+    smp_mb();                           /* as dma_memory_rw() does */
+    while (len) {
+        MemoryRegionCache cache = MEMORY_REGION_CACHE_INVALID;
+        int64_t l;
+
+        l = address_space_cache_init(&cache, as, addr, len, is_write);
+        if (l <= 0 || !cache.ptr) {
+            /* not RAM: MMIO, unassigned, bus mastering off, ROM write */
+            address_space_cache_destroy(&cache);
+            return MEMTX_DECODE_ERROR;
+        }
+        l = MIN(l, len);
+        if (is_write) {
+            address_space_write_cached(&cache, 0, p, l);
+            address_space_cache_invalidate(&cache, 0, l);
+        } else {
+            address_space_read_cached(&cache, 0, p, l);
+        }
+        address_space_cache_destroy(&cache);
+        addr += l;
+        p += l;
+        len -= l;
+    }
+    return MEMTX_OK;
+}
+
 /* The fast path, see the threading design above */
 #define CIM_INLINE_MAX_CMDBUF   256
 #define CIM_INLINE_MAX_JOBS     8
@@ -230,7 +293,6 @@ static void cim_run_one(CimState *s, bool on_vcpu);
  */
 static bool cim_job_trivial(CimState *s)
 {
-    PCIDevice *pdev = &s->pdev;
     struct cim_job_desc d;
     uint8_t buf[CIM_INLINE_MAX_CMDBUF];
     uint32_t size, off, psize;
@@ -241,12 +303,12 @@ static bool cim_job_trivial(CimState *s)
     }
     desc_addr = s->ring_base +
                 (uint64_t)(s->ring_head & (s->ring_size - 1)) * sizeof(d);
-    if (pci_dma_read(pdev, desc_addr, &d, sizeof(d)) != MEMTX_OK) {
+    if (cim_dma_rw(s, desc_addr, &d, sizeof(d), false) != MEMTX_OK) {
         return false;
     }
     size = le32_to_cpu(d.cmdbuf_size);
     if (size == 0 || size > sizeof(buf) || size & 7 ||
-        pci_dma_read(pdev, le64_to_cpu(d.cmdbuf_addr), buf, size) !=
+        cim_dma_rw(s, le64_to_cpu(d.cmdbuf_addr), buf, size, false) !=
         MEMTX_OK) {
         return false;
     }
@@ -277,9 +339,12 @@ static void cim_doorbell(CimState *s)
 {
     int n;
 
-    for (n = 0; n < CIM_INLINE_MAX_JOBS && cim_can_run(s) &&
+    /* not from inside a job (MSI-X aimed at RING_TAIL): no nesting */
+    for (n = 0; n < CIM_INLINE_MAX_JOBS && !cim_in_job && cim_can_run(s) &&
                 cim_job_trivial(s); n++) {
+        cim_in_job = true;
         cim_run_one(s, true);
+        cim_in_job = false;
     }
     cim_kick(s);
 }
@@ -289,7 +354,7 @@ static void cim_doorbell(CimState *s)
 /*
  * The model's DMA, from the worker without the BQL. Once a reset has begun
  * (the generation moved on) every further transfer of the job fails without
- * touching memory, so the model winds down quickly and does no more DMA; a
+ * touching memory, and aborted() stops the model at the next packet; a
  * transfer already under way completes before the reset returns.
  */
 typedef struct CimJobDma {
@@ -309,7 +374,7 @@ static int cim_dma_read(void *opaque, uint64_t addr, void *dst, size_t len)
     if (cim_job_cancelled(j)) {
         return -ECANCELED;
     }
-    return pci_dma_read(&j->s->pdev, addr, dst, len) == MEMTX_OK ? 0 : -EIO;
+    return cim_dma_rw(j->s, addr, dst, len, false) == MEMTX_OK ? 0 : -EIO;
 }
 
 static int cim_dma_write(void *opaque, uint64_t addr, const void *src,
@@ -320,7 +385,13 @@ static int cim_dma_write(void *opaque, uint64_t addr, const void *src,
     if (cim_job_cancelled(j)) {
         return -ECANCELED;
     }
-    return pci_dma_write(&j->s->pdev, addr, src, len) == MEMTX_OK ? 0 : -EIO;
+    return cim_dma_rw(j->s, addr, (void *)src, len, true) == MEMTX_OK ?
+           0 : -EIO;
+}
+
+static bool cim_dma_aborted(void *opaque)
+{
+    return cim_job_cancelled(opaque);
 }
 
 /*
@@ -363,12 +434,12 @@ static uint32_t cim_check_desc(const struct cim_job_desc *d, uint32_t *field)
  */
 static void cim_run_one(CimState *s, bool on_vcpu)
 {
-    PCIDevice *pdev = &s->pdev;
     struct cim_job_desc raw, d;
     struct cim_job_completion done, le;
     CimJobDma job = { .s = s, .generation = s->generation };
     struct cim_fw_dma dma = {
         .opaque = &job, .read = cim_dma_read, .write = cim_dma_write,
+        .aborted = cim_dma_aborted,
     };
     uint32_t fault = s->fault;
     dma_addr_t desc_addr;
@@ -393,7 +464,7 @@ static void cim_run_one(CimState *s, bool on_vcpu)
 
     memset(&d, 0, sizeof(d));
     memset(&done, 0, sizeof(done));
-    r = pci_dma_read(pdev, desc_addr, &raw, sizeof(raw));
+    r = cim_dma_rw(s, desc_addr, &raw, sizeof(raw), false);
     if (r == MEMTX_OK) {
         desc_ok = true;
         d.cmdbuf_addr = le64_to_cpu(raw.cmdbuf_addr);
@@ -412,8 +483,8 @@ static void cim_run_one(CimState *s, bool on_vcpu)
         if (done.status != CIM_ST_OK) {
             /* reported as is */
         } else if (fault & CIM_FAULT_DMA_NEXT || cim_job_cancelled(&job) ||
-                   pci_dma_read(pdev, d.cmdbuf_addr, s->cmdbuf,
-                                d.cmdbuf_size) != MEMTX_OK) {
+                   cim_dma_rw(s, d.cmdbuf_addr, s->cmdbuf, d.cmdbuf_size,
+                              false) != MEMTX_OK) {
             done.status = CIM_ST_DMA;
             done.error_field = offsetof(struct cim_job_desc, cmdbuf_addr);
         } else if (fault & CIM_FAULT_ERROR_NEXT) {
@@ -459,7 +530,8 @@ static void cim_run_one(CimState *s, bool on_vcpu)
     le.energy_fj = cpu_to_le64(done.energy_fj);
     le.device_time_ps = cpu_to_le64(done.device_time_ps);
     le.reserved = 0;
-    if (pci_dma_write(pdev, d.completion_addr, &le, sizeof(le)) != MEMTX_OK) {
+    if (cim_dma_rw(s, d.completion_addr, &le, sizeof(le), true) !=
+        MEMTX_OK) {
         cim_halt(s, CIM_ST_DMA);        /* the job ran, unreported */
         return;
     }
@@ -483,6 +555,7 @@ static void *cim_worker(void *opaque)
     CimState *s = opaque;
 
     rcu_register_thread();
+    cim_in_job = true;
     qemu_mutex_lock_iothread();
     while (!s->stopping) {
         if (cim_can_run(s)) {
@@ -518,21 +591,21 @@ static void cim_soft_reset(CimState *s)
     if (!s->fw) {
         return;                         /* not realized */
     }
-    if (s->running && (s->inline_job || qemu_thread_is_self(&s->thread))) {
+    s->resetting = true;
+    if (s->running && cim_in_job) {
         /*
-         * A job's DMA reached our BAR0 (from the worker, or from the fast
-         * path, which holds the BQL, so that no other thread is here):
-         * finish the reset after the job.
+         * From a job of some cim-pci device (ours, or another one's MSI-X
+         * message): never wait, the thread of the job in flight finishes
+         * the reset when it returns.
          */
-        s->resetting = true;
         s->fw_reset_pending = true;
         return;
     }
-    s->resetting = true;
-    while (s->running) {
+    while (s->running) {                /* at most one packet */
         qemu_cond_wait_iothread(&s->idle_cond);
     }
     if (s->resetting) {                 /* not done by a deferred reset */
+        s->fw_reset_pending = false;
         cim_fw_reset(s->fw);
         s->resetting = false;
     }
@@ -702,6 +775,7 @@ static void cim_mmio_write(void *opaque, hwaddr addr, uint64_t val64,
 {
     CimState *s = opaque;
     uint32_t val = val64;
+    uint32_t pending;
 
     if (size != 4 || (addr & 3)) {
         qemu_log_mask(LOG_GUEST_ERROR,
@@ -720,8 +794,9 @@ static void cim_mmio_write(void *opaque, hwaddr addr, uint64_t val64,
     case CIM_REG_INT_MASK:
         val &= CIM_INT_VALID_MASK;
         /* enabling a cause that is already pending signals it at once */
-        cim_notify(s, val & ~s->int_mask & s->int_status);
+        pending = val & ~s->int_mask & s->int_status;
         s->int_mask = val;
+        cim_notify(s, pending);
         break;
     case CIM_REG_RING_BASE_LO:
     case CIM_REG_RING_BASE_HI:
