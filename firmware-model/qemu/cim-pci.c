@@ -212,11 +212,18 @@ static bool cim_enabled(CimState *s)
     return s->control & CIM_CONTROL_ENABLE;
 }
 
-/* More descriptors posted than the ring holds: the ring is corrupt. */
+/*
+ * More descriptors posted than the ring holds, or RING_TAIL pulled back over
+ * the job in flight (which would make RING_HEAD pass RING_TAIL when it
+ * completes): the ring is corrupt.
+ */
 static bool cim_check_tail(CimState *s)
 {
+    uint32_t posted = s->ring_tail - s->ring_head;
+
     if (cim_enabled(s) && !s->halted &&
-        s->ring_tail - s->ring_head > s->ring_size) {
+        (posted > s->ring_size ||
+         (posted == 0 && (s->running || s->hung)))) {
         cim_halt(s, CIM_ST_BAD_RING);
         return false;
     }
@@ -478,6 +485,12 @@ static void cim_job_finish(CimState *s, CimJob *job,
         cim_halt(s, CIM_ST_BAD_ALIGN);  /* nowhere to report the job */
         return;
     }
+    if (s->ring_tail == s->ring_head) {
+        /* RING_TAIL pulled back over the job while disabled */
+        cim_halt(s, CIM_ST_BAD_RING);
+        return;
+    }
+
     le.seqno = cpu_to_le64(job->d.seqno);
     le.status = cpu_to_le32(done->status);
     le.cmds_done = cpu_to_le32(done->cmds_done);
