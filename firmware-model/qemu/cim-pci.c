@@ -18,11 +18,12 @@
  * The worker thread (one per device) uses the BQL as the mutex of its
  * condition variables (qemu_cond_wait_iothread), so waking it and checking
  * its work is race-free against the MMIO handlers. For each job it reads
- * the descriptor at RING_HEAD (BQL held: 64 bytes of RAM), marks itself
- * running, and *drops the BQL* for the slow part: reading the command
- * buffer and running cim_fw_execute(). It then retakes the BQL to write the
- * completion record, advance RING_HEAD and DONE_SEQNO, and raise MSI-X
- * (msix_notify needs the BQL).
+ * the descriptor at RING_HEAD (BQL held: 64 bytes of RAM, and the seqno
+ * must be known before ABORT_SEQNO can name the job), marks itself running,
+ * and *drops the BQL* for the slow part: reading the command buffer and
+ * running cim_fw_execute(). It then retakes the BQL to write the completion
+ * record, advance RING_HEAD and DONE_SEQNO, and raise MSI-X (msix_notify
+ * needs the BQL).
  *
  * DMA goes to guest RAM only (cim_dma_rw): a transfer whose bus address is
  * not RAM (another device's BAR, our own BAR0, unassigned space; ROM for a
@@ -78,6 +79,16 @@
  * of ours ever waits for another while it runs or completes a job, and no
  * guest action keeps the main loop or a vCPU longer than one packet. After
  * a reset register write returns, the device does no DMA.
+ *
+ * ABORT_SEQNO names the job in flight by the low 32 bits of its seqno. The
+ * job's state (CimJob, on the stack of the thread that runs it) holds an
+ * abort flag; s->cur_job points at it while a worker runs the job, under
+ * the BQL, so the MMIO handler sets the flag of that job and of no other.
+ * The worker's aborted() callback reads it atomically; the model then ends
+ * the job at the next packet boundary with CIM_ST_ABORTED, and it completes
+ * through the ring as usual. A fast-path job holds the BQL throughout, so no
+ * ABORT_SEQNO write can arrive while it runs; a hung job (FAULT.HANG_NEXT)
+ * is not running and cannot be aborted.
  *
  * The MMIO handlers read only the model's configuration, which never
  * changes after cim_fw_create().
@@ -139,6 +150,7 @@ struct CimState {
     bool worker_exited;
     bool running;               /* a job is in flight (worker or inline) */
     bool inline_job;            /* ... on the fast path, BQL held */
+    struct CimJob *cur_job;     /* the worker's job in flight, for aborts */
     bool resetting;             /* a reset waits for the job in flight */
     bool fw_reset_pending;      /* ... and the job's thread does it */
     uint64_t generation;        /* bumped by every reset */
@@ -293,12 +305,13 @@ static MemTxResult cim_dma_rw(CimState *s, dma_addr_t addr, void *buf,
 }
 
 /*
- * A job, fetched once: its descriptor (host order) and the faults armed for
- * it. Lives on the stack of the thread that runs it.
+ * A job, fetched once: its descriptor (host order), the faults armed for it,
+ * and its per-job state. Lives on the stack of the thread that runs it.
  */
 typedef struct CimJob {
     CimState *s;
     uint64_t generation;        /* the device's when the job started */
+    bool abort;                 /* ABORT_SEQNO named it (atomic) */
     bool desc_ok;               /* the descriptor could be read */
     uint32_t fault;             /* FAULT bits armed for this job */
     struct cim_job_desc d;
@@ -341,7 +354,7 @@ static bool cim_job_aborted(void *opaque)
 {
     CimJob *j = opaque;
 
-    return cim_job_cancelled(j);
+    return qatomic_read(&j->abort) || cim_job_cancelled(j);
 }
 
 /* Jobs ------------------------------------------------------------------- */
@@ -608,12 +621,14 @@ static void cim_run_one(CimState *s)
         return;
     }
     s->running = true;
+    s->cur_job = &job;
     qemu_mutex_unlock_iothread();
 
     cim_job_run(s, &job, s->cmdbuf, false, &done);
 
     qemu_mutex_lock_iothread();
     s->running = false;
+    s->cur_job = NULL;
     cim_job_finish(s, &job, &done);
 }
 
@@ -704,7 +719,8 @@ static uint64_t cim_mmio_read(void *opaque, hwaddr addr, unsigned size)
     case CIM_REG_CAPS:
         val = (cfg->xbar_count ? CIM_CAP_XBAR | CIM_CAP_DUU : 0) |
               (cfg->ap_count ? CIM_CAP_AP : 0) |
-              (s->fault_injection ? CIM_CAP_FAULT_INJECT : 0);
+              (s->fault_injection ? CIM_CAP_FAULT_INJECT : 0) |
+              CIM_CAP_ABORT | CIM_CAP_SCRUB;
         break;
     case CIM_REG_STATUS:
         val = (cim_enabled(s) ? CIM_STATUS_ENABLED : 0) |
@@ -800,6 +816,8 @@ static uint64_t cim_mmio_read(void *opaque, hwaddr addr, unsigned size)
     case CIM_REG_SEED_HI:
         val = cfg->seed >> 32;
         break;
+    case CIM_REG_ABORT_SEQNO:
+        break;                          /* write-only, reads 0 */
     default:
         /* undefined offsets read as zero */
         qemu_log_mask(LOG_GUEST_ERROR,
@@ -884,6 +902,12 @@ static void cim_mmio_write(void *opaque, hwaddr addr, uint64_t val64,
         s->ring_tail = val;
         if (cim_check_tail(s)) {
             cim_doorbell(s);
+        }
+        break;
+    case CIM_REG_ABORT_SEQNO:
+        /* the job in flight, if @val names it; see the threading design */
+        if (s->cur_job && (uint32_t)s->cur_job->d.seqno == val) {
+            qatomic_set(&s->cur_job->abort, true);
         }
         break;
     case CIM_REG_FAULT:
