@@ -320,9 +320,9 @@ def main():
     t.check(qt.cfg_read(3, 8) & 0xff == 0x01, "revision 1")
     t.check(qt.cfg_read(3, 0x3d) & 0xff == 0, "no INTx pin")
     t.check(a.rd("ID") == 0x314d4943, "ID reads CIM1")
-    t.check(a.rd("VERSION") == 0x00010000, "VERSION 1.0")
-    t.check(a.rd("CAPS") == 0xf, "CAPS xbar|duu|ap|fault-inject")
-    t.check(b.rd("CAPS") == 0x3, "CAPS of the second instance: no AP, no fault")
+    t.check(a.rd("VERSION") == 0x00010001, "VERSION 1.1")
+    t.check(a.rd("CAPS") == 0x3f, "CAPS xbar|duu|ap|fault-inject|abort|scrub")
+    t.check(b.rd("CAPS") == 0x33, "CAPS of the second instance: no AP, no fault")
     t.check(a.rd("XBAR_COUNT") == 8 and b.rd("XBAR_COUNT") == 2,
             "geometry from the properties")
     t.check(a.rd("SEED_LO") == 1 and b.rd("SEED_LO") == 2 and b.rd("SEED_HI") == 0,
