@@ -20,7 +20,9 @@
  *   unbind       /sys/bus/pci/drivers/cim/unbind, then bind
  *   unplug       (with CIM_UNPLUG=1) "@@CIM-UNPLUG@@" on the console asks
  *                the host for a QMP device_del of the device behind a
- *                pcie-root-port; then "@@CIM-REPLUG@@" for device_add
+ *                pcie-root-port; then "@@CIM-REPLUG@@" for device_add. A
+ *                file with a mapped buffer is held open across the
+ *                removal and closed after it.
  *
  * Every job is classified, by the phase it was submitted in:
  *   correct     ended with CIM_ST_OK and its results match the reference
@@ -1062,8 +1064,9 @@ static void run_phase(int ph)
 		return;
 	}
 	if (ph == PH_UNPLUG) {
+		void *hold_map = NULL;
+		int u = -1, hold_fd = -1;
 		uint64_t t0;
-		int u = -1;
 
 		for (d = 0; d < npdevs; d++)
 			if (pdevs[d].unplug)
@@ -1073,6 +1076,25 @@ static void run_phase(int ph)
 			return;
 		}
 		sleep_ms((long)(opt_time * 300));
+		/*
+		 * A file with a mapped buffer, held across the removal and
+		 * let go only once the device is gone: its last close is the
+		 * driver's last reference
+		 */
+		{
+			char dev[32];
+			struct cim_bo_create c = { .size = PAGE };
+			int idx = misc_index(pdevs[u].bdf);
+
+			snprintf(dev, sizeof(dev), "/dev/cim%d", idx);
+			hold_fd = idx < 0 ? -1 : open(dev, O_RDWR | O_CLOEXEC);
+			if (hold_fd >= 0 && !ioctl(hold_fd, CIM_IOCTL_BO_CREATE, &c)) {
+				hold_map = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+						MAP_SHARED, hold_fd, c.mmap_offset);
+				if (hold_map == MAP_FAILED)
+					hold_map = NULL;
+			}
+		}
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", pdevs[u].bdf);
 		/* the host watches the console for this line */
 		marker("@@CIM-UNPLUG@@", pdevs[u].bdf);
@@ -1083,6 +1105,14 @@ static void run_phase(int ph)
 		       (now_ns() - t0) / 1e9);
 		fflush(stdout);
 		/* what the kernel said about the slot, when it stayed */
+		if (hold_map) {
+			/* the memory of a removed device's buffer is still there */
+			((volatile uint8_t *)hold_map)[0] = 1;
+			munmap(hold_map, PAGE);
+		}
+		if (hold_fd >= 0)
+			close(hold_fd);
+		printf("# closed a file of the removed device\n");
 		if (!access(path, F_OK) && system("dmesg | grep -iE 'pciehp|acpiphp|hotplug|01:00|pcieport' | tail -n 12 | sed 's/^/# /'"))
 			printf("# no dmesg\n");
 		sleep_ms((long)(opt_time * 300));
