@@ -61,24 +61,25 @@
  *
  * The firmware model instance is touched only by the worker while it runs a
  * job (or the vCPU thread, for a fast-path job), and by reset while no job
- * runs: a reset (CONTROL.RESET, device reset, FLR) bumps a generation
- * counter, stops the worker from starting a new job, waits for the job in
- * flight to stop (qemu_cond_wait_iothread releases the BQL meanwhile, as
- * run_on_cpu does) and only then calls cim_fw_reset(). From the moment the
+ * runs. A reset (CONTROL.RESET, device reset, FLR) never waits for the
+ * model: it bumps a generation counter, clears the registers, and waits
+ * only for a DMA transfer of the job that is under way (s->dma_active: a
+ * RAM copy, the worker needs nothing to finish it). From the moment the
  * generation moves, the job's further DMA transfers fail without touching
- * memory and the model's aborted() callback, which it calls between
- * packets, says stop (the worker reads the counter atomically, without the
- * BQL): the wait lasts at most the packet in flight, and nothing the job
- * does can need the waiting thread (RAM-only DMA). The results of a job that
- * straddled a reset are dropped: no completion record, no register update,
- * no interrupt. A reset that comes from a job of any cim-pci device (an
- * MSI-X message aimed at a CONTROL register, from a worker or a fast-path
- * job; cim_in_job says so, per thread) never waits: when the target has a
- * job in flight the model reset is deferred to the end of that job, done by
- * the thread that ran it, and CONTROL.RESET reads 1 until then. So no thread
- * of ours ever waits for another while it runs or completes a job, and no
- * guest action keeps the main loop or a vCPU longer than one packet. After
- * a reset register write returns, the device does no DMA.
+ * memory (the worker reads the counter atomically, without the BQL; the
+ * counter and dma_active are a Dekker pair, both sides with full barriers)
+ * and the model's aborted() callback, which it calls between packets, says
+ * stop. If a job is still in flight the model reset is left to the thread
+ * that runs it, when the packet in flight ends; until then CONTROL.RESET
+ * reads 1 and no new job starts. Otherwise cim_fw_reset() runs at once.
+ * The results of a job that straddled a reset are dropped: no completion
+ * record, no register update, no interrupt. So a reset returns within one
+ * RAM copy however long the packet computes (one AP_PROGRAM may hold
+ * thousands of instructions), no thread of ours ever waits for another
+ * while it runs or completes a job, and no guest action holds the main
+ * loop or a vCPU. After a reset register write returns, the device does no
+ * DMA. Only unrealize (hot-unplug) waits for the worker to leave, so for
+ * the packet in flight.
  *
  * ABORT_SEQNO names the job in flight by the low 32 bits of its seqno. The
  * job's state (CimJob, on the stack of the thread that runs it) holds an
@@ -145,15 +146,16 @@ struct CimState {
     /* worker, see the threading design above; all below under the BQL */
     QemuThread thread;
     QemuCond work_cond;         /* worker: there may be work, or stop */
-    QemuCond idle_cond;         /* reset/exit: worker idle, or exited */
+    QemuCond idle_cond;         /* exit: the worker has left */
     bool stopping;
     bool worker_exited;
     bool running;               /* a job is in flight (worker or inline) */
     bool inline_job;            /* ... on the fast path, BQL held */
     struct CimJob *cur_job;     /* the worker's job in flight, for aborts */
-    bool resetting;             /* a reset waits for the job in flight */
+    bool resetting;             /* the model reset waits for the job */
     bool fw_reset_pending;      /* ... and the job's thread does it */
-    uint64_t generation;        /* bumped by every reset */
+    uint64_t generation;        /* bumped by every reset (atomic) */
+    int dma_active;             /* job DMA transfers under way (atomic) */
     bool msix_used;
 
     /* registers */
@@ -260,8 +262,8 @@ static void cim_kick(CimState *s)
 /*
  * Set on a thread while it runs or completes a job of any cim-pci device:
  * for the whole life of a worker, and on a vCPU during a fast-path job. A
- * reset or a doorbell reached from there (an MSI-X message aimed at BAR0)
- * neither waits nor runs a job inline, see the threading design above.
+ * doorbell reached from there (an MSI-X message aimed at RING_TAIL) does
+ * not run a job inline, see the threading design above.
  */
 static __thread bool cim_in_job;
 
@@ -328,26 +330,30 @@ static bool cim_job_cancelled(CimJob *j)
     return qatomic_read(&j->s->generation) != j->generation;
 }
 
+/* One transfer of the job; counted, so that a reset can wait for it */
+static int cim_job_dma(CimJob *j, uint64_t addr, void *buf, size_t len,
+                       bool is_write)
+{
+    CimState *s = j->s;
+    int ret = -ECANCELED;
+
+    qatomic_inc(&s->dma_active);        /* full barrier: pairs with reset */
+    if (!cim_job_cancelled(j)) {
+        ret = cim_dma_rw(s, addr, buf, len, is_write) == MEMTX_OK ? 0 : -EIO;
+    }
+    qatomic_dec(&s->dma_active);
+    return ret;
+}
+
 static int cim_job_read(void *opaque, uint64_t addr, void *dst, size_t len)
 {
-    CimJob *j = opaque;
-
-    if (cim_job_cancelled(j)) {
-        return -ECANCELED;
-    }
-    return cim_dma_rw(j->s, addr, dst, len, false) == MEMTX_OK ? 0 : -EIO;
+    return cim_job_dma(opaque, addr, dst, len, false);
 }
 
 static int cim_job_write(void *opaque, uint64_t addr, const void *src,
                          size_t len)
 {
-    CimJob *j = opaque;
-
-    if (cim_job_cancelled(j)) {
-        return -ECANCELED;
-    }
-    return cim_dma_rw(j->s, addr, (void *)src, len, true) == MEMTX_OK ?
-           0 : -EIO;
+    return cim_job_dma(opaque, addr, (void *)src, len, true);
 }
 
 static bool cim_job_aborted(void *opaque)
@@ -453,9 +459,9 @@ static void cim_job_run(CimState *s, CimJob *job, uint8_t *buf, bool fetched,
     if (done->status != CIM_ST_OK) {
         return;                         /* reported as is */
     }
-    if (job->fault & CIM_FAULT_DMA_NEXT || cim_job_cancelled(job) ||
-        (!fetched && cim_dma_rw(s, d->cmdbuf_addr, buf, d->cmdbuf_size,
-                                false) != MEMTX_OK)) {
+    if (job->fault & CIM_FAULT_DMA_NEXT ||
+        (fetched ? cim_job_cancelled(job) :
+         cim_job_dma(job, d->cmdbuf_addr, buf, d->cmdbuf_size, false))) {
         done->status = CIM_ST_DMA;
         done->error_field = offsetof(struct cim_job_desc, cmdbuf_addr);
         return;
@@ -470,8 +476,8 @@ static void cim_job_run(CimState *s, CimJob *job, uint8_t *buf, bool fetched,
 
 /*
  * The job is no longer running (s->running already false): finish a
- * deferred reset, then report the job through the ring unless a reset or a
- * halt came first. BQL held.
+ * pending model reset, then report the job through the ring unless a reset
+ * or a halt came first. BQL held.
  */
 static void cim_job_finish(CimState *s, CimJob *job,
                            const struct cim_job_completion *done)
@@ -483,7 +489,6 @@ static void cim_job_finish(CimState *s, CimJob *job,
         cim_fw_reset(s->fw);
         s->resetting = false;
     }
-    qemu_cond_broadcast(&s->idle_cond);
     if (job->generation != s->generation) {
         return;                         /* reset while running: abandoned */
     }
@@ -657,6 +662,7 @@ static void *cim_worker(void *opaque)
 static void cim_soft_reset(CimState *s)
 {
     qatomic_set(&s->generation, s->generation + 1);   /* stops job DMA */
+    smp_mb();                           /* before dma_active is read */
     s->control = 0;
     s->halted = false;
     s->hung = false;
@@ -673,24 +679,19 @@ static void cim_soft_reset(CimState *s)
     if (!s->fw) {
         return;                         /* not realized */
     }
-    s->resetting = true;
-    if (s->running && cim_in_job) {
-        /*
-         * From a job of some cim-pci device (ours, or another one's MSI-X
-         * message): never wait, the thread of the job in flight finishes
-         * the reset when it returns.
-         */
+    /* a transfer under way completes first: a RAM copy, then no more DMA */
+    while (qatomic_read(&s->dma_active)) {
+        g_usleep(10);
+    }
+    if (s->running) {
+        /* the job's thread resets the model when its packet ends */
+        s->resetting = true;
         s->fw_reset_pending = true;
         return;
     }
-    while (s->running) {                /* at most one packet */
-        qemu_cond_wait_iothread(&s->idle_cond);
-    }
-    if (s->resetting) {                 /* not done by a deferred reset */
-        s->fw_reset_pending = false;
-        cim_fw_reset(s->fw);
-        s->resetting = false;
-    }
+    s->resetting = false;
+    s->fw_reset_pending = false;
+    cim_fw_reset(s->fw);
     cim_kick(s);
 }
 
@@ -732,7 +733,7 @@ static uint64_t cim_mmio_read(void *opaque, hwaddr addr, unsigned size)
               (s->hung ? CIM_STATUS_HUNG : 0);
         break;
     case CIM_REG_CONTROL:
-        /* RESET reads as 1 while a deferred reset waits for its job */
+        /* RESET reads as 1 while the model reset waits for its job */
         val = s->control | (s->resetting ? CIM_CONTROL_RESET : 0);
         break;
     case CIM_REG_INT_STATUS:
