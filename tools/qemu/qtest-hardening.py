@@ -25,6 +25,8 @@ Checks (Documentation/device/qemu.rst, "Hardening tests"):
     and the next job runs; a wrong seqno, no job, a hung job: nothing;
   - RING_TAIL pulled back over the job in flight halts (BAD_RING) instead of
     letting RING_HEAD pass RING_TAIL;
+  - CONTROL.RESET and FLR during one packet that computes for seconds
+    return at once (the model reset follows when the packet ends);
   - VERSION 1.1, CAPS.ABORT and CAPS.SCRUB, and a SCRUB packet.
 
 Prints TAP lines and "N passed, N failed"; exits non-zero on a failure.
@@ -559,6 +561,64 @@ def test_tail_retract(t, qemu):
         qt.close()
 
 
+def flr(qt, slot):
+    """Initiate FLR in the PCIe Device Control register of @slot."""
+    cap = qt.cfg_read(slot, 0x34) & 0xff
+    while cap and qt.cfg_read(slot, cap) & 0xff != 0x10:
+        cap = qt.cfg_read(slot, cap + 1) & 0xff
+    qt.cmd("outl 0xcf8 0x%x" % (0x80000000 | slot << 11 | (cap + 8)))
+    v = qt.cmd("inl 0xcfc")
+    return qt.timed("outl 0xcfc 0x%x" % (v | 0x8000))
+
+
+def test_reset_giant_packet(t, qemu):
+    """
+    One AP_PROGRAM packet of 3000 64-bit ADDs over 65536 rows (seconds of
+    host time in a single packet, no DMA). CONTROL.RESET and FLR must not
+    wait for it: before, each write waited for the packet to end, with the
+    main loop held (qtest) or a vCPU.
+    """
+    qt, a, b = two_devices(qemu)
+    try:
+        qt.timeout = 60.0
+        pkt = ap_add(3000)
+        qt.mem_write(CMD_A, pkt)
+        for how in ("CONTROL.RESET", "FLR"):
+            r = Ring(a, RING_A, COMPL_A)
+            slot, _ = r.submit(CMD_A, len(pkt), 1)
+            time.sleep(0.1)
+            busy = a.rd("STATUS") & BUSY
+            if how == "FLR":
+                took = flr(qt, 3)
+                a = Dev(qt, 3, BAR0_A, BAR2_A)
+            else:
+                took = qt.timed("writel 0x%x 0x%x" % (a.bar0 + REG["CONTROL"], CTL_RESET))
+            pending = a.rd("CONTROL") & CTL_RESET
+            end = time.time() + 60
+            while a.rd("CONTROL") & CTL_RESET and time.time() < end:
+                time.sleep(0.01)
+            done = time.time() + took
+            t.check(busy and took < 0.1 and a.rd("CONTROL") == 0 and a.rd("STATUS") == 0
+                    and r.record(slot)["seqno"] == 0,
+                    "%s during a %d-instruction AP packet returns in %.1f ms "
+                    "(RESET read %d until the packet ended)" % (how, 3000, took * 1e3,
+                                                                 pending >> 1))
+        r = Ring(a, RING_A, COMPL_A)
+        qt.mem_write(CMD_B, nop())
+        slot, _ = r.submit(CMD_B, 8, 2)
+        t.check(r.wait(5) and r.record(slot)["status"] == ST["OK"],
+                "the device runs the next job")
+        slot, _ = r.submit(CMD_A, len(pkt), 3)
+        time.sleep(0.1)
+        start = time.time()
+        t.check(qt.sigterm(5.0), "SIGTERM during the packet ends QEMU (%.2f s)"
+                % (time.time() - start))
+    except Stalled as e:
+        t.check(False, "reset during a giant packet: %s" % e)
+    finally:
+        qt.close()
+
+
 def test_scrub(t, qemu):
     qt, a, b = two_devices(qemu, ",noise=off,variation=off,xbars=2,aps=1")
     try:
@@ -608,6 +668,7 @@ def main():
     test_reset_from_job(t, qemu)
     test_abort(t, qemu)
     test_tail_retract(t, qemu)
+    test_reset_giant_packet(t, qemu)
     test_scrub(t, qemu)
     for rep in smoke.SANITIZER_REPORTS:
         sys.stderr.write(rep)
