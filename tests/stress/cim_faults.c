@@ -1096,6 +1096,18 @@ static void run_phase(int ph)
 			}
 		}
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", pdevs[u].bdf);
+		/*
+		 * The bus's link goes before the device's own directory (the
+		 * driver's remove runs in between): wait for the directory
+		 */
+		{
+			char *real = realpath(path, NULL);
+
+			if (real) {
+				snprintf(path, sizeof(path), "%s", real);
+				free(real);
+			}
+		}
 		/* the host watches the console for this line */
 		marker("@@CIM-UNPLUG@@", pdevs[u].bdf);
 		t0 = now_ns();
