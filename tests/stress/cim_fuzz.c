@@ -2366,6 +2366,8 @@ int main(int argc, char **argv)
 
 	threads = calloc(opt_threads, sizeof(*threads));
 	nthreads_all = opt_threads;
+	race.fd = -1;
+	atomic_store(&cd.fd, -1);
 	t0 = now_ns();
 	sig_running = opt_threads;
 	for (i = 0; i < opt_threads; i++) {
@@ -2429,6 +2431,9 @@ int main(int argc, char **argv)
 	atomic_store(&stop, 1);
 	for (i = 0; i < nextra; i++)
 		pthread_join(extra[i], NULL);
+	/* a mapping holds its file: unmap, or the file stays in bo_list */
+	if (race.cmd && race.cmd != MAP_FAILED)
+		munmap(race.cmd, PAGE);
 	if (race.fd >= 0)
 		close(race.fd);
 	if (atomic_load(&cd.fd) >= 0)
