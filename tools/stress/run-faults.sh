@@ -116,7 +116,7 @@ tap=${log%.log}.tap
 	}
 	END {
 		print "=========== ========= ======= ========= ==== ====="
-		print "phase       submitted correct doc. err lost wrong"
+		print "phase       submitted correct doc. err  lost wrong"
 		print "=========== ========= ======= ========= ==== ====="
 		for (i = 1; i <= n; i++)
 			printf "%-11s %9s %7s %9s %4s %5s\n", ph[i], s[i], c[i], d[i], l[i], w[i]
