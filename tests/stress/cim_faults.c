@@ -137,6 +137,7 @@ struct shared {
 	atomic_long refused[PH_COUNT];	/* SUBMIT errors, by phase */
 	atomic_long refused_errno[PH_COUNT][4];	/* ENODEV EBADFD EINTR other */
 	atomic_long actions[PH_COUNT], action_errors[PH_COUNT];
+	atomic_int action_errno[PH_COUNT];	/* of the last failed action */
 	atomic_long long_bad;	/* long-job: a reset or a canceled job */
 	char msg[8][200];
 	atomic_int nmsg;
@@ -795,8 +796,10 @@ static void sleep_ms(long ms)
 static void act(int ph, int ret)
 {
 	atomic_fetch_add(&sh->actions[ph], 1);
-	if (ret)
+	if (ret) {
 		atomic_fetch_add(&sh->action_errors[ph], 1);
+		atomic_store(&sh->action_errno[ph], ret < 0 ? -ret : ret);
+	}
 }
 
 struct cargs {
@@ -862,7 +865,7 @@ static int wait_for(const char *path, int present, int ms)
 			return 0;
 		sleep_ms(50);
 	} while (now_ns() < end);
-	return -1;
+	return -ETIMEDOUT;
 }
 
 /* Submit @size bytes at @off of the command BO and wait; returns -errno or status */
@@ -1037,7 +1040,8 @@ static void run_phase(int ph)
 		lost0 = atomic_load(&sh->d[ph][D_CANCELED]);
 		for (k = 0; k < 2 && now_ns() < end; k++) {
 			st = long_job();
-			act(ph, st != CIM_JOB_TIMEDOUT);
+			/* EPROTO: it ended otherwise than aborted */
+			act(ph, st == CIM_JOB_TIMEDOUT ? 0 : st < 0 ? (int)st : -EPROTO);
 			if (st < 0)
 				continue;	/* not submitted */
 			count(ph, K_SUBMITTED);
@@ -1370,7 +1374,7 @@ int main(int argc, char **argv)
 					      o ? ", " : "", dkind_name[k],
 					      atomic_load(&sh->d[ph][k]));
 		o += snprintf(det + o, sizeof(det) - o,
-			      "%s%ld reopens; %ld refused (ENODEV %ld, EBADFD %ld, EINTR %ld, other %ld); %ld actions, %ld failed",
+			      "%s%ld reopens; %ld refused (ENODEV %ld, EBADFD %ld, EINTR %ld, other %ld); %ld actions, %ld failed%s%s",
 			      o ? "; " : "", atomic_load(&sh->reopen[ph]),
 			      atomic_load(&sh->refused[ph]),
 			      atomic_load(&sh->refused_errno[ph][0]),
@@ -1378,7 +1382,10 @@ int main(int argc, char **argv)
 			      atomic_load(&sh->refused_errno[ph][2]),
 			      atomic_load(&sh->refused_errno[ph][3]),
 			      atomic_load(&sh->actions[ph]),
-			      atomic_load(&sh->action_errors[ph]));
+			      atomic_load(&sh->action_errors[ph]),
+			      atomic_load(&sh->action_errors[ph]) ? ", the last with " : "",
+			      atomic_load(&sh->action_errors[ph]) ?
+			      strerrorname_np(atomic_load(&sh->action_errno[ph])) : "");
 		printf("# %-11s %9ld %8ld %9ld %5ld %6ld  %s\n", phase_name[ph],
 		       atomic_load(&sh->n[ph][K_SUBMITTED]),
 		       atomic_load(&sh->n[ph][K_CORRECT]),
