@@ -19,7 +19,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASE_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -g -ffp-contract=off $(WARN) \
 	-Iinclude -Ifirmware-model
 OPT_CFLAGS := -O2
-SAN_CFLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+SAN_CFLAGS := -O1 -fsanitize=address,undefined,float-cast-overflow,float-divide-by-zero -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 BLAS_LIBS := -lopenblas
 CHECK_CFLAGS = $(shell pkg-config --cflags check)

@@ -10,6 +10,7 @@
  * the same bits, and so does the int64 fallback below.
  */
 #include <cblas.h>
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -70,8 +71,28 @@ void cim_duu_quantize(const float *v, size_t n, double s, double *code)
 }
 
 /*
- * chi[j] -= (float)(k * g[j]); g + 0.0 turns an exact zero sum into +0
- * whatever sign a BLAS kernel gave it.
+ * The accumulators saturate at +-FLT_MAX, as a saturating digital
+ * accumulator does: huge but finite lr, x and d would otherwise take one
+ * to infinity, and the next update the other way to inf - inf = NaN,
+ * which the transfer cannot convert to a pulse count. Inside the range
+ * both clamps change nothing, so the bits of every ordinary update stay.
+ * k * g itself stays finite in binary64 (< 2^400 for any command).
+ */
+INL float sat_f(float v)
+{
+	return v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : v;
+}
+
+/* chi - (float)t, saturated; t clamped first so the narrowing is defined */
+INL float sub_sat(float chi, double t)
+{
+	t = t > FLT_MAX ? FLT_MAX : t < -FLT_MAX ? -FLT_MAX : t;
+	return sat_f(chi - (float)t);
+}
+
+/*
+ * chi[j] -= (float)(k * g[j]), saturated; g + 0.0 turns an exact zero sum
+ * into +0 whatever sign a BLAS kernel gave it.
  */
 HOT static void sub_scaled(float *restrict chi, const double *restrict g,
 			   double k, unsigned int n)
@@ -79,7 +100,7 @@ HOT static void sub_scaled(float *restrict chi, const double *restrict g,
 	unsigned int j;
 
 	for (j = 0; j < n; j++)
-		chi[j] -= (float)(k * (g[j] + 0.0));
+		chi[j] = sub_sat(chi[j], k * (g[j] + 0.0));
 }
 
 static size_t align64(size_t n)
@@ -131,7 +152,7 @@ static void accumulate_slow(struct cim_xbar *xb,
 		}
 		chi = &xb->chi[(size_t)(win->row + i) * xb->cols + win->col];
 		for (j = 0; j < nc; j++)
-			chi[j] -= (float)(k * ((double)g[j] + 0.0));
+			chi[j] = sub_sat(chi[j], k * ((double)g[j] + 0.0));
 	}
 }
 
@@ -386,8 +407,9 @@ static unsigned int transfer_cell(struct cim_xbar *xb, unsigned int r,
 }
 
 /*
- * cnt[j] = trunc(chi[j] / eps), the conversion kept defined; returns
- * whether any is non-zero. The pass over every cell: vectorized, the
+ * cnt[j] = trunc(chi[j] / eps), the conversion kept defined (chi is never
+ * NaN, see sat_f(); a quotient past +-1e6, infinite with a tiny eps,
+ * clamps); returns whether any is non-zero. The pass over every cell: vectorized, the
  * same division as a scalar loop.
  */
 HOT static int row_counts(const float *restrict chi, unsigned int n,
@@ -498,7 +520,7 @@ static void xfer_decide(void *arg, unsigned int part, unsigned int nparts)
 				if (!n)
 					continue;
 			}
-			chi[j] -= (float)n * x->eps;
+			chi[j] = sat_f(chi[j] - (float)n * x->eps);
 			cell = (size_t)(win->row + i) * xb->cols + win->col + j;
 			np = (unsigned int)(n > 0 ? n : -n);
 			main_dev = n > 0 ? 0 : 1;
@@ -632,7 +654,7 @@ void cim_duu_transfer(struct cim_xbar *xb, const struct cim_xbar_win *win,
 				if (!n)
 					continue;
 			}
-			chi[j] -= (float)n * eps;
+			chi[j] = sat_f(chi[j] - (float)n * eps);
 			p = transfer_cell(xb, win->row + i, win->col + j, n,
 					  &acc);
 			row_max = p > row_max ? p : row_max;

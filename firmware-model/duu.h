@@ -19,7 +19,7 @@
  * window, with X, D the 16-bit codes of x and d (cim_duu_quantize(), one
  * scale per operand over the whole batch window); the sum is exact, so
  * the result does not depend on the BLAS kernel. A zero operand or lr
- * changes nothing.
+ * changes nothing. chi saturates at +-FLT_MAX: never infinite or NaN.
  */
 void cim_duu_accumulate(struct cim_xbar *xb, const struct cim_xbar_win *win,
 			unsigned int batch, const float *x, const float *d,

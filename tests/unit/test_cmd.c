@@ -4,6 +4,7 @@
  * packet (with the device left exactly as it was), multi-packet buffers,
  * DMA failures, FENCE, counters, and a fuzzer.
  */
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -1216,6 +1217,53 @@ START_TEST(test_cmd_abort_not_asked)
 }
 END_TEST
 
+/*
+ * Issue 12, item 9: DUU_UPDATEs with huge but finite lr, x and d. The
+ * accumulators saturate at +-FLT_MAX (Documentation/device/spec.rst,
+ * DUU_UPDATE): before, the first update made them -inf, and the first
+ * one the other way inf - inf = NaN, which the transfer converted to int
+ * (UBSan: float-cast-overflow).
+ */
+START_TEST(test_cmd_duu_huge_saturates)
+{
+	/* x d > 0 lowers chi, x d < 0 raises it */
+	static const float sign[] = { 1, 1, -1, -1, -1 };
+	static const float want[] = { -FLT_MAX, -FLT_MAX, 0, FLT_MAX, FLT_MAX };
+	const struct cim_xbar *xb = &fw->xbars[good_win.xbar];
+	struct cim_duu_report *rep = testmem_ptr(&mem, b_rep);
+	struct cim_job_completion done;
+	struct cim_pkt_duu_update *p;
+	unsigned int pass, i, j, clamped[ARRAY_SIZE(sign)];
+	float chi[ARRAY_SIZE(sign)][8 * 6];
+
+	for (i = 0; i < 8; i++)
+		poke(b_x, i, FLT_MAX);
+	for (pass = 0; pass < ARRAY_SIZE(sign); pass++) {
+		for (j = 0; j < 6; j++)
+			poke(b_d, j, sign[pass] * FLT_MAX);
+		cb->len = 0;
+		p = add_valid(CIM_OP_DUU_UPDATE);
+		p->batch = 1;
+		p->lr_f32 = f32_bits(FLT_MAX);
+		p->n_max = 3;
+		ck_assert_int_eq(cmdbuf_run(fw, cb, &mem, &done), CIM_ST_OK);
+		for (i = 0; i < good_win.nrows; i++)
+			for (j = 0; j < good_win.ncols; j++)
+				chi[pass][i * 6 + j] = xb->chi[
+					(good_win.row + i) * xb->cols +
+					good_win.col + j];
+		clamped[pass] = rep->clamped;
+	}
+	/* checked after all passes, so that the old model reached NaN */
+	for (pass = 0; pass < ARRAY_SIZE(sign); pass++) {
+		for (i = 0; i < 8 * 6; i++)
+			ck_assert_float_eq(chi[pass][i], want[pass]);
+		/* at the bound every cell wants far more than n_max pulses */
+		ck_assert_uint_eq(clamped[pass], want[pass] ? 8 * 6 : 0);
+	}
+}
+END_TEST
+
 /* SCRUB ------------------------------------------------------------------ */
 
 /*
@@ -1554,6 +1602,7 @@ Suite *cmd_suite(void)
 	tcase_add_test(job, test_cmd_counters_reset_packet);
 	tcase_add_test(job, test_cmd_jobs_counted);
 	tcase_add_test(job, test_cmd_scrub_as_fresh);
+	tcase_add_test(job, test_cmd_duu_huge_saturates);
 	tcase_add_loop_test(job, test_cmd_abort_between_packets, 0, 5);
 	tcase_add_test(job, test_cmd_abort_not_asked);
 	tcase_add_test(job, test_cmd_scrub_cost);
