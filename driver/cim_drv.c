@@ -36,6 +36,32 @@ void cim_device_put(struct cim_device *cdev)
 	kref_put(&cdev->refcount, cim_device_release);
 }
 
+/**
+ * cim_device_enter() - start building a job, unless the device is removed
+ * @cdev: the device
+ *
+ * Between this and cim_device_exit() the caller may allocate from and free
+ * to the job pool; remove() waits for every such section to end before it
+ * destroys the pool. The section must not touch user memory (a stalled
+ * page fault would stall remove()) and must not sleep but in
+ * cim_job_wait_slot(), which remove() wakes.
+ *
+ * Return: false once remove() has run.
+ */
+bool cim_device_enter(struct cim_device *cdev)
+{
+	down_read(&cdev->unplug_sem);
+	if (!cdev->unplugged)
+		return true;
+	up_read(&cdev->unplug_sem);
+	return false;
+}
+
+void cim_device_exit(struct cim_device *cdev)
+{
+	up_read(&cdev->unplug_sem);
+}
+
 static void cim_file_release(struct kref *kref)
 {
 	struct cim_file *file = container_of(kref, struct cim_file, refcount);
@@ -302,6 +328,7 @@ static int cim_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	cdev->pdev = pci_dev_get(pdev);
 	mutex_init(&cdev->lock);
 	mutex_init(&cdev->counters_lock);
+	init_rwsem(&cdev->unplug_sem);
 	cdev->kernel_fence_context = dma_fence_context_alloc(1);
 	INIT_LIST_HEAD(&cdev->inflight);
 	INIT_LIST_HEAD(&cdev->files);
@@ -412,6 +439,19 @@ static void cim_remove(struct pci_dev *pdev)
 	cim_hw_stop_locked(cdev);
 	cim_job_abort_all_locked(cdev, NULL);
 	mutex_unlock(&cdev->lock);
+	/*
+	 * The ring waiters are woken, so every job being built ends soon (in
+	 * the ring it cannot enter, or freed). Once they have, nothing
+	 * allocates from the job pool any more, and it goes while the device
+	 * is still there: destroyed at the last reference, after a hot
+	 * removal, it would take its sysfs file out of a directory that no
+	 * longer exists (a WARNING).
+	 */
+	down_write(&cdev->unplug_sem);
+	cdev->unplugged = true;
+	up_write(&cdev->unplug_sem);
+	dma_pool_destroy(cdev->job_pool);
+	cdev->job_pool = NULL;
 	cim_reset_fini(cdev);
 	cim_hw_irq_fini(cdev);
 	cim_hw_fini(cdev);

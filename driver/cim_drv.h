@@ -15,6 +15,7 @@
 #include <linux/miscdevice.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/rwsem.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -116,12 +117,15 @@ struct cim_file;
  * @counters: kernel DMA buffer the device writes its counters to
  * @counters_dma: its bus address
  * @job_pool: DMA buffers of small jobs (CIM_JOB_POOL_SIZE bytes each);
- *            destroyed with the last reference, as jobs of open files
- *            may end after remove
+ *            destroyed by remove() once no ioctl can allocate from it
  * @kernel_fence_context: dma_fence context of the driver's own jobs
  * @kernel_seqno: the last seqno of the driver's own jobs, under @lock
  * @debugfs: cim/<N>/ in debugfs
  * @files: open files (struct cim_file.node), under @lock
+ * @unplug_sem: held for reading while a job is built (cim_device_enter()),
+ *              for writing by remove() while it waits for those to end
+ * @unplugged: remove() has run: ioctls fail with -ENODEV (under
+ *             @unplug_sem)
  * @refcount: held by the PCI binding and by each open file
  */
 struct cim_device {
@@ -167,6 +171,8 @@ struct cim_device {
 
 	struct dentry *debugfs;
 	struct list_head files;
+	struct rw_semaphore unplug_sem;	/* see @unplug_sem above */
+	bool unplugged;
 	struct kref refcount;
 };
 
@@ -298,6 +304,8 @@ static inline void cim_write(struct cim_device *cdev, u32 reg, u32 val)
 
 /* cim_drv.c */
 void cim_device_put(struct cim_device *cdev);
+bool cim_device_enter(struct cim_device *cdev);
+void cim_device_exit(struct cim_device *cdev);
 void cim_file_put(struct cim_file *file);
 long cim_ioctl_copy_in(void *karg, size_t ksize, unsigned int cmd,
 		       unsigned long arg);

@@ -604,7 +604,11 @@ static int cim_job_alloc_buf(struct cim_device *cdev, struct cim_job *job)
 	return job->cmds ? 0 : -ENOMEM;
 }
 
-/* Allocate the job and copy its commands out of the command buffer BO */
+/*
+ * Allocate the job and copy its commands out of the command buffer BO.
+ * Returns inside cim_device_enter(): the caller exits once the job is
+ * queued or discarded.
+ */
 static struct cim_job *cim_job_create(struct cim_file *file,
 				      const struct cim_submit *args)
 {
@@ -641,9 +645,16 @@ static struct cim_job *cim_job_create(struct cim_file *file,
 	}
 	spin_lock_init(&job->fence->lock);
 
-	ret = cim_job_alloc_buf(cdev, job);
-	if (ret)
+	if (!cim_device_enter(cdev)) {
+		ret = -ENODEV;
 		goto err_free_job;
+	}
+	ret = cim_job_alloc_buf(cdev, job);
+	if (ret) {
+		cim_job_discard(job);
+		cim_device_exit(cdev);
+		goto err_put_cmdbuf;
+	}
 	/* From here on only the copy counts: user space may change the BO */
 	memcpy(job->cmds, (u8 *)cmdbuf->vaddr + args->cmdbuf_offset,
 	       job->cmd_size);
@@ -780,6 +791,7 @@ int cim_submit_ioctl(struct cim_file *file, unsigned int cmd,
 	if (ret)
 		goto err_unlock;
 	cim_job_queue_locked(file, job);
+	cim_device_exit(cdev);
 	trace_cim_job_submit(cdev, job);
 	/* The job may end and be freed once the lock drops */
 	args.seqno = job->fence->base.seqno;
@@ -813,11 +825,16 @@ err_put_fd:
 		put_unused_fd(fd);
 err_free_job:
 	cim_job_discard(job);
+	cim_device_exit(cdev);
 	return ret;
 }
 
 /* The driver's own jobs ------------------------------------------------- */
 
+/*
+ * A job of the driver's own. Returns inside cim_device_enter(), as
+ * cim_job_create(); ERR_PTR(-ENODEV) once the device is removed.
+ */
 static struct cim_job *cim_job_create_kernel(struct cim_device *cdev,
 					     const void *cmds, u32 size)
 {
@@ -825,15 +842,24 @@ static struct cim_job *cim_job_create_kernel(struct cim_device *cdev,
 
 	job = kzalloc(sizeof(*job), GFP_KERNEL);
 	if (!job)
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	job->cdev = cdev;
 	job->cmd_size = size;
 	job->fence = kzalloc(sizeof(*job->fence), GFP_KERNEL);
-	if (!job->fence || cim_job_alloc_buf(cdev, job)) {
+	if (!job->fence) {
 		cim_job_discard(job);
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	}
 	spin_lock_init(&job->fence->lock);
+	if (!cim_device_enter(cdev)) {
+		cim_job_discard(job);
+		return ERR_PTR(-ENODEV);
+	}
+	if (cim_job_alloc_buf(cdev, job)) {
+		cim_job_discard(job);
+		cim_device_exit(cdev);
+		return ERR_PTR(-ENOMEM);
+	}
 	memcpy(job->cmds, cmds, size);
 	return job;
 }
@@ -878,14 +904,16 @@ int cim_job_run_kernel(struct cim_device *cdev, const void *cmds, u32 size)
 	long ret;
 
 	job = cim_job_create_kernel(cdev, cmds, size);
-	if (!job)
-		return -ENOMEM;
+	if (IS_ERR(job))
+		return PTR_ERR(job);
 	ret = cim_job_wait_slot(cdev);
 	if (ret) {
 		cim_job_discard(job);
+		cim_device_exit(cdev);
 		return ret;
 	}
 	fence = cim_job_queue_kernel_locked(cdev, job);
+	cim_device_exit(cdev);
 	timeout = msecs_to_jiffies(2 * READ_ONCE(cdev->job_timeout_ms) +
 				   CIM_TDR_PERIOD_MS);
 	mutex_unlock(&cdev->lock);
@@ -1050,11 +1078,12 @@ int cim_reserve_ioctl(struct cim_file *file, unsigned int cmd,
 	 */
 	if (cdev->geo.caps & CIM_CAP_SCRUB) {
 		job = cim_job_create_kernel(cdev, &scrub, sizeof(scrub));
-		if (!job)
-			return -ENOMEM;
+		if (IS_ERR(job))
+			return PTR_ERR(job);
 		ret = cim_job_wait_slot(cdev);
 		if (ret) {
 			cim_job_discard(job);
+			cim_device_exit(cdev);
 			return ret;
 		}
 	} else {
@@ -1085,6 +1114,8 @@ int cim_reserve_ioctl(struct cim_file *file, unsigned int cmd,
 	mutex_unlock(&cdev->lock);
 	if (job)
 		cim_job_discard(job);
+	if (cdev->geo.caps & CIM_CAP_SCRUB)
+		cim_device_exit(cdev);
 	return ret;
 }
 
