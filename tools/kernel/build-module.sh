@@ -8,7 +8,10 @@
 #   tools/kernel/build-module.sh            build with W=1, warnings fatal
 #   tools/kernel/build-module.sh check      also sparse (C=1) and checkpatch
 #
-# Output: build/kernel/module/driver/cim.ko. Environment: BUILD, KDIR.
+# Output: build/kernel/module/driver/cim.ko. Environment: BUILD, KDIR,
+# CIM_GUEST_KERNEL=debug: build against the debug kernel's tree
+# (tools/kernel/build-debug-kernel.sh, built first when not cached) in
+# build/kernel/module-debug/ instead, so that the two builds never mix.
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,8 +22,17 @@ mod=$build/kernel/module
 log() { echo "build-module: $*" >&2; }
 die() { log "$*"; exit 1; }
 
-kver=$("$top/tools/kernel/install-headers.sh")
-kdir=${KDIR:-/usr/src/linux-headers-$kver}
+case ${CIM_GUEST_KERNEL:-debian} in
+debian)
+	kver=$("$top/tools/kernel/install-headers.sh")
+	kdir=${KDIR:-/usr/src/linux-headers-$kver}
+	;;
+debug)
+	kdir=${KDIR:-$("$top/tools/kernel/build-debug-kernel.sh")/obj}
+	mod=$build/kernel/module-debug
+	;;
+*) die "CIM_GUEST_KERNEL must be debian or debug" ;;
+esac
 
 mkdir -p "$mod/driver" "$mod/include/uapi/misc"
 cp "$top/Kbuild" "$mod/Kbuild"

@@ -13,7 +13,10 @@
 # Prints the kernel version (uname -r of the guest) on stdout.
 #
 # Environment: BUILD (default build), CIM_KERNEL_PKG to force a package
-# (for example linux-image-6.1.0-56-amd64).
+# (for example linux-image-6.1.0-56-amd64), CIM_GUEST_KERNEL: "debian" (the
+# default, all of the above) or "debug", the debug kernel built from
+# linux-source-6.1 by tools/kernel/build-debug-kernel.sh (cached outside the
+# tree; nothing under build/vm/kernel is touched), whose version is printed.
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,6 +27,16 @@ debs=$build/vm/debs
 
 log() { echo "fetch-kernel: $*" >&2; }
 die() { log "$*"; exit 1; }
+
+case ${CIM_GUEST_KERNEL:-debian} in
+debian) ;;
+debug)
+	dbg=$("$top/tools/kernel/build-debug-kernel.sh")
+	sed -n 's/^KVER=//p' "$dbg/kernel.env"
+	exit 0
+	;;
+*) die "CIM_GUEST_KERNEL must be debian or debug" ;;
+esac
 
 # The concrete image package behind the metapackage, unless forced
 resolve_pkg() {

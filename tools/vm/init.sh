@@ -14,7 +14,9 @@
 #
 # and powers the machine off. Other parameters: cim.timeout=SECONDS (per
 # test program, default 120), cim.filter=WORD (run only tests whose name
-# contains WORD).
+# contains WORD), cim.kmemleak=clear (debug kernel: before the modules are
+# loaded, scan for leaks and mark what boot left as already reported, so
+# that a later scan shows only what the tests leaked).
 # shellcheck shell=dash
 set -u
 PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -41,6 +43,12 @@ for arg in $cmdline; do
 	cim.mode=*) mode=${arg#cim.mode=} ;;
 	cim.timeout=*) timeout=${arg#cim.timeout=} ;;
 	cim.filter=*) filter=${arg#cim.filter=} ;;
+	cim.kmemleak=clear)
+		if [ -w /sys/kernel/debug/kmemleak ]; then
+			echo scan > /sys/kernel/debug/kmemleak
+			echo clear > /sys/kernel/debug/kmemleak
+		fi
+		;;
 	esac
 done
 

@@ -70,7 +70,9 @@ if [ ! -x "$bbdir/bin/busybox" ]; then
 fi
 bb=$bbdir/bin/busybox
 
-stage=$build/vm/initramfs.d
+# Next to the archive, so that suites packing at the same time do not meet
+# (build/vm/initramfs.d for the default archive)
+stage=${out%.cpio.gz}.d
 rm -rf "$stage"
 mkdir -p "$stage"
 for d in bin sbin usr/bin usr/sbin etc/cim proc sys dev tmp run root tests \

@@ -26,7 +26,12 @@
 # (the -L folder, default build/qemu/share when it exists), CIM_VM_DEVICES
 # (whitespace-separated -device SPECs), CIM_VM_ACCEL, CIM_VM_TIMEOUT,
 # CIM_VM_MEM (default 1G), CIM_VM_SMP (default 2), CIM_VM_CPU (default max),
-# CIM_VM_APPEND (extra kernel parameters), BUILD (default build).
+# CIM_VM_APPEND (extra kernel parameters), BUILD (default build),
+# CIM_GUEST_KERNEL: "debian" (default, Debian's kernel of fetch-kernel.sh) or
+# "debug" (tools/kernel/build-debug-kernel.sh's KASAN/lockdep/kmemleak
+# kernel, built first when not cached; then CIM_VM_MEM defaults to 2G, the
+# console shows warnings too (loglevel=5) and the KVM probe has a cache of
+# its own, build/vm/accel-debug).
 #
 # -cpu max by default: programs that run the firmware model inside the guest
 # (libcim's embedded backend) die of SIGILL under TCG's default qemu64 model,
@@ -51,6 +56,7 @@ fi
 timeout=${CIM_VM_TIMEOUT:-300}
 test_timeout=120
 accel=${CIM_VM_ACCEL:-auto}
+guest_kernel=${CIM_GUEST_KERNEL:-debian}
 mem=${CIM_VM_MEM:-1G}
 smp=${CIM_VM_SMP:-2}
 initrd=$vm/initramfs.cpio.gz
@@ -90,7 +96,26 @@ while [ $# -gt 0 ]; do
 done
 
 [ -x "$qemu" ] || die "no QEMU at $qemu: build it with tools/qemu/build-qemu.sh"
-[ -f "$kernel" ] || "$top/tools/vm/fetch-kernel.sh" >/dev/null
+accel_cache=$vm/accel
+debug_append=""
+case $guest_kernel in
+debian) [ -f "$kernel" ] || "$top/tools/vm/fetch-kernel.sh" >/dev/null ;;
+debug)
+	dbg=$("$top/tools/kernel/build-debug-kernel.sh") ||
+		die "no debug kernel (tools/kernel/build-debug-kernel.sh)"
+	kernel=$dbg/bzImage
+	# KASAN's shadow is an eighth of memory; slub_debug, kmemleak and
+	# KFENCE want more on top
+	mem=${CIM_VM_MEM:-2G}
+	accel_cache=$vm/accel-debug
+	# Warnings on the console as well (run-debug.sh scans it); a log
+	# buffer that holds every report; every KASAN report, not only the
+	# first; KFENCE samples every 10 ms
+	debug_append="loglevel=5 printk.time=1 log_buf_len=8M kasan_multi_shot"
+	debug_append="$debug_append kfence.sample_interval=10"
+	;;
+*) die "CIM_GUEST_KERNEL must be debian or debug" ;;
+esac
 [ -f "$initrd" ] || die "no initramfs at $initrd: run tools/vm/mkinitramfs.sh"
 
 base=(-M q35 -nodefaults -display none -no-reboot -m "$mem" -smp "$smp"
@@ -101,7 +126,7 @@ cmdline="console=ttyS0 quiet panic=-1 oops=panic"
 # KVM only when it boots our kernel to /init within a few seconds: on some
 # hosts a KVM guest sits in SeaBIOS for minutes. Cached per host kernel.
 probe_kvm() {
-	local cache=$vm/accel key out rc
+	local cache=$accel_cache key out rc
 	key="$(uname -r) $(uname -v) $("$qemu" --version | head -n 1)"
 	if [ -f "$cache" ] && [ "$(sed -n 2p "$cache")" = "$key" ]; then
 		sed -n 1p "$cache"
@@ -141,7 +166,7 @@ for d in "${devices[@]}"; do
 	faults="$faults${faults:+,}$fault"
 done
 
-append="$cmdline cim.mode=$mode cim.timeout=$test_timeout"
+append="$cmdline${debug_append:+ $debug_append} cim.mode=$mode cim.timeout=$test_timeout"
 [ -n "$filter" ] && append="$append cim.filter=$filter"
 [ -n "$seeds" ] && append="$append CIM_SEEDS=$seeds CIM_FAULT=$faults"
 [ -n "${CIM_VM_APPEND:-}" ] && append="$append $CIM_VM_APPEND"

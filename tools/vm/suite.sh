@@ -14,10 +14,18 @@
 #
 # Between guest_prepare and guest_boot the suite builds its programs and
 # packs them with tools/vm/mkinitramfs.sh.
+#
+# With CIM_GUEST_KERNEL=debug (the debug kernel, see run-tests.sh) cim.ko is
+# built against that kernel and a suite's files live under
+# $build/debug/NAME/ instead of $build/NAME/.
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD:-build}
 case $build in /*) ;; *) build=$top/$build ;; esac
+suites=$build
+if [ "${CIM_GUEST_KERNEL:-debian}" = debug ]; then
+	suites=$build/debug
+fi
 
 guest_prepare() {
 	"$top/tools/vm/fetch-kernel.sh" >/dev/null
@@ -26,14 +34,14 @@ guest_prepare() {
 }
 
 guest_initrd() {
-	mkdir -p "$build/$1"
-	echo "$build/$1/initramfs.cpio.gz"
+	mkdir -p "$suites/$1"
+	echo "$suites/$1/initramfs.cpio.gz"
 }
 
 guest_boot() {
 	suite=$1
 	shift
 	exec "$top/tools/vm/run-tests.sh" \
-		--initrd "$build/$suite/initramfs.cpio.gz" \
-		--log "$build/$suite/console.log" "$@"
+		--initrd "$suites/$suite/initramfs.cpio.gz" \
+		--log "$suites/$suite/console.log" "$@"
 }
