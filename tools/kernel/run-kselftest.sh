@@ -5,6 +5,11 @@
 # (build/kernel/initramfs.cpio.gz, next to the VM harness's own) and boot the
 # test VM with tools/vm/run-tests.sh, which prints the TAP and fails when a
 # test failed. Extra arguments go to run-tests.sh (--filter, --accel, ...).
+#
+# With CIM_GUEST_KERNEL=debug the guest runs the debug kernel
+# (tools/kernel/build-debug-kernel.sh) with cim.ko built against it; the
+# initramfs and the console log go to build/kernel/debug/ and the last test
+# is tools/kernel/debug-check.sh (kmemleak scan, every checker's reports).
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,6 +25,13 @@ for t in $("$top/tools/kernel/build-kselftest.sh"); do
 done
 # Last: the kernel log must be free of warnings
 entries="$entries test:$top/tests/kselftest/dmesg_check.sh:dmesg_check"
+out=$build/kernel
+if [ "${CIM_GUEST_KERNEL:-debian}" = debug ]; then
+	out=$build/kernel/debug
+	entries="$entries test:$top/tools/kernel/debug-check.sh:debug_check"
+	set -- --log "$out/console.log" "$@"
+fi
+mkdir -p "$out"
 # shellcheck disable=SC2086
-"$top/tools/vm/mkinitramfs.sh" -o "$build/kernel/initramfs.cpio.gz" $entries
-exec "$top/tools/vm/run-tests.sh" --initrd "$build/kernel/initramfs.cpio.gz" "$@"
+"$top/tools/vm/mkinitramfs.sh" -o "$out/initramfs.cpio.gz" $entries
+exec "$top/tools/vm/run-tests.sh" --initrd "$out/initramfs.cpio.gz" "$@"
