@@ -29,9 +29,10 @@
  *   - afterwards both devices still run a job, no job is left in flight
  *     and no file is left in debugfs bo_list.
  *
- * Output: TAP. The seed is printed; --seed, --threads 1 and --iterations
- * replay one thread's sequence of operations exactly (results of races
- * differ). --log-ops prints every operation.
+ * Output: TAP. The seed is printed. Thread k draws from seed + k; its
+ * choices also follow results that other threads influence, so only
+ * --seed S --threads 1 --no-race --iterations N replays a sequence
+ * exactly. --log-ops prints every operation.
  *
  * usage: cim_fuzz [--seed N] [--iterations N | --time S] [--threads N]
  *                 [--files N] [--no-race] [--log-ops]
