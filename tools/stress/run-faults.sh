@@ -9,12 +9,16 @@
 # device_del for that device, on "@@CIM-REPLUG@@" device_add, through the
 # monitor socket build/stress-faults/qmp.sock. Afterwards it writes the
 # matrix as a reStructuredText table to build/stress-faults/fault-matrix.rst
-# and prints it.
+# and prints it, with the result of the kernel log checks.
 #
 # usage: run-faults.sh [run-tests.sh arguments]
 # Environment: FAULTS_TIME (seconds per phase, default 8), FAULTS_PROCS
 # (workers per device, default 2), FAULTS_PHASES (comma-separated, default
 # all), FAULTS_UNPLUG (auto: when QEMU has pcie-root-port; 0 or 1).
+#
+# With CIM_GUEST_KERNEL=debug (KASAN, lockdep, kmemleak) it runs on the
+# debug kernel, in build/debug/stress-faults/, and ends with
+# tools/kernel/debug-check.sh (a kmemleak scan).
 #
 # Without pcie-root-port in the QEMU build the matrix runs without the
 # unplug phase (the build needs CONFIG_PCIE_PORT=y, which
@@ -24,7 +28,7 @@ set -eu
 # shellcheck source=tools/vm/suite.sh
 . "$(dirname "$0")/../vm/suite.sh"
 
-out=$build/stress-faults
+out=$suites/stress-faults
 phase_time=${FAULTS_TIME:-8}
 procs=${FAULTS_PROCS:-2}
 phases=${FAULTS_PHASES:-}
@@ -35,10 +39,16 @@ guest_prepare
 bins=$(BUILD="$build" "$top/tools/stress/build.sh")
 faults=$(echo "$bins" | grep '/cim_faults$')
 mkdir -p "$out"
+# On the debug kernel, last: its checkers' reports and a kmemleak scan
+debug_check=
+if [ "${CIM_GUEST_KERNEL:-debian}" = debug ]; then
+	debug_check="test:$top/tools/kernel/debug-check.sh:debug_check"
+fi
+# shellcheck disable=SC2086 # $debug_check: one word or none
 "$top/tools/vm/mkinitramfs.sh" -o "$out/initramfs.cpio.gz" \
 	"module:$ko" \
 	"test:$faults:cim_faults" \
-	"test:$top/tests/kselftest/dmesg_check.sh:dmesg_check"
+	"test:$top/tests/kselftest/dmesg_check.sh:dmesg_check" $debug_check
 
 if [ "$unplug" = auto ]; then
 	unplug=0
@@ -129,6 +139,10 @@ tap=${log%.log}.tap
 		sed 's/ [0-9]* selftests: cim: dmesg_check//')."
 	echo "Suite: $(grep -a '^\(not \)\?ok .*selftests: cim: cim_faults' "$tap" |
 		sed 's/ [0-9]* selftests: cim: cim_faults//')."
+	if [ -n "$debug_check" ]; then
+		echo "Debug kernel check (debug-check.sh, kmemleak): $(grep -a '^\(not \)\?ok .*selftests: cim: debug_check' "$tap" |
+			sed 's/ [0-9]* selftests: cim: debug_check//')."
+	fi
 } | tr -d '\r' > "$out/fault-matrix.rst"
 cat "$out/fault-matrix.rst"
 exit $rc

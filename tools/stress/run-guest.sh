@@ -14,6 +14,8 @@
 #   --long:          a random seed (printed; STRESS_SEED overrides it) and
 #                    STRESS_TIME seconds (default 600)
 # STRESS_THREADS (default 4) and STRESS_FILES (default 3) go to the fuzzer.
+# With CIM_GUEST_KERNEL=debug (KASAN, lockdep, kmemleak) the suite runs on
+# the debug kernel and ends with tools/kernel/debug-check.sh.
 # Replay a failure with the seed it printed:
 #   STRESS_SEED=<seed> STRESS_TIME=<s> tools/stress/run-guest.sh
 set -eu
@@ -40,10 +42,16 @@ echo "stress: $mode run, seed $seed, $time s, $threads threads x $files files" >
 guest_prepare
 bins=$(BUILD="$build" "$top/tools/stress/build.sh")
 fuzz=$(echo "$bins" | grep '/cim_fuzz$')
+# On the debug kernel, last: its checkers' reports and a kmemleak scan
+debug_check=
+if [ "${CIM_GUEST_KERNEL:-debian}" = debug ]; then
+	debug_check="test:$top/tools/kernel/debug-check.sh:debug_check"
+fi
+# shellcheck disable=SC2086 # $debug_check: one word or none
 "$top/tools/vm/mkinitramfs.sh" -o "$(guest_initrd stress-vm)" \
 	"module:$ko" \
 	"test:$fuzz:cim_fuzz" \
-	"test:$top/tests/kselftest/dmesg_check.sh:dmesg_check"
+	"test:$top/tests/kselftest/dmesg_check.sh:dmesg_check" $debug_check
 # The fuzzer reads its settings from the environment /init hands on
 CIM_VM_APPEND="${CIM_VM_APPEND:-} CIM_FUZZ_SEED=$seed CIM_FUZZ_TIME=$time CIM_FUZZ_THREADS=$threads CIM_FUZZ_FILES=$files"
 export CIM_VM_APPEND
