@@ -51,3 +51,7 @@ fuzz: $(BUILD)/fuzz/fuzz_cmd
 		-max_total_time=$(FUZZ_TIME) \
 		-artifact_prefix=$(BUILD)/fuzz/crashes/ \
 		$(BUILD)/fuzz/corpus $(FUZZ_CORPUS)
+
+# Wherever this file is included: leave the default goal to the Makefile's
+# first target
+.DEFAULT_GOAL :=

@@ -13,7 +13,11 @@
  * - an abort is reported only when the callback said so, with
  *   error_field 0xffffffff;
  * - nothing was written outside the arena: guard zones on both sides
- *   keep their pattern (ASan sees writes further away).
+ *   keep their pattern (ASan sees writes further away);
+ * - a packet rejected by validation changed nothing: a twin model that
+ *   runs only the packets before it, from the same arena, ends in the
+ *   same state (units, noise streams, meter). DMA failures are left out
+ *   (a failing output write comes after the work), and so are aborts.
  *
  * Input layout (little-endian), tests/fuzz/gen_corpus.py writes seeds:
  *
@@ -37,7 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cim_fw.h"
+#include "fw_priv.h"
 
 #define ARENA_BASE	0x100000ull
 #define ARENA_SIZE	(256u << 10)
@@ -59,7 +63,7 @@ struct fuzz_hdr {
 	uint16_t cmd_len;
 };
 
-static struct cim_fw *fw;
+static struct cim_fw *fw, *twin;
 /* FUZZ_CMD_TRACE set: each input's completion on stderr (seed checks) */
 static bool trace;
 /* GUARD | arena | GUARD */
@@ -125,6 +129,46 @@ static bool fz_aborted(void *opaque)
 		return false;
 	job.abort_said = true;
 	return true;
+}
+
+static uint64_t hash(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* Everything a packet may change, in one FNV-1a hash. */
+static uint64_t state_hash(const struct cim_fw *f)
+{
+	uint64_t h = hash(0xcbf29ce484222325ull, &f->meter, sizeof(f->meter));
+	unsigned int i;
+
+	for (i = 0; i < f->cfg.xbar_count; i++) {
+		const struct cim_xbar *xb = &f->xbars[i];
+		size_t n = (size_t)xb->rows * xb->cols;
+
+		h = hash(h, xb->kp, n);
+		h = hash(h, xb->km, n);
+		h = hash(h, xb->chi, n * sizeof(*xb->chi));
+		h = hash(h, &xb->c2c, sizeof(xb->c2c));
+		h = hash(h, &xb->read, sizeof(xb->read));
+	}
+	for (i = 0; i < f->cfg.ap_count; i++) {
+		const struct cim_ap *ap = &f->aps[i];
+		size_t w = ap->words * sizeof(uint64_t);
+
+		h = hash(h, ap->bits, (size_t)ap->cols * ap->domains * w);
+		h = hash(h, ap->offset, ap->groups * sizeof(*ap->offset));
+		h = hash(h, ap->key, ap->cols);
+		h = hash(h, ap->mask, ap->cols);
+		h = hash(h, ap->tag, 3 * w);
+		h = hash(h, ap->regs, sizeof(ap->regs));
+	}
+	return h;
 }
 
 static void die(const char *what, const struct cim_job_completion *d,
@@ -206,7 +250,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	cfg.ap_domains = 8;
 	cfg.ap_group_tracks = 16;
 	cfg.stuck_prob = 0.05;
-	if (cim_fw_create(&cfg, &fw))
+	if (cim_fw_create(&cfg, &fw) || cim_fw_create(&cfg, &twin))
 		abort();
 	mem = malloc(ARENA_SIZE + 2 * GUARD);
 	cmd = malloc(1u << 16);
@@ -223,7 +267,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cim_fw_dma dma = {
 		.read = fz_read, .write = fz_write,
 	};
-	struct cim_job_completion done;
+	struct cim_job_completion done, prefix;
 	struct fuzz_hdr h;
 	size_t len, rest;
 	int st;
@@ -252,5 +296,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			"field %u\n", len, cim_fw_status_name(st),
 			done.cmds_done, done.error_offset, done.error_field);
 	check(st, &done, len);
+	if (st == CIM_ST_OK || st == CIM_ST_DMA || st == CIM_ST_ABORTED ||
+	    st == CIM_ST_NOMEM)
+		return 0;
+
+	/* the packets before the rejected one, from the same arena */
+	memcpy(arena, data + len, rest);
+	memset(arena + rest, 0, ARENA_SIZE - rest);
+	job = (struct job){ .mode = h.mode, .abort_after = h.abort_after };
+	cim_fw_reset(twin);
+	if (cim_fw_execute(twin, cmd, done.error_offset,
+			   h.mode & FZ_NO_DMA ? NULL : &dma, &prefix) ||
+	    prefix.cmds_done != done.cmds_done)
+		die("the packets before the rejected one fail alone", &done,
+		    len);
+	if (state_hash(twin) != state_hash(fw))
+		die("a rejected packet changed the device", &done, len);
 	return 0;
 }
