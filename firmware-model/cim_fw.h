@@ -99,7 +99,9 @@ struct cim_fw;
  *       through @read and @write as usual
  * @aborted: optional: asked between packets (before each packet but the
  *           first); true stops the job there with CIM_ST_ABORTED (the QEMU
- *           device's ABORT_SEQNO). NULL never aborts
+ *           device's ABORT_SEQNO). NULL never aborts. It runs on the
+ *           thread that executes the job, so a request made by another
+ *           thread (a register write) must reach it through an atomic
  *
  * A failing callback fails the packet with CIM_ST_DMA; the model never
  * touches memory it was not given through these. What the model reads
