@@ -534,7 +534,7 @@ def main():
     ap.add_argument("--seed", type=int, help="master seed (default 1, or random with --time)")
     ap.add_argument("--session-seed", type=int, help="replay one session")
     ap.add_argument("--time", type=float, help="run sessions for this many seconds")
-    ap.add_argument("--sessions", type=int, default=8, help="sessions of the short run")
+    ap.add_argument("--sessions", type=int, default=6, help="sessions of the short run")
     ap.add_argument("--ops", type=int, default=400, help="operations per session")
     ap.add_argument("--deadline", type=float, default=10.0,
                     help="seconds QEMU may take to answer one qtest command")
