@@ -581,6 +581,10 @@ def main():
                 f.qt.err.seek(0)
                 sys.stdout.write(f.qt.err.read()[-3000:])
             return 1
+        except BaseException:
+            if hasattr(f, "qt") and f.qt.p.poll() is None:
+                f.qt.p.kill()           # a bug of the fuzzer: leave no QEMU
+            raise
         totals["sessions"] += 1
         totals["ops"] += args.ops
         for k in ("mmio", "jobs", "resets", "flrs", "checks"):
