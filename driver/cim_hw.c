@@ -13,7 +13,12 @@
 
 #include "cim_drv.h"
 
-#define CIM_RESET_TIMEOUT_US	1000000
+/*
+ * CONTROL.RESET reads 1 until the packet in flight has ended (spec:
+ * CONTROL): the worst packet (MAX_BATCH vectors on the largest tile) takes
+ * seconds to compute, so the wait allows for ten.
+ */
+#define CIM_RESET_TIMEOUT_US	10000000
 
 static int cim_hw_read_geometry(struct cim_device *cdev)
 {
