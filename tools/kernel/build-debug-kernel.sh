@@ -147,7 +147,7 @@ if [ ! -f "$obj/.config.merged" ]; then
 	cp "$frag" "$obj/.config.merged"
 fi
 
-log "building (make -j$jobs; a cold build takes about 15 minutes on 2 cores)"
+log "building (make -j$jobs; about 22 min of CPU time, 12 min on 2 idle cores)"
 kmake -j"$jobs" bzImage modules_prepare >"$dir/build.log" 2>&1 || {
 	tail -n 40 "$dir/build.log" >&2
 	die "kernel build failed (log: $dir/build.log)"
