@@ -98,8 +98,9 @@ struct cim_fw;
  *       valid while the job runs, or NULL, in which case the model copies
  *       through @read and @write as usual
  * @aborted: optional: asked between packets (before each packet but the
- *           first); true stops the job there with CIM_ST_ABORTED (the QEMU
- *           device's ABORT_SEQNO). NULL never aborts. It runs on the
+ *           first), and between groups of 16 instructions of an
+ *           AP_PROGRAM; true stops the job there with CIM_ST_ABORTED (the
+ *           QEMU device's ABORT_SEQNO, and its resets). NULL never aborts. It runs on the
  *           thread that executes the job, so a request made by another
  *           thread (a register write) must reach it through an atomic
  *
@@ -136,8 +137,9 @@ void cim_fw_reset(struct cim_fw *fw);
 /*
  * Execute one command buffer, already copied out of bus memory, packet by
  * packet. Stops at the first failing packet, or before the next packet
- * when @dma->aborted says so (CIM_ST_ABORTED, error_offset that packet's,
- * error_field 0xffffffff; what ran stays done and charged). Always fills
+ * (or AP instruction group) when @dma->aborted says so (CIM_ST_ABORTED,
+ * error_offset that packet's, error_field 0xffffffff; what ran stays done
+ * and charged). Always fills
  * @done and returns its status (enum cim_status); never crashes on any
  * input.
  */

@@ -673,6 +673,33 @@ static int do_ap_read(struct cmd_ctx *c)
 			 PKT_FIELD(P, addr));
 }
 
+/*
+ * One AP_PROGRAM may hold 262,143 instructions, minutes of work: an abort
+ * (or a reset, through the same callback) is taken between groups of
+ * them, so that no packet keeps the device longer than one group. The
+ * instructions that ran stay done and charged.
+ */
+#define AP_ABORT_GROUP	16
+
+static bool job_aborted(const struct cmd_ctx *c)
+{
+	return c->dma && c->dma->aborted && c->dma->aborted(c->dma->opaque);
+}
+
+static int run_ap_insts(struct cmd_ctx *c, struct cim_ap *ap,
+			const struct cim_ap_inst *inst, unsigned int n)
+{
+	unsigned int i, k;
+
+	for (i = 0; i < n; i += k) {
+		if (i && job_aborted(c))
+			return fail(c, CIM_ST_ABORTED, ABORTED_FIELD);
+		k = n - i < AP_ABORT_GROUP ? n - i : AP_ABORT_GROUP;
+		cim_ap_run(ap, inst + i, k, &c->fw->meter);
+	}
+	return CIM_ST_OK;
+}
+
 static int do_ap_program(struct cmd_ctx *c)
 {
 	typedef struct cim_pkt_ap_program P;
@@ -701,8 +728,7 @@ static int do_ap_program(struct cmd_ctx *c)
 	st = cim_ap_check(ap, inst, p.ninst, &bad);
 	if (st)
 		return fail(c, st, (uint32_t)(sizeof(p) + sizeof(*inst) * bad));
-	cim_ap_run(ap, inst, p.ninst, &c->fw->meter);
-	return CIM_ST_OK;
+	return run_ap_insts(c, ap, inst, p.ninst);
 }
 
 /* Counters --------------------------------------------------------------- */
@@ -859,8 +885,8 @@ int cim_fw_execute(struct cim_fw *fw, const void *cmdbuf, size_t size,
 
 	memset(done, 0, sizeof(*done));
 	while (off < size) {
-		/* an abort lands between packets, never inside one */
-		if (off && dma && dma->aborted && dma->aborted(dma->opaque)) {
+		/* an abort lands between packets (and AP instruction groups) */
+		if (off && job_aborted(&c)) {
 			st = fail(&c, CIM_ST_ABORTED, ABORTED_FIELD);
 			break;
 		}

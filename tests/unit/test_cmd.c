@@ -1218,6 +1218,47 @@ START_TEST(test_cmd_abort_not_asked)
 END_TEST
 
 /*
+ * One AP_PROGRAM can hold minutes of instructions: an abort lands between
+ * groups of 16 of them, inside the packet, which then ends the job with
+ * ABORTED at its own offset (cmds_done excludes it), the instructions run
+ * so far charged. The AP's compare counter says how many ran.
+ */
+START_TEST(test_cmd_abort_inside_ap_program)
+{
+	const unsigned int n = 100;
+	struct cim_job_completion done;
+	struct cim_fw_dma dma = mem.dma;
+	struct cim_pkt_ap_program *p;
+	struct cim_counters c0, c1;
+	unsigned int i;
+
+	cb->len = 0;
+	add_valid(CIM_OP_NOP);
+	p = cmdbuf_add(cb, CIM_OP_AP_PROGRAM, 0,
+		       sizeof(*p) + n * sizeof(p->inst[0]));
+	p->ap = 1;
+	p->ninst = n;
+	for (i = 0; i < n; i++) {
+		memset(&p->inst[i], 0, sizeof(p->inst[i]));
+		p->inst[i].op = CIM_AP_COMPARE;
+	}
+	cim_fw_counters(fw, &c0);
+	/* asked before the AP_PROGRAM, then after 16 and 32 instructions */
+	probe = (struct abort_probe){ .after = 3 };
+	dma.aborted = probe_aborted;
+	ck_assert_int_eq(cim_fw_execute(fw, cb->words, cb->len, &dma, &done),
+			 CIM_ST_ABORTED);
+	cim_fw_counters(fw, &c1);
+	ck_assert_uint_eq(probe.calls, 3);
+	ck_assert_uint_eq(done.cmds_done, 1);
+	ck_assert_uint_eq(done.error_offset, 8);
+	ck_assert_uint_eq(done.error_field, 0xffffffffu);
+	ck_assert_uint_eq(c1.ap_compares - c0.ap_compares, 32);
+	ck_assert_uint_gt(done.energy_fj, 0);
+}
+END_TEST
+
+/*
  * Issue 12, item 9: DUU_UPDATEs with huge but finite lr, x and d. The
  * accumulators saturate at +-FLT_MAX (Documentation/device/spec.rst,
  * DUU_UPDATE): before, the first update made them -inf, and the first
@@ -1604,6 +1645,7 @@ Suite *cmd_suite(void)
 	tcase_add_test(job, test_cmd_scrub_as_fresh);
 	tcase_add_test(job, test_cmd_duu_huge_saturates);
 	tcase_add_loop_test(job, test_cmd_abort_between_packets, 0, 5);
+	tcase_add_test(job, test_cmd_abort_inside_ap_program);
 	tcase_add_test(job, test_cmd_abort_not_asked);
 	tcase_add_test(job, test_cmd_scrub_cost);
 	suite_add_tcase(s, job);
