@@ -177,7 +177,7 @@ enum cim_status {
 	CIM_ST_BAD_INST = 12,	/* malformed AP instruction */
 	CIM_ST_INJECTED = 13,	/* failure injected through CIM_REG_FAULT */
 	CIM_ST_BAD_RING = 14,	/* ring misconfigured (halts the device) */
-	CIM_ST_ABORTED = 15,	/* device reset with the job in flight */
+	CIM_ST_ABORTED = 15,	/* stopped by ABORT_SEQNO (1.1) */
 	CIM_ST_NOMEM = 16,	/* the model could not get host memory */
 	CIM_ST_COUNT
 };
