@@ -115,7 +115,7 @@ fi
 tap=${log%.log}.tap
 {
 	echo "Measured $started with"
-	echo "\`\`FAULTS_TIME=$phase_time FAULTS_PROCS=$procs tools/stress/run-faults.sh\`\`"
+	echo "\`\`${CIM_GUEST_KERNEL:+CIM_GUEST_KERNEL=$CIM_GUEST_KERNEL }FAULTS_TIME=$phase_time FAULTS_PROCS=$procs${phases:+ FAULTS_PHASES=$phases} tools/stress/run-faults.sh\`\`"
 	echo "(unplug phase: $([ "$unplug" = 1 ] && echo yes || echo no))."
 	echo
 	awk -F'|' '
