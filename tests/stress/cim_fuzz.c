@@ -36,6 +36,10 @@
  *
  * usage: cim_fuzz [--seed N] [--iterations N | --time S] [--threads N]
  *                 [--files N] [--no-race] [--log-ops]
+ * Environment (what /init hands on from the kernel command line; options
+ * win): CIM_FUZZ_SEED (a number or "random"), CIM_FUZZ_TIME,
+ * CIM_FUZZ_THREADS, CIM_FUZZ_FILES, CIM_FUZZ_ITERATIONS, CIM_FUZZ_RACE=0,
+ * CIM_FUZZ_LOG_OPS=1.
  *
  * Copyright (C) 2026 The cim authors
  */
@@ -2297,6 +2301,15 @@ int main(int argc, char **argv)
 	env = getenv("CIM_FUZZ_FILES");
 	if (env && *env)
 		opt_files = atoi(env);
+	env = getenv("CIM_FUZZ_ITERATIONS");
+	if (env && *env)
+		opt_iterations = strtol(env, NULL, 0);
+	env = getenv("CIM_FUZZ_RACE");
+	if (env && !strcmp(env, "0"))
+		opt_race = 0;
+	env = getenv("CIM_FUZZ_LOG_OPS");
+	if (env && !strcmp(env, "1"))
+		opt_log = 1;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 's': opt_seed = strtoull(optarg, NULL, 0); seeded = 1; break;

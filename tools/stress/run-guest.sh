@@ -13,7 +13,10 @@
 #                    (default 60) of fuzzing
 #   --long:          a random seed (printed; STRESS_SEED overrides it) and
 #                    STRESS_TIME seconds (default 600)
-# STRESS_THREADS (default 4) and STRESS_FILES (default 3) go to the fuzzer.
+# STRESS_THREADS (default 4) and STRESS_FILES (default 3) go to the fuzzer,
+# and for cutting a failure down STRESS_ITERATIONS (operations per thread,
+# instead of the time), STRESS_RACE=0 (no race threads, no signals) and
+# STRESS_LOG_OPS=1 (every operation on the console).
 # With CIM_GUEST_KERNEL=debug (KASAN, lockdep, kmemleak) the suite runs on
 # the debug kernel and ends with tools/kernel/debug-check.sh.
 # Replay a failure with the seed it printed:
@@ -54,5 +57,10 @@ fi
 	"test:$top/tests/kselftest/dmesg_check.sh:dmesg_check" $debug_check
 # The fuzzer reads its settings from the environment /init hands on
 CIM_VM_APPEND="${CIM_VM_APPEND:-} CIM_FUZZ_SEED=$seed CIM_FUZZ_TIME=$time CIM_FUZZ_THREADS=$threads CIM_FUZZ_FILES=$files"
+[ -n "${STRESS_ITERATIONS:-}" ] &&
+	CIM_VM_APPEND="$CIM_VM_APPEND CIM_FUZZ_ITERATIONS=$STRESS_ITERATIONS"
+[ -n "${STRESS_RACE:-}" ] && CIM_VM_APPEND="$CIM_VM_APPEND CIM_FUZZ_RACE=$STRESS_RACE"
+[ -n "${STRESS_LOG_OPS:-}" ] &&
+	CIM_VM_APPEND="$CIM_VM_APPEND CIM_FUZZ_LOG_OPS=$STRESS_LOG_OPS"
 export CIM_VM_APPEND
 guest_boot stress-vm --test-timeout $((time + 180)) --timeout $((time + 400)) "$@"
