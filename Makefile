@@ -7,8 +7,16 @@
 #   make check-vm     device tests in a QEMU guest: bring-up, then cim.ko
 #                     and its kselftests
 #   make module-check cim.ko with W=1, sparse and checkpatch --strict
+#   make check-vm-debug the kselftests on a debug kernel (KASAN, lockdep...)
 #   make vm-shell     an interactive guest with the cim devices attached
 #   make bench        benchmarks, one "bench <name>: ..." line each
+#
+# Long runs, each with a short version in make check
+# (Documentation/testing.rst):
+#   make fuzz         libFuzzer on the command processor (FUZZ_TIME)
+#   make fuzz-qemu    the qtest fuzzer of cim-pci (FUZZ_TIME)
+#   make fuzz-guest   the uAPI fuzzer of /dev/cimN in the guest (STRESS_TIME)
+#   make fault-matrix faults, resets, unbind and removal under load
 
 CC ?= gcc
 BUILD ?= build
@@ -19,8 +27,9 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASE_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -g -ffp-contract=off $(WARN) \
 	-Iinclude -Ifirmware-model
 OPT_CFLAGS := -O2
-SAN_CFLAGS := -O1 -fsanitize=address,undefined,float-cast-overflow,float-divide-by-zero -fno-sanitize-recover=all \
-	-fno-omit-frame-pointer
+SAN_CFLAGS := -O1 \
+	-fsanitize=address,undefined,float-cast-overflow,float-divide-by-zero \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer
 BLAS_LIBS := -lopenblas
 CHECK_CFLAGS = $(shell pkg-config --cflags check)
 CHECK_LIBS = $(shell pkg-config --libs check)
@@ -40,6 +49,10 @@ include tools/cimctl/cimctl.mk
 include runtime/layers/layers.mk
 include runtime/ternary/ternary.mk
 include tools/cim-train/cim-train.mk
+include tests/fuzz/fuzz.mk
+include tools/qemu/qemu.mk
+include tools/stress/stress.mk
+include tools/kernel/debug-kernel.mk
 
 .PHONY: all deps run demo check check-unit check-vm vm-prep vm-shell qemu module \
 	module-check bench bench-train bench-guest clean
@@ -62,6 +75,7 @@ check: deps
 	@$(MAKE) --no-print-directory check-unit
 	@$(MAKE) --no-print-directory module-check
 	@$(MAKE) --no-print-directory check-vm
+	@$(MAKE) --no-print-directory check-vm-debug
 
 check-unit: $(BUILD)/unit-tests $(BUILD)/san/unit-tests
 	$(BUILD)/unit-tests
@@ -69,7 +83,7 @@ check-unit: $(BUILD)/unit-tests $(BUILD)/san/unit-tests
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(BUILD)/san/unit-tests
 	@$(MAKE) --no-print-directory check-cimctl cimctl-man check-train \
-		check-ternary
+		check-ternary check-fuzz
 
 # The guest: QEMU with cim-pci, Debian's kernel, a busybox initramfs
 BRINGUP_SRCS := $(sort $(wildcard tests/bringup/*.c))
@@ -88,13 +102,14 @@ vm-prep: qemu $(BUILD)/bringup/cim-bringup
 	@tools/vm/mkinitramfs.sh -m tests/bringup/manifest
 
 check-vm: vm-prep
-	tools/qemu/qtest-smoke.py
+	@$(MAKE) --no-print-directory check-qemu
 	tools/vm/run-tests.sh
 	tools/kernel/run-kselftest.sh
 	tools/runtime/run-guest.sh
 	tools/cimctl/run-guest.sh
 	tools/cim-train/run-guest.sh
 	tools/cim-ternary/run-guest.sh
+	@$(MAKE) --no-print-directory check-stress
 
 vm-shell: deps vm-prep
 	@tools/vm/shell.sh
@@ -123,7 +138,8 @@ $(BUILD)/fw/%.o: firmware-model/%.c $(FW_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -c -o $@ $<
 
-$(BUILD)/san/fw/%.o: firmware-model/%.c $(FW_HDRS)
+# The sanitizer flags change more often than the sources
+$(BUILD)/san/fw/%.o: firmware-model/%.c $(FW_HDRS) Makefile
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -c -o $@ $<
 

@@ -33,7 +33,7 @@ $(BUILD)/rt/fw/%.o: firmware-model/%.c $(FW_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) $(RT_PIC) -c -o $@ $<
 
-$(BUILD)/san/rt/%.o: runtime/%.c $(RT_HDRS)
+$(BUILD)/san/rt/%.o: runtime/%.c $(RT_HDRS) Makefile
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) $(RT_CFLAGS) -c -o $@ $<
 
