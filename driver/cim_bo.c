@@ -70,7 +70,12 @@ static void cim_bo_release(struct kref *kref)
 	struct cim_file *owner = bo->owner;
 	size_t size = bo->size;
 
-	dma_free_coherent(&cdev->pdev->dev, size, bo->vaddr, bo->dma);
+	mutex_lock(&cdev->bos_lock);
+	if (bo->vaddr) {
+		list_del(&bo->node);
+		dma_free_coherent(&cdev->pdev->dev, size, bo->vaddr, bo->dma);
+	}
+	mutex_unlock(&cdev->bos_lock);
 	kfree(bo);
 	cim_bo_uncharge(owner, size);
 	cim_file_put(owner);
@@ -126,15 +131,25 @@ int cim_bo_create_ioctl(struct cim_file *file, unsigned int cmd,
 	ret = cim_bo_charge(file, bo->size);
 	if (ret)
 		goto err_free_bo;
+	/* No buffer is born after remove() took the others back */
+	if (!cim_device_enter(cdev)) {
+		ret = -ENODEV;
+		goto err_uncharge;
+	}
 	/* Charged to the caller's memory cgroup; no warning, it is user input */
 	bo->vaddr = dma_alloc_coherent(&cdev->pdev->dev, bo->size, &bo->dma,
 				       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!bo->vaddr) {
+		cim_device_exit(cdev);
 		ret = -ENOMEM;
 		goto err_uncharge;
 	}
 	/* No stale kernel data reaches user space */
 	memset(bo->vaddr, 0, bo->size);
+	mutex_lock(&cdev->bos_lock);
+	list_add_tail(&bo->node, &cdev->bos);
+	mutex_unlock(&cdev->bos_lock);
+	cim_device_exit(cdev);
 	kref_get(&cdev->refcount);
 	bo->cdev = cdev;
 	kref_get(&file->refcount);
@@ -204,6 +219,37 @@ int cim_bo_destroy_ioctl(struct cim_file *file, unsigned int cmd,
 	return 0;
 }
 
+/**
+ * cim_bo_revoke_all() - take back the memory of every buffer of a device
+ * @cdev: the device, being removed, its ioctls drained (unplugged)
+ *
+ * Buffers may outlive the binding (an open file, a mapping). Their user
+ * mappings are emptied (a later access faults with SIGBUS) and their DMA
+ * memory goes back while the device is still there; what is left of each
+ * buffer is freed with its last reference.
+ *
+ * Context: sleeps; takes cdev->lock and cdev->bos_lock.
+ */
+void cim_bo_revoke_all(struct cim_device *cdev)
+{
+	struct cim_file *file;
+	struct cim_bo *bo, *tmp;
+
+	mutex_lock(&cdev->lock);
+	list_for_each_entry(file, &cdev->files, node)
+		unmap_mapping_range(file->mapping, 0, 0, 1);
+	mutex_unlock(&cdev->lock);
+
+	mutex_lock(&cdev->bos_lock);
+	list_for_each_entry_safe(bo, tmp, &cdev->bos, node) {
+		list_del(&bo->node);
+		dma_free_coherent(&cdev->pdev->dev, bo->size, bo->vaddr,
+				  bo->dma);
+		bo->vaddr = NULL;
+	}
+	mutex_unlock(&cdev->bos_lock);
+}
+
 void cim_bo_release_all(struct cim_file *file)
 {
 	struct cim_bo *bo;
@@ -256,9 +302,14 @@ int cim_bo_mmap(struct cim_file *file, struct vm_area_struct *vma)
 		return -EINVAL;
 	if ((pgoff >> shift) >= CIM_MAX_HANDLE)
 		return -ENOENT;
+	/* After remove() the buffers have no memory left to map */
+	if (!cim_device_enter(file->cdev))
+		return -ENODEV;
 	bo = cim_bo_lookup(file, pgoff >> shift);
-	if (!bo)
+	if (!bo) {
+		cim_device_exit(file->cdev);
 		return -ENOENT;
+	}
 	if (first + npages < first || first + npages > bo->size >> PAGE_SHIFT) {
 		ret = -EINVAL;
 		goto err_put_bo;
@@ -273,9 +324,11 @@ int cim_bo_mmap(struct cim_file *file, struct vm_area_struct *vma)
 	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
 	vma->vm_private_data = bo;
 	vma->vm_ops = &cim_bo_vm_ops;
+	cim_device_exit(file->cdev);
 	return 0;
 
 err_put_bo:
 	cim_bo_put(bo);
+	cim_device_exit(file->cdev);
 	return ret;
 }

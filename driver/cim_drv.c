@@ -26,6 +26,7 @@ static void cim_device_release(struct kref *kref)
 
 	dma_pool_destroy(cdev->job_pool);
 	pci_dev_put(cdev->pdev);
+	mutex_destroy(&cdev->bos_lock);
 	mutex_destroy(&cdev->counters_lock);
 	mutex_destroy(&cdev->lock);
 	kfree(cdev);
@@ -95,6 +96,7 @@ static int cim_open(struct inode *inode, struct file *filp)
 	file->fence_context = dma_fence_context_alloc(1);
 	kref_get(&cdev->refcount);
 	file->cdev = cdev;
+	file->mapping = filp->f_mapping;
 
 	mutex_lock(&cdev->lock);
 	file->reset_seen = cdev->reset_count;
@@ -329,6 +331,8 @@ static int cim_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	mutex_init(&cdev->lock);
 	mutex_init(&cdev->counters_lock);
 	init_rwsem(&cdev->unplug_sem);
+	mutex_init(&cdev->bos_lock);
+	INIT_LIST_HEAD(&cdev->bos);
 	cdev->kernel_fence_context = dma_fence_context_alloc(1);
 	INIT_LIST_HEAD(&cdev->inflight);
 	INIT_LIST_HEAD(&cdev->files);
@@ -452,6 +456,8 @@ static void cim_remove(struct pci_dev *pdev)
 	up_write(&cdev->unplug_sem);
 	dma_pool_destroy(cdev->job_pool);
 	cdev->job_pool = NULL;
+	/* The same for buffers that open files and mappings still hold */
+	cim_bo_revoke_all(cdev);
 	cim_reset_fini(cdev);
 	cim_hw_irq_fini(cdev);
 	cim_hw_fini(cdev);

@@ -126,6 +126,10 @@ struct cim_file;
  *              for writing by remove() while it waits for those to end
  * @unplugged: remove() has run: ioctls fail with -ENODEV (under
  *             @unplug_sem)
+ * @bos_lock: protects @bos
+ * @bos: every buffer of the device with its memory (struct cim_bo.node),
+ *       whether or not a handle still names it, so that remove() can take
+ *       the memory back from buffers that outlive the binding
  * @refcount: held by the PCI binding and by each open file
  */
 struct cim_device {
@@ -173,6 +177,8 @@ struct cim_device {
 	struct list_head files;
 	struct rw_semaphore unplug_sem;	/* see @unplug_sem above */
 	bool unplugged;
+	struct mutex bos_lock;	/* protects @bos */
+	struct list_head bos;
 	struct kref refcount;
 };
 
@@ -190,6 +196,8 @@ struct cim_device {
  * @fence_context: dma_fence context of this file's jobs
  * @guilty: a job of this file hung the device (under cdev->lock)
  * @reset_seen: cdev->reset_count last acknowledged (under cdev->lock)
+ * @mapping: the address space its buffers are mapped through, which
+ *           remove() empties
  * @bo_quota_lock: protects @bo_count and @bo_bytes
  * @bo_count: buffers created by this file and not yet freed
  * @bo_bytes: their size
@@ -206,6 +214,7 @@ struct cim_file {
 	u64 fence_context;
 	bool guilty;
 	u64 reset_seen;
+	struct address_space *mapping;
 	spinlock_t bo_quota_lock;	/* protects @bo_count, @bo_bytes */
 	unsigned int bo_count;
 	u64 bo_bytes;
@@ -216,7 +225,8 @@ struct cim_file {
  * struct cim_bo - a DMA-coherent buffer
  * @cdev: the device (a reference)
  * @owner: the file that created it and pays for it (a reference)
- * @vaddr: kernel mapping
+ * @node: in cdev->bos while it has memory
+ * @vaddr: kernel mapping; NULL once remove() took the memory back
  * @dma: bus address
  * @size: bytes, a multiple of PAGE_SIZE
  * @refcount: held by the handle, each mapping and each job using it
@@ -224,6 +234,7 @@ struct cim_file {
 struct cim_bo {
 	struct cim_device *cdev;
 	struct cim_file *owner;
+	struct list_head node;
 	void *vaddr;
 	dma_addr_t dma;
 	size_t size;
@@ -326,6 +337,7 @@ u64 cim_hw_done_seqno(struct cim_device *cdev);
 struct cim_bo *cim_bo_lookup(struct cim_file *file, u32 handle);
 void cim_bo_put(struct cim_bo *bo);
 void cim_bo_release_all(struct cim_file *file);
+void cim_bo_revoke_all(struct cim_device *cdev);
 int cim_bo_create_ioctl(struct cim_file *file, unsigned int cmd,
 			unsigned long arg);
 int cim_bo_destroy_ioctl(struct cim_file *file, unsigned int cmd,

@@ -692,7 +692,11 @@ TEST_F_TIMEOUT(slow, resets_race, 120)
 	EXPECT_EQ(0, nop_job_ok(0));
 }
 
-/* Unbinding with a job in flight stops it; the device binds again */
+/*
+ * Unbinding with a job in flight stops it, takes back the memory of the
+ * buffers an open file still holds (its mappings fault), and the device
+ * binds again.
+ */
 TEST_F_TIMEOUT(slow, unbind_with_job_in_flight, 120)
 {
 	struct cim_device_info info;
@@ -701,7 +705,8 @@ TEST_F_TIMEOUT(slow, unbind_with_job_in_flight, 120)
 	char name[32], dev[32];
 	unsigned int npkt, i;
 	__u32 bos[1];
-	int fd, index = 1;
+	int fd, index = 1, status;
+	pid_t pid;
 
 	fd = cim_open_dev(index);
 	if (fd < 0)
@@ -715,11 +720,25 @@ TEST_F_TIMEOUT(slow, unbind_with_job_in_flight, 120)
 	bos[0] = data.handle;
 	ASSERT_EQ(0, submit(fd, &cmd, npkt * sizeof(struct cim_pkt_vmm), bos, 1,
 			    0, &s));
+	memset(data.map, 0x5a, PAGE);
 
 	ASSERT_EQ(0, write_file("/sys/bus/pci/drivers/cim/unbind", name));
 	/* The file stays open on a device that is gone */
 	EXPECT_EQ(-ENODEV, nop_job_ok(index) == -ENOENT ? -ENODEV :
 		  submit(fd, &cmd, 8, NULL, 0, 0, NULL));
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd,
+				   (__u64)data.handle << 32));
+	/* Its buffers' memory went back with the device: a mapping faults */
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		volatile unsigned char *p = data.map;
+
+		_exit(p[0] == 0x5a ? 1 : 2);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS)
+		TH_LOG("status %#x", status);
 	munmap(cmd.map, cmd.size);
 	munmap(data.map, data.size);
 	close(fd);
