@@ -110,6 +110,7 @@ check-vm: vm-prep
 	tools/cim-train/run-guest.sh
 	tools/cim-ternary/run-guest.sh
 	@$(MAKE) --no-print-directory check-stress
+	@$(MAKE) --no-print-directory fault-matrix FAULTS_TIME=2
 
 vm-shell: deps vm-prep
 	@tools/vm/shell.sh

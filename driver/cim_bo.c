@@ -63,6 +63,47 @@ static void cim_bo_uncharge(struct cim_file *file, size_t size)
 	spin_unlock(&file->bo_quota_lock);
 }
 
+static void cim_bo_free_pages(struct cim_bo *bo)
+{
+	size_t i;
+
+	if (!bo->pages)
+		return;
+	for (i = 0; i < bo->size >> PAGE_SHIFT; i++)
+		if (bo->pages[i])
+			__free_page(bo->pages[i]);
+	kvfree(bo->pages);
+}
+
+/*
+ * Copy a buffer's contents into plain pages, before its DMA memory goes
+ * back in remove(): results the device wrote stay readable through the
+ * mappings. The pages are not charged to a memory cgroup (remove() runs
+ * in whoever unbinds); the DMA memory they replace was.
+ */
+static struct page **cim_bo_copy_out(struct cim_bo *bo)
+{
+	size_t i, n = bo->size >> PAGE_SHIFT;
+	struct page **pages;
+
+	pages = kvcalloc(n, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		pages[i] = alloc_page(GFP_KERNEL);
+		if (!pages[i])
+			break;
+		memcpy(page_address(pages[i]),
+		       (u8 *)bo->vaddr + (i << PAGE_SHIFT), PAGE_SIZE);
+	}
+	if (i == n)
+		return pages;
+	while (i--)
+		__free_page(pages[i]);
+	kvfree(pages);
+	return NULL;
+}
+
 static void cim_bo_release(struct kref *kref)
 {
 	struct cim_bo *bo = container_of(kref, struct cim_bo, refcount);
@@ -76,6 +117,7 @@ static void cim_bo_release(struct kref *kref)
 		dma_free_coherent(&cdev->pdev->dev, size, bo->vaddr, bo->dma);
 	}
 	mutex_unlock(&cdev->bos_lock);
+	cim_bo_free_pages(bo);
 	kfree(bo);
 	cim_bo_uncharge(owner, size);
 	cim_file_put(owner);
@@ -223,10 +265,13 @@ int cim_bo_destroy_ioctl(struct cim_file *file, unsigned int cmd,
  * cim_bo_revoke_all() - take back the memory of every buffer of a device
  * @cdev: the device, being removed, its ioctls drained (unplugged)
  *
- * Buffers may outlive the binding (an open file, a mapping). Their user
- * mappings are emptied (a later access faults with SIGBUS) and their DMA
- * memory goes back while the device is still there; what is left of each
- * buffer is freed with its last reference.
+ * Buffers may outlive the binding (an open file, a mapping). Their DMA
+ * memory goes back while the device is still there, and their mappings
+ * are emptied; a later access finds a copy of the buffer's contents in
+ * plain memory of its own (cim_bo_copy_out()), so nothing the device
+ * wrote is lost and no process dies. Without memory for the copy, an
+ * access faults with SIGBUS. What is left of each buffer is freed with
+ * its last reference.
  *
  * Context: sleeps; takes cdev->lock and cdev->bos_lock.
  */
@@ -234,6 +279,16 @@ void cim_bo_revoke_all(struct cim_device *cdev)
 {
 	struct cim_file *file;
 	struct cim_bo *bo, *tmp;
+
+	/*
+	 * The copies are made before the mappings are emptied (no fault can
+	 * come sooner), but user space may still write through them until
+	 * then: those writes are lost, as they would be to the device.
+	 */
+	mutex_lock(&cdev->bos_lock);
+	list_for_each_entry(bo, &cdev->bos, node)
+		WRITE_ONCE(bo->pages, cim_bo_copy_out(bo));
+	mutex_unlock(&cdev->bos_lock);
 
 	mutex_lock(&cdev->lock);
 	list_for_each_entry(file, &cdev->files, node)
@@ -274,9 +329,27 @@ static void cim_bo_vm_close(struct vm_area_struct *vma)
 	cim_bo_put(vma->vm_private_data);
 }
 
+/*
+ * Only after remove() emptied the mapping (the buffer's memory is mapped
+ * whole at mmap time, so nothing else faults): show the copy of the
+ * buffer's contents, or SIGBUS if there was no memory for one.
+ */
+static vm_fault_t cim_bo_vm_fault(struct vm_fault *vmf)
+{
+	struct cim_bo *bo = vmf->vma->vm_private_data;
+	struct page **pages = READ_ONCE(bo->pages);
+	unsigned long i;
+
+	i = vmf->pgoff & ((1ul << (CIM_MMAP_SHIFT - PAGE_SHIFT)) - 1);
+	if (!pages || i >= bo->size >> PAGE_SHIFT)
+		return VM_FAULT_SIGBUS;
+	return vmf_insert_pfn(vmf->vma, vmf->address, page_to_pfn(pages[i]));
+}
+
 static const struct vm_operations_struct cim_bo_vm_ops = {
 	.open = cim_bo_vm_open,
 	.close = cim_bo_vm_close,
+	.fault = cim_bo_vm_fault,
 };
 
 /**

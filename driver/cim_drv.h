@@ -227,6 +227,8 @@ struct cim_file {
  * @owner: the file that created it and pays for it (a reference)
  * @node: in cdev->bos while it has memory
  * @vaddr: kernel mapping; NULL once remove() took the memory back
+ * @pages: from then on, a copy of its contents in plain pages, which its
+ *         mappings show (an array of @size / PAGE_SIZE, or NULL)
  * @dma: bus address
  * @size: bytes, a multiple of PAGE_SIZE
  * @refcount: held by the handle, each mapping and each job using it
@@ -236,6 +238,7 @@ struct cim_bo {
 	struct cim_file *owner;
 	struct list_head node;
 	void *vaddr;
+	struct page **pages;
 	dma_addr_t dma;
 	size_t size;
 	struct kref refcount;
