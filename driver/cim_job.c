@@ -832,13 +832,16 @@ err_free_job:
 /* The driver's own jobs ------------------------------------------------- */
 
 /*
- * A job of the driver's own. Returns inside cim_device_enter(), as
- * cim_job_create(); ERR_PTR(-ENODEV) once the device is removed.
+ * A job of the driver's own, with a ring slot waiting for it: returns with
+ * cdev->lock held, inside cim_device_enter() (as cim_job_create()); the
+ * caller queues or discards it, unlocks and exits. ERR_PTR(-ENODEV) once
+ * the device is removed or failed, else as cim_job_wait_slot().
  */
 static struct cim_job *cim_job_create_kernel(struct cim_device *cdev,
 					     const void *cmds, u32 size)
 {
 	struct cim_job *job;
+	int ret;
 
 	job = kzalloc(sizeof(*job), GFP_KERNEL);
 	if (!job)
@@ -861,6 +864,12 @@ static struct cim_job *cim_job_create_kernel(struct cim_device *cdev,
 		return ERR_PTR(-ENOMEM);
 	}
 	memcpy(job->cmds, cmds, size);
+	ret = cim_job_wait_slot(cdev);
+	if (ret) {
+		cim_job_discard(job);
+		cim_device_exit(cdev);
+		return ERR_PTR(ret);
+	}
 	return job;
 }
 
@@ -906,12 +915,6 @@ int cim_job_run_kernel(struct cim_device *cdev, const void *cmds, u32 size)
 	job = cim_job_create_kernel(cdev, cmds, size);
 	if (IS_ERR(job))
 		return PTR_ERR(job);
-	ret = cim_job_wait_slot(cdev);
-	if (ret) {
-		cim_job_discard(job);
-		cim_device_exit(cdev);
-		return ret;
-	}
 	fence = cim_job_queue_kernel_locked(cdev, job);
 	cim_device_exit(cdev);
 	timeout = msecs_to_jiffies(2 * READ_ONCE(cdev->job_timeout_ms) +
@@ -1080,12 +1083,6 @@ int cim_reserve_ioctl(struct cim_file *file, unsigned int cmd,
 		job = cim_job_create_kernel(cdev, &scrub, sizeof(scrub));
 		if (IS_ERR(job))
 			return PTR_ERR(job);
-		ret = cim_job_wait_slot(cdev);
-		if (ret) {
-			cim_job_discard(job);
-			cim_device_exit(cdev);
-			return ret;
-		}
 	} else {
 		mutex_lock(&cdev->lock);
 	}
