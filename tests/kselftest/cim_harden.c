@@ -41,34 +41,6 @@
 
 #define MIB (1ul << 20)
 
-static int write_file(const char *path, const char *val)
-{
-	int fd, ret;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	ret = write(fd, val, strlen(val)) < 0 ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-static int read_file(const char *path, char *buf, size_t size)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	return 0;
-}
-
 static int bo_create(int fd, __u64 size, __u32 *handle)
 {
 	struct cim_bo_create c = { .size = size };
@@ -513,33 +485,6 @@ TEST_F_TIMEOUT(slow, long_job_aborted_alone, 120)
 }
 
 /* Scrub -------------------------------------------------------------------- */
-
-static void put_program(void *p, __u32 rows, __u32 cols, __u64 src)
-{
-	struct cim_pkt_xbar_program *pp = p;
-
-	memset(pp, 0, sizeof(*pp));
-	pp->hdr.opcode = CIM_OP_XBAR_PROGRAM;
-	pp->hdr.size = sizeof(*pp);
-	pp->win.nrows = rows;
-	pp->win.ncols = cols;
-	pp->max_iters = 32;
-	pp->tolerance_f32 = f32_bits(0.5f);
-	pp->src = src;
-}
-
-static void put_read(void *p, __u32 rows, __u32 cols, __u64 dst)
-{
-	struct cim_pkt_xbar_read *pr = p;
-
-	memset(pr, 0, sizeof(*pr));
-	pr->hdr.opcode = CIM_OP_XBAR_READ;
-	pr->hdr.flags = CIM_READ_F_WEIGHTS;
-	pr->hdr.size = sizeof(*pr);
-	pr->win.nrows = rows;
-	pr->win.ncols = cols;
-	pr->dst = dst;
-}
 
 static void put_ap_rows(void *p, __u16 opcode, __u32 nrows, __u64 addr)
 {

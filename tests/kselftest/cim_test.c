@@ -668,8 +668,6 @@ TEST_F(cim, vmm_reference)
 	float *x = (float *)((char *)self->data.map + 8 * PAGE);
 	float *y = (float *)((char *)self->data.map + 12 * PAGE);
 	unsigned char *c = self->cmd.map;
-	struct cim_pkt_xbar_program *pp;
-	struct cim_pkt_xbar_read *pr;
 	struct cim_submit s;
 	struct cim_wait wt;
 	unsigned int i, j, b, off = 0;
@@ -682,25 +680,10 @@ TEST_F(cim, vmm_reference)
 	for (i = 0; i < B * R; i++)
 		x[i] = (float)((rand() % 2001) - 1000) / 1000.0f;
 
-	pp = (void *)c;
-	memset(pp, 0, sizeof(*pp));
-	pp->hdr.opcode = CIM_OP_XBAR_PROGRAM;
-	pp->hdr.size = sizeof(*pp);
-	pp->win.nrows = R;
-	pp->win.ncols = C;
-	pp->max_iters = 32;
-	pp->tolerance_f32 = f32_bits(0.5f);
-	pp->src = CIM_REF(0, 0);
-	off += sizeof(*pp);
-	pr = (void *)(c + off);
-	memset(pr, 0, sizeof(*pr));
-	pr->hdr.opcode = CIM_OP_XBAR_READ;
-	pr->hdr.flags = CIM_READ_F_WEIGHTS;
-	pr->hdr.size = sizeof(*pr);
-	pr->win.nrows = R;
-	pr->win.ncols = C;
-	pr->dst = CIM_REF(0, 4 * PAGE);
-	off += sizeof(*pr);
+	put_program(c, R, C, CIM_REF(0, 0));
+	off += sizeof(struct cim_pkt_xbar_program);
+	put_read(c + off, R, C, CIM_REF(0, 4 * PAGE));
+	off += sizeof(struct cim_pkt_xbar_read);
 	put_vmm(c + off, 0, R, C, B, CIM_REF(0, 8 * PAGE), CIM_REF(0, 12 * PAGE));
 	off += sizeof(struct cim_pkt_vmm);
 
@@ -888,33 +871,6 @@ TEST_F_TIMEOUT(hang, then_close, 60)
 }
 
 /* Compute: a DUU update moves the weights, the VMM sees it ---------------- */
-
-static void put_program(void *p, __u32 nrows, __u32 ncols, __u64 src)
-{
-	struct cim_pkt_xbar_program *pp = p;
-
-	memset(pp, 0, sizeof(*pp));
-	pp->hdr.opcode = CIM_OP_XBAR_PROGRAM;
-	pp->hdr.size = sizeof(*pp);
-	pp->win.nrows = nrows;
-	pp->win.ncols = ncols;
-	pp->max_iters = 32;
-	pp->tolerance_f32 = f32_bits(0.5f);
-	pp->src = src;
-}
-
-static void put_read(void *p, __u32 nrows, __u32 ncols, __u64 dst)
-{
-	struct cim_pkt_xbar_read *pr = p;
-
-	memset(pr, 0, sizeof(*pr));
-	pr->hdr.opcode = CIM_OP_XBAR_READ;
-	pr->hdr.flags = CIM_READ_F_WEIGHTS;
-	pr->hdr.size = sizeof(*pr);
-	pr->win.nrows = nrows;
-	pr->win.ncols = ncols;
-	pr->dst = dst;
-}
 
 /* a DUU update of the R x C window at 0 of crossbar 0, lr 0.2, 16 pulses */
 static struct cim_pkt_duu_update *put_duu(void *p, __u16 flags, __u32 nrows,

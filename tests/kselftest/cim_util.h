@@ -150,12 +150,10 @@ static __unused void put_nop(void *p)
 	h->size = sizeof(*h);
 }
 
-static __unused int sysfs_write(int index, const char *attr, const char *val)
+static __unused int write_file(const char *path, const char *val)
 {
-	char path[128];
 	int fd, ret;
 
-	snprintf(path, sizeof(path), "/sys/class/misc/cim%d/%s", index, attr);
 	fd = open(path, O_WRONLY);
 	if (fd < 0)
 		return -errno;
@@ -164,34 +162,47 @@ static __unused int sysfs_write(int index, const char *attr, const char *val)
 	return ret;
 }
 
+static __unused int read_file(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}
+
+static __unused int sysfs_write(int index, const char *attr, const char *val)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/class/misc/cim%d/%s", index, attr);
+	return write_file(path, val);
+}
+
 static __unused long sysfs_read(int index, const char *attr)
 {
 	char path[128], buf[64] = "";
-	int fd;
 
 	snprintf(path, sizeof(path), "/sys/class/misc/cim%d/%s", index, attr);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
+	if (read_file(path, buf, sizeof(buf)))
 		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = 0;
-	close(fd);
 	return strtol(buf, NULL, 0);
 }
 
 static __unused int inject_fault(int index, unsigned int bits)
 {
 	char path[64], val[16];
-	int fd, ret;
 
 	snprintf(path, sizeof(path), "/sys/kernel/debug/cim/%d/fault", index);
 	snprintf(val, sizeof(val), "%u", bits);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	ret = write(fd, val, strlen(val)) < 0 ? -errno : 0;
-	close(fd);
-	return ret;
+	return write_file(path, val);
 }
 
 static __unused void put_vmm(void *p, __u32 xbar, __u32 nrows, __u32 ncols,
@@ -211,14 +222,6 @@ static __unused void put_vmm(void *p, __u32 xbar, __u32 nrows, __u32 ncols,
 }
 
 
-static __unused int reserve(int fd, unsigned long cmd, __u64 mask)
-{
-	struct cim_reserve r = { .mask = mask };
-
-	return ioctl(fd, cmd, &r) ? -errno : 0;
-}
-
-
 static __unused __u32 f32_bits(float f)
 {
 	__u32 u;
@@ -226,5 +229,42 @@ static __unused __u32 f32_bits(float f)
 	memcpy(&u, &f, 4);
 	return u;
 }
+
+/* XBAR_PROGRAM of the top-left @rows x @cols, write-verify to 0.5 level */
+static __unused void put_program(void *p, __u32 rows, __u32 cols, __u64 src)
+{
+	struct cim_pkt_xbar_program *pp = p;
+
+	memset(pp, 0, sizeof(*pp));
+	pp->hdr.opcode = CIM_OP_XBAR_PROGRAM;
+	pp->hdr.size = sizeof(*pp);
+	pp->win.nrows = rows;
+	pp->win.ncols = cols;
+	pp->max_iters = 32;
+	pp->tolerance_f32 = f32_bits(0.5f);
+	pp->src = src;
+}
+
+/* XBAR_READ of the weights of the top-left @rows x @cols */
+static __unused void put_read(void *p, __u32 rows, __u32 cols, __u64 dst)
+{
+	struct cim_pkt_xbar_read *pr = p;
+
+	memset(pr, 0, sizeof(*pr));
+	pr->hdr.opcode = CIM_OP_XBAR_READ;
+	pr->hdr.flags = CIM_READ_F_WEIGHTS;
+	pr->hdr.size = sizeof(*pr);
+	pr->win.nrows = rows;
+	pr->win.ncols = cols;
+	pr->dst = dst;
+}
+
+static __unused int reserve(int fd, unsigned long cmd, __u64 mask)
+{
+	struct cim_reserve r = { .mask = mask };
+
+	return ioctl(fd, cmd, &r) ? -errno : 0;
+}
+
 
 #endif /* __CIM_UTIL_H__ */
