@@ -1046,6 +1046,7 @@ int cim_reserve_ioctl(struct cim_file *file, unsigned int cmd,
 	struct cim_pkt_scrub scrub = {
 		.hdr = { .opcode = CIM_OP_SCRUB, .size = sizeof(scrub) },
 	};
+	bool scrubs = cdev->geo.caps & CIM_CAP_SCRUB;
 	struct cim_job *job = NULL;
 	struct cim_reserve args;
 	unsigned long mask, fresh = 0;
@@ -1079,7 +1080,7 @@ int cim_reserve_ioctl(struct cim_file *file, unsigned int cmd,
 	 * ring runs in order, so there is no need to wait for it, and a reset
 	 * that might cancel it wipes every unit anyway.
 	 */
-	if (cdev->geo.caps & CIM_CAP_SCRUB) {
+	if (scrubs) {
 		job = cim_job_create_kernel(cdev, &scrub, sizeof(scrub));
 		if (IS_ERR(job))
 			return PTR_ERR(job);
@@ -1111,7 +1112,7 @@ int cim_reserve_ioctl(struct cim_file *file, unsigned int cmd,
 	mutex_unlock(&cdev->lock);
 	if (job)
 		cim_job_discard(job);
-	if (cdev->geo.caps & CIM_CAP_SCRUB)
+	if (scrubs)
 		cim_device_exit(cdev);
 	return ret;
 }
