@@ -14,7 +14,7 @@
 #include <stdlib.h>
 
 #include "bench.h"
-#include "cim_fw.h"
+#include "cimfw.h"
 #include "cim_layer.h"
 
 #define BATCH	64
@@ -82,14 +82,14 @@ int main(void)
 {
 	struct cim_embedded_options eo = { .size = sizeof(eo) };
 	struct cim_linear_options lo;
-	struct cim_fw_config cfg;
+	struct cimfw_config cfg;
 	struct cim_device *dev;
 	struct arg a = { 0 };
 	double tl[5], tg[5], ml, mg;
 	unsigned int i, s = 1;
 	size_t n = (size_t)DIM * DIM;
 
-	cim_fw_config_default(&cfg);
+	cimfw_config_default(&cfg);
 	cfg.xbar_count = 16;
 	eo.config = &cfg;
 	if (cim_device_open_embedded(&dev, &eo))

@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "cim_fw.h"
+#include "cimfw.h"
 #include "cim_ternary.h"
 
 #define TARGET_S	60.0
@@ -404,7 +404,7 @@ int main(int argc, char **argv)
 {
 	struct cim_embedded_options o = { .size = sizeof(o) };
 	struct cim_ternary_target tgt;
-	struct cim_fw_config cfg;
+	struct cimfw_config cfg;
 	struct cim_device *dev;
 	struct net net = { 0 };
 	struct bufs b;
@@ -448,7 +448,7 @@ int main(int argc, char **argv)
 	printf("calibration (integer reference, another image): %.2f s\n",
 	       bench_now() - t0);
 
-	cim_fw_config_default(&cfg);
+	cimfw_config_default(&cfg);
 	o.config = &cfg;
 	r = cim_device_open_embedded(&dev, &o);
 	if (!r)

@@ -16,9 +16,9 @@
 #define DIM	256
 
 struct vmm_arg {
-	struct cim_xbar *xb;
-	struct cim_xbar_win win;
-	struct cim_meter m;
+	struct cimfw_xbar *xb;
+	struct cimfw_xbar_win win;
+	struct cimfw_meter m;
 	const float *x;
 	const float *w;
 	float *y;
@@ -28,7 +28,7 @@ static void run_model(void *p)
 {
 	struct vmm_arg *a = p;
 
-	if (cim_xbar_vmm(a->xb, &a->win, false, BATCH, a->x, a->y, false,
+	if (cimfw_xbar_vmm(a->xb, &a->win, false, BATCH, a->x, a->y, false,
 			 0.0f, &a->m))
 		abort();
 }
@@ -41,38 +41,38 @@ static void run_sgemm(void *p)
 		    DIM, 1.0f, a->x, DIM, a->w, DIM, 0.0f, a->y, DIM);
 }
 
-static float uniform_pm1(struct cim_rng *r)
+static float uniform_pm1(struct cimfw_rng *r)
 {
-	return (float)(2.0 * cim_rng_uniform(r) - 1.0);
+	return (float)(2.0 * cimfw_rng_uniform(r) - 1.0);
 }
 
 int main(void)
 {
 	struct cim_program_report rep;
-	struct cim_fw_config cfg;
+	struct cimfw_config cfg;
 	struct vmm_arg a = { 0 };
-	struct cim_xbar xb;
-	struct cim_rng r;
+	struct cimfw_xbar xb;
+	struct cimfw_rng r;
 	float *x, *w, *y;
 	double tm, ts, flop = 2.0 * BATCH * DIM * DIM;
 	unsigned int i;
 
-	cim_fw_config_default(&cfg);
+	cimfw_config_default(&cfg);
 	cfg.xbar_rows = DIM;
 	cfg.xbar_cols = DIM;
 	x = malloc(sizeof(*x) * BATCH * DIM);
 	w = malloc(sizeof(*w) * DIM * DIM);
 	y = malloc(sizeof(*y) * BATCH * DIM);
-	if (!x || !w || !y || cim_xbar_init(&xb, &cfg, 0))
+	if (!x || !w || !y || cimfw_xbar_init(&xb, &cfg, 0))
 		return 1;
-	cim_rng_seed(&r, 7, 7);
+	cimfw_rng_seed(&r, 7, 7);
 	for (i = 0; i < DIM * DIM; i++)
 		w[i] = uniform_pm1(&r);
 	for (i = 0; i < BATCH * DIM; i++)
 		x[i] = uniform_pm1(&r);
 	a.xb = &xb;
-	a.win = (struct cim_xbar_win){ 0, DIM, 0, DIM };
-	cim_xbar_program(&xb, &a.win, w, 10, 0.5f, &rep, &a.m);
+	a.win = (struct cimfw_xbar_win){ 0, DIM, 0, DIM };
+	cimfw_xbar_program(&xb, &a.win, w, 10, 0.5f, &rep, &a.m);
 	a.x = x;
 	a.w = w;
 	a.y = y;
@@ -92,7 +92,7 @@ int main(void)
 	       flop / ts * 1e-9);
 	printf("bench vmm: %.2fx of sgemm throughput (target >= 0.5x)\n",
 	       ts / tm);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 	free(x);
 	free(w);
 	free(y);

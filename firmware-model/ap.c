@@ -16,14 +16,14 @@
 
 #define ALL_ONES	(~(uint64_t)0)
 
-static uint64_t *plane(struct cim_ap *ap, unsigned int col,
+static uint64_t *plane(struct cimfw_ap *ap, unsigned int col,
 		       unsigned int domain)
 {
 	return ap->bits + ((size_t)col * ap->domains + domain) * ap->words;
 }
 
 /* Point the columns of group @g at the domains under their port. */
-static void update_view(struct cim_ap *ap, unsigned int g)
+static void update_view(struct cimfw_ap *ap, unsigned int g)
 {
 	unsigned int c = g * ap->group_tracks;
 	unsigned int end = c + ap->group_tracks;
@@ -34,7 +34,7 @@ static void update_view(struct cim_ap *ap, unsigned int g)
 		ap->view[c] = plane(ap, c, ap->offset[g]);
 }
 
-static unsigned int group_size(const struct cim_ap *ap, unsigned int g)
+static unsigned int group_size(const struct cimfw_ap *ap, unsigned int g)
 {
 	unsigned int left = ap->cols - g * ap->group_tracks;
 
@@ -52,7 +52,7 @@ static uint64_t popcount_set(const uint64_t *set, unsigned int words)
 }
 
 /* ROWEN's population and the words that hold it */
-static void rowen_changed(struct cim_ap *ap)
+static void rowen_changed(struct cimfw_ap *ap)
 {
 	unsigned int w;
 
@@ -70,7 +70,7 @@ static void rowen_changed(struct cim_ap *ap)
 		ap->wlo = ap->whi;
 }
 
-static void set_all_rows(const struct cim_ap *ap, uint64_t *set)
+static void set_all_rows(const struct cimfw_ap *ap, uint64_t *set)
 {
 	unsigned int tail = ap->rows % 64;
 
@@ -79,7 +79,7 @@ static void set_all_rows(const struct cim_ap *ap, uint64_t *set)
 		set[ap->words - 1] = ((uint64_t)1 << tail) - 1;
 }
 
-int cim_ap_init(struct cim_ap *ap, const struct cim_fw_config *cfg)
+int cimfw_ap_init(struct cimfw_ap *ap, const struct cimfw_config *cfg)
 {
 	size_t planes;
 
@@ -105,16 +105,16 @@ int cim_ap_init(struct cim_ap *ap, const struct cim_fw_config *cfg)
 	ap->tag = calloc(3 * (size_t)ap->words, sizeof(*ap->tag));
 	if (!ap->bits || !ap->view || !ap->offset || !ap->key || !ap->mask ||
 	    !ap->active || !ap->sel || !ap->selx || !ap->tag) {
-		cim_ap_fini(ap);
+		cimfw_ap_fini(ap);
 		return -ENOMEM;
 	}
 	ap->tag2 = ap->tag + ap->words;
 	ap->rowen = ap->tag2 + ap->words;
-	cim_ap_reset(ap);
+	cimfw_ap_reset(ap);
 	return 0;
 }
 
-void cim_ap_fini(struct cim_ap *ap)
+void cimfw_ap_fini(struct cimfw_ap *ap)
 {
 	free(ap->bits);
 	free(ap->view);
@@ -128,7 +128,7 @@ void cim_ap_fini(struct cim_ap *ap)
 	memset(ap, 0, sizeof(*ap));
 }
 
-void cim_ap_reset(struct cim_ap *ap)
+void cimfw_ap_reset(struct cimfw_ap *ap)
 {
 	unsigned int g;
 
@@ -151,9 +151,9 @@ void cim_ap_reset(struct cim_ap *ap)
  * (every port at that domain), costed as write_tagged() costs a pass:
  * the bits that flip, and a write time per pass. Then the power-on state.
  */
-void cim_ap_scrub(struct cim_ap *ap, struct cim_meter *m)
+void cimfw_ap_scrub(struct cimfw_ap *ap, struct cimfw_meter *m)
 {
-	const struct cim_cost_params *cost = &ap->cfg->cost;
+	const struct cimfw_cost_params *cost = &ap->cfg->cost;
 	size_t i, n = (size_t)ap->cols * ap->domains * ap->words;
 	uint64_t flipped = 0;
 
@@ -162,16 +162,16 @@ void cim_ap_scrub(struct cim_ap *ap, struct cim_meter *m)
 
 	m->ap_writes += ap->domains;
 	m->ap_bits_written += flipped;
-	cim_meter_charge(m, CIM_UNIT_AP_WRITE,
+	cimfw_meter_charge(m, CIM_UNIT_AP_WRITE,
 			 cost->e_write_bit_fj * (double)flipped,
 			 cost->t_write_ps * ap->domains);
 	m->device_time_ps += cost->t_write_ps * ap->domains;
-	cim_ap_reset(ap);
+	cimfw_ap_reset(ap);
 }
 
 /* ---- primitives ---- */
 
-static void km_clear(struct cim_ap *ap)
+static void km_clear(struct cimfw_ap *ap)
 {
 	unsigned int i;
 
@@ -183,7 +183,7 @@ static void km_clear(struct cim_ap *ap)
 }
 
 /* Unmask @col with KEY bit @bit; setting a column again overrides it. */
-static void km_set(struct cim_ap *ap, unsigned int col, unsigned int bit)
+static void km_set(struct cimfw_ap *ap, unsigned int col, unsigned int bit)
 {
 	if (!ap->mask[col]) {
 		ap->mask[col] = 1;
@@ -192,14 +192,14 @@ static void km_set(struct cim_ap *ap, unsigned int col, unsigned int bit)
 	ap->key[col] = (uint8_t)bit;
 }
 
-static void charge(struct cim_meter *m, enum cim_unit unit, double e_fj,
+static void charge(struct cimfw_meter *m, enum cim_unit unit, double e_fj,
 		   double t_ps)
 {
-	cim_meter_charge(m, unit, e_fj, t_ps);
+	cimfw_meter_charge(m, unit, e_fj, t_ps);
 	m->device_time_ps += t_ps;
 }
 
-static void combine_tag2(struct cim_ap *ap, unsigned int mode)
+static void combine_tag2(struct cimfw_ap *ap, unsigned int mode)
 {
 	unsigned int w;
 
@@ -220,9 +220,9 @@ static void combine_tag2(struct cim_ap *ap, unsigned int mode)
 	}
 }
 
-static void compare(struct cim_ap *ap, unsigned int mode, struct cim_meter *m)
+static void compare(struct cimfw_ap *ap, unsigned int mode, struct cimfw_meter *m)
 {
-	const struct cim_cost_params *cost = &ap->cfg->cost;
+	const struct cimfw_cost_params *cost = &ap->cfg->cost;
 	unsigned int n = ap->nactive, i, w;
 	uint64_t t;
 
@@ -247,9 +247,9 @@ static void compare(struct cim_ap *ap, unsigned int mode, struct cim_meter *m)
 	       (double)ap->nrowen, cost->t_cmp_ps);
 }
 
-static void write_tagged(struct cim_ap *ap, struct cim_meter *m)
+static void write_tagged(struct cimfw_ap *ap, struct cimfw_meter *m)
 {
-	const struct cim_cost_params *cost = &ap->cfg->cost;
+	const struct cimfw_cost_params *cost = &ap->cfg->cost;
 	uint64_t flipped = 0, keep, d;
 	unsigned int i, w;
 	uint64_t *p;
@@ -272,10 +272,10 @@ static void write_tagged(struct cim_ap *ap, struct cim_meter *m)
 	       cost->t_write_ps);
 }
 
-static void shift(struct cim_ap *ap, unsigned int g, int k,
-		  struct cim_meter *m)
+static void shift(struct cimfw_ap *ap, unsigned int g, int k,
+		  struct cimfw_meter *m)
 {
-	const struct cim_cost_params *cost = &ap->cfg->cost;
+	const struct cimfw_cost_params *cost = &ap->cfg->cost;
 	uint64_t steps = (uint64_t)group_size(ap, g) * (unsigned int)abs(k);
 
 	ap->offset[g] = (uint16_t)(ap->offset[g] + k);
@@ -286,7 +286,7 @@ static void shift(struct cim_ap *ap, unsigned int g, int k,
 }
 
 /* Register housekeeping: no array access, so no cost. */
-static void tagop(struct cim_ap *ap, unsigned int op)
+static void tagop(struct cimfw_ap *ap, unsigned int op)
 {
 	unsigned int w;
 	uint64_t t;
@@ -322,21 +322,21 @@ static void tagop(struct cim_ap *ap, unsigned int op)
 }
 
 /* The tag adder tree and the priority encoder cost the same. */
-static void charge_tag(struct cim_ap *ap, struct cim_meter *m)
+static void charge_tag(struct cimfw_ap *ap, struct cimfw_meter *m)
 {
-	const struct cim_cost_params *cost = &ap->cfg->cost;
+	const struct cimfw_cost_params *cost = &ap->cfg->cost;
 
 	charge(m, CIM_UNIT_AP_TAG, cost->e_tag_row_fj * ap->rows,
 	       cost->t_tag_level_ps * ap->tag_levels);
 }
 
-static uint64_t tagcount(struct cim_ap *ap, struct cim_meter *m)
+static uint64_t tagcount(struct cimfw_ap *ap, struct cimfw_meter *m)
 {
 	charge_tag(ap, m);
 	return popcount_set(ap->tag, ap->words);
 }
 
-static uint64_t firsttag(struct cim_ap *ap, struct cim_meter *m)
+static uint64_t firsttag(struct cimfw_ap *ap, struct cimfw_meter *m)
 {
 	unsigned int w;
 
@@ -408,7 +408,7 @@ static void tab_init(struct pass_tab *tb, const uint8_t *t, unsigned int npass,
 }
 
 /* A step on columns @col (@pred appended when >= 0) */
-static void step_add(struct cim_ap *ap, struct pass_list *pl,
+static void step_add(struct cimfw_ap *ap, struct pass_list *pl,
 		     const struct pass_tab *tb, const unsigned int *col,
 		     int pred)
 {
@@ -528,10 +528,10 @@ HOT static void pass_steps(const struct pass_step *st, unsigned int n,
 	}
 }
 
-static void pass_list_run(struct cim_ap *ap, struct pass_list *pl,
-			  struct cim_meter *m)
+static void pass_list_run(struct cimfw_ap *ap, struct pass_list *pl,
+			  struct cimfw_meter *m)
 {
-	const struct cim_cost_params *cost = &ap->cfg->cost;
+	const struct cimfw_cost_params *cost = &ap->cfg->cost;
 	const struct pass_tab *last = pl->st[pl->n - 1].tab;
 	double e_cmp[5], e_c, t_c, e_w, t_w, dev;
 	uint64_t cmps = 0, writes = 0, bits = 0;
@@ -589,7 +589,7 @@ static void pass_list_run(struct cim_ap *ap, struct pass_list *pl,
  * if @pred is a column, hold 1 there), then write @out into the first
  * @nout of those columns.
  */
-static void lut_pass(struct cim_ap *ap, struct cim_meter *m,
+static void lut_pass(struct cimfw_ap *ap, struct cimfw_meter *m,
 		     const unsigned int *col, const uint8_t *in,
 		     unsigned int nin, const uint8_t *out, unsigned int nout,
 		     int pred)
@@ -609,7 +609,7 @@ static void lut_pass(struct cim_ap *ap, struct cim_meter *m,
 }
 
 /* Write @bit into columns [@col, @col + @n) of the tagged rows. */
-static void write_field(struct cim_ap *ap, struct cim_meter *m,
+static void write_field(struct cimfw_ap *ap, struct cimfw_meter *m,
 			unsigned int col, unsigned int n, unsigned int bit)
 {
 	unsigned int i;
@@ -636,8 +636,8 @@ static const uint8_t sub_full[4][5] = {
 };
 static const uint8_t sub_prop[2][4] = { { 1, 1,  0, 0 }, { 1, 0,  1, 1 } };
 
-static void macro_add(struct cim_ap *ap, const struct cim_ap_inst *in,
-		      struct cim_meter *m)
+static void macro_add(struct cimfw_ap *ap, const struct cim_ap_inst *in,
+		      struct cimfw_meter *m)
 {
 	static const uint8_t zero = 0;
 	unsigned int a = in->w[0], am = in->w[1], b = in->w[2], bn = in->w[3];
@@ -666,8 +666,8 @@ static void macro_add(struct cim_ap *ap, const struct cim_ap_inst *in,
 	pass_list_run(ap, &pl, m);
 }
 
-static void macro_relu(struct cim_ap *ap, const struct cim_ap_inst *in,
-		       struct cim_meter *m)
+static void macro_relu(struct cimfw_ap *ap, const struct cim_ap_inst *in,
+		       struct cimfw_meter *m)
 {
 	km_clear(ap);
 	km_set(ap, in->w[0] + in->w[1] - 1u, 1);
@@ -676,8 +676,8 @@ static void macro_relu(struct cim_ap *ap, const struct cim_ap_inst *in,
 }
 
 /* Falkoff: keep the candidates with a 1 at each bit, MSB first, if any. */
-static void macro_max(struct cim_ap *ap, const struct cim_ap_inst *in,
-		      struct cim_meter *m)
+static void macro_max(struct cimfw_ap *ap, const struct cim_ap_inst *in,
+		      struct cimfw_meter *m)
 {
 	unsigned int col = in->w[0], i = in->w[1];
 	uint64_t max = 0;
@@ -697,7 +697,7 @@ static void macro_max(struct cim_ap *ap, const struct cim_ap_inst *in,
 }
 
 /* dst = src in active rows, two passes per bit so only differing bits flip */
-static void copy_bits(struct cim_ap *ap, struct cim_meter *m,
+static void copy_bits(struct cimfw_ap *ap, struct cimfw_meter *m,
 		      unsigned int src, unsigned int dst, unsigned int n)
 {
 	/* (dst, src) -> dst */
@@ -722,8 +722,8 @@ static void copy_bits(struct cim_ap *ap, struct cim_meter *m,
  * rows copy src[shift..] with x = 0 as an extra key bit, then the clamped
  * rows get all zeros or all ones. Every dst bit flips at most once.
  */
-static void macro_requant(struct cim_ap *ap, const struct cim_ap_inst *in,
-			  struct cim_meter *m)
+static void macro_requant(struct cimfw_ap *ap, const struct cim_ap_inst *in,
+			  struct cimfw_meter *m)
 {
 	/* (dst, src, x) -> dst; (dst, x) -> dst */
 	static const uint8_t copy[2][4] = { { 0, 1, 0,  1 }, { 1, 0, 0,  0 } };
@@ -769,8 +769,8 @@ static void macro_requant(struct cim_ap *ap, const struct cim_ap_inst *in,
 	write_field(ap, m, dst, k, 1);
 }
 
-static void macro_clear(struct cim_ap *ap, const struct cim_ap_inst *in,
-			struct cim_meter *m)
+static void macro_clear(struct cimfw_ap *ap, const struct cim_ap_inst *in,
+			struct cimfw_meter *m)
 {
 	tagop(ap, CIM_AP_TAG_SETALL);
 	write_field(ap, m, in->w[0], in->w[1], 0);
@@ -789,7 +789,7 @@ static int zero_from(const struct cim_ap_inst *in, unsigned int first)
 }
 
 /* a field of 1..@max columns starting at @col, inside the array */
-static int field_ok(const struct cim_ap *ap, unsigned int col,
+static int field_ok(const struct cimfw_ap *ap, unsigned int col,
 		    unsigned int n, unsigned int max)
 {
 	return n >= 1 && n <= max && col + n <= ap->cols;
@@ -801,7 +801,7 @@ static int apart(unsigned int a, unsigned int na, unsigned int b,
 	return a + na <= b || b + nb <= a;
 }
 
-static int km_set_ok(const struct cim_ap *ap, const struct cim_ap_inst *in)
+static int km_set_ok(const struct cimfw_ap *ap, const struct cim_ap_inst *in)
 {
 	unsigned int i;
 
@@ -814,7 +814,7 @@ static int km_set_ok(const struct cim_ap *ap, const struct cim_ap_inst *in)
 }
 
 /* @off: the port offsets as the program has moved them so far */
-static int shift_ok(const struct cim_ap *ap, const struct cim_ap_inst *in,
+static int shift_ok(const struct cimfw_ap *ap, const struct cim_ap_inst *in,
 		    uint16_t *off)
 {
 	int k = (int16_t)in->w[1], to;
@@ -828,7 +828,7 @@ static int shift_ok(const struct cim_ap *ap, const struct cim_ap_inst *in,
 	return 1;
 }
 
-static int add_ok(const struct cim_ap *ap, const struct cim_ap_inst *in)
+static int add_ok(const struct cimfw_ap *ap, const struct cim_ap_inst *in)
 {
 	unsigned int a = in->w[0], am = in->w[1], b = in->w[2], bn = in->w[3];
 	unsigned int c = in->w[4], p = in->w[5];
@@ -846,7 +846,7 @@ static int add_ok(const struct cim_ap *ap, const struct cim_ap_inst *in)
 	       apart(b, bn, p, 1);
 }
 
-static int requant_ok(const struct cim_ap *ap, const struct cim_ap_inst *in)
+static int requant_ok(const struct cimfw_ap *ap, const struct cim_ap_inst *in)
 {
 	unsigned int src = in->w[0], n = in->w[1], sh = in->w[2];
 	unsigned int dst = in->w[3], k = in->w[4], x = in->w[5];
@@ -858,7 +858,7 @@ static int requant_ok(const struct cim_ap *ap, const struct cim_ap_inst *in)
 	       apart(dst, k, x, 1);
 }
 
-static int inst_ok(const struct cim_ap *ap, const struct cim_ap_inst *in,
+static int inst_ok(const struct cimfw_ap *ap, const struct cim_ap_inst *in,
 		   uint16_t *off)
 {
 	switch (in->op) {
@@ -898,7 +898,7 @@ static int inst_ok(const struct cim_ap *ap, const struct cim_ap_inst *in,
 	}
 }
 
-int cim_ap_check(const struct cim_ap *ap, const struct cim_ap_inst *inst,
+int cimfw_ap_check(const struct cimfw_ap *ap, const struct cim_ap_inst *inst,
 		 unsigned int n, unsigned int *bad)
 {
 	uint16_t off[CIM_MAX_AP_COLS];
@@ -916,8 +916,8 @@ int cim_ap_check(const struct cim_ap *ap, const struct cim_ap_inst *inst,
 
 /* ---- execution ---- */
 
-static void run_one(struct cim_ap *ap, const struct cim_ap_inst *in,
-		    struct cim_meter *m)
+static void run_one(struct cimfw_ap *ap, const struct cim_ap_inst *in,
+		    struct cimfw_meter *m)
 {
 	unsigned int i;
 
@@ -969,8 +969,8 @@ static void run_one(struct cim_ap *ap, const struct cim_ap_inst *in,
 	}
 }
 
-void cim_ap_run(struct cim_ap *ap, const struct cim_ap_inst *inst,
-		unsigned int n, struct cim_meter *m)
+void cimfw_ap_run(struct cimfw_ap *ap, const struct cim_ap_inst *inst,
+		unsigned int n, struct cimfw_meter *m)
 {
 	unsigned int i;
 
@@ -980,11 +980,11 @@ void cim_ap_run(struct cim_ap *ap, const struct cim_ap_inst *inst,
 
 /* ---- row I/O at the ports ---- */
 
-void cim_ap_load_rows(struct cim_ap *ap, unsigned int row, unsigned int nrows,
+void cimfw_ap_load_rows(struct cimfw_ap *ap, unsigned int row, unsigned int nrows,
 		      unsigned int col, unsigned int ncols,
-		      const uint64_t *src, struct cim_meter *m)
+		      const uint64_t *src, struct cimfw_meter *m)
 {
-	const struct cim_cost_params *cost = &ap->cfg->cost;
+	const struct cimfw_cost_params *cost = &ap->cfg->cost;
 	unsigned int i, j, r;
 	uint64_t bit, *p;
 
@@ -1005,11 +1005,11 @@ void cim_ap_load_rows(struct cim_ap *ap, unsigned int row, unsigned int nrows,
 	       cost->t_io_write_ps * nrows);
 }
 
-void cim_ap_read_rows(struct cim_ap *ap, unsigned int row, unsigned int nrows,
+void cimfw_ap_read_rows(struct cimfw_ap *ap, unsigned int row, unsigned int nrows,
 		      unsigned int col, unsigned int ncols, uint64_t *dst,
-		      struct cim_meter *m)
+		      struct cimfw_meter *m)
 {
-	const struct cim_cost_params *cost = &ap->cfg->cost;
+	const struct cimfw_cost_params *cost = &ap->cfg->cost;
 	unsigned int i, j, r;
 	const uint64_t *p;
 
@@ -1027,7 +1027,7 @@ void cim_ap_read_rows(struct cim_ap *ap, unsigned int row, unsigned int nrows,
 	       cost->t_io_read_ps * nrows);
 }
 
-void cim_ap_read_tags(const struct cim_ap *ap, unsigned int row,
+void cimfw_ap_read_tags(const struct cimfw_ap *ap, unsigned int row,
 		      unsigned int nrows, uint64_t *dst)
 {
 	unsigned int i, r;

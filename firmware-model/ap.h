@@ -9,16 +9,16 @@
  * Storage is bit-sliced: for every (column, domain) a bitset over rows, so
  * a compare or write is word-parallel over 64 rows at a time.
  */
-#ifndef CIM_AP_H
-#define CIM_AP_H
+#ifndef CIMFW_AP_H
+#define CIMFW_AP_H
 
 #include <stdint.h>
 
-#include "cim_fw.h"
+#include "cimfw.h"
 #include "meter.h"
 
-struct cim_ap {
-	const struct cim_fw_config *cfg;
+struct cimfw_ap {
+	const struct cimfw_config *cfg;
 	unsigned int rows;
 	unsigned int cols;
 	unsigned int domains;
@@ -44,31 +44,31 @@ struct cim_ap {
 	uint64_t regs[CIM_AP_NREGS];
 };
 
-int cim_ap_init(struct cim_ap *ap, const struct cim_fw_config *cfg);
-void cim_ap_fini(struct cim_ap *ap);
+int cimfw_ap_init(struct cimfw_ap *ap, const struct cimfw_config *cfg);
+void cimfw_ap_fini(struct cimfw_ap *ap);
 /* all domains zero, ports at 0, ROWEN all, other registers cleared */
-void cim_ap_reset(struct cim_ap *ap);
-/* cim_ap_reset() after a write pass per domain charged to @m (SCRUB) */
-void cim_ap_scrub(struct cim_ap *ap, struct cim_meter *m);
+void cimfw_ap_reset(struct cimfw_ap *ap);
+/* cimfw_ap_reset() after a write pass per domain charged to @m (SCRUB) */
+void cimfw_ap_scrub(struct cimfw_ap *ap, struct cimfw_meter *m);
 
 /*
  * Check a program against the geometry without running it. Returns
  * CIM_ST_OK, or CIM_ST_BAD_INST with *bad set to the instruction index.
  */
-int cim_ap_check(const struct cim_ap *ap, const struct cim_ap_inst *inst,
+int cimfw_ap_check(const struct cimfw_ap *ap, const struct cim_ap_inst *inst,
 		 unsigned int n, unsigned int *bad);
-/* Run a program that cim_ap_check() accepted. */
-void cim_ap_run(struct cim_ap *ap, const struct cim_ap_inst *inst,
-		unsigned int n, struct cim_meter *m);
+/* Run a program that cimfw_ap_check() accepted. */
+void cimfw_ap_run(struct cimfw_ap *ap, const struct cim_ap_inst *inst,
+		unsigned int n, struct cimfw_meter *m);
 
 /* Row I/O at the ports; fields of 1..64 bits, windows already validated */
-void cim_ap_load_rows(struct cim_ap *ap, unsigned int row, unsigned int nrows,
+void cimfw_ap_load_rows(struct cimfw_ap *ap, unsigned int row, unsigned int nrows,
 		      unsigned int col, unsigned int ncols,
-		      const uint64_t *src, struct cim_meter *m);
-void cim_ap_read_rows(struct cim_ap *ap, unsigned int row, unsigned int nrows,
+		      const uint64_t *src, struct cimfw_meter *m);
+void cimfw_ap_read_rows(struct cimfw_ap *ap, unsigned int row, unsigned int nrows,
 		      unsigned int col, unsigned int ncols, uint64_t *dst,
-		      struct cim_meter *m);
-void cim_ap_read_tags(const struct cim_ap *ap, unsigned int row,
+		      struct cimfw_meter *m);
+void cimfw_ap_read_tags(const struct cimfw_ap *ap, unsigned int row,
 		      unsigned int nrows, uint64_t *dst);
 
-#endif /* CIM_AP_H */
+#endif /* CIMFW_AP_H */

@@ -32,8 +32,8 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
  * @field: on failure, offset of the offending field inside the packet
  */
 struct cmd_ctx {
-	struct cim_fw *fw;
-	const struct cim_fw_dma *dma;
+	struct cimfw *fw;
+	const struct cimfw_dma *dma;
 	const unsigned char *pkt;
 	uint32_t size;
 	uint32_t field;
@@ -150,7 +150,7 @@ static int read_floats(struct cmd_ctx *c, uint64_t addr, float *dst,
 	return CIM_ST_OK;
 }
 
-/* The @len bytes at @addr in place, or NULL (see struct cim_fw_dma). */
+/* The @len bytes at @addr in place, or NULL (see struct cimfw_dma). */
 static void *dma_map(struct cmd_ctx *c, uint64_t addr, size_t len)
 {
 	if (!c->dma || !c->dma->map)
@@ -208,10 +208,10 @@ static int check_span(struct cmd_ctx *c, unsigned int first, unsigned int n,
 
 /* Validate the window at offset @base of the packet; fill @xb and @win. */
 static int check_win(struct cmd_ctx *c, const struct cim_pkt_xbar_window *w,
-		     uint32_t base, struct cim_xbar **xb,
-		     struct cim_xbar_win *win)
+		     uint32_t base, struct cimfw_xbar **xb,
+		     struct cimfw_xbar_win *win)
 {
-	const struct cim_fw_config *cfg = &c->fw->cfg;
+	const struct cimfw_config *cfg = &c->fw->cfg;
 	typedef struct cim_pkt_xbar_window pw;
 	int st;
 
@@ -226,7 +226,7 @@ static int check_win(struct cmd_ctx *c, const struct cim_pkt_xbar_window *w,
 	if (st)
 		return st;
 	*xb = &c->fw->xbars[w->xbar];
-	*win = (struct cim_xbar_win) {
+	*win = (struct cimfw_xbar_win) {
 		.row = w->row, .nrows = w->nrows,
 		.col = w->col, .ncols = w->ncols,
 	};
@@ -270,7 +270,7 @@ static int do_fence(struct cmd_ctx *c)
 static int do_scrub(struct cmd_ctx *c)
 {
 	typedef struct cim_pkt_scrub P;
-	const struct cim_fw_config *cfg = &c->fw->cfg;
+	const struct cimfw_config *cfg = &c->fw->cfg;
 	unsigned int i;
 	P p;
 	int st;
@@ -287,10 +287,10 @@ static int do_scrub(struct cmd_ctx *c)
 
 	for (i = 0; i < cfg->xbar_count; i++)
 		if (p.xbar_mask >> i & 1)
-			cim_xbar_scrub(&c->fw->xbars[i], &c->fw->meter);
+			cimfw_xbar_scrub(&c->fw->xbars[i], &c->fw->meter);
 	for (i = 0; i < cfg->ap_count; i++)
 		if (p.ap_mask >> i & 1)
-			cim_ap_scrub(&c->fw->aps[i], &c->fw->meter);
+			cimfw_ap_scrub(&c->fw->aps[i], &c->fw->meter);
 	return CIM_ST_OK;
 }
 
@@ -317,8 +317,8 @@ static int do_xbar_program(struct cmd_ctx *c)
 {
 	typedef struct cim_pkt_xbar_program P;
 	struct cim_program_report rep;
-	struct cim_xbar_win win;
-	struct cim_xbar *xb;
+	struct cimfw_xbar_win win;
+	struct cimfw_xbar *xb;
 	float *w = c->fw->scratch[0];
 	P p;
 	int st;
@@ -337,7 +337,7 @@ static int do_xbar_program(struct cmd_ctx *c)
 		return st;
 
 	memset(&rep, 0, sizeof(rep));
-	cim_xbar_program(xb, &win, w, p.max_iters, f32(p.tolerance_f32), &rep,
+	cimfw_xbar_program(xb, &win, w, p.max_iters, f32(p.tolerance_f32), &rep,
 			 &c->fw->meter);
 	if (!(p.hdr.flags & CIM_PROGRAM_F_REPORT))
 		return CIM_ST_OK;
@@ -347,8 +347,8 @@ static int do_xbar_program(struct cmd_ctx *c)
 static int do_xbar_read(struct cmd_ctx *c)
 {
 	typedef struct cim_pkt_xbar_read P;
-	struct cim_xbar_win win;
-	struct cim_xbar *xb;
+	struct cimfw_xbar_win win;
+	struct cimfw_xbar *xb;
 	float *out = c->fw->scratch[0];
 	size_t n;
 	P p;
@@ -368,9 +368,9 @@ static int do_xbar_read(struct cmd_ctx *c)
 
 	n = (size_t)win.nrows * win.ncols;
 	if (p.hdr.flags & CIM_READ_F_WEIGHTS) {
-		cim_xbar_read_weights(xb, &win, out);
+		cimfw_xbar_read_weights(xb, &win, out);
 	} else {
-		cim_xbar_read_g(xb, &win, out);
+		cimfw_xbar_read_g(xb, &win, out);
 		n *= 2;
 	}
 	return dma_write(c, p.dst, out, n * sizeof(float), PKT_FIELD(P, dst));
@@ -400,8 +400,8 @@ static int check_vmm(struct cmd_ctx *c, const struct cim_pkt_vmm *p)
 static int do_vmm(struct cmd_ctx *c, bool trans)
 {
 	typedef struct cim_pkt_vmm P;
-	struct cim_xbar_win win;
-	struct cim_xbar *xb;
+	struct cimfw_xbar_win win;
+	struct cimfw_xbar *xb;
 	float *xbuf = c->fw->scratch[0], *ybuf = c->fw->scratch[1], *y;
 	const float *x;
 	size_t nx, ny;
@@ -424,7 +424,7 @@ static int do_vmm(struct cmd_ctx *c, bool trans)
 	if (st)
 		return st;
 	y = out_buf(c, p.y, ny * sizeof(float), x, nx * sizeof(float), ybuf);
-	if (cim_xbar_vmm(xb, &win, trans, p.batch, x, y,
+	if (cimfw_xbar_vmm(xb, &win, trans, p.batch, x, y,
 			 p.hdr.flags & CIM_VMM_F_ADC_FIXED,
 			 f32(p.adc_range_f32), &c->fw->meter))
 		return fail(c, CIM_ST_NOMEM, 0);
@@ -477,7 +477,7 @@ static int check_duu(struct cmd_ctx *c, const struct cim_pkt_duu_update *p)
 
 static int read_duu_inputs(struct cmd_ctx *c,
 			   const struct cim_pkt_duu_update *p,
-			   const struct cim_xbar_win *win, const float **x,
+			   const struct cimfw_xbar_win *win, const float **x,
 			   const float **d)
 {
 	typedef struct cim_pkt_duu_update P;
@@ -501,8 +501,8 @@ static int do_duu_update(struct cmd_ctx *c)
 {
 	typedef struct cim_pkt_duu_update P;
 	struct cim_duu_report rep;
-	struct cim_xbar_win win;
-	struct cim_xbar *xb;
+	struct cimfw_xbar_win win;
+	struct cimfw_xbar *xb;
 	const float *x = NULL, *d = NULL;
 	float eps;
 	P p;
@@ -521,17 +521,17 @@ static int do_duu_update(struct cmd_ctx *c)
 		return st;
 
 	if (p.hdr.flags & CIM_DUU_F_X_IDENTITY)
-		cim_duu_accumulate_identity(xb, &win, d, f32(p.lr_f32),
+		cimfw_duu_accumulate_identity(xb, &win, d, f32(p.lr_f32),
 					    &c->fw->meter);
 	else if (p.batch)
-		cim_duu_accumulate(xb, &win, p.batch, x, d, f32(p.lr_f32),
+		cimfw_duu_accumulate(xb, &win, p.batch, x, d, f32(p.lr_f32),
 				   &c->fw->meter);
 	memset(&rep, 0, sizeof(rep));
 	eps = f32(p.epsilon_f32);
 	if (eps == 0.0f)
 		eps = 1.0f / (float)(c->fw->cfg.levels - 1);
 	if (!(p.hdr.flags & CIM_DUU_F_NO_TRANSFER))
-		cim_duu_transfer(xb, &win, eps, p.n_max, &rep, &c->fw->meter);
+		cimfw_duu_transfer(xb, &win, eps, p.n_max, &rep, &c->fw->meter);
 	if (!(p.hdr.flags & CIM_DUU_F_REPORT))
 		return CIM_ST_OK;
 	return dma_write(c, p.report, &rep, sizeof(rep), PKT_FIELD(P, report));
@@ -550,7 +550,7 @@ static int check_ap_unit(struct cmd_ctx *c, uint32_t ap, uint32_t field)
 static int check_ap_rows_win(struct cmd_ctx *c, const struct cim_pkt_ap_rows *p)
 {
 	typedef struct cim_pkt_ap_rows P;
-	const struct cim_fw_config *cfg = &c->fw->cfg;
+	const struct cimfw_config *cfg = &c->fw->cfg;
 	int st;
 
 	st = check_span(c, p->row, p->nrows, cfg->ap_rows, PKT_FIELD(P, row),
@@ -636,7 +636,7 @@ static int do_ap_load_rows(struct cmd_ctx *c)
 	mask = field_mask(p.ncols);
 	for (i = 0; i < p.nrows; i++)
 		rows[i] &= mask;
-	cim_ap_load_rows(&c->fw->aps[p.ap], p.row, p.nrows, p.col, p.ncols,
+	cimfw_ap_load_rows(&c->fw->aps[p.ap], p.row, p.nrows, p.col, p.ncols,
 			 rows, &c->fw->meter);
 	return CIM_ST_OK;
 }
@@ -645,7 +645,7 @@ static int do_ap_read(struct cmd_ctx *c)
 {
 	typedef struct cim_pkt_ap_rows P;
 	uint64_t *out = c->fw->scratch[0];
-	struct cim_ap *ap;
+	struct cimfw_ap *ap;
 	size_t words;
 	P p;
 	int st;
@@ -657,12 +657,12 @@ static int do_ap_read(struct cmd_ctx *c)
 	switch (p.what) {
 	case CIM_AP_READ_ROWS:
 		words = p.nrows;
-		cim_ap_read_rows(ap, p.row, p.nrows, p.col, p.ncols, out,
+		cimfw_ap_read_rows(ap, p.row, p.nrows, p.col, p.ncols, out,
 				 &c->fw->meter);
 		break;
 	case CIM_AP_READ_TAGS:
 		words = (p.nrows + 63) / 64;
-		cim_ap_read_tags(ap, p.row, p.nrows, out);
+		cimfw_ap_read_tags(ap, p.row, p.nrows, out);
 		break;
 	default:
 		words = CIM_AP_NREGS;
@@ -686,7 +686,7 @@ static bool job_aborted(const struct cmd_ctx *c)
 	return c->dma && c->dma->aborted && c->dma->aborted(c->dma->opaque);
 }
 
-static int run_ap_insts(struct cmd_ctx *c, struct cim_ap *ap,
+static int run_ap_insts(struct cmd_ctx *c, struct cimfw_ap *ap,
 			const struct cim_ap_inst *inst, unsigned int n)
 {
 	unsigned int i, k;
@@ -695,7 +695,7 @@ static int run_ap_insts(struct cmd_ctx *c, struct cim_ap *ap,
 		if (i && job_aborted(c))
 			return fail(c, CIM_ST_ABORTED, ABORTED_FIELD);
 		k = n - i < AP_ABORT_GROUP ? n - i : AP_ABORT_GROUP;
-		cim_ap_run(ap, inst + i, k, &c->fw->meter);
+		cimfw_ap_run(ap, inst + i, k, &c->fw->meter);
 	}
 	return CIM_ST_OK;
 }
@@ -705,7 +705,7 @@ static int do_ap_program(struct cmd_ctx *c)
 	typedef struct cim_pkt_ap_program P;
 	struct cim_ap_inst *inst = c->fw->scratch[0];
 	unsigned int bad = 0;
-	struct cim_ap *ap;
+	struct cimfw_ap *ap;
 	P p;
 	int st;
 
@@ -725,7 +725,7 @@ static int do_ap_program(struct cmd_ctx *c)
 	/* the header check bounds size by CIM_MAX_CMDBUF <= scratch_len */
 	memcpy(inst, c->pkt + sizeof(p), sizeof(*inst) * p.ninst);
 	ap = &c->fw->aps[p.ap];
-	st = cim_ap_check(ap, inst, p.ninst, &bad);
+	st = cimfw_ap_check(ap, inst, p.ninst, &bad);
 	if (st)
 		return fail(c, st, (uint32_t)(sizeof(p) + sizeof(*inst) * bad));
 	return run_ap_insts(c, ap, inst, p.ninst);
@@ -756,11 +756,11 @@ static int do_counters_read(struct cmd_ctx *c)
 	if (st)
 		return st;
 
-	cim_fw_counters(c->fw, &cnt);
+	cimfw_counters(c->fw, &cnt);
 	len = p.size < sizeof(cnt) ? p.size : sizeof(cnt);
 	st = dma_write(c, p.dst, &cnt, len, PKT_FIELD(P, dst));
 	if (!st && (p.hdr.flags & CIM_COUNTERS_F_RESET))
-		cim_fw_counters_reset(c->fw);
+		cimfw_counters_reset(c->fw);
 	return st;
 }
 
@@ -769,7 +769,7 @@ static int do_counters_reset(struct cmd_ctx *c)
 	int st = do_nop(c);
 
 	if (!st)
-		cim_fw_counters_reset(c->fw);
+		cimfw_counters_reset(c->fw);
 	return st;
 }
 
@@ -846,13 +846,13 @@ struct job_cost {
 static int run_packet(struct cmd_ctx *c, const struct cmd_op *op,
 		      struct job_cost *job)
 {
-	struct cim_meter *m = &c->fw->meter;
+	struct cimfw_meter *m = &c->fw->meter;
 	double busy[CIM_UNIT_COUNT], e0, t0, t = 0.0;
 	unsigned int u;
 	int st;
 
 	memcpy(busy, m->busy_ps, sizeof(busy));
-	e0 = cim_meter_energy_total(m);
+	e0 = cimfw_meter_energy_total(m);
 	t0 = m->device_time_ps;
 	st = op->run(c);
 	if (!op->metered)
@@ -862,7 +862,7 @@ static int run_packet(struct cmd_ctx *c, const struct cmd_op *op,
 			t = m->busy_ps[u] - busy[u];
 	if (m->device_time_ps - t0 < t)
 		m->device_time_ps = t0 + t;
-	job->energy_fj += cim_meter_energy_total(m) - e0;
+	job->energy_fj += cimfw_meter_energy_total(m) - e0;
 	job->time_ps += m->device_time_ps - t0;
 	return st;
 }
@@ -872,8 +872,8 @@ static uint64_t round_cost(double v)
 	return v > 0.0 ? (uint64_t)llround(v) : 0;
 }
 
-int cim_fw_execute(struct cim_fw *fw, const void *cmdbuf, size_t size,
-		   const struct cim_fw_dma *dma,
+int cimfw_execute(struct cimfw *fw, const void *cmdbuf, size_t size,
+		   const struct cimfw_dma *dma,
 		   struct cim_job_completion *done)
 {
 	struct cmd_ctx c = { .fw = fw, .dma = dma };

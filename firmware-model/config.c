@@ -7,11 +7,11 @@
 #include <errno.h>
 #include <math.h>
 
-#include "cim_fw.h"
+#include "cimfw.h"
 
-void cim_fw_config_default(struct cim_fw_config *cfg)
+void cimfw_config_default(struct cimfw_config *cfg)
 {
-	*cfg = (struct cim_fw_config) {
+	*cfg = (struct cimfw_config) {
 		.seed = 1,
 		.xbar_count = 8,
 		.xbar_rows = 256,
@@ -33,7 +33,7 @@ void cim_fw_config_default(struct cim_fw_config *cfg)
 		.stuck_prob = 0.0,
 		.cost_preset = CIM_COST_DEFAULT,
 	};
-	cim_fw_cost_preset(CIM_COST_DEFAULT, &cfg->cost);
+	cimfw_cost_preset(CIM_COST_DEFAULT, &cfg->cost);
 }
 
 static int in_range(unsigned int v, unsigned int lo, unsigned int hi)
@@ -46,7 +46,7 @@ static int finite_in(double v, double lo, double hi)
 	return isfinite(v) && v >= lo && v <= hi;
 }
 
-static int cost_ok(const struct cim_cost_params *c)
+static int cost_ok(const struct cimfw_cost_params *c)
 {
 	const double *d[] = {
 		&c->v_read, &c->t_read_ps, &c->e_dac_fj, &c->e_adc_fj,
@@ -67,7 +67,7 @@ static int cost_ok(const struct cim_cost_params *c)
 }
 
 /* Returns 0 if @cfg describes a device the model can build, else -EINVAL. */
-int cim_fw_config_check(const struct cim_fw_config *cfg)
+int cimfw_config_check(const struct cimfw_config *cfg)
 {
 	if (!in_range(cfg->xbar_count, 0, CIM_MAX_XBARS) ||
 	    !in_range(cfg->xbar_rows, 1, CIM_MAX_XBAR_DIM) ||

@@ -8,7 +8,7 @@
  */
 #include <errno.h>
 
-#include "cim_fw.h"
+#include "cimfw.h"
 
 /*
  * Crossbar and DUU costs, the same in every preset. ISAAC is Shafiee et
@@ -16,7 +16,7 @@
  * 8 bits at 16 mW, one 100 ns crossbar read per cycle); NeuroSim is
  * DNN_NeuroSim_V2.1, Training_pytorch/NeuroSIM/Param.cpp.
  */
-static void xbar_costs(struct cim_cost_params *c)
+static void xbar_costs(struct cimfw_cost_params *c)
 {
 	c->v_read = 0.1;		/* seed1 s6: IEDM 2022, 4 uS at 0.4 uA */
 	c->t_read_ps = 10e3;		/* NeuroSim readPulseWidth 10 ns */
@@ -32,7 +32,7 @@ static void xbar_costs(struct cim_cost_params *c)
 }
 
 /* AP latencies and I/O of every preset: RTSim Config/RM.config */
-static void ap_common_costs(struct cim_cost_params *c)
+static void ap_common_costs(struct cimfw_cost_params *c)
 {
 	c->t_cmp_ps = 1613.38;		/* RTSim RD: a compare reads a port */
 	c->t_write_ps = 4845.22;	/* RTSim WR */
@@ -45,8 +45,8 @@ static void ap_common_costs(struct cim_cost_params *c)
 	c->t_tag_level_ps = 100.0;	/* seed2 s7.3, assumption */
 }
 
-int cim_fw_cost_preset(enum cim_cost_preset preset,
-		       struct cim_cost_params *c)
+int cimfw_cost_preset(enum cim_cost_preset preset,
+		       struct cimfw_cost_params *c)
 {
 	xbar_costs(c);
 	ap_common_costs(c);

@@ -38,10 +38,10 @@ static inline double round_d(double v)
 	return (v + 0x1.8p52) - 0x1.8p52;
 }
 
-/* clamp(round(v / s), +-CIM_DUU_CODE_MAX), s > 0 */
+/* clamp(round(v / s), +-CIMFW_DUU_CODE_MAX), s > 0 */
 static inline double quant1(float v, double s)
 {
-	const double q = CIM_DUU_CODE_MAX;
+	const double q = CIMFW_DUU_CODE_MAX;
 	double c = round_d((double)v / s);
 
 	c = c > q ? q : c;
@@ -57,12 +57,12 @@ HOT static void quantize(const float *restrict v, size_t n, double s,
 		code[i] = quant1(v[i], s);
 }
 
-HOT double cim_duu_scale(const float *v, size_t n)
+HOT double cimfw_duu_scale(const float *v, size_t n)
 {
-	return (double)cim_absmax(v, n) / CIM_DUU_CODE_MAX;
+	return (double)cimfw_absmax(v, n) / CIMFW_DUU_CODE_MAX;
 }
 
-void cim_duu_quantize(const float *v, size_t n, double s, double *code)
+void cimfw_duu_quantize(const float *v, size_t n, double s, double *code)
 {
 	if (s > 0.0)
 		quantize(v, n, s, code);
@@ -112,7 +112,7 @@ static size_t align64(size_t n)
  * Scratch for the codes and the sums, shared with the VMM's (calls on one
  * tile never overlap): grown, never shrunk. NULL if it cannot grow.
  */
-static void *duu_scratch(struct cim_xbar *xb, size_t bytes)
+static void *duu_scratch(struct cimfw_xbar *xb, size_t bytes)
 {
 	void *p;
 
@@ -131,8 +131,8 @@ static void *duu_scratch(struct cim_xbar *xb, size_t bytes)
  * Without scratch: the same integer sums in int64, in a fixed order, so
  * the same bits as the BLAS path.
  */
-static void accumulate_slow(struct cim_xbar *xb,
-			    const struct cim_xbar_win *win,
+static void accumulate_slow(struct cimfw_xbar *xb,
+			    const struct cimfw_xbar_win *win,
 			    unsigned int batch, const float *x, const float *d,
 			    double sx, double sd, double k)
 {
@@ -175,8 +175,8 @@ HOT static size_t count_nonzero(const float *v, size_t n)
  * @d: the identity path: d itself; @sd: its scale
  */
 struct duu_call {
-	struct cim_xbar *xb;
-	const struct cim_xbar_win *win;
+	struct cimfw_xbar *xb;
+	const struct cimfw_xbar_win *win;
 	unsigned int batch;
 	const double *cx, *cd;
 	double *g;
@@ -192,9 +192,9 @@ static void dense_part(void *arg, unsigned int part, unsigned int nparts)
 {
 	struct duu_call *u = arg;
 	unsigned int nr = u->win->nrows, nc = u->win->ncols, i;
-	unsigned int i0 = (unsigned int)cim_par_first(nr, part, nparts);
-	unsigned int i1 = (unsigned int)cim_par_first(nr, part + 1, nparts);
-	struct cim_xbar *xb = u->xb;
+	unsigned int i0 = (unsigned int)cimfw_par_first(nr, part, nparts);
+	unsigned int i1 = (unsigned int)cimfw_par_first(nr, part + 1, nparts);
+	struct cimfw_xbar *xb = u->xb;
 
 	if (i0 == i1)
 		return;
@@ -217,11 +217,11 @@ static void dense_part(void *arg, unsigned int part, unsigned int nparts)
 static void sparse_part(void *arg, unsigned int part, unsigned int nparts)
 {
 	struct duu_call *u = arg;
-	struct cim_xbar *xb = u->xb;
-	const struct cim_xbar_win *win = u->win;
+	struct cimfw_xbar *xb = u->xb;
+	const struct cimfw_xbar_win *win = u->win;
 	unsigned int j, bi, nr = win->nrows, nc = win->ncols, i;
-	unsigned int i0 = (unsigned int)cim_par_first(nr, part, nparts);
-	unsigned int i1 = (unsigned int)cim_par_first(nr, part + 1, nparts);
+	unsigned int i0 = (unsigned int)cimfw_par_first(nr, part, nparts);
+	unsigned int i1 = (unsigned int)cimfw_par_first(nr, part + 1, nparts);
 	bool *hit = (bool *)(u->g + (size_t)nr * nc);
 	const double *db;
 	double c, *gi;
@@ -260,11 +260,11 @@ static void sparse_part(void *arg, unsigned int part, unsigned int nparts)
 static void identity_part(void *arg, unsigned int part, unsigned int nparts)
 {
 	struct duu_call *u = arg;
-	struct cim_xbar *xb = u->xb;
-	const struct cim_xbar_win *win = u->win;
+	struct cimfw_xbar *xb = u->xb;
+	const struct cimfw_xbar_win *win = u->win;
 	unsigned int j, nr = win->nrows, nc = win->ncols, i;
-	unsigned int i0 = (unsigned int)cim_par_first(nr, part, nparts);
-	unsigned int i1 = (unsigned int)cim_par_first(nr, part + 1, nparts);
+	unsigned int i0 = (unsigned int)cimfw_par_first(nr, part, nparts);
+	unsigned int i1 = (unsigned int)cimfw_par_first(nr, part + 1, nparts);
 	double c = quant1(1.0f, u->sx), g[CIM_MAX_XBAR_DIM];
 	const float *di;
 
@@ -278,13 +278,13 @@ static void identity_part(void *arg, unsigned int part, unsigned int nparts)
 }
 
 /* one piece of at most DUU_EXACT_BATCH vectors */
-static void accumulate(struct cim_xbar *xb, const struct cim_xbar_win *win,
+static void accumulate(struct cimfw_xbar *xb, const struct cimfw_xbar_win *win,
 		       unsigned int batch, const float *x, const float *d,
 		       float lr)
 {
 	unsigned int nr = win->nrows, nc = win->ncols;
 	size_t nx = (size_t)batch * nr, nd = (size_t)batch * nc;
-	double sx = cim_duu_scale(x, nx), sd = cim_duu_scale(d, nd), k;
+	double sx = cimfw_duu_scale(x, nx), sd = cimfw_duu_scale(d, nd), k;
 	struct duu_call u = { .xb = xb, .win = win, .batch = batch };
 	bool sparse;
 	char *p;
@@ -312,7 +312,7 @@ static void accumulate(struct cim_xbar *xb, const struct cim_xbar_win *win,
 		u.sx = sx;
 		quantize(d, nd, sd, (double *)u.cd);
 		/* a scan of x and a row of G per non-zero: by rows of G */
-		cim_par_run(cim_par_parts(8.0 * nx + (double)nr * nc),
+		cimfw_par_run(cimfw_par_parts(8.0 * nx + (double)nr * nc),
 			    sparse_part, &u);
 		return;
 	}
@@ -322,14 +322,14 @@ static void accumulate(struct cim_xbar *xb, const struct cim_xbar_win *win,
 	u.k = k;
 	quantize(x, nx, sx, (double *)u.cx);
 	quantize(d, nd, sd, (double *)u.cd);
-	cim_par_run(cim_par_parts((double)nx * nc), dense_part, &u);
+	cimfw_par_run(cimfw_par_parts((double)nx * nc), dense_part, &u);
 }
 
-void cim_duu_accumulate(struct cim_xbar *xb, const struct cim_xbar_win *win,
+void cimfw_duu_accumulate(struct cimfw_xbar *xb, const struct cimfw_xbar_win *win,
 			unsigned int batch, const float *x, const float *d,
-			float lr, struct cim_meter *m)
+			float lr, struct cimfw_meter *m)
 {
-	const struct cim_cost_params *cost = &xb->cfg->cost;
+	const struct cimfw_cost_params *cost = &xb->cfg->cost;
 	unsigned int b0, bc;
 	double macs;
 
@@ -343,31 +343,31 @@ void cim_duu_accumulate(struct cim_xbar *xb, const struct cim_xbar_win *win,
 	}
 	macs = (double)batch * win->nrows * win->ncols;
 	m->duu_macs += (uint64_t)batch * win->nrows * win->ncols;
-	cim_meter_charge(m, CIM_UNIT_DUU, macs * cost->e_duu_mac_fj,
+	cimfw_meter_charge(m, CIM_UNIT_DUU, macs * cost->e_duu_mac_fj,
 			 macs / cost->duu_macs_per_ns * 1e3);
 }
 
-void cim_duu_accumulate_identity(struct cim_xbar *xb,
-				 const struct cim_xbar_win *win,
+void cimfw_duu_accumulate_identity(struct cimfw_xbar *xb,
+				 const struct cimfw_xbar_win *win,
 				 const float *d, float lr,
-				 struct cim_meter *m)
+				 struct cimfw_meter *m)
 {
-	const struct cim_cost_params *cost = &xb->cfg->cost;
+	const struct cimfw_cost_params *cost = &xb->cfg->cost;
 	size_t nd = (size_t)win->nrows * win->ncols;
 	struct duu_call u = { .xb = xb, .win = win, .batch = win->nrows };
 	const float one = 1.0f;
 	double macs = (double)nd;
 
 	m->duu_macs += nd;
-	cim_meter_charge(m, CIM_UNIT_DUU, macs * cost->e_duu_mac_fj,
+	cimfw_meter_charge(m, CIM_UNIT_DUU, macs * cost->e_duu_mac_fj,
 			 macs / cost->duu_macs_per_ns * 1e3);
-	u.sx = cim_duu_scale(&one, 1);
-	u.sd = cim_duu_scale(d, nd);
+	u.sx = cimfw_duu_scale(&one, 1);
+	u.sd = cimfw_duu_scale(d, nd);
 	if (u.sd == 0.0 || lr == 0.0f)
 		return;
 	u.k = (double)lr * u.sx * u.sd;
 	u.d = d;
-	cim_par_run(cim_par_parts(2.0 * macs), identity_part, &u);
+	cimfw_par_run(cimfw_par_parts(2.0 * macs), identity_part, &u);
 }
 
 struct transfer_acc {
@@ -378,7 +378,7 @@ struct transfer_acc {
  * Move one cell by @n pulses (n != 0): n > 0 raises w, through G+ if it
  * can still rise, else by lowering G-. Returns the pulses applied.
  */
-static unsigned int transfer_cell(struct cim_xbar *xb, unsigned int r,
+static unsigned int transfer_cell(struct cimfw_xbar *xb, unsigned int r,
 				  unsigned int c, int n,
 				  struct transfer_acc *acc)
 {
@@ -390,13 +390,13 @@ static unsigned int transfer_cell(struct cim_xbar *xb, unsigned int r,
 	uint8_t ko = other ? xb->km[cell] : xb->kp[cell];
 	const uint8_t *st = &xb->stuck[2 * cell];
 
-	if (km < top && st[main_dev] == CIM_STUCK_NONE) {
-		cim_xbar_pulse(xb, r, c, main_dev, true, np);
+	if (km < top && st[main_dev] == CIMFW_STUCK_NONE) {
+		cimfw_xbar_pulse(xb, r, c, main_dev, true, np);
 	} else {
 		acc->saturated++;
-		if (ko == 0 || st[other] != CIM_STUCK_NONE)
+		if (ko == 0 || st[other] != CIMFW_STUCK_NONE)
 			return 0;
-		cim_xbar_pulse(xb, r, c, other, false, np);
+		cimfw_xbar_pulse(xb, r, c, other, false, np);
 	}
 	acc->pulsed++;
 	if (n > 0)
@@ -434,8 +434,8 @@ HOT static int row_counts(const float *restrict chi, unsigned int n,
  * transfer runs once per update, after other work has evicted it, and a
  * miss per pulsed cell cost a third of the pulse path.
  */
-static void prefetch_row(const struct cim_xbar *xb,
-			 const struct cim_xbar_win *win, unsigned int i)
+static void prefetch_row(const struct cimfw_xbar *xb,
+			 const struct cimfw_xbar_win *win, unsigned int i)
 {
 	size_t c0 = (size_t)(win->row + i) * xb->cols + win->col, j;
 
@@ -468,15 +468,15 @@ struct xfer_op {
  * @changed: whether a part moved a level
  */
 struct xfer_call {
-	struct cim_xbar *xb;
-	const struct cim_xbar_win *win;
+	struct cimfw_xbar *xb;
+	const struct cimfw_xbar_win *win;
 	float eps;
 	int lim;
 	struct xfer_op *ops;
 	double *draws;
 	unsigned int *nops, *row_max;
-	struct transfer_acc acc[CIM_PAR_MAX];
-	bool changed[CIM_PAR_MAX];
+	struct transfer_acc acc[CIMFW_PAR_MAX];
+	bool changed[CIMFW_PAR_MAX];
 };
 
 /*
@@ -487,11 +487,11 @@ struct xfer_call {
 static void xfer_decide(void *arg, unsigned int part, unsigned int nparts)
 {
 	struct xfer_call *x = arg;
-	struct cim_xbar *xb = x->xb;
-	const struct cim_xbar_win *win = x->win;
+	struct cimfw_xbar *xb = x->xb;
+	const struct cimfw_xbar_win *win = x->win;
 	struct transfer_acc *acc = &x->acc[part];
-	unsigned int i0 = (unsigned int)cim_par_first(win->nrows, part, nparts);
-	unsigned int i1 = (unsigned int)cim_par_first(win->nrows, part + 1,
+	unsigned int i0 = (unsigned int)cimfw_par_first(win->nrows, part, nparts);
+	unsigned int i1 = (unsigned int)cimfw_par_first(win->nrows, part + 1,
 						      nparts);
 	unsigned int i, j, np, top = xb->cfg->levels - 1;
 	int n, main_dev, other, cnt[CIM_MAX_XBAR_DIM];
@@ -528,12 +528,12 @@ static void xfer_decide(void *arg, unsigned int part, unsigned int nparts)
 			km = main_dev ? xb->km[cell] : xb->kp[cell];
 			ko = other ? xb->km[cell] : xb->kp[cell];
 			st = &xb->stuck[2 * cell];
-			if (km < top && st[main_dev] == CIM_STUCK_NONE) {
+			if (km < top && st[main_dev] == CIMFW_STUCK_NONE) {
 				*op = (struct xfer_op){ (uint16_t)j,
 					(uint8_t)main_dev, 1, np };
 			} else {
 				acc->saturated++;
-				if (ko == 0 || st[other] != CIM_STUCK_NONE)
+				if (ko == 0 || st[other] != CIMFW_STUCK_NONE)
 					continue;
 				*op = (struct xfer_op){ (uint16_t)j,
 					(uint8_t)other, 0, np };
@@ -554,9 +554,9 @@ static void xfer_decide(void *arg, unsigned int part, unsigned int nparts)
 static void xfer_apply(void *arg, unsigned int part, unsigned int nparts)
 {
 	struct xfer_call *x = arg;
-	const struct cim_xbar_win *win = x->win;
-	unsigned int i0 = (unsigned int)cim_par_first(win->nrows, part, nparts);
-	unsigned int i1 = (unsigned int)cim_par_first(win->nrows, part + 1,
+	const struct cimfw_xbar_win *win = x->win;
+	unsigned int i0 = (unsigned int)cimfw_par_first(win->nrows, part, nparts);
+	unsigned int i1 = (unsigned int)cimfw_par_first(win->nrows, part + 1,
 						      nparts);
 	unsigned int i, k;
 	bool changed = false;
@@ -568,7 +568,7 @@ static void xfer_apply(void *arg, unsigned int part, unsigned int nparts)
 		if (x->nops[i])
 			prefetch_row(x->xb, win, i);
 		for (k = 0; k < x->nops[i]; k++, op++, dr += 2)
-			changed |= cim_xbar_pulse_apply(x->xb, win->row + i,
+			changed |= cimfw_xbar_pulse_apply(x->xb, win->row + i,
 							win->col + op->col,
 							op->dev, op->up,
 							op->np, dr[0],
@@ -584,7 +584,7 @@ static void xfer_apply(void *arg, unsigned int part, unsigned int nparts)
  * the pulses. Each cell's pulse depends on that cell and its draws alone,
  * so the same bits as the one-pass loop. False without scratch.
  */
-static bool transfer_par(struct cim_xbar *xb, const struct cim_xbar_win *win,
+static bool transfer_par(struct cimfw_xbar *xb, const struct cimfw_xbar_win *win,
 			 float eps, int lim, struct transfer_acc *acc,
 			 unsigned int *rows_pulses)
 {
@@ -593,7 +593,7 @@ static bool transfer_par(struct cim_xbar *xb, const struct cim_xbar_win *win,
 	size_t sd = align64(2 * ncell * sizeof(double));
 	size_t sn = align64(win->nrows * sizeof(unsigned int));
 	struct xfer_call x = { .xb = xb, .win = win, .eps = eps, .lim = lim };
-	unsigned int nparts = cim_par_parts(8.0 * (double)ncell), p, i, k;
+	unsigned int nparts = cimfw_par_parts(8.0 * (double)ncell), p, i, k;
 	char *s = duu_scratch(xb, so + sd + 2 * sn);
 	double *dr;
 
@@ -603,14 +603,14 @@ static bool transfer_par(struct cim_xbar *xb, const struct cim_xbar_win *win,
 	x.draws = (double *)(s + so);
 	x.nops = (unsigned int *)(s + so + sd);
 	x.row_max = (unsigned int *)(s + so + sd + sn);
-	cim_par_run(nparts, xfer_decide, &x);
+	cimfw_par_run(nparts, xfer_decide, &x);
 	for (i = 0; i < win->nrows; i++) {
 		dr = x.draws + 2 * (size_t)i * win->ncols;
 		for (k = 0; k < x.nops[i]; k++, dr += 2)
-			cim_xbar_pulse_draw(xb, &dr[0], &dr[1]);
+			cimfw_xbar_pulse_draw(xb, &dr[0], &dr[1]);
 		*rows_pulses += x.row_max[i];
 	}
-	cim_par_run(nparts, xfer_apply, &x);
+	cimfw_par_run(nparts, xfer_apply, &x);
 	for (p = 0; p < nparts; p++) {
 		acc->pulsed += x.acc[p].pulsed;
 		acc->pos += x.acc[p].pos;
@@ -623,11 +623,11 @@ static bool transfer_par(struct cim_xbar *xb, const struct cim_xbar_win *win,
 	return true;
 }
 
-void cim_duu_transfer(struct cim_xbar *xb, const struct cim_xbar_win *win,
+void cimfw_duu_transfer(struct cimfw_xbar *xb, const struct cimfw_xbar_win *win,
 		      float eps, unsigned int n_max,
-		      struct cim_duu_report *rep, struct cim_meter *m)
+		      struct cim_duu_report *rep, struct cimfw_meter *m)
 {
-	const struct cim_cost_params *cost = &xb->cfg->cost;
+	const struct cimfw_cost_params *cost = &xb->cfg->cost;
 	struct transfer_acc acc;
 	unsigned int i, j, p, row_max, rows_pulses = 0;
 	int n, lim = (int)n_max, cnt[CIM_MAX_XBAR_DIM];
@@ -665,7 +665,7 @@ out:
 	m->pulses_pos += acc.pos;
 	m->pulses_neg += acc.neg;
 	/* rows one after another, the columns of a row in parallel */
-	cim_meter_charge(m, CIM_UNIT_PULSE,
+	cimfw_meter_charge(m, CIM_UNIT_PULSE,
 			 ((double)acc.pos + acc.neg) * cost->e_pulse_fj,
 			 (double)rows_pulses * cost->t_pulse_ps);
 	if (!rep)

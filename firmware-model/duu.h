@@ -4,49 +4,49 @@
  * and the threshold-triggered transfer of mixed-precision training
  * (research note seed1, section 6).
  */
-#ifndef CIM_DUU_H
-#define CIM_DUU_H
+#ifndef CIMFW_DUU_H
+#define CIMFW_DUU_H
 
 #include <stddef.h>
 
 #include "xbar.h"
 
-/* operand codes are integers in [-CIM_DUU_CODE_MAX, CIM_DUU_CODE_MAX] */
-#define CIM_DUU_CODE_MAX	32767
+/* operand codes are integers in [-CIMFW_DUU_CODE_MAX, CIMFW_DUU_CODE_MAX] */
+#define CIMFW_DUU_CODE_MAX	32767
 
 /*
  * chi[i][j] -= (float)(lr * Sx * Sd * sum_b X[b][i] * D[b][j]) over the
- * window, with X, D the 16-bit codes of x and d (cim_duu_quantize(), one
+ * window, with X, D the 16-bit codes of x and d (cimfw_duu_quantize(), one
  * scale per operand over the whole batch window); the sum is exact, so
  * the result does not depend on the BLAS kernel. A zero operand or lr
  * changes nothing. chi saturates at +-FLT_MAX: never infinite or NaN.
  */
-void cim_duu_accumulate(struct cim_xbar *xb, const struct cim_xbar_win *win,
+void cimfw_duu_accumulate(struct cimfw_xbar *xb, const struct cimfw_xbar_win *win,
 			unsigned int batch, const float *x, const float *d,
-			float lr, struct cim_meter *m);
+			float lr, struct cimfw_meter *m);
 
 /*
- * cim_duu_accumulate() with x the identity of win->nrows (batch = nrows,
+ * cimfw_duu_accumulate() with x the identity of win->nrows (batch = nrows,
  * d nrows x ncols): the same bits, with one product per cell, which is
  * what the meter counts.
  */
-void cim_duu_accumulate_identity(struct cim_xbar *xb,
-				 const struct cim_xbar_win *win,
+void cimfw_duu_accumulate_identity(struct cimfw_xbar *xb,
+				 const struct cimfw_xbar_win *win,
 				 const float *d, float lr,
-				 struct cim_meter *m);
+				 struct cimfw_meter *m);
 
-/* the operand scale: max |v| / CIM_DUU_CODE_MAX in binary64, 0 if all 0 */
-double cim_duu_scale(const float *v, size_t n);
-/* code = round-to-nearest-even(v / s), clipped to +-CIM_DUU_CODE_MAX */
-void cim_duu_quantize(const float *v, size_t n, double s, double *code);
+/* the operand scale: max |v| / CIMFW_DUU_CODE_MAX in binary64, 0 if all 0 */
+double cimfw_duu_scale(const float *v, size_t n);
+/* code = round-to-nearest-even(v / s), clipped to +-CIMFW_DUU_CODE_MAX */
+void cimfw_duu_quantize(const float *v, size_t n, double s, double *code);
 
 /*
  * For each cell of the window: n = trunc(chi / eps), clamped to +-n_max;
  * chi -= n_applied * eps; n > 0 potentiates G+ (or depresses G- when G+ is
  * saturated), n < 0 the mirror image. @rep may be NULL.
  */
-void cim_duu_transfer(struct cim_xbar *xb, const struct cim_xbar_win *win,
+void cimfw_duu_transfer(struct cimfw_xbar *xb, const struct cimfw_xbar_win *win,
 		      float eps, unsigned int n_max,
-		      struct cim_duu_report *rep, struct cim_meter *m);
+		      struct cim_duu_report *rep, struct cimfw_meter *m);
 
-#endif /* CIM_DUU_H */
+#endif /* CIMFW_DUU_H */

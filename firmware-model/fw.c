@@ -23,7 +23,7 @@ static size_t max_size(size_t a, size_t b)
  * rows, or the instructions of a packet as long as the biggest command
  * buffer.
  */
-static size_t scratch_bytes(const struct cim_fw_config *cfg)
+static size_t scratch_bytes(const struct cimfw_config *cfg)
 {
 	size_t side = max_size(cfg->xbar_rows, cfg->xbar_cols);
 	size_t n = 2 * sizeof(float) * cfg->xbar_rows * cfg->xbar_cols;
@@ -33,21 +33,21 @@ static size_t scratch_bytes(const struct cim_fw_config *cfg)
 	return max_size(n, CIM_MAX_CMDBUF);
 }
 
-static void destroy_xbars(struct cim_fw *fw, unsigned int n)
+static void destroy_xbars(struct cimfw *fw, unsigned int n)
 {
 	while (n--)
-		cim_xbar_fini(&fw->xbars[n]);
+		cimfw_xbar_fini(&fw->xbars[n]);
 	free(fw->xbars);
 }
 
-static void destroy_aps(struct cim_fw *fw, unsigned int n)
+static void destroy_aps(struct cimfw *fw, unsigned int n)
 {
 	while (n--)
-		cim_ap_fini(&fw->aps[n]);
+		cimfw_ap_fini(&fw->aps[n]);
 	free(fw->aps);
 }
 
-static int create_xbars(struct cim_fw *fw)
+static int create_xbars(struct cimfw *fw)
 {
 	unsigned int i;
 
@@ -55,7 +55,7 @@ static int create_xbars(struct cim_fw *fw)
 	if (!fw->xbars)
 		return -ENOMEM;
 	for (i = 0; i < fw->cfg.xbar_count; i++) {
-		if (cim_xbar_init(&fw->xbars[i], &fw->cfg, i)) {
+		if (cimfw_xbar_init(&fw->xbars[i], &fw->cfg, i)) {
 			destroy_xbars(fw, i);
 			return -ENOMEM;
 		}
@@ -63,7 +63,7 @@ static int create_xbars(struct cim_fw *fw)
 	return 0;
 }
 
-static int create_aps(struct cim_fw *fw)
+static int create_aps(struct cimfw *fw)
 {
 	unsigned int i;
 
@@ -71,7 +71,7 @@ static int create_aps(struct cim_fw *fw)
 	if (!fw->aps)
 		return -ENOMEM;
 	for (i = 0; i < fw->cfg.ap_count; i++) {
-		if (cim_ap_init(&fw->aps[i], &fw->cfg)) {
+		if (cimfw_ap_init(&fw->aps[i], &fw->cfg)) {
 			destroy_aps(fw, i);
 			return -ENOMEM;
 		}
@@ -79,7 +79,7 @@ static int create_aps(struct cim_fw *fw)
 	return 0;
 }
 
-static int create_scratch(struct cim_fw *fw)
+static int create_scratch(struct cimfw *fw)
 {
 	fw->scratch_len = scratch_bytes(&fw->cfg);
 	fw->scratch[0] = malloc(fw->scratch_len);
@@ -91,12 +91,12 @@ static int create_scratch(struct cim_fw *fw)
 	return -ENOMEM;
 }
 
-int cim_fw_create(const struct cim_fw_config *cfg, struct cim_fw **out)
+int cimfw_create(const struct cimfw_config *cfg, struct cimfw **out)
 {
-	struct cim_fw *fw;
+	struct cimfw *fw;
 	int ret;
 
-	if (cim_fw_config_check(cfg))
+	if (cimfw_config_check(cfg))
 		return -EINVAL;
 	fw = calloc(1, sizeof(*fw));
 	if (!fw)
@@ -124,7 +124,7 @@ fail_xbars:
 	return ret;
 }
 
-void cim_fw_destroy(struct cim_fw *fw)
+void cimfw_destroy(struct cimfw *fw)
 {
 	if (!fw)
 		return;
@@ -135,20 +135,20 @@ void cim_fw_destroy(struct cim_fw *fw)
 	free(fw);
 }
 
-const struct cim_fw_config *cim_fw_config(const struct cim_fw *fw)
+const struct cimfw_config *cimfw_config(const struct cimfw *fw)
 {
 	return &fw->cfg;
 }
 
-void cim_fw_reset(struct cim_fw *fw)
+void cimfw_reset(struct cimfw *fw)
 {
 	unsigned int i;
 
 	for (i = 0; i < fw->cfg.xbar_count; i++)
-		cim_xbar_reset(&fw->xbars[i]);
+		cimfw_xbar_reset(&fw->xbars[i]);
 	for (i = 0; i < fw->cfg.ap_count; i++)
-		cim_ap_reset(&fw->aps[i]);
-	cim_fw_counters_reset(fw);
+		cimfw_ap_reset(&fw->aps[i]);
+	cimfw_counters_reset(fw);
 }
 
 /* Rounded to the nearest unit; the meter never holds negative values. */
@@ -157,9 +157,9 @@ static uint64_t round_u64(double v)
 	return v > 0.0 ? (uint64_t)llround(v) : 0;
 }
 
-void cim_fw_counters(const struct cim_fw *fw, struct cim_counters *out)
+void cimfw_counters(const struct cimfw *fw, struct cim_counters *out)
 {
-	const struct cim_meter *m = &fw->meter;
+	const struct cimfw_meter *m = &fw->meter;
 	unsigned int u;
 
 	memset(out, 0, sizeof(*out));
@@ -186,7 +186,7 @@ void cim_fw_counters(const struct cim_fw *fw, struct cim_counters *out)
 	out->device_time_ps = round_u64(m->device_time_ps);
 }
 
-void cim_fw_counters_reset(struct cim_fw *fw)
+void cimfw_counters_reset(struct cimfw *fw)
 {
 	memset(&fw->meter, 0, sizeof(fw->meter));
 	fw->jobs = 0;
@@ -212,7 +212,7 @@ static const char *const status_names[CIM_ST_COUNT] = {
 	[CIM_ST_NOMEM] = "out of model memory",
 };
 
-const char *cim_fw_status_name(int status)
+const char *cimfw_status_name(int status)
 {
 	if (status < 0 || status >= CIM_ST_COUNT || !status_names[status])
 		return "unknown";
@@ -220,7 +220,7 @@ const char *cim_fw_status_name(int status)
 }
 
 /* Summed in unit order, so every build gets the same rounding. */
-double cim_meter_energy_total(const struct cim_meter *m)
+double cimfw_meter_energy_total(const struct cimfw_meter *m)
 {
 	double e = 0.0;
 	unsigned int u;

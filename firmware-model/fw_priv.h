@@ -5,16 +5,16 @@
  *
  * Copyright (C) 2026 The cim authors
  */
-#ifndef CIM_FW_PRIV_H
-#define CIM_FW_PRIV_H
+#ifndef CIMFW_PRIV_H
+#define CIMFW_PRIV_H
 
 #include "ap.h"
-#include "cim_fw.h"
+#include "cimfw.h"
 #include "meter.h"
 #include "xbar.h"
 
 /**
- * struct cim_fw - one device
+ * struct cimfw - one device
  * @cfg: private copy of the configuration; the units point into it
  * @xbars: cfg.xbar_count crossbar tiles
  * @aps: cfg.ap_count associative processors
@@ -25,14 +25,14 @@
  *           executing a packet never allocates
  * @scratch_len: bytes of each of @scratch[0] and @scratch[1]
  */
-struct cim_fw {
-	struct cim_fw_config cfg;
-	struct cim_xbar *xbars;
-	struct cim_ap *aps;
-	struct cim_meter meter;
+struct cimfw {
+	struct cimfw_config cfg;
+	struct cimfw_xbar *xbars;
+	struct cimfw_ap *aps;
+	struct cimfw_meter meter;
 	uint64_t jobs;
 	void *scratch[2];
 	size_t scratch_len;
 };
 
-#endif /* CIM_FW_PRIV_H */
+#endif /* CIMFW_PRIV_H */

@@ -8,8 +8,8 @@
  *
  * Copyright (C) 2026 The cim authors
  */
-#ifndef CIM_FW_HOT_H
-#define CIM_FW_HOT_H
+#ifndef CIMFW_HOT_H
+#define CIMFW_HOT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -25,7 +25,7 @@
 #define INL static inline __attribute__((always_inline))
 
 /* abs-max of finite floats, on the bit patterns (order-free) */
-INL float cim_absmax(const float *x, size_t n)
+INL float cimfw_absmax(const float *x, size_t n)
 {
 	uint32_t m = 0, v;
 	size_t i;

@@ -4,14 +4,14 @@
  * summed in double precision and rounded only when exported, so a long run
  * of sub-femtojoule events is not lost to rounding.
  */
-#ifndef CIM_METER_H
-#define CIM_METER_H
+#ifndef CIMFW_METER_H
+#define CIMFW_METER_H
 
 #include <stdint.h>
 
 #include "cim_hw.h"
 
-struct cim_meter {
+struct cimfw_meter {
 	uint64_t vmm_fwd;
 	uint64_t vmm_trans;
 	uint64_t dac_conversions;
@@ -33,13 +33,13 @@ struct cim_meter {
 };
 
 /* Charge @energy_fj to @unit and account it busy for @time_ps. */
-static inline void cim_meter_charge(struct cim_meter *m, enum cim_unit unit,
+static inline void cimfw_meter_charge(struct cimfw_meter *m, enum cim_unit unit,
 				    double energy_fj, double time_ps)
 {
 	m->energy_fj[unit] += energy_fj;
 	m->busy_ps[unit] += time_ps;
 }
 
-double cim_meter_energy_total(const struct cim_meter *m);
+double cimfw_meter_energy_total(const struct cimfw_meter *m);
 
-#endif /* CIM_METER_H */
+#endif /* CIMFW_METER_H */

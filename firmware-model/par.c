@@ -68,7 +68,7 @@ static struct par_pool {
 	_Atomic uint64_t word;
 	atomic_uint done;
 	atomic_flag busy;
-	cim_par_fn *fn;
+	cimfw_par_fn *fn;
 	void *arg;
 	unsigned int started;
 	atomic_uint threads;
@@ -87,7 +87,7 @@ static unsigned int default_threads(void)
 
 	if (n < 1)
 		n = 1;
-	return n > CIM_PAR_MAX ? CIM_PAR_MAX : (unsigned int)n;
+	return n > CIMFW_PAR_MAX ? CIMFW_PAR_MAX : (unsigned int)n;
 }
 
 static unsigned int threads(void)
@@ -102,23 +102,23 @@ static unsigned int threads(void)
 	return n;
 }
 
-unsigned int cim_par_set_threads(unsigned int n)
+unsigned int cimfw_par_set_threads(unsigned int n)
 {
-	if (n > CIM_PAR_MAX)
-		n = CIM_PAR_MAX;
+	if (n > CIMFW_PAR_MAX)
+		n = CIMFW_PAR_MAX;
 	atomic_store_explicit(&pool.threads, n ? n : default_threads(),
 			      memory_order_relaxed);
 	return threads();
 }
 
 /* two parts a thread: a late worker leaves the caller whole parts to take */
-unsigned int cim_par_parts(double work)
+unsigned int cimfw_par_parts(double work)
 {
 	unsigned int t = threads();
 
 	if (work < PAR_MIN_WORK || t == 1)
 		return 1;
-	return 2 * t > CIM_PAR_MAX ? CIM_PAR_MAX : 2 * t;
+	return 2 * t > CIMFW_PAR_MAX ? CIMFW_PAR_MAX : 2 * t;
 }
 
 /*
@@ -224,7 +224,7 @@ static void start_workers(unsigned int n)
 		openblas_set_num_threads(1);
 }
 
-static void run_serial(unsigned int nparts, cim_par_fn *fn, void *arg)
+static void run_serial(unsigned int nparts, cimfw_par_fn *fn, void *arg)
 {
 	unsigned int p;
 
@@ -232,7 +232,7 @@ static void run_serial(unsigned int nparts, cim_par_fn *fn, void *arg)
 		fn(arg, p, nparts);
 }
 
-void cim_par_run(unsigned int nparts, cim_par_fn *fn, void *arg)
+void cimfw_par_run(unsigned int nparts, cimfw_par_fn *fn, void *arg)
 {
 	uint64_t end;
 	uint32_t gen;

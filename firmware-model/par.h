@@ -10,21 +10,21 @@
  *
  * Copyright (C) 2026 The cim authors
  */
-#ifndef CIM_PAR_H
-#define CIM_PAR_H
+#ifndef CIMFW_PAR_H
+#define CIMFW_PAR_H
 
 #include <stddef.h>
 
-#define CIM_PAR_MAX	8	/* parts of one loop, threads of the pool */
+#define CIMFW_PAR_MAX	8	/* parts of one loop, threads of the pool */
 
-typedef void cim_par_fn(void *arg, unsigned int part, unsigned int nparts);
+typedef void cimfw_par_fn(void *arg, unsigned int part, unsigned int nparts);
 
 /*
  * The number of parts for a loop of @work units (about one multiply-add
  * each): 1 below a size where handing work to a thread costs more than
- * it saves, else the pool's thread count (at most CIM_PAR_MAX).
+ * it saves, else the pool's thread count (at most CIMFW_PAR_MAX).
  */
-unsigned int cim_par_parts(double work);
+unsigned int cimfw_par_parts(double work);
 
 /*
  * Call @fn(@arg, p, @nparts) for every p < @nparts, the caller taking
@@ -32,10 +32,10 @@ unsigned int cim_par_parts(double work);
  * caller when @nparts is 1, when the pool cannot start, or when another
  * thread is using it.
  */
-void cim_par_run(unsigned int nparts, cim_par_fn *fn, void *arg);
+void cimfw_par_run(unsigned int nparts, cimfw_par_fn *fn, void *arg);
 
 /* [@part, @part + 1) of @n items cut in @nparts: the first index */
-static inline size_t cim_par_first(size_t n, unsigned int part,
+static inline size_t cimfw_par_first(size_t n, unsigned int part,
 				   unsigned int nparts)
 {
 	return n * part / nparts;
@@ -44,8 +44,8 @@ static inline size_t cim_par_first(size_t n, unsigned int part,
 /*
  * Threads of the pool, the caller included: 0 restores the default, the
  * environment's CIM_FW_THREADS or else the online CPUs (at most
- * CIM_PAR_MAX). Not while a loop runs. Returns the count now in force.
+ * CIMFW_PAR_MAX). Not while a loop runs. Returns the count now in force.
  */
-unsigned int cim_par_set_threads(unsigned int n);
+unsigned int cimfw_par_set_threads(unsigned int n);
 
-#endif /* CIM_PAR_H */
+#endif /* CIMFW_PAR_H */

@@ -28,7 +28,7 @@ static inline uint64_t rotl(uint64_t x, int k)
 	return (x << k) | (x >> (64 - k));
 }
 
-void cim_rng_seed(struct cim_rng *rng, uint64_t seed, uint64_t stream)
+void cimfw_rng_seed(struct cimfw_rng *rng, uint64_t seed, uint64_t stream)
 {
 	uint64_t x = seed ^ (stream * 0xd1342543de82ef95ull);
 	int i;
@@ -51,7 +51,7 @@ static inline uint64_t xo_next(uint64_t *s)
 	return result;
 }
 
-uint64_t cim_rng_next(struct cim_rng *rng)
+uint64_t cimfw_rng_next(struct cimfw_rng *rng)
 {
 	return xo_next(rng->s);
 }
@@ -61,7 +61,7 @@ static inline double xo_uniform(uint64_t *s)
 	return (double)(xo_next(s) >> 11) * 0x1.0p-53;
 }
 
-double cim_rng_uniform(struct cim_rng *rng)
+double cimfw_rng_uniform(struct cimfw_rng *rng)
 {
 	return xo_uniform(rng->s);
 }
@@ -293,7 +293,7 @@ static inline double zig_normal(uint64_t *s)
 	}
 }
 
-double cim_rng_normal(struct cim_rng *rng)
+double cimfw_rng_normal(struct cimfw_rng *rng)
 {
 	return zig_normal(rng->s);
 }
@@ -332,7 +332,7 @@ double cim_rng_normal(struct cim_rng *rng)
 /* tests: false keeps the fill on its AVX2 path */
 static bool use_avx512 = true;
 
-void cim_rng_lanes_set_avx512(bool on)
+void cimfw_rng_lanes_set_avx512(bool on)
 {
 	use_avx512 = on;
 }
@@ -340,15 +340,15 @@ void cim_rng_lanes_set_avx512(bool on)
 /* element e of a round's vectors comes from this stream (AVX2 shuffles) */
 static const unsigned char lane_of[8] = { 0, 1, 4, 5, 2, 3, 6, 7 };
 
-void cim_rng_lanes_seed(struct cim_rng_lanes *rl, uint64_t seed,
+void cimfw_rng_lanes_seed(struct cimfw_rng_lanes *rl, uint64_t seed,
 			uint64_t stream)
 {
-	struct cim_rng r;
+	struct cimfw_rng r;
 	unsigned int l, k;
 
 	/* stream ids stay below 2^48: lanes never meet other streams */
-	for (l = 0; l < CIM_RNG_LANES; l++) {
-		cim_rng_seed(&r, seed, stream ^ ((uint64_t)(l + 1) << 48));
+	for (l = 0; l < CIMFW_RNG_LANES; l++) {
+		cimfw_rng_seed(&r, seed, stream ^ ((uint64_t)(l + 1) << 48));
 		for (k = 0; k < 4; k++)
 			rl->s[k][l] = r.s[k];
 	}
@@ -427,13 +427,13 @@ static inline void box_muller(uint64_t w, float *z0, float *z1)
  * One round, the reference: every stream draws once; element e of the
  * round uses stream lane_of[e] and gives slots e and 8 + e.
  */
-static void round_generic(struct cim_rng_lanes *rl, float *out)
+static void round_generic(struct cimfw_rng_lanes *rl, float *out)
 {
-	uint64_t w[CIM_RNG_LANES], s[4];
+	uint64_t w[CIMFW_RNG_LANES], s[4];
 	unsigned int l, k;
 	float z0, z1;
 
-	for (l = 0; l < CIM_RNG_LANES; l++) {
+	for (l = 0; l < CIMFW_RNG_LANES; l++) {
 		for (k = 0; k < 4; k++)
 			s[k] = rl->s[k][l];
 		w[l] = xo_next(s);
@@ -448,14 +448,14 @@ static void round_generic(struct cim_rng_lanes *rl, float *out)
 }
 
 /* rounds, then a partial round of which the unused slots are dropped */
-void cim_rng_lanes_normal_fill_generic(struct cim_rng_lanes *rl,
+void cimfw_rng_lanes_normal_fill_generic(struct cimfw_rng_lanes *rl,
 				       float *out, unsigned int n)
 {
-	float tmp[2 * CIM_RNG_LANES];
+	float tmp[2 * CIMFW_RNG_LANES];
 	unsigned int done;
 
-	for (done = 0; done + 2 * CIM_RNG_LANES <= n;
-	     done += 2 * CIM_RNG_LANES)
+	for (done = 0; done + 2 * CIMFW_RNG_LANES <= n;
+	     done += 2 * CIMFW_RNG_LANES)
 		round_generic(rl, out + done);
 	if (done < n) {
 		round_generic(rl, tmp);
@@ -464,12 +464,12 @@ void cim_rng_lanes_normal_fill_generic(struct cim_rng_lanes *rl,
 }
 
 /* @rounds rounds of draws, without the deviates: the state of a fill */
-static void skip_generic(struct cim_rng_lanes *rl, uint64_t rounds)
+static void skip_generic(struct cimfw_rng_lanes *rl, uint64_t rounds)
 {
 	uint64_t s[4], r;
 	unsigned int l, k;
 
-	for (l = 0; l < CIM_RNG_LANES; l++) {
+	for (l = 0; l < CIMFW_RNG_LANES; l++) {
 		for (k = 0; k < 4; k++)
 			s[k] = rl->s[k][l];
 		for (r = 0; r < rounds; r++)
@@ -576,7 +576,7 @@ AVX2 static inline void box_muller8(__m256i lo, __m256i hi, __m256 *z0,
 }
 
 /* whole rounds of round_generic(), all eight streams at once */
-AVX2 static unsigned int fill_avx2(struct cim_rng_lanes *rl, float *out,
+AVX2 static unsigned int fill_avx2(struct cimfw_rng_lanes *rl, float *out,
 				   unsigned int n)
 {
 	__m256i s[2][4], a, b, lo, hi;
@@ -697,7 +697,7 @@ AVX512 static inline void halves(__m256i a, __m256i b, __m256i *lo,
 }
 
 /* fill_avx2() two rounds a step: whole rounds, returns those done */
-AVX512 static unsigned int fill_avx512(struct cim_rng_lanes *rl, float *out,
+AVX512 static unsigned int fill_avx512(struct cimfw_rng_lanes *rl, float *out,
 				       unsigned int n)
 {
 	__m256i s[2][4], lo0, hi0, lo1, hi1;
@@ -730,7 +730,7 @@ AVX512 static unsigned int fill_avx512(struct cim_rng_lanes *rl, float *out,
 }
 
 /* skip_generic() on four streams at a time */
-AVX2 static void skip_avx2(struct cim_rng_lanes *rl, uint64_t rounds)
+AVX2 static void skip_avx2(struct cimfw_rng_lanes *rl, uint64_t rounds)
 {
 	__m256i s[2][4];
 	unsigned int h, w;
@@ -751,7 +751,7 @@ AVX2 static void skip_avx2(struct cim_rng_lanes *rl, uint64_t rounds)
 }
 #endif
 
-void cim_rng_lanes_skip(struct cim_rng_lanes *rl, uint64_t rounds)
+void cimfw_rng_lanes_skip(struct cimfw_rng_lanes *rl, uint64_t rounds)
 {
 #ifdef HAVE_AVX2_LANES
 	if (__builtin_cpu_supports("avx2")) {
@@ -767,25 +767,25 @@ void cim_rng_lanes_skip(struct cim_rng_lanes *rl, uint64_t rounds)
  * rounds eight streams at once and gives the same bits as the generic one,
  * which the unit tests check.
  */
-void cim_rng_lanes_normal_fill(struct cim_rng_lanes *rl, float *out,
+void cimfw_rng_lanes_normal_fill(struct cimfw_rng_lanes *rl, float *out,
 			       unsigned int n)
 {
 	unsigned int done = 0;
 
 #ifdef HAVE_AVX2_LANES
 	if (__builtin_cpu_supports("avx2")) {
-		float tmp[2 * CIM_RNG_LANES];
+		float tmp[2 * CIMFW_RNG_LANES];
 
 		if (use_avx512 && __builtin_cpu_supports("avx512f"))
 			done = fill_avx512(rl, out, n);
 		done += fill_avx2(rl, out + done, n - done);
 		/* the partial round too: a short vector is a common case */
 		if (done < n) {
-			fill_avx2(rl, tmp, 2 * CIM_RNG_LANES);
+			fill_avx2(rl, tmp, 2 * CIMFW_RNG_LANES);
 			memcpy(out + done, tmp, (n - done) * sizeof(*out));
 		}
 		return;
 	}
 #endif
-	cim_rng_lanes_normal_fill_generic(rl, out + done, n - done);
+	cimfw_rng_lanes_normal_fill_generic(rl, out + done, n - done);
 }

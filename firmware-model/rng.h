@@ -4,58 +4,58 @@
  * splitmix64, one independent stream per (seed, stream id). Only integer and
  * IEEE basic arithmetic, so every machine draws the same bits.
  */
-#ifndef CIM_RNG_H
-#define CIM_RNG_H
+#ifndef CIMFW_RNG_H
+#define CIMFW_RNG_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-struct cim_rng {
+struct cimfw_rng {
 	uint64_t s[4];
 };
 
-void cim_rng_seed(struct cim_rng *rng, uint64_t seed, uint64_t stream);
-uint64_t cim_rng_next(struct cim_rng *rng);
+void cimfw_rng_seed(struct cimfw_rng *rng, uint64_t seed, uint64_t stream);
+uint64_t cimfw_rng_next(struct cimfw_rng *rng);
 /* uniform in [0, 1) with 53 random bits */
-double cim_rng_uniform(struct cim_rng *rng);
+double cimfw_rng_uniform(struct cimfw_rng *rng);
 /*
  * Standard normal, 256-layer ziggurat (Marsaglia and Tsang, 2000) with
  * fixed tables: one 64-bit draw in about 99% of the calls, no libm on that
  * path.
  */
-double cim_rng_normal(struct cim_rng *rng);
+double cimfw_rng_normal(struct cimfw_rng *rng);
 
 /*
- * CIM_RNG_LANES independent xoshiro256** streams for bulk noise, which SIMD
+ * CIMFW_RNG_LANES independent xoshiro256** streams for bulk noise, which SIMD
  * draws all at once: a round draws every stream once and makes 16 binary32
  * normal deviates (Box-Muller, two per draw, |z| < 5.65). A fill of n takes
  * ceil(n / 16) rounds and drops the unused slots of the last one.
  */
-#define CIM_RNG_LANES 8
+#define CIMFW_RNG_LANES 8
 
-struct cim_rng_lanes {
-	uint64_t s[4][CIM_RNG_LANES];	/* state word, lane */
+struct cimfw_rng_lanes {
+	uint64_t s[4][CIMFW_RNG_LANES];	/* state word, lane */
 };
 
-void cim_rng_lanes_seed(struct cim_rng_lanes *rl, uint64_t seed,
+void cimfw_rng_lanes_seed(struct cimfw_rng_lanes *rl, uint64_t seed,
 			uint64_t stream);
-void cim_rng_lanes_normal_fill(struct cim_rng_lanes *rl, float *out,
+void cimfw_rng_lanes_normal_fill(struct cimfw_rng_lanes *rl, float *out,
 			       unsigned int n);
 /* the state after @rounds rounds of fills (16 deviates each), faster */
-void cim_rng_lanes_skip(struct cim_rng_lanes *rl, uint64_t rounds);
+void cimfw_rng_lanes_skip(struct cimfw_rng_lanes *rl, uint64_t rounds);
 /* tests: false keeps the fill off its AVX-512 path (same bits) */
-void cim_rng_lanes_set_avx512(bool on);
+void cimfw_rng_lanes_set_avx512(bool on);
 /* the portable reference of the fill, same bits */
-void cim_rng_lanes_normal_fill_generic(struct cim_rng_lanes *rl,
+void cimfw_rng_lanes_normal_fill_generic(struct cimfw_rng_lanes *rl,
 				       float *out, unsigned int n);
 
 /* stream ids, so that units never share a stream */
-enum cim_rng_stream {
-	CIM_RNG_D2D = 1,	/* + xbar index << 8: drawn once */
-	CIM_RNG_STUCK = 2,
-	CIM_RNG_C2C = 3,	/* + xbar index << 8: pulse noise */
-	CIM_RNG_READ = 4,	/* + xbar index << 8: read noise */
-	CIM_RNG_DUU = 5,
+enum cimfw_rng_stream {
+	CIMFW_RNG_D2D = 1,	/* + xbar index << 8: drawn once */
+	CIMFW_RNG_STUCK = 2,
+	CIMFW_RNG_C2C = 3,	/* + xbar index << 8: pulse noise */
+	CIMFW_RNG_READ = 4,	/* + xbar index << 8: read noise */
+	CIMFW_RNG_DUU = 5,
 };
 
-#endif /* CIM_RNG_H */
+#endif /* CIMFW_RNG_H */

@@ -24,26 +24,26 @@
 #endif
 
 /* tests: a lower level runs other paths, to compare them */
-static enum cim_xbar_simd simd_max = CIM_XBAR_SIMD_AVX512_POPCNT;
+static enum cimfw_xbar_simd simd_max = CIMFW_XBAR_SIMD_AVX512_POPCNT;
 
 /* the path of the DAC and the ADC: the highest the CPU and the tests allow */
-static enum cim_xbar_simd simd_level(void)
+static enum cimfw_xbar_simd simd_level(void)
 {
 #ifdef HAVE_AVX2_VMM
-	if (simd_max >= CIM_XBAR_SIMD_AVX512 &&
+	if (simd_max >= CIMFW_XBAR_SIMD_AVX512 &&
 	    __builtin_cpu_supports("avx512f") &&
 	    __builtin_cpu_supports("avx512bw") &&
 	    __builtin_cpu_supports("avx512vl"))
-		return simd_max >= CIM_XBAR_SIMD_AVX512_POPCNT &&
+		return simd_max >= CIMFW_XBAR_SIMD_AVX512_POPCNT &&
 		       __builtin_cpu_supports("avx512vpopcntdq") ?
-		       CIM_XBAR_SIMD_AVX512_POPCNT : CIM_XBAR_SIMD_AVX512;
-	if (simd_max >= CIM_XBAR_SIMD_AVX2 && __builtin_cpu_supports("avx2"))
-		return CIM_XBAR_SIMD_AVX2;
+		       CIMFW_XBAR_SIMD_AVX512_POPCNT : CIMFW_XBAR_SIMD_AVX512;
+	if (simd_max >= CIMFW_XBAR_SIMD_AVX2 && __builtin_cpu_supports("avx2"))
+		return CIMFW_XBAR_SIMD_AVX2;
 #endif
-	return CIM_XBAR_SIMD_C;
+	return CIMFW_XBAR_SIMD_C;
 }
 
-enum cim_xbar_simd cim_xbar_set_simd_level(enum cim_xbar_simd max)
+enum cimfw_xbar_simd cimfw_xbar_set_simd_level(enum cimfw_xbar_simd max)
 {
 	simd_max = max;
 	return simd_level();
@@ -52,60 +52,60 @@ enum cim_xbar_simd cim_xbar_set_simd_level(enum cim_xbar_simd max)
 /* largest exact integer of a float: every partial sum must stay below */
 #define FLOAT_EXACT	(1u << 24)
 
-static inline unsigned int top_level(const struct cim_xbar *xb)
+static inline unsigned int top_level(const struct cimfw_xbar *xb)
 {
 	return xb->cfg->levels - 1;
 }
 
-static inline size_t cell_of(const struct cim_xbar *xb, unsigned int r,
+static inline size_t cell_of(const struct cimfw_xbar *xb, unsigned int r,
 			     unsigned int c)
 {
 	return (size_t)r * xb->cols + c;
 }
 
-static void seed_noise(struct cim_xbar *xb)
+static void seed_noise(struct cimfw_xbar *xb)
 {
 	uint64_t tag = (uint64_t)xb->index << 8;
 
-	cim_rng_seed(&xb->c2c, xb->cfg->seed, CIM_RNG_C2C + tag);
-	cim_rng_lanes_seed(&xb->read, xb->cfg->seed, CIM_RNG_READ + tag);
+	cimfw_rng_seed(&xb->c2c, xb->cfg->seed, CIMFW_RNG_C2C + tag);
+	cimfw_rng_lanes_seed(&xb->read, xb->cfg->seed, CIMFW_RNG_READ + tag);
 }
 
 /* Per-device step factors and stuck map: drawn once, like the silicon. */
-static void draw_variation(struct cim_xbar *xb)
+static void draw_variation(struct cimfw_xbar *xb)
 {
-	const struct cim_fw_config *cfg = xb->cfg;
+	const struct cimfw_config *cfg = xb->cfg;
 	uint64_t tag = (uint64_t)xb->index << 8;
 	size_t d, ndev = (size_t)xb->rows * xb->cols * 2;
-	struct cim_rng r;
+	struct cimfw_rng r;
 	double s, u;
 
-	cim_rng_seed(&r, cfg->seed, CIM_RNG_D2D + tag);
+	cimfw_rng_seed(&r, cfg->seed, CIMFW_RNG_D2D + tag);
 	for (d = 0; d < ndev; d++) {
-		s = 1.0 + cfg->sigma_d2d * cim_rng_normal(&r);
+		s = 1.0 + cfg->sigma_d2d * cimfw_rng_normal(&r);
 		/* a step never vanishes or turns negative */
 		xb->step[d] = (float)(s > 0.05 ? s : 0.05);
 	}
-	cim_rng_seed(&r, cfg->seed, CIM_RNG_STUCK + tag);
+	cimfw_rng_seed(&r, cfg->seed, CIMFW_RNG_STUCK + tag);
 	for (d = 0; d < ndev; d++) {
-		u = cim_rng_uniform(&r);
+		u = cimfw_rng_uniform(&r);
 		if (u < 0.5 * cfg->stuck_prob)
-			xb->stuck[d] = CIM_STUCK_LOW;
+			xb->stuck[d] = CIMFW_STUCK_LOW;
 		else if (u < cfg->stuck_prob)
-			xb->stuck[d] = CIM_STUCK_HIGH;
+			xb->stuck[d] = CIMFW_STUCK_HIGH;
 		else
-			xb->stuck[d] = CIM_STUCK_NONE;
+			xb->stuck[d] = CIMFW_STUCK_NONE;
 	}
 }
 
-void cim_xbar_reset(struct cim_xbar *xb)
+void cimfw_xbar_reset(struct cimfw_xbar *xb)
 {
 	size_t i, ncells = (size_t)xb->rows * xb->cols;
 	uint8_t top = (uint8_t)top_level(xb);
 
 	for (i = 0; i < ncells; i++) {
-		xb->kp[i] = xb->stuck[2 * i] == CIM_STUCK_HIGH ? top : 0;
-		xb->km[i] = xb->stuck[2 * i + 1] == CIM_STUCK_HIGH ? top : 0;
+		xb->kp[i] = xb->stuck[2 * i] == CIMFW_STUCK_HIGH ? top : 0;
+		xb->km[i] = xb->stuck[2 * i + 1] == CIMFW_STUCK_HIGH ? top : 0;
 		xb->kdiff[i] = (float)xb->kp[i] - (float)xb->km[i];
 	}
 	memset(xb->chi, 0, ncells * sizeof(*xb->chi));
@@ -119,9 +119,9 @@ void cim_xbar_reset(struct cim_xbar *xb)
  * write-verify is: the cells of a row in parallel, a cell's two devices
  * one after the other, rows one after another.
  */
-void cim_xbar_scrub(struct cim_xbar *xb, struct cim_meter *m)
+void cimfw_xbar_scrub(struct cimfw_xbar *xb, struct cimfw_meter *m)
 {
-	const struct cim_cost_params *cost = &xb->cfg->cost;
+	const struct cimfw_cost_params *cost = &xb->cfg->cost;
 	unsigned int r, c, row_max, n, pulses = 0, steps = 0;
 	size_t cell;
 
@@ -136,12 +136,12 @@ void cim_xbar_scrub(struct cim_xbar *xb, struct cim_meter *m)
 		}
 		steps += row_max;
 	}
-	cim_meter_charge(m, CIM_UNIT_PULSE, (double)pulses * cost->e_pulse_fj,
+	cimfw_meter_charge(m, CIM_UNIT_PULSE, (double)pulses * cost->e_pulse_fj,
 			 (double)steps * cost->t_pulse_ps);
-	cim_xbar_reset(xb);
+	cimfw_xbar_reset(xb);
 }
 
-int cim_xbar_init(struct cim_xbar *xb, const struct cim_fw_config *cfg,
+int cimfw_xbar_init(struct cimfw_xbar *xb, const struct cimfw_config *cfg,
 		  unsigned int index)
 {
 	size_t ncells = (size_t)cfg->xbar_rows * cfg->xbar_cols;
@@ -176,7 +176,7 @@ int cim_xbar_init(struct cim_xbar *xb, const struct cim_fw_config *cfg,
 	if (!xb->lev_col)
 		goto fail_lev_col;
 	draw_variation(xb);
-	cim_xbar_reset(xb);
+	cimfw_xbar_reset(xb);
 	return 0;
 
 fail_lev_col:
@@ -198,7 +198,7 @@ fail_kp:
 	return -ENOMEM;
 }
 
-void cim_xbar_fini(struct cim_xbar *xb)
+void cimfw_xbar_fini(struct cimfw_xbar *xb)
 {
 	free(xb->kp);
 	free(xb->km);
@@ -214,13 +214,13 @@ void cim_xbar_fini(struct cim_xbar *xb)
 
 /* Pulses ---------------------------------------------------------------- */
 
-void cim_xbar_pulse_draw(struct cim_xbar *xb, double *xi, double *u)
+void cimfw_xbar_pulse_draw(struct cimfw_xbar *xb, double *xi, double *u)
 {
-	*xi = xb->cfg->sigma_c2c > 0.0 ? cim_rng_normal(&xb->c2c) : 0.0;
-	*u = cim_rng_uniform(&xb->c2c);
+	*xi = xb->cfg->sigma_c2c > 0.0 ? cimfw_rng_normal(&xb->c2c) : 0.0;
+	*u = cimfw_rng_uniform(&xb->c2c);
 }
 
-int cim_xbar_pulse(struct cim_xbar *xb, unsigned int r, unsigned int c,
+int cimfw_xbar_pulse(struct cimfw_xbar *xb, unsigned int r, unsigned int c,
 		   int dev, bool up, unsigned int n)
 {
 	double xi, u;
@@ -229,23 +229,23 @@ int cim_xbar_pulse(struct cim_xbar *xb, unsigned int r, unsigned int c,
 	if (!n)
 		return 0;
 	/* the same draws for every call, so the stream stays aligned */
-	cim_xbar_pulse_draw(xb, &xi, &u);
-	change = cim_xbar_pulse_apply(xb, r, c, dev, up, n, xi, u);
+	cimfw_xbar_pulse_draw(xb, &xi, &u);
+	change = cimfw_xbar_pulse_apply(xb, r, c, dev, up, n, xi, u);
 	if (change)
 		xb->lev_valid = false;
 	return change;
 }
 
-int cim_xbar_pulse_apply(struct cim_xbar *xb, unsigned int r, unsigned int c,
+int cimfw_xbar_pulse_apply(struct cimfw_xbar *xb, unsigned int r, unsigned int c,
 			 int dev, bool up, unsigned int n, double xi, double u)
 {
-	const struct cim_fw_config *cfg = xb->cfg;
+	const struct cimfw_config *cfg = xb->cfg;
 	size_t cell = cell_of(xb, r, c), d = 2 * cell + (dev ? 1 : 0);
 	uint8_t *k = dev ? &xb->km[cell] : &xb->kp[cell];
 	double top = top_level(xb), g, delta;
 	int change, next;
 
-	if (xb->stuck[d] != CIM_STUCK_NONE)
+	if (xb->stuck[d] != CIMFW_STUCK_NONE)
 		return 0;
 
 	g = *k / top;
@@ -281,7 +281,7 @@ struct program_acc {
  * each preceded by a verify read, and one final read. Returns true when the
  * device ends within tolerance.
  */
-static bool program_device(struct cim_xbar *xb, unsigned int r,
+static bool program_device(struct cimfw_xbar *xb, unsigned int r,
 			   unsigned int c, int dev, double target,
 			   unsigned int max_iters, double tol,
 			   struct program_acc *acc)
@@ -301,16 +301,16 @@ static bool program_device(struct cim_xbar *xb, unsigned int r,
 			return false;
 		n = lround(fabs(e));
 		n = n < 1 ? 1 : n > CIM_MAX_PULSES ? CIM_MAX_PULSES : n;
-		cim_xbar_pulse(xb, r, c, dev, e > 0.0, (unsigned int)n);
+		cimfw_xbar_pulse(xb, r, c, dev, e > 0.0, (unsigned int)n);
 		acc->pulses += (unsigned int)n;
 	}
 }
 
-void cim_xbar_program(struct cim_xbar *xb, const struct cim_xbar_win *win,
+void cimfw_xbar_program(struct cimfw_xbar *xb, const struct cimfw_xbar_win *win,
 		      const float *w, unsigned int max_iters, float tol_levels,
-		      struct cim_program_report *rep, struct cim_meter *m)
+		      struct cim_program_report *rep, struct cimfw_meter *m)
 {
-	const struct cim_cost_params *cost = &xb->cfg->cost;
+	const struct cimfw_cost_params *cost = &xb->cfg->cost;
 	double top = top_level(xb), row_t, t, time_ps = 0.0;
 	struct program_acc all = { 0, 0 }, one;
 	unsigned int i, j, failed = 0;
@@ -343,14 +343,14 @@ void cim_xbar_program(struct cim_xbar *xb, const struct cim_xbar_win *win,
 	rep->pulses = all.pulses;
 	rep->iterations = all.iters;
 	m->program_pulses += all.pulses;
-	cim_meter_charge(m, CIM_UNIT_PULSE, all.pulses * cost->e_pulse_fj,
+	cimfw_meter_charge(m, CIM_UNIT_PULSE, all.pulses * cost->e_pulse_fj,
 			 time_ps);
 }
 
 /* Read-back ------------------------------------------------------------- */
 
-void cim_xbar_read_weights(const struct cim_xbar *xb,
-			   const struct cim_xbar_win *win, float *w)
+void cimfw_xbar_read_weights(const struct cimfw_xbar *xb,
+			   const struct cimfw_xbar_win *win, float *w)
 {
 	float top = (float)top_level(xb);
 	unsigned int i, j;
@@ -361,10 +361,10 @@ void cim_xbar_read_weights(const struct cim_xbar *xb,
 						 win->col + j)] / top;
 }
 
-void cim_xbar_read_g(const struct cim_xbar *xb,
-		     const struct cim_xbar_win *win, float *g_pairs)
+void cimfw_xbar_read_g(const struct cimfw_xbar *xb,
+		     const struct cimfw_xbar_win *win, float *g_pairs)
 {
-	const struct cim_fw_config *cfg = xb->cfg;
+	const struct cimfw_config *cfg = xb->cfg;
 	double dg = (cfg->g_max_us - cfg->g_min_us) / top_level(xb);
 	unsigned int i, j;
 	size_t cell;
@@ -411,7 +411,7 @@ static size_t align64(size_t n)
  * Carve the scratch, growing it only when a call needs more: @pcs and
  * @tmps are the per-part strides of pc and tmp, in elements.
  */
-static int vmm_buf_get(struct cim_xbar *xb, unsigned int batch,
+static int vmm_buf_get(struct cimfw_xbar *xb, unsigned int batch,
 		       unsigned int nin, unsigned int nout, size_t nstride,
 		       unsigned int nparts, size_t pcs, size_t tmps,
 		       size_t wts, struct vmm_buf *b)
@@ -514,7 +514,7 @@ HOT static size_t dac_rows_c(const float *restrict x, unsigned int n,
 	float a;
 
 	for (bi = 0; bi < n; bi++, x += nin, code += nin) {
-		a = cim_absmax(x, nin);
+		a = cimfw_absmax(x, nin);
 		alpha[bi] = a;
 		if (a == 0.0f) {
 			memset(code, 0, nin * sizeof(*code));
@@ -535,7 +535,7 @@ AVX2 static inline __m256i lanes_mask(unsigned int k)
 				  _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-/* cim_absmax() eight floats a step, the last lanes masked (@tail: n % 8) */
+/* cimfw_absmax() eight floats a step, the last lanes masked (@tail: n % 8) */
 AVX2 static inline float absmax_avx2(const float *x, unsigned int n,
 				     __m256i tail)
 {
@@ -954,18 +954,18 @@ AVX512 static size_t dac_rows_avx512_vpop(const float *restrict x,
 }
 #endif
 
-static size_t dac_rows(enum cim_xbar_simd simd, const float *restrict x,
+static size_t dac_rows(enum cimfw_xbar_simd simd, const float *restrict x,
 		       unsigned int n, unsigned int nin, float q,
 		       float *restrict code, float *restrict alpha,
 		       uint32_t *restrict pc)
 {
 	switch (simd) {
 #ifdef HAVE_AVX2_VMM
-	case CIM_XBAR_SIMD_AVX512_POPCNT:
+	case CIMFW_XBAR_SIMD_AVX512_POPCNT:
 		return dac_rows_avx512_vpop(x, n, nin, q, code, alpha, pc);
-	case CIM_XBAR_SIMD_AVX512:
+	case CIMFW_XBAR_SIMD_AVX512:
 		return dac_rows_avx512_lut(x, n, nin, q, code, alpha, pc);
-	case CIM_XBAR_SIMD_AVX2:
+	case CIMFW_XBAR_SIMD_AVX2:
 		return dac_rows_avx2(x, n, nin, q, code, alpha, pc);
 #endif
 	default:
@@ -988,7 +988,7 @@ HOT static void widen_add(double *restrict y, const float *restrict p,
 }
 
 /* input lines summed exactly in one float product */
-static unsigned int gemm_chunk(const struct cim_xbar *xb, unsigned int q)
+static unsigned int gemm_chunk(const struct cimfw_xbar *xb, unsigned int q)
 {
 	return (FLOAT_EXACT - 1) / (q * top_level(xb));
 }
@@ -1001,8 +1001,8 @@ static unsigned int gemm_chunk(const struct cim_xbar *xb, unsigned int q)
  * added in double (@y), which holds the total exactly too. A single chunk
  * leaves the sums in @prod.
  */
-static void vmm_gemm(const struct cim_xbar *xb,
-		     const struct cim_xbar_win *win, bool trans,
+static void vmm_gemm(const struct cimfw_xbar *xb,
+		     const struct cimfw_xbar_win *win, bool trans,
 		     unsigned int batch, unsigned int nin, unsigned int nout,
 		     unsigned int q, const float *codes, float *prod,
 		     double *y)
@@ -1066,8 +1066,8 @@ HOT static void sparse_gemm(unsigned int batch, unsigned int nin,
 }
 
 /* the window's transpose, nout lines of nin: the lines of a transposed VMM */
-static void window_lines_t(const struct cim_xbar *xb,
-			   const struct cim_xbar_win *win, float *wt)
+static void window_lines_t(const struct cimfw_xbar *xb,
+			   const struct cimfw_xbar_win *win, float *wt)
 {
 	unsigned int i, j;
 
@@ -1226,7 +1226,7 @@ struct vmm_adc {
 	unsigned int nout;
 	double den, rn, range, qa;
 	bool fixed;
-	enum cim_xbar_simd simd;
+	enum cimfw_xbar_simd simd;
 };
 
 /*
@@ -1266,7 +1266,7 @@ HOT static unsigned int adc_rows_c(const struct vmm_adc *a, unsigned int b0,
 			 * sums.
 			 */
 			if (!a->fixed)
-				range = (af ? cim_absmax(af, n) :
+				range = (af ? cimfw_absmax(af, n) :
 					 absmax_d(ad, n)) * scale;
 			nz = noise + (size_t)(bi - b0) * a->nstride;
 		}
@@ -1426,7 +1426,7 @@ AVX512 INL __m512i max_all_epi64(__m512i m)
 							(_MM_PERM_ENUM)0x4e));
 }
 
-/* cim_absmax() and absmax_d(), sixteen floats or eight doubles a step */
+/* cimfw_absmax() and absmax_d(), sixteen floats or eight doubles a step */
 AVX512 INL float absmax_f512(const float *x, unsigned int n)
 {
 	const __m512i absm = _mm512_set1_epi32(0x7fffffff);
@@ -1806,10 +1806,10 @@ static unsigned int adc_rows(const struct vmm_adc *a, unsigned int b0,
 {
 	switch (a->simd) {
 #ifdef HAVE_AVX2_VMM
-	case CIM_XBAR_SIMD_AVX512_POPCNT:
-	case CIM_XBAR_SIMD_AVX512:
+	case CIMFW_XBAR_SIMD_AVX512_POPCNT:
+	case CIMFW_XBAR_SIMD_AVX512:
 		return adc_rows_avx512(a, b0, b1, noise, y, out);
-	case CIM_XBAR_SIMD_AVX2:
+	case CIMFW_XBAR_SIMD_AVX2:
 		return adc_rows_avx2(a, b0, b1, noise, y, out);
 #endif
 	default:
@@ -1837,8 +1837,8 @@ HOT static void add_levels(uint32_t *restrict acc, const uint8_t *restrict kp,
 		acc[j] += (uint32_t)kp[j] + km[j];
 }
 
-static void line_levels_window(const struct cim_xbar *xb,
-			       const struct cim_xbar_win *win, bool trans,
+static void line_levels_window(const struct cimfw_xbar *xb,
+			       const struct cimfw_xbar_win *win, bool trans,
 			       uint32_t *lsum)
 {
 	const uint8_t *kp, *km;
@@ -1861,11 +1861,11 @@ static void line_levels_window(const struct cim_xbar *xb,
  * as wide as the tile along its lines (the usual case) takes them from the
  * per-tile sums, rebuilt only after the levels changed.
  */
-static const uint32_t *line_levels(struct cim_xbar *xb,
-				   const struct cim_xbar_win *win, bool trans,
+static const uint32_t *line_levels(struct cimfw_xbar *xb,
+				   const struct cimfw_xbar_win *win, bool trans,
 				   uint32_t *lsum)
 {
-	struct cim_xbar_win all = { 0, xb->rows, 0, xb->cols };
+	struct cimfw_xbar_win all = { 0, xb->rows, 0, xb->cols };
 
 	if (trans ? win->nrows != xb->rows : win->ncols != xb->cols) {
 		line_levels_window(xb, win, trans, lsum);
@@ -1883,13 +1883,13 @@ static const uint32_t *line_levels(struct cim_xbar *xb,
  * Bit-serial inputs: every set bit of a DAC code drives its line at V_read
  * for t_read through the window's G+ and G- along it.
  */
-static void vmm_charge(const struct cim_xbar *xb, bool trans,
+static void vmm_charge(const struct cimfw_xbar *xb, bool trans,
 		       unsigned int batch, unsigned int nin,
 		       unsigned int nout, const uint32_t *pc,
-		       const uint32_t *lsum, struct cim_meter *m)
+		       const uint32_t *lsum, struct cimfw_meter *m)
 {
-	const struct cim_fw_config *cfg = xb->cfg;
-	const struct cim_cost_params *cost = &cfg->cost;
+	const struct cimfw_config *cfg = xb->cfg;
+	const struct cimfw_cost_params *cost = &cfg->cost;
 	double dg = (cfg->g_max_us - cfg->g_min_us) / top_level(xb);
 	uint64_t bits = 0, lev = 0;
 	unsigned int i;
@@ -1904,12 +1904,12 @@ static void vmm_charge(const struct cim_xbar *xb, bool trans,
 	t_arr = (double)batch * cfg->dac_bits * cost->t_read_ps;
 	t_adc = (double)batch * ((nout + cost->cols_per_adc - 1) /
 				 cost->cols_per_adc) * cost->t_adc_ps;
-	cim_meter_charge(m, CIM_UNIT_XBAR_ARRAY,
+	cimfw_meter_charge(m, CIM_UNIT_XBAR_ARRAY,
 			 cost->v_read * cost->v_read * cost->t_read_ps * g *
 			 1e-3, t_arr);
-	cim_meter_charge(m, CIM_UNIT_DAC,
+	cimfw_meter_charge(m, CIM_UNIT_DAC,
 			 (double)batch * nin * cost->e_dac_fj, t_arr);
-	cim_meter_charge(m, CIM_UNIT_ADC,
+	cimfw_meter_charge(m, CIM_UNIT_ADC,
 			 (double)batch * nout * cost->e_adc_fj, t_adc);
 	if (trans)
 		m->vmm_trans += batch;
@@ -1926,8 +1926,8 @@ static void vmm_charge(const struct cim_xbar *xb, bool trans,
  * @sat: saturations of each part
  */
 struct vmm_call {
-	const struct cim_xbar *xb;
-	const struct cim_xbar_win *win;
+	const struct cimfw_xbar *xb;
+	const struct cimfw_xbar_win *win;
 	bool trans;
 	unsigned int batch, nin, nout, q;
 	const float *in;
@@ -1935,9 +1935,9 @@ struct vmm_call {
 	struct vmm_buf b;
 	struct vmm_adc adc;
 	size_t pcs, tmps, wts;
-	unsigned int sat[CIM_PAR_MAX];
-	struct cim_rng_lanes read;	/* read stream at the call's start */
-	struct cim_rng_lanes read_end;	/* and after it */
+	unsigned int sat[CIMFW_PAR_MAX];
+	struct cimfw_rng_lanes read;	/* read stream at the call's start */
+	struct cimfw_rng_lanes read_end;	/* and after it */
 };
 
 /*
@@ -1946,10 +1946,10 @@ struct vmm_call {
  * b * nstride / 16 on, as if the batch were drawn in one piece, so the
  * deviates do not depend on the cut; @rl is left at vector @b1.
  */
-static void vmm_noise(const struct vmm_call *v, struct cim_rng_lanes *rl,
+static void vmm_noise(const struct vmm_call *v, struct cimfw_rng_lanes *rl,
 		      unsigned int b0, unsigned int b1, float *buf)
 {
-	size_t ns = v->adc.nstride, rounds = ns / (2 * CIM_RNG_LANES);
+	size_t ns = v->adc.nstride, rounds = ns / (2 * CIMFW_RNG_LANES);
 	unsigned int b = b0, e;
 
 	while (b < b1) {
@@ -1958,13 +1958,13 @@ static void vmm_noise(const struct vmm_call *v, struct cim_rng_lanes *rl,
 		     e++)
 			;
 		if (e > b)
-			cim_rng_lanes_normal_fill(rl, buf + (b - b0) * ns,
+			cimfw_rng_lanes_normal_fill(rl, buf + (b - b0) * ns,
 						  (unsigned int)((e - b) * ns));
 		for (b = e; b < b1 && !v->adc.fixed && v->b.alpha[b] == 0.0f;
 		     b++)
 			;
 		if (b > e)
-			cim_rng_lanes_skip(rl, (b - e) * rounds);
+			cimfw_rng_lanes_skip(rl, (b - e) * rounds);
 	}
 }
 
@@ -1975,8 +1975,8 @@ static void vmm_noise(const struct vmm_call *v, struct cim_rng_lanes *rl,
 static void vmm_sums(struct vmm_call *v, unsigned int part, unsigned int n,
 		     size_t nz, const float *codes, float *prod, double *y)
 {
-	const struct cim_xbar *xb = v->xb;
-	const struct cim_xbar_win *win = v->win;
+	const struct cimfw_xbar *xb = v->xb;
+	const struct cimfw_xbar_win *win = v->win;
 	float *wt;
 
 	/* measured: BLAS wins above a few percent of non-zero codes */
@@ -2000,15 +2000,15 @@ static void vmm_sums(struct vmm_call *v, unsigned int part, unsigned int n,
 static void vmm_part(void *arg, unsigned int part, unsigned int nparts)
 {
 	struct vmm_call *v = arg;
-	unsigned int b0 = (unsigned int)cim_par_first(v->batch, part, nparts);
-	unsigned int b1 = (unsigned int)cim_par_first(v->batch, part + 1,
+	unsigned int b0 = (unsigned int)cimfw_par_first(v->batch, part, nparts);
+	unsigned int b1 = (unsigned int)cimfw_par_first(v->batch, part + 1,
 						      nparts);
 	uint32_t *pc = v->b.pc + part * v->pcs;
 	size_t ci = (size_t)b0 * v->nin, co = (size_t)b0 * v->nout;
-	size_t ns = v->adc.nstride, rounds = ns / (2 * CIM_RNG_LANES);
+	size_t ns = v->adc.nstride, rounds = ns / (2 * CIMFW_RNG_LANES);
 	double *tmp = v->b.tmp + part * v->tmps;
 	float *buf = v->b.noise + (size_t)part * NOISE_BLOCK * ns;
-	struct cim_rng_lanes rl;
+	struct cimfw_rng_lanes rl;
 	unsigned int c0, c1, sat = 0;
 	size_t nz = 0;
 
@@ -2029,7 +2029,7 @@ static void vmm_part(void *arg, unsigned int part, unsigned int nparts)
 		return;
 	}
 	rl = v->read;
-	cim_rng_lanes_skip(&rl, b0 * rounds);
+	cimfw_rng_lanes_skip(&rl, b0 * rounds);
 	for (c0 = b0; c0 < b1; c0 = c1) {
 		c1 = b1 - c0 > NOISE_BLOCK ? c0 + NOISE_BLOCK : b1;
 		vmm_noise(v, &rl, c0, c1, buf);
@@ -2046,11 +2046,11 @@ static size_t align16(size_t n)
 	return (n + 15) & ~(size_t)15;
 }
 
-int cim_xbar_vmm(struct cim_xbar *xb, const struct cim_xbar_win *win,
+int cimfw_xbar_vmm(struct cimfw_xbar *xb, const struct cimfw_xbar_win *win,
 		 bool trans, unsigned int batch, const float *in, float *out,
-		 bool adc_fixed, float adc_range, struct cim_meter *m)
+		 bool adc_fixed, float adc_range, struct cimfw_meter *m)
 {
-	const struct cim_fw_config *cfg = xb->cfg;
+	const struct cimfw_config *cfg = xb->cfg;
 	struct vmm_call v = {
 		.xb = xb, .win = win, .trans = trans, .batch = batch,
 		.nin = trans ? win->ncols : win->nrows,
@@ -2059,14 +2059,14 @@ int cim_xbar_vmm(struct cim_xbar *xb, const struct cim_xbar_win *win,
 		.in = in, .out = out,
 	};
 	/* read-noise deviates per vector: whole rounds of the lanes */
-	size_t round = 2 * CIM_RNG_LANES;
+	size_t round = 2 * CIMFW_RNG_LANES;
 	size_t nstride = cfg->read_noise > 0.0 ?
 			 (v.nout + round - 1) / round * round : 0;
 	unsigned int p, i, nparts, sat = 0;
 
 	if (!batch || !v.nin || !v.nout)
 		return 0;
-	nparts = cim_par_parts((double)batch *
+	nparts = cimfw_par_parts((double)batch *
 			       (v.nin * (double)v.nout + 8.0 * (v.nin + v.nout)));
 	v.pcs = align16(v.nin);
 	v.tmps = ADC_GROUP * align16(v.nout);
@@ -2089,7 +2089,7 @@ int cim_xbar_vmm(struct cim_xbar *xb, const struct cim_xbar_win *win,
 		.simd = simd_level(),
 	};
 	v.read = xb->read;
-	cim_par_run(nparts, vmm_part, &v);
+	cimfw_par_run(nparts, vmm_part, &v);
 	if (nstride)
 		xb->read = v.read_end;
 	for (p = 0; p < nparts; p++) {

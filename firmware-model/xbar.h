@@ -10,24 +10,24 @@
  * an integer that single precision holds exactly: the VMM result does not
  * depend on the summation order of the BLAS that computes it.
  */
-#ifndef CIM_XBAR_H
-#define CIM_XBAR_H
+#ifndef CIMFW_XBAR_H
+#define CIMFW_XBAR_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cim_fw.h"
+#include "cimfw.h"
 #include "meter.h"
 #include "rng.h"
 
-enum cim_stuck {
-	CIM_STUCK_NONE = 0,
-	CIM_STUCK_LOW = 1,	/* stuck at G_min */
-	CIM_STUCK_HIGH = 2,	/* stuck at G_max */
+enum cimfw_stuck {
+	CIMFW_STUCK_NONE = 0,
+	CIMFW_STUCK_LOW = 1,	/* stuck at G_min */
+	CIMFW_STUCK_HIGH = 2,	/* stuck at G_max */
 };
 
-struct cim_xbar {
-	const struct cim_fw_config *cfg;
+struct cimfw_xbar {
+	const struct cimfw_config *cfg;
 	unsigned int index;
 	unsigned int rows;
 	unsigned int cols;
@@ -38,7 +38,7 @@ struct cim_xbar {
 	float *kdiff;
 	/* per device step factor 1 + sigma_d2d * xi, [cell][0 = G+, 1 = G-] */
 	float *step;
-	/* per device enum cim_stuck, [cell][2] */
+	/* per device enum cimfw_stuck, [cell][2] */
 	uint8_t *stuck;
 	/* DUU accumulators in weight units, row-major */
 	float *chi;
@@ -49,47 +49,47 @@ struct cim_xbar {
 	uint32_t *lev_row;
 	uint32_t *lev_col;
 	bool lev_valid;
-	struct cim_rng c2c;	/* pulse noise */
-	struct cim_rng_lanes read;	/* read noise, drawn in bulk */
+	struct cimfw_rng c2c;	/* pulse noise */
+	struct cimfw_rng_lanes read;	/* read noise, drawn in bulk */
 	/* scratch for the VMM and the DUU, grown to the largest call seen; bytes */
 	float *scratch;
 	size_t scratch_len;
 };
 
 /**
- * struct cim_xbar_win - a window of cells, already validated
+ * struct cimfw_xbar_win - a window of cells, already validated
  */
-struct cim_xbar_win {
+struct cimfw_xbar_win {
 	unsigned int row;
 	unsigned int nrows;
 	unsigned int col;
 	unsigned int ncols;
 };
 
-int cim_xbar_init(struct cim_xbar *xb, const struct cim_fw_config *cfg,
+int cimfw_xbar_init(struct cimfw_xbar *xb, const struct cimfw_config *cfg,
 		  unsigned int index);
-void cim_xbar_fini(struct cim_xbar *xb);
+void cimfw_xbar_fini(struct cimfw_xbar *xb);
 /* every device back to G_min, chi zeroed, noise streams re-seeded */
-void cim_xbar_reset(struct cim_xbar *xb);
-/* cim_xbar_reset() after RESET pulses charged to @m (CIM_OP_SCRUB) */
-void cim_xbar_scrub(struct cim_xbar *xb, struct cim_meter *m);
+void cimfw_xbar_reset(struct cimfw_xbar *xb);
+/* cimfw_xbar_reset() after RESET pulses charged to @m (CIM_OP_SCRUB) */
+void cimfw_xbar_scrub(struct cimfw_xbar *xb, struct cimfw_meter *m);
 
 /*
  * Apply @n > 0 pulses to one device of cell (r, c): @dev 0 is G+, 1 is
  * G-; @up raises its conductance, otherwise lowers it. Returns the level
  * change actually made (signed). Stuck devices do not move.
  */
-int cim_xbar_pulse(struct cim_xbar *xb, unsigned int r, unsigned int c,
+int cimfw_xbar_pulse(struct cimfw_xbar *xb, unsigned int r, unsigned int c,
 		   int dev, bool up, unsigned int n);
 /*
- * cim_xbar_pulse() in two steps, for callers that draw the noise of many
+ * cimfw_xbar_pulse() in two steps, for callers that draw the noise of many
  * pulses first (in the stream's order) and apply them in parallel: the
  * draws of one call, then the pulse with them (n > 0). The apply step
  * touches only that cell; the caller invalidates xb->lev_valid if any
  * change is non-zero.
  */
-void cim_xbar_pulse_draw(struct cim_xbar *xb, double *xi, double *u);
-int cim_xbar_pulse_apply(struct cim_xbar *xb, unsigned int r, unsigned int c,
+void cimfw_xbar_pulse_draw(struct cimfw_xbar *xb, double *xi, double *u);
+int cimfw_xbar_pulse_apply(struct cimfw_xbar *xb, unsigned int r, unsigned int c,
 			 int dev, bool up, unsigned int n, double xi, double u);
 
 /*
@@ -98,35 +98,35 @@ int cim_xbar_pulse_apply(struct cim_xbar *xb, unsigned int r, unsigned int c,
  * ADC full scale is adc_range, otherwise abs-max of each output vector.
  * Returns 0 or -ENOMEM.
  */
-int cim_xbar_vmm(struct cim_xbar *xb, const struct cim_xbar_win *win,
+int cimfw_xbar_vmm(struct cimfw_xbar *xb, const struct cimfw_xbar_win *win,
 		 bool trans, unsigned int batch, const float *in, float *out,
-		 bool adc_fixed, float adc_range, struct cim_meter *m);
+		 bool adc_fixed, float adc_range, struct cimfw_meter *m);
 /*
- * Instruction sets of cim_xbar_vmm()'s hand-written DAC and ADC paths,
+ * Instruction sets of cimfw_xbar_vmm()'s hand-written DAC and ADC paths,
  * each a superset of the one before; every path gives the same bits.
  */
-enum cim_xbar_simd {
-	CIM_XBAR_SIMD_C = 0,		/* portable C */
-	CIM_XBAR_SIMD_AVX2,
-	CIM_XBAR_SIMD_AVX512,		/* F, BW, VL: popcounts by look-up */
-	CIM_XBAR_SIMD_AVX512_POPCNT,	/* and VPOPCNTDQ */
+enum cimfw_xbar_simd {
+	CIMFW_XBAR_SIMD_C = 0,		/* portable C */
+	CIMFW_XBAR_SIMD_AVX2,
+	CIMFW_XBAR_SIMD_AVX512,		/* F, BW, VL: popcounts by look-up */
+	CIMFW_XBAR_SIMD_AVX512_POPCNT,	/* and VPOPCNTDQ */
 };
 /*
- * Tests: the highest path cim_xbar_vmm() may take (the default is the
+ * Tests: the highest path cimfw_xbar_vmm() may take (the default is the
  * highest); it takes the highest one the CPU also has, which this
  * returns. Not thread-safe.
  */
-enum cim_xbar_simd cim_xbar_set_simd_level(enum cim_xbar_simd max);
+enum cimfw_xbar_simd cimfw_xbar_set_simd_level(enum cimfw_xbar_simd max);
 
 /* Write-verify: program weights w (nrows x ncols, each in [-1, 1]). */
-void cim_xbar_program(struct cim_xbar *xb, const struct cim_xbar_win *win,
+void cimfw_xbar_program(struct cimfw_xbar *xb, const struct cimfw_xbar_win *win,
 		      const float *w, unsigned int max_iters, float tol_levels,
-		      struct cim_program_report *rep, struct cim_meter *m);
+		      struct cim_program_report *rep, struct cimfw_meter *m);
 
 /* Exact read-back: weights, or (G+, G-) pairs in microsiemens. */
-void cim_xbar_read_weights(const struct cim_xbar *xb,
-			   const struct cim_xbar_win *win, float *w);
-void cim_xbar_read_g(const struct cim_xbar *xb,
-		     const struct cim_xbar_win *win, float *g_pairs);
+void cimfw_xbar_read_weights(const struct cimfw_xbar *xb,
+			   const struct cimfw_xbar_win *win, float *w);
+void cimfw_xbar_read_g(const struct cimfw_xbar *xb,
+		     const struct cimfw_xbar_win *win, float *g_pairs);
 
-#endif /* CIM_XBAR_H */
+#endif /* CIMFW_XBAR_H */

@@ -145,7 +145,7 @@ CIM_EXTERN void cim_device_list_free(struct cim_device_desc *list, int count);
 /* Devices ---------------------------------------------------------------- */
 
 struct cim_device;
-struct cim_fw_config;	/* firmware-model/cim_fw.h */
+struct cimfw_config;	/* include/cimfw.h: the firmware model */
 
 enum cim_backend {
 	CIM_BACKEND_KERNEL = 1,		/* /dev/cimN */
@@ -167,7 +167,7 @@ enum cim_backend {
  * @seed: the variation and noise seed, with CIM_EMB_F_SEED
  * @cost_preset: enum cim_cost_preset, with CIM_EMB_F_COST_PRESET
  * @config: the whole firmware configuration, or NULL for the defaults of
- *          cim_fw_config_default() (which are cim-pci's); @flags then
+ *          cimfw_config_default() (which are cim-pci's); @flags then
  *          override its seed, preset and physics. Copied; not kept.
  *
  * The defaults give the same device as a cim-pci instance with default
@@ -179,7 +179,7 @@ struct cim_embedded_options {
 	uint64_t seed;
 	uint32_t cost_preset;
 	uint32_t pad;
-	const struct cim_fw_config *config;
+	const struct cimfw_config *config;
 };
 
 /*

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 
 #include "cim.h"
-#include "cim_fw.h"
+#include "cimfw.h"
 
 #define CIM__ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define CIM__MAX_BUFFERS	64	/* CIM_MAX_SUBMIT_BOS of the uAPI */
@@ -71,7 +71,7 @@ struct cim_device {
 	bool refs_by_index;
 	int fd;
 	pthread_mutex_t lock;
-	struct cim_fw *fw;
+	struct cimfw *fw;
 	struct cim_buffer **slots;
 	size_t nslots;
 	uint64_t xbar_mask;
@@ -170,10 +170,10 @@ void cim__job_complete(struct cim_job *job,
 /* kernel.c, embedded.c */
 int cim__kernel_open(struct cim_device **dev, const char *path);
 int cim__embedded_open(struct cim_device **dev,
-		       const struct cim_fw_config *cfg);
+		       const struct cimfw_config *cfg);
 int cim__embedded_parse(const char *args, struct cim_embedded_options *opts);
 int cim__embedded_config(const struct cim_embedded_options *opts,
-			 struct cim_fw_config *cfg);
+			 struct cimfw_config *cfg);
 
 /* Discovery -------------------------------------------------------------- */
 

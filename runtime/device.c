@@ -118,7 +118,7 @@ int cim_device_open(struct cim_device **dev, const char *name)
 int cim_device_open_embedded(struct cim_device **dev,
 			     const struct cim_embedded_options *opts)
 {
-	struct cim_fw_config cfg;
+	struct cimfw_config cfg;
 	int ret;
 
 	if (!dev)
@@ -131,16 +131,16 @@ int cim_device_open_embedded(struct cim_device **dev,
 
 int cim_device_open_twin(struct cim_device **twin, struct cim_device *dev)
 {
-	struct cim_fw_config cfg;
+	struct cimfw_config cfg;
 	const struct cim_info *in;
 
 	if (!twin || !dev)
 		return -EINVAL;
 	if (dev->fw)
-		return cim__embedded_open(twin, cim_fw_config(dev->fw));
+		return cim__embedded_open(twin, cimfw_config(dev->fw));
 	/* What cim-pci's registers show; its physics are the defaults */
 	in = &dev->info;
-	cim_fw_config_default(&cfg);
+	cimfw_config_default(&cfg);
 	cfg.seed = in->seed;
 	cfg.xbar_count = in->xbar_count;
 	cfg.xbar_rows = in->xbar_rows;
@@ -154,7 +154,7 @@ int cim_device_open_twin(struct cim_device **twin, struct cim_device *dev)
 	cfg.ap_domains = in->ap_domains;
 	cfg.ap_group_tracks = in->ap_group_tracks;
 	cfg.cost_preset = in->cost_preset;
-	if (cim_fw_cost_preset(cfg.cost_preset, &cfg.cost))
+	if (cimfw_cost_preset(cfg.cost_preset, &cfg.cost))
 		return -EINVAL;
 	return cim__embedded_open(twin, &cfg);
 }

@@ -91,9 +91,9 @@ int cim__embedded_parse(const char *args, struct cim_embedded_options *opts)
 	(offsetof(struct cim_embedded_options, config) + sizeof(void *))
 
 int cim__embedded_config(const struct cim_embedded_options *o,
-			 struct cim_fw_config *cfg)
+			 struct cimfw_config *cfg)
 {
-	cim_fw_config_default(cfg);
+	cimfw_config_default(cfg);
 	if (!o)
 		return 0;
 	if (o->size < EMB_OPTS_V1_SIZE || o->flags & ~CIM_EMB_VALID_FLAGS ||
@@ -107,7 +107,7 @@ int cim__embedded_config(const struct cim_embedded_options *o,
 		if (o->cost_preset >= CIM_COST_COUNT)
 			return -EINVAL;
 		cfg->cost_preset = o->cost_preset;
-		if (cim_fw_cost_preset(cfg->cost_preset, &cfg->cost))
+		if (cimfw_cost_preset(cfg->cost_preset, &cfg->cost))
 			return -EINVAL;
 	}
 	/* cim-pci's noise=off and variation=off do exactly this */
@@ -119,7 +119,7 @@ int cim__embedded_config(const struct cim_embedded_options *o,
 		cfg->sigma_d2d = 0;
 		cfg->stuck_prob = 0;
 	}
-	return cim_fw_config_check(cfg) ? -EINVAL : 0;
+	return cimfw_config_check(cfg) ? -EINVAL : 0;
 }
 
 /* The buffer behind [@addr, @addr + @len), or NULL; under dev->lock */
@@ -218,7 +218,7 @@ static int emb_reserve(struct cim_device *dev, bool ap, uint64_t mask,
 	struct cim_pkt_scrub scrub = {
 		.hdr = { .opcode = CIM_OP_SCRUB, .size = sizeof(scrub) },
 	};
-	struct cim_fw_dma dma = { .opaque = dev };
+	struct cimfw_dma dma = { .opaque = dev };
 	struct cim_job_completion done;
 	int ret = 0;
 
@@ -229,7 +229,7 @@ static int emb_reserve(struct cim_device *dev, bool ap, uint64_t mask,
 		else
 			scrub.xbar_mask = mask & ~*held;
 		if ((scrub.ap_mask || scrub.xbar_mask) &&
-		    cim_fw_execute(dev->fw, &scrub, sizeof(scrub), &dma, &done))
+		    cimfw_execute(dev->fw, &scrub, sizeof(scrub), &dma, &done))
 			ret = -EIO;
 		else
 			*held |= mask;
@@ -245,7 +245,7 @@ static int emb_reserve(struct cim_device *dev, bool ap, uint64_t mask,
 static int emb_submit(struct cim_device *dev, struct cim_cmdbuf *cb,
 		      struct cim_job *job)
 {
-	struct cim_fw_dma dma = {
+	struct cimfw_dma dma = {
 		.opaque = dev, .read = emb_dma_read, .write = emb_dma_write,
 		.map = emb_dma_map,
 	};
@@ -263,7 +263,7 @@ static int emb_submit(struct cim_device *dev, struct cim_cmdbuf *cb,
 	else if (cb->xbar_used & ~dev->xbar_mask || cb->ap_used & ~dev->ap_mask)
 		ret = -EACCES;
 	else
-		cim_fw_execute(dev->fw, cb->words, cb->len, &dma, &done);
+		cimfw_execute(dev->fw, cb->words, cb->len, &dma, &done);
 	pthread_mutex_unlock(&dev->lock);
 	if (ret) {
 		if (job->fence_fd >= 0)
@@ -296,7 +296,7 @@ static int emb_check(struct cim_device *dev)
 static int emb_reset(struct cim_device *dev)
 {
 	pthread_mutex_lock(&dev->lock);
-	cim_fw_reset(dev->fw);
+	cimfw_reset(dev->fw);
 	dev->weights_lost = true;
 	pthread_mutex_unlock(&dev->lock);
 	return 0;
@@ -304,7 +304,7 @@ static int emb_reset(struct cim_device *dev)
 
 static void emb_close(struct cim_device *dev)
 {
-	cim_fw_destroy(dev->fw);
+	cimfw_destroy(dev->fw);
 	free(dev->slots);
 }
 
@@ -319,7 +319,7 @@ static const struct cim__backend_ops emb_ops = {
 	.close = emb_close,
 };
 
-static void emb_info(struct cim_info *in, const struct cim_fw_config *cfg)
+static void emb_info(struct cim_info *in, const struct cimfw_config *cfg)
 {
 	snprintf(in->name, sizeof(in->name), "embedded");
 	in->backend = CIM_BACKEND_EMBEDDED;
@@ -348,7 +348,7 @@ static void emb_info(struct cim_info *in, const struct cim_fw_config *cfg)
 	in->seed = cfg->seed;
 }
 
-int cim__embedded_open(struct cim_device **out, const struct cim_fw_config *cfg)
+int cim__embedded_open(struct cim_device **out, const struct cimfw_config *cfg)
 {
 	struct cim_device *dev;
 	int ret;
@@ -356,7 +356,7 @@ int cim__embedded_open(struct cim_device **out, const struct cim_fw_config *cfg)
 	dev = cim__device_new(&emb_ops);
 	if (!dev)
 		return -ENOMEM;
-	ret = cim_fw_create(cfg, &dev->fw);
+	ret = cimfw_create(cfg, &dev->fw);
 	if (ret)
 		goto fail_fw;
 	emb_info(&dev->info, cfg);

@@ -90,5 +90,5 @@ const char *cim_status_name(uint32_t status)
 		return "TIMEDOUT";
 	if (status == CIM_STATUS_CANCELED)
 		return "CANCELED";
-	return cim_fw_status_name((int)status);
+	return cimfw_status_name((int)status);
 }

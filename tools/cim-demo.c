@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cim_fw.h"
+#include "cimfw.h"
 #include "rng.h"
 
 #define MEM_BASE	0x100000000ull
@@ -72,9 +72,9 @@ static uint64_t mem_alloc(struct demo_mem *m, size_t len, void **cpu)
 }
 
 struct demo {
-	struct cim_fw *fw;
+	struct cimfw *fw;
 	struct demo_mem mem;
-	struct cim_fw_dma dma;
+	struct cimfw_dma dma;
 	uint8_t cmd[CMD_SIZE];
 	size_t cmd_len;
 };
@@ -94,12 +94,12 @@ static void *pkt(struct demo *d, uint16_t opcode, uint16_t flags, size_t size)
 static void run(struct demo *d, const char *what)
 {
 	struct cim_job_completion done;
-	int st = cim_fw_execute(d->fw, d->cmd, d->cmd_len, &d->dma, &done);
+	int st = cimfw_execute(d->fw, d->cmd, d->cmd_len, &d->dma, &done);
 
 	d->cmd_len = 0;
 	if (st != CIM_ST_OK) {
 		fprintf(stderr, "cim-demo: %s failed: %s at packet offset %u\n",
-			what, cim_fw_status_name(st), done.error_offset);
+			what, cimfw_status_name(st), done.error_offset);
 		exit(EXIT_FAILURE);
 	}
 }
@@ -161,17 +161,17 @@ static double rel_rms(const float *got, const float *ref, size_t n)
 	return r > 0 ? sqrt(e / r) : 0.0;
 }
 
-static void fill_uniform(struct cim_rng *r, float *v, size_t n, float a)
+static void fill_uniform(struct cimfw_rng *r, float *v, size_t n, float a)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		v[i] = (float)((2.0 * cim_rng_uniform(r) - 1.0) * a);
+		v[i] = (float)((2.0 * cimfw_rng_uniform(r) - 1.0) * a);
 }
 
 enum { ROWS = 256, COLS = 64, BATCH = 32 };
 
-static void demo_crossbar(struct demo *d, struct cim_rng *r)
+static void demo_crossbar(struct demo *d, struct cimfw_rng *r)
 {
 	struct cim_pkt_xbar_program *pp;
 	struct cim_program_report *rep;
@@ -226,7 +226,7 @@ static void demo_crossbar(struct demo *d, struct cim_rng *r)
 enum { IN = 64, OUT = 16, STEPS = 300 };
 
 /* Learn a random linear map on crossbar 1: forward VMM, error, DUU update. */
-static void demo_training(struct demo *d, struct cim_rng *r)
+static void demo_training(struct demo *d, struct cimfw_rng *r)
 {
 	struct cim_pkt_duu_update *u;
 	struct cim_duu_report *rep;
@@ -258,7 +258,7 @@ static void demo_training(struct demo *d, struct cim_rng *r)
 		if (step % 50 == 0) {
 			struct cim_counters c;
 
-			cim_fw_counters(d->fw, &c);
+			cimfw_counters(d->fw, &c);
 			for (k = 0; k < CIM_UNIT_COUNT; k++)
 				energy += (double)c.energy_fj[k];
 			printf("  step %3u  mse %.4f  pulses %6lu  energy "
@@ -280,7 +280,7 @@ static void demo_training(struct demo *d, struct cim_rng *r)
 
 enum { AP_ROWS_USED = 1024, A_BITS = 8, B_BITS = 16 };
 
-static void demo_ap(struct demo *d, struct cim_rng *r)
+static void demo_ap(struct demo *d, struct cimfw_rng *r)
 {
 	struct cim_pkt_ap_rows *p;
 	struct cim_pkt_ap_program *prog;
@@ -292,8 +292,8 @@ static void demo_ap(struct demo *d, struct cim_rng *r)
 	bb = mem_alloc(&d->mem, 8 * AP_ROWS_USED, (void **)&b);
 	bout = mem_alloc(&d->mem, 8 * AP_ROWS_USED, (void **)&out);
 	for (i = 0; i < AP_ROWS_USED; i++) {
-		a[i] = cim_rng_next(r) & ((1u << A_BITS) - 1);
-		b[i] = cim_rng_next(r) & ((1u << B_BITS) - 1);
+		a[i] = cimfw_rng_next(r) & ((1u << A_BITS) - 1);
+		b[i] = cimfw_rng_next(r) & ((1u << B_BITS) - 1);
 		want[i] = (a[i] + b[i]) & ((1u << B_BITS) - 1);
 	}
 	p = pkt(d, CIM_OP_AP_LOAD_ROWS, 0, sizeof(*p));
@@ -339,7 +339,7 @@ static void print_counters(struct demo *d)
 	struct cim_counters c;
 	unsigned int u;
 
-	cim_fw_counters(d->fw, &c);
+	cimfw_counters(d->fw, &c);
 	printf("\ncounters: %llu jobs, %llu forward and %llu transposed "
 	       "vectors, %llu ADC conversions (%llu clipped),\n          "
 	       "%llu + %llu DUU pulses, %llu AP compares, %llu AP writes\n",
@@ -356,11 +356,11 @@ static void print_counters(struct demo *d)
 int main(int argc, char **argv)
 {
 	static struct demo d;
-	struct cim_fw_config cfg;
-	struct cim_rng r;
+	struct cimfw_config cfg;
+	struct cimfw_rng r;
 	int ret;
 
-	cim_fw_config_default(&cfg);
+	cimfw_config_default(&cfg);
 	if (argc == 3 && !strcmp(argv[1], "--seed")) {
 		cfg.seed = strtoull(argv[2], NULL, 0);
 	} else if (argc != 1) {
@@ -370,10 +370,10 @@ int main(int argc, char **argv)
 	d.mem.bytes = calloc(1, MEM_SIZE);
 	if (!d.mem.bytes)
 		return EXIT_FAILURE;
-	d.dma = (struct cim_fw_dma){
+	d.dma = (struct cimfw_dma){
 		.opaque = &d.mem, .read = mem_read, .write = mem_write,
 	};
-	ret = cim_fw_create(&cfg, &d.fw);
+	ret = cimfw_create(&cfg, &d.fw);
 	if (ret) {
 		fprintf(stderr, "cim-demo: cannot create device: %s\n",
 			strerror(-ret));
@@ -384,12 +384,12 @@ int main(int argc, char **argv)
 	       cfg.levels, cfg.g_min_us, cfg.g_max_us, cfg.dac_bits,
 	       cfg.adc_bits, cfg.ap_count, cfg.ap_rows, cfg.ap_cols,
 	       (unsigned long long)cfg.seed);
-	cim_rng_seed(&r, cfg.seed, 0xdec0);
+	cimfw_rng_seed(&r, cfg.seed, 0xdec0);
 	demo_crossbar(&d, &r);
 	demo_training(&d, &r);
 	demo_ap(&d, &r);
 	print_counters(&d);
-	cim_fw_destroy(d.fw);
+	cimfw_destroy(d.fw);
 	free(d.mem.bytes);
 	return EXIT_SUCCESS;
 }

@@ -4,7 +4,7 @@
  * cim-pci: the compute-in-memory accelerator of the cim project, as a
  * QEMU PCI Express device. The register map, ring, descriptor and
  * completion formats are include/cim_hw.h; the behaviour of every command is
- * the firmware model (firmware-model/cim_fw.h), which this file drives.
+ * the firmware model (firmware-model/cimfw.h), which this file drives.
  * Documentation/device/qemu.rst explains how to build and use it.
  *
  * Shaped like hw/misc/edu.c: state, MMIO handlers, a worker thread,
@@ -21,7 +21,7 @@
  * the descriptor at RING_HEAD (BQL held: 64 bytes of RAM, and the seqno
  * must be known before ABORT_SEQNO can name the job), marks itself running,
  * and *drops the BQL* for the slow part: reading the command buffer and
- * running cim_fw_execute(). It then retakes the BQL to write the completion
+ * running cimfw_execute(). It then retakes the BQL to write the completion
  * record, advance RING_HEAD and DONE_SEQNO, and raise MSI-X (msix_notify
  * needs the BQL).
  *
@@ -71,7 +71,7 @@
  * and the model's aborted() callback, which it calls between packets, says
  * stop. If a job is still in flight the model reset is left to the thread
  * that runs it, when the packet in flight ends; until then CONTROL.RESET
- * reads 1 and no new job starts. Otherwise cim_fw_reset() runs at once.
+ * reads 1 and no new job starts. Otherwise cimfw_reset() runs at once.
  * The results of a job that straddled a reset are dropped: no completion
  * record, no register update, no interrupt. So a reset returns within one
  * RAM copy however long the packet computes (one AP_PROGRAM may hold
@@ -92,7 +92,7 @@
  * is not running and cannot be aborted.
  *
  * The MMIO handlers read only the model's configuration, which never
- * changes after cim_fw_create().
+ * changes after cimfw_create().
  *
  * Copyright (C) 2026 The cim authors
  */
@@ -111,7 +111,7 @@
 #include "migration/vmstate.h"
 #include "qom/object.h"
 
-#include "cim_fw.h" /* also brings include/cim_hw.h */
+#include "cimfw.h" /* also brings include/cim_hw.h */
 
 #define TYPE_CIM_PCI "cim-pci"
 OBJECT_DECLARE_SIMPLE_TYPE(CimState, CIM_PCI)
@@ -140,7 +140,7 @@ struct CimState {
     bool variation;
     bool fault_injection;
 
-    struct cim_fw *fw;
+    struct cimfw *fw;
     uint8_t *cmdbuf;            /* CIM_MAX_CMDBUF bytes, the job's copy */
 
     /* worker, see the threading design above; all below under the BQL */
@@ -202,7 +202,7 @@ static void cim_raise(CimState *s, uint32_t bits)
 static void cim_halt(CimState *s, uint32_t reason)
 {
     qemu_log_mask(LOG_GUEST_ERROR, "cim-pci: halted: %s\n",
-                  cim_fw_status_name(reason));
+                  cimfw_status_name(reason));
     s->halted = true;
     s->control &= ~CIM_CONTROL_ENABLE;
     /* the job in flight, if any, is abandoned: no more DMA for it */
@@ -444,7 +444,7 @@ static void cim_job_run(CimState *s, CimJob *job, uint8_t *buf, bool fetched,
                         struct cim_job_completion *done)
 {
     const struct cim_job_desc *d = &job->d;
-    struct cim_fw_dma dma = {
+    struct cimfw_dma dma = {
         .opaque = job, .read = cim_job_read, .write = cim_job_write,
         .aborted = cim_job_aborted,
     };
@@ -471,7 +471,7 @@ static void cim_job_run(CimState *s, CimJob *job, uint8_t *buf, bool fetched,
         done->error_field = UINT32_MAX;
         return;
     }
-    cim_fw_execute(s->fw, buf, d->cmdbuf_size, &dma, done);
+    cimfw_execute(s->fw, buf, d->cmdbuf_size, &dma, done);
 }
 
 /*
@@ -486,7 +486,7 @@ static void cim_job_finish(CimState *s, CimJob *job,
 
     if (s->fw_reset_pending) {
         s->fw_reset_pending = false;
-        cim_fw_reset(s->fw);
+        cimfw_reset(s->fw);
         s->resetting = false;
     }
     if (job->generation != s->generation) {
@@ -530,7 +530,7 @@ static void cim_job_finish(CimState *s, CimJob *job,
         qemu_log_mask(LOG_GUEST_ERROR,
                       "cim-pci: job %" PRIu64 ": %s at offset 0x%x field "
                       "0x%x\n", (uint64_t)job->d.seqno,
-                      cim_fw_status_name(done->status), done->error_offset,
+                      cimfw_status_name(done->status), done->error_offset,
                       done->error_field);
     }
     cim_raise(s, done->status == CIM_ST_OK ? CIM_INT_JOB_DONE
@@ -691,7 +691,7 @@ static void cim_soft_reset(CimState *s)
     }
     s->resetting = false;
     s->fw_reset_pending = false;
-    cim_fw_reset(s->fw);
+    cimfw_reset(s->fw);
     cim_kick(s);
 }
 
@@ -700,7 +700,7 @@ static void cim_soft_reset(CimState *s)
 static uint64_t cim_mmio_read(void *opaque, hwaddr addr, unsigned size)
 {
     CimState *s = opaque;
-    const struct cim_fw_config *cfg = cim_fw_config(s->fw);
+    const struct cimfw_config *cfg = cimfw_config(s->fw);
     uint32_t val = 0;
 
     if (size != 4 || (addr & 3)) {
@@ -973,12 +973,12 @@ static const char *const cim_cost_presets[CIM_COST_COUNT] = {
     [CIM_COST_DESTINY] = "destiny",
 };
 
-static bool cim_build_config(CimState *s, struct cim_fw_config *cfg,
+static bool cim_build_config(CimState *s, struct cimfw_config *cfg,
                              Error **errp)
 {
     int p;
 
-    cim_fw_config_default(cfg);
+    cimfw_config_default(cfg);
     cfg->seed = s->seed;
     cfg->xbar_count = s->xbars;
     cfg->xbar_rows = s->xbar_rows;
@@ -1011,13 +1011,13 @@ static bool cim_build_config(CimState *s, struct cim_fw_config *cfg,
             return false;
         }
         cfg->cost_preset = p;
-        if (cim_fw_cost_preset(p, &cfg->cost)) {
+        if (cimfw_cost_preset(p, &cfg->cost)) {
             error_setg(errp, "cim-pci: cost-preset '%s' unavailable",
                        s->cost_preset);
             return false;
         }
     }
-    if (cim_fw_config_check(cfg)) {
+    if (cimfw_config_check(cfg)) {
         error_setg(errp, "cim-pci: configuration outside the device's "
                    "limits (xbars <= %d, xbar-rows/cols 1..%d, levels "
                    "%d..%d, dac/adc-bits %d..%d, aps <= %d, ap-rows <= %d, "
@@ -1034,13 +1034,13 @@ static bool cim_build_config(CimState *s, struct cim_fw_config *cfg,
 static void cim_realize(PCIDevice *pdev, Error **errp)
 {
     CimState *s = CIM_PCI(pdev);
-    struct cim_fw_config cfg;
+    struct cimfw_config cfg;
     int ret;
 
     if (!cim_build_config(s, &cfg, errp)) {
         return;
     }
-    ret = cim_fw_create(&cfg, &s->fw);
+    ret = cimfw_create(&cfg, &s->fw);
     if (ret) {
         error_setg_errno(errp, -ret, "cim-pci: cannot create the model");
         s->fw = NULL;
@@ -1075,7 +1075,7 @@ static void cim_realize(PCIDevice *pdev, Error **errp)
 err_pcie:
     pcie_cap_exit(pdev);
 err_fw:
-    cim_fw_destroy(s->fw);
+    cimfw_destroy(s->fw);
     s->fw = NULL;
 }
 
@@ -1102,7 +1102,7 @@ static void cim_exit(PCIDevice *pdev)
     pcie_cap_exit(pdev);
     g_free(s->cmdbuf);
     s->cmdbuf = NULL;
-    cim_fw_destroy(s->fw);
+    cimfw_destroy(s->fw);
     s->fw = NULL;
 }
 
@@ -1118,7 +1118,7 @@ static void cim_reset(DeviceState *dev)
 /* Properties ------------------------------------------------------------- */
 
 /*
- * Geometry defaults are the model's (cim_fw_config_default), filled into
+ * Geometry defaults are the model's (cimfw_config_default), filled into
  * this table by class_init so that "-device cim-pci,help" and "info qtree"
  * show them.
  */
@@ -1144,10 +1144,10 @@ static Property cim_properties[] = {
 
 static void cim_set_prop_defaults(void)
 {
-    struct cim_fw_config cfg;
+    struct cimfw_config cfg;
     Property *p;
 
-    cim_fw_config_default(&cfg);
+    cimfw_config_default(&cfg);
     for (p = cim_properties; p->name; p++) {
         if (!strcmp(p->name, "seed")) {
             p->defval.u = cfg.seed;

@@ -25,7 +25,7 @@ struct cim_conv2d {
 	float *cols;			/* n_max*oh*ow x k */
 	float *rows;			/* n_max*oh*ow x out_ch */
 	float *wtmp;			/* k x out_ch */
-	float *gpart;			/* CIM_PAR_MAX x k x out_ch */
+	float *gpart;			/* CIMFW_PAR_MAX x k x out_ch */
 	float *padded;			/* an image with its zero border, per part */
 	size_t padded_len;		/* floats of one */
 };
@@ -67,12 +67,12 @@ int cim_conv2d_create(struct cim_device *dev,
 	c->cols = malloc(npix * c->k * sizeof(float));
 	c->rows = malloc(npix * s->out_ch * sizeof(float));
 	c->wtmp = malloc((size_t)c->k * s->out_ch * sizeof(float));
-	c->gpart = malloc((size_t)CIM_PAR_MAX * c->k * s->out_ch *
+	c->gpart = malloc((size_t)CIMFW_PAR_MAX * c->k * s->out_ch *
 			  sizeof(float));
 	/* zeroed once: the border stays 0, im2col_rows() writes the inside */
 	c->padded_len = (size_t)s->in_ch * (s->in_h + 2 * s->pad) *
 			(s->in_w + 2 * s->pad);
-	c->padded = calloc(CIM_PAR_MAX * c->padded_len, sizeof(float));
+	c->padded = calloc(CIMFW_PAR_MAX * c->padded_len, sizeof(float));
 	if (!c->cols || !c->rows || !c->wtmp || !c->gpart || !c->padded) {
 		ret = -ENOMEM;
 		goto fail;
@@ -245,8 +245,8 @@ struct rows_job {
 static void im2col_part(void *arg, unsigned int part, unsigned int nparts)
 {
 	struct rows_job *j = arg;
-	size_t a = cim_par_first(j->m, part, nparts);
-	size_t b = cim_par_first(j->m, part + 1, nparts);
+	size_t a = cimfw_par_first(j->m, part, nparts);
+	size_t b = cimfw_par_first(j->m, part + 1, nparts);
 
 	im2col_rows(j->c, j->src, j->first + a, b - a, j->dst + a * j->c->k,
 		    j->c->padded + part * j->c->padded_len);
@@ -259,7 +259,7 @@ static void im2col_par(struct cim_conv2d *c, const float *x, size_t first,
 	struct rows_job j = { c, x, dst, first, m, 1.0f };
 
 	/* a copied value costs about what 8 multiply-adds of a VMM do */
-	cim_par_run(cim_par_parts(8.0 * m * c->k), im2col_part, &j);
+	cimfw_par_run(cimfw_par_parts(8.0 * m * c->k), im2col_part, &j);
 }
 
 /* x (NCHW) into c->cols, one row per output pixel, zeros for padding */
@@ -382,8 +382,8 @@ static void col2im_rows(const struct cim_conv2d *c, const float *cols,
 static void to_nchw_part(void *arg, unsigned int part, unsigned int nparts)
 {
 	struct rows_job *j = arg;
-	size_t a = cim_par_first(j->m, part, nparts);
-	size_t b = cim_par_first(j->m, part + 1, nparts);
+	size_t a = cimfw_par_first(j->m, part, nparts);
+	size_t b = cimfw_par_first(j->m, part + 1, nparts);
 
 	rows_to_nchw(j->c, j->src + a * j->c->s.out_ch, j->first + a, b - a,
 		     j->wm, j->dst);
@@ -395,7 +395,7 @@ static void to_nchw_par(struct cim_conv2d *c, const float *rows,
 {
 	struct rows_job j = { c, rows, y, first, m, wm };
 
-	cim_par_run(cim_par_parts(8.0 * m * c->s.out_ch), to_nchw_part, &j);
+	cimfw_par_run(cimfw_par_parts(8.0 * m * c->s.out_ch), to_nchw_part, &j);
 }
 
 /*
@@ -408,8 +408,8 @@ static void col2im_part(void *arg, unsigned int part, unsigned int nparts)
 	struct rows_job *j = arg;
 	size_t pix = (size_t)j->c->oh * j->c->ow, end = j->first + j->m;
 	size_t img0 = j->first / pix, nimg = (end - 1) / pix + 1 - img0;
-	size_t a = (img0 + cim_par_first(nimg, part, nparts)) * pix;
-	size_t b = (img0 + cim_par_first(nimg, part + 1, nparts)) * pix;
+	size_t a = (img0 + cimfw_par_first(nimg, part, nparts)) * pix;
+	size_t b = (img0 + cimfw_par_first(nimg, part + 1, nparts)) * pix;
 
 	a = a < j->first ? j->first : a;
 	b = b > end ? end : b;
@@ -423,7 +423,7 @@ static void col2im_par(struct cim_conv2d *c, const float *cols, size_t first,
 {
 	struct rows_job j = { c, cols, dx, first, m, wm };
 
-	cim_par_run(cim_par_parts(8.0 * m * c->k), col2im_part, &j);
+	cimfw_par_run(cimfw_par_parts(8.0 * m * c->k), col2im_part, &j);
 }
 
 /* the rows of one linear call, from @off of @total */
@@ -561,8 +561,8 @@ static void grad_part(void *arg, unsigned int part, unsigned int nparts)
 {
 	struct grad_job *j = arg;
 	struct cim_conv2d *c = j->c;
-	size_t a = cim_par_first(j->m, part, nparts);
-	size_t b = cim_par_first(j->m, part + 1, nparts);
+	size_t a = cimfw_par_first(j->m, part, nparts);
+	size_t b = cimfw_par_first(j->m, part + 1, nparts);
 	unsigned int oc = c->s.out_ch;
 	float *g = c->gpart + (size_t)part * c->k * oc;
 
@@ -593,13 +593,13 @@ int cim_conv2d_weight_grad(struct cim_conv2d *c, const float *x,
 		return -EINVAL;
 	j = (struct grad_job){ c, x, dy, (size_t)n * c->oh * c->ow };
 	/*
-	 * Always CIM_PAR_MAX parts, summed in part order: the same bits
+	 * Always CIMFW_PAR_MAX parts, summed in part order: the same bits
 	 * whatever the number of threads that run them.
 	 */
-	cim_par_run(CIM_PAR_MAX, grad_part, &j);
+	cimfw_par_run(CIMFW_PAR_MAX, grad_part, &j);
 	len = (size_t)c->k * c->s.out_ch;
 	memcpy(gw, c->gpart, len * sizeof(*gw));
-	for (p = 1; p < CIM_PAR_MAX; p++)
+	for (p = 1; p < CIMFW_PAR_MAX; p++)
 		for (i = 0; i < len; i++)
 			gw[i] += c->gpart[p * len + i];
 	return 0;

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cim_fw.h"
+#include "cimfw.h"
 #include "pcidev.h"
 #include "tap.h"
 
@@ -293,13 +293,13 @@ static void t_geometry(struct tap_test *t, struct cim_dev *d)
 	};
 	const char *mode = getenv("CIM_GEOMETRY");
 	struct cim_expect *e = &expect[d->index];
-	struct cim_fw_config cfg;
+	struct cimfw_config cfg;
 	uint32_t want[sizeof(regs) / sizeof(regs[0])];
 	uint32_t v, batch, cmdbuf;
 	uint64_t seed;
 	size_t i;
 
-	cim_fw_config_default(&cfg);
+	cimfw_config_default(&cfg);
 	cfg.seed = (uint64_t)cim_rd(d, CIM_REG_SEED_HI) << 32 |
 		   cim_rd(d, CIM_REG_SEED_LO);
 	cfg.xbar_count = cim_rd(d, CIM_REG_XBAR_COUNT);
@@ -313,7 +313,7 @@ static void t_geometry(struct tap_test *t, struct cim_dev *d)
 	cfg.ap_cols = cim_rd(d, CIM_REG_AP_COLS);
 	cfg.ap_domains = cim_rd(d, CIM_REG_AP_DOMAINS);
 	cfg.ap_group_tracks = cim_rd(d, CIM_REG_AP_GROUP_TRACKS);
-	EXPECT(t, cim_fw_config_check(&cfg) == 0,
+	EXPECT(t, cimfw_config_check(&cfg) == 0,
 	       "geometry outside the architectural limits");
 	tap_diag("%s: %u crossbars %ux%u, %u levels, DAC %u ADC %u bits; %u APs %ux%u, %u domains; seed 0x%llx",
 		 d->bdf, cfg.xbar_count, cfg.xbar_rows, cfg.xbar_cols,
@@ -335,7 +335,7 @@ static void t_geometry(struct tap_test *t, struct cim_dev *d)
 
 	if (mode && !strcmp(mode, "any"))
 		return;
-	cim_fw_config_default(&cfg);
+	cimfw_config_default(&cfg);
 	want[0] = cfg.xbar_count;
 	want[1] = cfg.xbar_rows;
 	want[2] = cfg.xbar_cols;

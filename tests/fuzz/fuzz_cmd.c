@@ -2,7 +2,7 @@
 /*
  * libFuzzer target for the command processor: the input is a command
  * buffer, the DMA behaviour of the job and the initial bytes of a small
- * bus-memory arena; cim_fw_execute() runs it on a small model, reset
+ * bus-memory arena; cimfw_execute() runs it on a small model, reset
  * before every input so that a crash reproduces from its input alone.
  * After each run it checks what must hold for any input:
  *
@@ -53,7 +53,7 @@ enum {
 	FZ_MAP = 1 << 0,	/* offer @map, so outputs go in place */
 	FZ_FAIL_READ = 1 << 1,
 	FZ_FAIL_WRITE = 1 << 2,
-	FZ_NO_DMA = 1 << 3,	/* no struct cim_fw_dma at all */
+	FZ_NO_DMA = 1 << 3,	/* no struct cimfw_dma at all */
 	FZ_ABORT = 1 << 4,	/* an @aborted callback */
 };
 
@@ -63,7 +63,7 @@ struct fuzz_hdr {
 	uint16_t cmd_len;
 };
 
-static struct cim_fw *fw, *twin;
+static struct cimfw *fw, *twin;
 /* FUZZ_CMD_TRACE set: each input's completion on stderr (seed checks) */
 static bool trace;
 /* GUARD | arena | GUARD */
@@ -142,13 +142,13 @@ static uint64_t hash(uint64_t h, const void *p, size_t n)
 }
 
 /* Everything a packet may change, in one FNV-1a hash. */
-static uint64_t state_hash(const struct cim_fw *f)
+static uint64_t state_hash(const struct cimfw *f)
 {
 	uint64_t h = hash(0xcbf29ce484222325ull, &f->meter, sizeof(f->meter));
 	unsigned int i;
 
 	for (i = 0; i < f->cfg.xbar_count; i++) {
-		const struct cim_xbar *xb = &f->xbars[i];
+		const struct cimfw_xbar *xb = &f->xbars[i];
 		size_t n = (size_t)xb->rows * xb->cols;
 
 		h = hash(h, xb->kp, n);
@@ -158,7 +158,7 @@ static uint64_t state_hash(const struct cim_fw *f)
 		h = hash(h, &xb->read, sizeof(xb->read));
 	}
 	for (i = 0; i < f->cfg.ap_count; i++) {
-		const struct cim_ap *ap = &f->aps[i];
+		const struct cimfw_ap *ap = &f->aps[i];
 		size_t w = ap->words * sizeof(uint64_t);
 
 		h = hash(h, ap->bits, (size_t)ap->cols * ap->domains * w);
@@ -231,14 +231,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct cim_fw_config cfg;
+	struct cimfw_config cfg;
 
 	(void)argc;
 	(void)argv;
 	/* one thread: the same bits and no pool to race with the fuzzer */
 	setenv("CIM_FW_THREADS", "1", 1);
 	trace = getenv("FUZZ_CMD_TRACE") != NULL;
-	cim_fw_config_default(&cfg);
+	cimfw_config_default(&cfg);
 	/* small, with every non-ideality on */
 	cfg.xbar_count = 2;
 	cfg.xbar_rows = 16;
@@ -250,7 +250,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	cfg.ap_domains = 8;
 	cfg.ap_group_tracks = 16;
 	cfg.stuck_prob = 0.05;
-	if (cim_fw_create(&cfg, &fw) || cim_fw_create(&cfg, &twin))
+	if (cimfw_create(&cfg, &fw) || cimfw_create(&cfg, &twin))
 		abort();
 	mem = malloc(ARENA_SIZE + 2 * GUARD);
 	cmd = malloc(1u << 16);
@@ -264,7 +264,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct cim_fw_dma dma = {
+	struct cimfw_dma dma = {
 		.read = fz_read, .write = fz_write,
 	};
 	struct cim_job_completion done, prefix;
@@ -288,12 +288,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		dma.map = fz_map;
 	if (h.mode & FZ_ABORT)
 		dma.aborted = fz_aborted;
-	cim_fw_reset(fw);
-	st = cim_fw_execute(fw, cmd, len, h.mode & FZ_NO_DMA ? NULL : &dma,
+	cimfw_reset(fw);
+	st = cimfw_execute(fw, cmd, len, h.mode & FZ_NO_DMA ? NULL : &dma,
 			    &done);
 	if (trace)
 		fprintf(stderr, "fuzz_cmd: %zu bytes: %s, %u packets, offset %u "
-			"field %u\n", len, cim_fw_status_name(st),
+			"field %u\n", len, cimfw_status_name(st),
 			done.cmds_done, done.error_offset, done.error_field);
 	check(st, &done, len);
 	if (st == CIM_ST_OK || st == CIM_ST_DMA || st == CIM_ST_ABORTED ||
@@ -304,8 +304,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(arena, data + len, rest);
 	memset(arena + rest, 0, ARENA_SIZE - rest);
 	job = (struct job){ .mode = h.mode, .abort_after = h.abort_after };
-	cim_fw_reset(twin);
-	if (cim_fw_execute(twin, cmd, done.error_offset,
+	cimfw_reset(twin);
+	if (cimfw_execute(twin, cmd, done.error_offset,
 			   h.mode & FZ_NO_DMA ? NULL : &dma, &prefix) ||
 	    prefix.cmds_done != done.cmds_done)
 		die("the packets before the rejected one fail alone", &done,

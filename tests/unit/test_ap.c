@@ -22,10 +22,10 @@
 #define KM(col, bit)	((uint16_t)((col) | ((bit) ? CIM_AP_KM_BIT : 0)))
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
-static struct cim_fw_config cfg;
-static struct cim_ap ap;
-static struct cim_meter meter;
-static struct cim_rng rng;
+static struct cimfw_config cfg;
+static struct cimfw_ap ap;
+static struct cimfw_meter meter;
+static struct cimfw_rng rng;
 static uint64_t va[ROWS], vb[ROWS], vc[ROWS], got[ROWS];
 
 static void setup(void)
@@ -35,15 +35,15 @@ static void setup(void)
 	cfg.ap_cols = COLS;
 	cfg.ap_domains = DOMAINS;
 	cfg.ap_group_tracks = TRACKS;
-	ck_assert_int_eq(cim_fw_config_check(&cfg), 0);
-	ck_assert_int_eq(cim_ap_init(&ap, &cfg), 0);
+	ck_assert_int_eq(cimfw_config_check(&cfg), 0);
+	ck_assert_int_eq(cimfw_ap_init(&ap, &cfg), 0);
 	memset(&meter, 0, sizeof(meter));
-	cim_rng_seed(&rng, 2024, 99);
+	cimfw_rng_seed(&rng, 2024, 99);
 }
 
 static void teardown(void)
 {
-	cim_ap_fini(&ap);
+	cimfw_ap_fini(&ap);
 }
 
 static uint64_t field_mask(unsigned int n)
@@ -65,7 +65,7 @@ static void random_vals(uint64_t *v, unsigned int n)
 	unsigned int i;
 
 	for (i = 0; i < ROWS; i++)
-		v[i] = cim_rng_next(&rng) & field_mask(n);
+		v[i] = cimfw_rng_next(&rng) & field_mask(n);
 }
 
 static uint64_t popcount_rows(const uint64_t *v)
@@ -80,12 +80,12 @@ static uint64_t popcount_rows(const uint64_t *v)
 
 static void load(unsigned int col, unsigned int n, const uint64_t *v)
 {
-	cim_ap_load_rows(&ap, 0, ROWS, col, n, v, &meter);
+	cimfw_ap_load_rows(&ap, 0, ROWS, col, n, v, &meter);
 }
 
 static void read_field(unsigned int col, unsigned int n, uint64_t *v)
 {
-	cim_ap_read_rows(&ap, 0, ROWS, col, n, v, &meter);
+	cimfw_ap_read_rows(&ap, 0, ROWS, col, n, v, &meter);
 }
 
 static int tag_of(unsigned int row)
@@ -97,9 +97,9 @@ static void run(const struct cim_ap_inst *prog, unsigned int n)
 {
 	unsigned int bad = 12345;
 
-	ck_assert_int_eq(cim_ap_check(&ap, prog, n, &bad), CIM_ST_OK);
+	ck_assert_int_eq(cimfw_ap_check(&ap, prog, n, &bad), CIM_ST_OK);
 	ck_assert_uint_eq(bad, 12345);
-	cim_ap_run(&ap, prog, n, &meter);
+	cimfw_ap_run(&ap, prog, n, &meter);
 }
 
 static void run1(struct cim_ap_inst in)
@@ -136,7 +136,7 @@ START_TEST(test_ap_reset_state)
 	random_vals(va, 64);
 	load(10, 64, va);
 	ap.regs[3] = 7;
-	cim_ap_reset(&ap);
+	cimfw_ap_reset(&ap);
 	read_field(10, 64, got);
 	for (r = 0; r < ROWS; r++)
 		ck_assert_uint_eq(got[r], 0);
@@ -156,7 +156,7 @@ START_TEST(test_ap_load_read_roundtrip)
 		ck_assert_uint_eq(got[r], va[r]);
 	/* a window: neighbours keep their bits, high src bits are ignored */
 	memset(part, 0xff, sizeof(part));
-	cim_ap_load_rows(&ap, 100, 5, 72, 3, part, &meter);
+	cimfw_ap_load_rows(&ap, 100, 5, 72, 3, part, &meter);
 	read_field(70, 64, got);
 	for (r = 0; r < ROWS; r++) {
 		uint64_t want = va[r];
@@ -234,7 +234,7 @@ START_TEST(test_ap_km_set_last_wins)
 		I(CIM_AP_KM_SET, 3, KM(5, 1), KM(6, 1), KM(5, 0)),
 		I(CIM_AP_COMPARE, CIM_AP_CMP_SET, 0),
 	};
-	const struct cim_cost_params *c = &cfg.cost;
+	const struct cimfw_cost_params *c = &cfg.cost;
 	unsigned int r;
 
 	random_vals(va, 2);
@@ -368,7 +368,7 @@ START_TEST(test_ap_tagops)
 	}
 	ck_assert_uint_eq(ap.tag[ap.words - 1] >> (ROWS % 64), 0);
 	run1(I(CIM_AP_TAGOP, CIM_AP_TAG_SWAP, 0));
-	cim_ap_read_tags(&ap, 0, ROWS, t);
+	cimfw_ap_read_tags(&ap, 0, ROWS, t);
 	for (r = 0; r < ROWS; r++) {
 		ck_assert_int_eq(t[r / 64] >> (r % 64) & 1, vb[r] && va[r]);
 		ck_assert_int_eq(ap.tag2[r / 64] >> (r % 64) & 1,
@@ -391,7 +391,7 @@ START_TEST(test_ap_read_tags_window)
 	load(0, 1, va);
 	run1(I(CIM_AP_KM_SET, 1, KM(0, 1)));
 	run1(I(CIM_AP_COMPARE, 0, 0));
-	cim_ap_read_tags(&ap, 37, 70, t);
+	cimfw_ap_read_tags(&ap, 37, 70, t);
 	for (k = 0; k < 70; k++)
 		ck_assert_uint_eq(t[k / 64] >> (k % 64) & 1, va[37 + k]);
 	ck_assert_uint_eq(t[1] >> 6, 0);
@@ -439,7 +439,7 @@ START_TEST(test_ap_rowen_restricts)
 		I(CIM_AP_KM_SET, 1, KM(2, 1)),
 		I(CIM_AP_WRITE, 0, 0),
 	};
-	const struct cim_cost_params *c = &cfg.cost;
+	const struct cimfw_cost_params *c = &cfg.cost;
 	uint64_t active;
 	unsigned int r;
 
@@ -495,8 +495,8 @@ static unsigned int widths(unsigned int *m, unsigned int *n, unsigned int i)
 		*m = fixed[i][0];
 		*n = fixed[i][1];
 	} else {
-		*n = 1 + (unsigned int)(cim_rng_next(&rng) % 64);
-		*m = 1 + (unsigned int)(cim_rng_next(&rng) % *n);
+		*n = 1 + (unsigned int)(cimfw_rng_next(&rng) % 64);
+		*m = 1 + (unsigned int)(cimfw_rng_next(&rng) % *n);
 	}
 	return i < 30;
 }
@@ -908,7 +908,7 @@ static void mc_copy(struct mc *p, unsigned int src, unsigned int n,
 	}
 }
 
-static void ap_state_eq(const struct cim_ap *x, const struct cim_ap *y,
+static void ap_state_eq(const struct cimfw_ap *x, const struct cimfw_ap *y,
 			const char *what)
 {
 	size_t planes = (size_t)x->cols * x->domains * x->words;
@@ -938,14 +938,14 @@ START_TEST(test_ap_macros_equal_microcode)
 		{ 1, 1 }, { 4, 13 }, { 7, 7 }, { 5, 64 }, { 64, 64 },
 	};
 	struct cim_ap_inst *prog = malloc(40000 * sizeof(*prog));
-	struct cim_meter m2;
-	struct cim_ap ap2;
+	struct cimfw_meter m2;
+	struct cimfw_ap ap2;
 	struct mc mc = { .in = prog };
 	unsigned int mode, f, i, r, w;
 	char what[64];
 
 	ck_assert_ptr_nonnull(prog);
-	ck_assert_int_eq(cim_ap_init(&ap2, &cfg), 0);
+	ck_assert_int_eq(cimfw_ap_init(&ap2, &cfg), 0);
 	for (mode = 0; mode < 3; mode++) {
 		/* ROWEN: rows 70..199 at random (words 1..3), all, none */
 		random_vals(vc, 1);
@@ -977,8 +977,8 @@ START_TEST(test_ap_macros_equal_microcode)
 				mc_add(&mc, flags[f], A_COL, m, B_COL, n,
 				       C_COL, pred);
 				/* the twin: the same state, the microcode */
-				cim_ap_fini(&ap2);
-				ck_assert_int_eq(cim_ap_init(&ap2, &cfg), 0);
+				cimfw_ap_fini(&ap2);
+				ck_assert_int_eq(cimfw_ap_init(&ap2, &cfg), 0);
 				memcpy(ap2.bits, ap.bits,
 				       (size_t)ap.cols * ap.domains *
 				       ap.words * sizeof(*ap.bits));
@@ -995,10 +995,10 @@ START_TEST(test_ap_macros_equal_microcode)
 				       (uint16_t)m, B_COL, (uint16_t)n, C_COL,
 				       pred >= 0 ? P_COL : 0));
 				ck_assert_uint_le(mc.n, 40000);
-				ck_assert_int_eq(cim_ap_check(&ap2, mc.in,
+				ck_assert_int_eq(cimfw_ap_check(&ap2, mc.in,
 							      mc.n, &w),
 						 CIM_ST_OK);
-				cim_ap_run(&ap2, mc.in, mc.n, &m2);
+				cimfw_ap_run(&ap2, mc.in, mc.n, &m2);
 				snprintf(what, sizeof(what),
 					 "rowen %u flags %u m %u n %u", mode,
 					 flags[f], m, n);
@@ -1008,7 +1008,7 @@ START_TEST(test_ap_macros_equal_microcode)
 					      "%s: meters differ", what);
 			}
 	}
-	cim_ap_fini(&ap2);
+	cimfw_ap_fini(&ap2);
 	free(prog);
 }
 END_TEST
@@ -1108,7 +1108,7 @@ START_TEST(test_ap_check_rejects)
 	struct cim_ap_inst prog[2] = { I(CIM_AP_KM_CLEAR, 0, 0), b->in };
 	unsigned int bad = 99;
 
-	ck_assert_msg(cim_ap_check(&ap, prog, 2, &bad) == CIM_ST_BAD_INST,
+	ck_assert_msg(cimfw_ap_check(&ap, prog, 2, &bad) == CIM_ST_BAD_INST,
 		      "accepted: %s", b->what);
 	ck_assert_msg(bad == 1, "%s: index %u", b->what, bad);
 }
@@ -1133,7 +1133,7 @@ START_TEST(test_ap_check_accepts_edges)
 	};
 	unsigned int bad = 99;
 
-	ck_assert_int_eq(cim_ap_check(&ap, prog, NELEM(prog), &bad),
+	ck_assert_int_eq(cimfw_ap_check(&ap, prog, NELEM(prog), &bad),
 			 CIM_ST_OK);
 }
 END_TEST
@@ -1153,15 +1153,15 @@ START_TEST(test_ap_check_simulates_shifts)
 	};
 	unsigned int bad = 99;
 
-	ck_assert_int_eq(cim_ap_check(&ap, ok, NELEM(ok), &bad), CIM_ST_OK);
-	ck_assert_int_eq(cim_ap_check(&ap, bad_prog, NELEM(bad_prog), &bad),
+	ck_assert_int_eq(cimfw_ap_check(&ap, ok, NELEM(ok), &bad), CIM_ST_OK);
+	ck_assert_int_eq(cimfw_ap_check(&ap, bad_prog, NELEM(bad_prog), &bad),
 			 CIM_ST_BAD_INST);
 	ck_assert_uint_eq(bad, 2);
 	/* from the AP's current offsets */
 	run1(I(CIM_AP_SHIFT, 0, 2, DOMAINS - 1));
-	ck_assert_int_eq(cim_ap_check(&ap, ok, 1, &bad), CIM_ST_BAD_INST);
+	ck_assert_int_eq(cimfw_ap_check(&ap, ok, 1, &bad), CIM_ST_BAD_INST);
 	ck_assert_uint_eq(bad, 0);
-	ck_assert_int_eq(cim_ap_check(&ap, &ok[3], 1, &bad), CIM_ST_OK);
+	ck_assert_int_eq(cimfw_ap_check(&ap, &ok[3], 1, &bad), CIM_ST_OK);
 }
 END_TEST
 
@@ -1177,9 +1177,9 @@ START_TEST(test_ap_rejected_program_changes_nothing)
 		I(CIM_AP_ADD, 0, A_COL, 9, B_COL, 8, C_COL),
 	};
 	size_t size = (size_t)COLS * DOMAINS * ap.words * sizeof(uint64_t);
-	struct cim_meter before;
+	struct cimfw_meter before;
 	uint64_t *bits = malloc(size);
-	struct cim_ap copy;
+	struct cimfw_ap copy;
 	unsigned int bad = 99;
 
 	ck_assert_ptr_nonnull(bits);
@@ -1190,7 +1190,7 @@ START_TEST(test_ap_rejected_program_changes_nothing)
 	memcpy(bits, ap.bits, size);
 	copy = ap;
 	before = meter;
-	ck_assert_int_eq(cim_ap_check(&ap, prog, NELEM(prog), &bad),
+	ck_assert_int_eq(cimfw_ap_check(&ap, prog, NELEM(prog), &bad),
 			 CIM_ST_BAD_INST);
 	ck_assert_uint_eq(bad, NELEM(prog) - 1);
 	ck_assert_mem_eq(bits, ap.bits, size);
@@ -1219,7 +1219,7 @@ START_TEST(test_ap_cost_small_program)
 		I(CIM_AP_TAGCOUNT, 0, 0),
 		I(CIM_AP_FIRSTTAG, 0, 1),
 	};
-	const struct cim_cost_params *c = &cfg.cost;
+	const struct cimfw_cost_params *c = &cfg.cost;
 	double e_cmp, e_wr, e_sh, e_tag, e_io, t;
 	unsigned int r;
 
@@ -1277,10 +1277,10 @@ END_TEST
 /* the read side of the I/O, and its cost per bit and per row */
 START_TEST(test_ap_cost_io_read)
 {
-	const struct cim_cost_params *c = &cfg.cost;
+	const struct cimfw_cost_params *c = &cfg.cost;
 	uint64_t out[10];
 
-	cim_ap_read_rows(&ap, 7, 10, 3, 5, out, &meter);
+	cimfw_ap_read_rows(&ap, 7, 10, 3, 5, out, &meter);
 	ck_assert_uint_eq(meter.ap_io_bits, 50);
 	ck_assert_double_eq_tol(meter.energy_fj[CIM_UNIT_AP_IO],
 				50 * c->e_io_read_bit_fj, 1e-6);

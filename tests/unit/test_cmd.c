@@ -19,7 +19,7 @@
 #define UNMAPPED		0x1000ull	/* 8-aligned, outside testmem */
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 
-static struct cim_fw *fw;
+static struct cimfw *fw;
 static struct testmem mem;
 static struct cmdbuf *cb;
 /* bus buffers */
@@ -72,12 +72,12 @@ static void prime(void)
 
 static void setup(void)
 {
-	struct cim_fw_config cfg;
+	struct cimfw_config cfg;
 	uint64_t *rows;
 	unsigned int i;
 
 	unit_config_ideal(&cfg);
-	ck_assert_int_eq(cim_fw_create(&cfg, &fw), 0);
+	ck_assert_int_eq(cimfw_create(&cfg, &fw), 0);
 	testmem_init(&mem);
 	cb = calloc(1, sizeof(*cb));
 	ck_assert_ptr_nonnull(cb);
@@ -99,7 +99,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	cim_fw_destroy(fw);
+	cimfw_destroy(fw);
 	testmem_fini(&mem);
 	free(cb);
 }
@@ -123,12 +123,12 @@ static uint64_t state_hash(void)
 	uint64_t h = 0xcbf29ce484222325ull;
 	unsigned int i;
 
-	cim_fw_counters(fw, &c);
+	cimfw_counters(fw, &c);
 	c.jobs = 0;
 	h = hash(h, &c, sizeof(c));
 	h = hash(h, &fw->meter, sizeof(fw->meter));
 	for (i = 0; i < fw->cfg.xbar_count; i++) {
-		const struct cim_xbar *xb = &fw->xbars[i];
+		const struct cimfw_xbar *xb = &fw->xbars[i];
 		size_t n = (size_t)xb->rows * xb->cols;
 
 		h = hash(h, xb->kp, n);
@@ -138,7 +138,7 @@ static uint64_t state_hash(void)
 		h = hash(h, xb->read.s, sizeof(xb->read.s));
 	}
 	for (i = 0; i < fw->cfg.ap_count; i++) {
-		const struct cim_ap *ap = &fw->aps[i];
+		const struct cimfw_ap *ap = &fw->aps[i];
 		size_t w = ap->words * sizeof(uint64_t);
 
 		h = hash(h, ap->bits, (size_t)ap->cols * ap->domains * w);
@@ -732,7 +732,7 @@ static void run_raw(const void *buf, size_t len, int status,
 	struct cim_job_completion done;
 	uint64_t before = state_hash();
 
-	ck_assert_int_eq(cim_fw_execute(fw, buf, len, &mem.dma, &done),
+	ck_assert_int_eq(cimfw_execute(fw, buf, len, &mem.dma, &done),
 			 status);
 	ck_assert_uint_eq(done.status, status);
 	ck_assert_uint_eq(done.cmds_done, cmds);
@@ -870,7 +870,7 @@ START_TEST(test_cmd_nop_costs_nothing)
 	struct cim_job_completion done;
 	struct cim_counters c;
 
-	cim_fw_counters_reset(fw);
+	cimfw_counters_reset(fw);
 	add_valid(CIM_OP_NOP);
 	add_valid(CIM_OP_NOP);
 	add_valid(CIM_OP_FENCE);
@@ -878,7 +878,7 @@ START_TEST(test_cmd_nop_costs_nothing)
 	ck_assert_uint_eq(done.cmds_done, 3);
 	ck_assert_uint_eq(done.energy_fj, 0);
 	ck_assert_uint_eq(done.device_time_ps, 0);
-	cim_fw_counters(fw, &c);
+	cimfw_counters(fw, &c);
 	ck_assert_uint_eq(c.jobs, 1);
 	ck_assert_uint_eq(c.device_time_ps, 0);
 }
@@ -892,18 +892,18 @@ START_TEST(test_cmd_completion_costs)
 	unsigned int u;
 	double busiest = 0.0;
 
-	cim_fw_counters_reset(fw);
+	cimfw_counters_reset(fw);
 	add_valid(CIM_OP_VMM_FWD);
 	ck_assert_int_eq(cmdbuf_run(fw, cb, &mem, &done), CIM_ST_OK);
 	ck_assert_uint_gt(done.energy_fj, 0);
 	ck_assert_uint_eq(done.energy_fj,
-			  llround(cim_meter_energy_total(&fw->meter)));
+			  llround(cimfw_meter_energy_total(&fw->meter)));
 	for (u = 0; u < CIM_UNIT_COUNT; u++)
 		if (fw->meter.busy_ps[u] > busiest)
 			busiest = fw->meter.busy_ps[u];
 	ck_assert_uint_gt(done.device_time_ps, 0);
 	ck_assert_uint_eq(done.device_time_ps, llround(busiest));
-	cim_fw_counters(fw, &c);
+	cimfw_counters(fw, &c);
 	ck_assert_uint_eq(c.device_time_ps, done.device_time_ps);
 	ck_assert_uint_eq(c.vmm_fwd, 3);
 }
@@ -916,7 +916,7 @@ START_TEST(test_cmd_ap_time_adds_up)
 	struct cim_pkt_ap_program *p;
 	const double *busy = fw->meter.busy_ps;
 
-	cim_fw_counters_reset(fw);
+	cimfw_counters_reset(fw);
 	p = add_valid(CIM_OP_AP_PROGRAM);
 	p->inst[0].op = CIM_AP_COMPARE;
 	p->inst[1].op = CIM_AP_TAGCOUNT;
@@ -980,7 +980,7 @@ START_TEST(test_cmd_no_dma_callbacks)
 	struct cim_job_completion done;
 
 	add_valid(CIM_OP_VMM_FWD);
-	ck_assert_int_eq(cim_fw_execute(fw, cb->words, cb->len, NULL, &done),
+	ck_assert_int_eq(cimfw_execute(fw, cb->words, cb->len, NULL, &done),
 			 CIM_ST_DMA);
 	ck_assert_uint_eq(done.error_field, FIELD(PV, x));
 }
@@ -1004,7 +1004,7 @@ START_TEST(test_cmd_counters_read_reset)
 	ck_assert_uint_gt(out->energy_fj[CIM_UNIT_ADC], 0);
 	/* nothing written past the struct */
 	ck_assert_uint_eq(((uint8_t *)out)[sizeof(*out)], 0xaa);
-	cim_fw_counters(fw, &now);
+	cimfw_counters(fw, &now);
 	ck_assert_uint_eq(now.vmm_fwd, 0);
 	ck_assert_uint_eq(now.energy_fj[CIM_UNIT_ADC], 0);
 	ck_assert_uint_eq(now.jobs, 1);		/* this job */
@@ -1037,10 +1037,10 @@ START_TEST(test_cmd_counters_reset_packet)
 	add_valid(CIM_OP_VMM_FWD);
 	add_valid(CIM_OP_COUNTERS_RESET);
 	ck_assert_int_eq(cmdbuf_run(fw, cb, &mem, &done), CIM_ST_OK);
-	cim_fw_counters(fw, &c);
+	cimfw_counters(fw, &c);
 	ck_assert_uint_eq(c.vmm_fwd, 0);
 	ck_assert_uint_eq(c.jobs, 1);
-	ck_assert_uint_eq(cim_meter_energy_total(&fw->meter), 0);
+	ck_assert_uint_eq(cimfw_meter_energy_total(&fw->meter), 0);
 }
 END_TEST
 
@@ -1049,11 +1049,11 @@ START_TEST(test_cmd_jobs_counted)
 	struct cim_job_completion done;
 	struct cim_counters c;
 
-	cim_fw_counters_reset(fw);
-	cim_fw_execute(fw, cb->words, 0, &mem.dma, &done);
+	cimfw_counters_reset(fw);
+	cimfw_execute(fw, cb->words, 0, &mem.dma, &done);
 	cmdbuf_add(cb, 0x7777, 0, 8);
 	cmdbuf_run(fw, cb, &mem, &done);
-	cim_fw_counters(fw, &c);
+	cimfw_counters(fw, &c);
 	ck_assert_uint_eq(c.jobs, 2);
 }
 END_TEST
@@ -1068,48 +1068,48 @@ static const uint64_t interesting[] = {
 };
 
 /* A buffer of valid packets, then a few fields overwritten. */
-static void fuzz_mutated(struct cim_rng *r)
+static void fuzz_mutated(struct cimfw_rng *r)
 {
-	unsigned int n = 1 + cim_rng_next(r) % 6, k, m;
+	unsigned int n = 1 + cimfw_rng_next(r) % 6, k, m;
 	uint8_t *bytes = (uint8_t *)cb->words;
 	uint64_t v;
 	size_t off;
 
 	cb->len = 0;
 	for (k = 0; k < n; k++)
-		add_valid(all_ops[cim_rng_next(r) % ARRAY_SIZE(all_ops)]);
-	m = 1 + cim_rng_next(r) % 4;
+		add_valid(all_ops[cimfw_rng_next(r) % ARRAY_SIZE(all_ops)]);
+	m = 1 + cimfw_rng_next(r) % 4;
 	for (k = 0; k < m; k++) {
-		off = (cim_rng_next(r) % cb->len) & ~(size_t)1;
-		v = cim_rng_next(r) % 2 ? cim_rng_next(r) :
-		    interesting[cim_rng_next(r) % ARRAY_SIZE(interesting)];
+		off = (cimfw_rng_next(r) % cb->len) & ~(size_t)1;
+		v = cimfw_rng_next(r) % 2 ? cimfw_rng_next(r) :
+		    interesting[cimfw_rng_next(r) % ARRAY_SIZE(interesting)];
 		memcpy(bytes + off, &v, cb->len - off < 8 ? cb->len - off : 8);
 	}
 }
 
-static void fuzz_random(struct cim_rng *r)
+static void fuzz_random(struct cimfw_rng *r)
 {
-	size_t i, words = 1 + cim_rng_next(r) % 32;
+	size_t i, words = 1 + cimfw_rng_next(r) % 32;
 
 	for (i = 0; i < words; i++)
-		cb->words[i] = cim_rng_next(r);
-	cb->len = words * 8 - cim_rng_next(r) % 8;
+		cb->words[i] = cimfw_rng_next(r);
+	cb->len = words * 8 - cimfw_rng_next(r) % 8;
 }
 
 START_TEST(test_cmd_fuzz)
 {
 	struct cim_job_completion done;
-	struct cim_rng r;
+	struct cimfw_rng r;
 	unsigned int i;
 	int st;
 
-	cim_rng_seed(&r, 12345, 99);
+	cimfw_rng_seed(&r, 12345, 99);
 	for (i = 0; i < 6000; i++) {
 		if (i % 3)
 			fuzz_mutated(&r);
 		else
 			fuzz_random(&r);
-		mem.fail_read = cim_rng_next(&r) % 16 == 0 ? 1 : 0;
+		mem.fail_read = cimfw_rng_next(&r) % 16 == 0 ? 1 : 0;
 		mem.reads = 0;
 		st = cmdbuf_run(fw, cb, &mem, &done);
 		ck_assert_int_ge(st, 0);
@@ -1166,7 +1166,7 @@ START_TEST(test_cmd_abort_between_packets)
 	const unsigned int k = _i + 1;
 	struct cim_job_completion done, part;
 	uint64_t *fence = testmem_ptr(&mem, b_fence);
-	struct cim_fw_dma dma = mem.dma;
+	struct cimfw_dma dma = mem.dma;
 	size_t full;
 
 	abort_job();
@@ -1183,7 +1183,7 @@ START_TEST(test_cmd_abort_between_packets)
 	dma.aborted = probe_aborted;
 	if (k == 5)
 		probe.after = 99;	/* never: every packet runs */
-	ck_assert_int_eq(cim_fw_execute(fw, cb->words, cb->len, &dma, &done),
+	ck_assert_int_eq(cimfw_execute(fw, cb->words, cb->len, &dma, &done),
 			 k == 5 ? CIM_ST_OK : CIM_ST_ABORTED);
 	ck_assert_uint_eq(probe.calls, k == 5 ? 4 : k);
 	ck_assert_uint_eq(done.cmds_done, k);
@@ -1202,13 +1202,13 @@ END_TEST
 START_TEST(test_cmd_abort_not_asked)
 {
 	struct cim_job_completion done;
-	struct cim_fw_dma dma = mem.dma;
+	struct cimfw_dma dma = mem.dma;
 
 	probe = (struct abort_probe){ .after = 0 };
 	dma.aborted = probe_aborted;
 	cb->len = 0;
 	add_valid(CIM_OP_VMM_FWD);
-	ck_assert_int_eq(cim_fw_execute(fw, cb->words, cb->len, &dma, &done),
+	ck_assert_int_eq(cimfw_execute(fw, cb->words, cb->len, &dma, &done),
 			 CIM_ST_OK);
 	ck_assert_uint_eq(probe.calls, 0);
 	abort_job();
@@ -1227,7 +1227,7 @@ START_TEST(test_cmd_abort_inside_ap_program)
 {
 	const unsigned int n = 100;
 	struct cim_job_completion done;
-	struct cim_fw_dma dma = mem.dma;
+	struct cimfw_dma dma = mem.dma;
 	struct cim_pkt_ap_program *p;
 	struct cim_counters c0, c1;
 	unsigned int i;
@@ -1242,13 +1242,13 @@ START_TEST(test_cmd_abort_inside_ap_program)
 		memset(&p->inst[i], 0, sizeof(p->inst[i]));
 		p->inst[i].op = CIM_AP_COMPARE;
 	}
-	cim_fw_counters(fw, &c0);
+	cimfw_counters(fw, &c0);
 	/* asked before the AP_PROGRAM, then after 16 and 32 instructions */
 	probe = (struct abort_probe){ .after = 3 };
 	dma.aborted = probe_aborted;
-	ck_assert_int_eq(cim_fw_execute(fw, cb->words, cb->len, &dma, &done),
+	ck_assert_int_eq(cimfw_execute(fw, cb->words, cb->len, &dma, &done),
 			 CIM_ST_ABORTED);
-	cim_fw_counters(fw, &c1);
+	cimfw_counters(fw, &c1);
 	ck_assert_uint_eq(probe.calls, 3);
 	ck_assert_uint_eq(done.cmds_done, 1);
 	ck_assert_uint_eq(done.error_offset, 8);
@@ -1270,7 +1270,7 @@ START_TEST(test_cmd_duu_huge_saturates)
 	/* x d > 0 lowers chi, x d < 0 raises it */
 	static const float sign[] = { 1, 1, -1, -1, -1 };
 	static const float want[] = { -FLT_MAX, -FLT_MAX, 0, FLT_MAX, FLT_MAX };
-	const struct cim_xbar *xb = &fw->xbars[good_win.xbar];
+	const struct cimfw_xbar *xb = &fw->xbars[good_win.xbar];
 	struct cim_duu_report *rep = testmem_ptr(&mem, b_rep);
 	struct cim_job_completion done;
 	struct cim_pkt_duu_update *p;
@@ -1312,9 +1312,9 @@ END_TEST
  * noise, stuck devices, soft bounds), so that a scrub that forgot a
  * noise stream or a stuck device gives other bits than a fresh device.
  */
-static void config_noisy(struct cim_fw_config *cfg)
+static void config_noisy(struct cimfw_config *cfg)
 {
-	cim_fw_config_default(cfg);
+	cimfw_config_default(cfg);
 	cfg->seed = 0x5c2b;
 	cfg->xbar_count = 3;
 	cfg->xbar_rows = 64;
@@ -1333,11 +1333,11 @@ enum {
 	B_OUT = 0x10000, B_OUT_LEN = 0x20000,
 };
 
-static uint64_t unit_hash(const struct cim_fw *f, unsigned int x,
+static uint64_t unit_hash(const struct cimfw *f, unsigned int x,
 			  unsigned int a)
 {
-	const struct cim_xbar *xb = &f->xbars[x];
-	const struct cim_ap *ap = &f->aps[a];
+	const struct cimfw_xbar *xb = &f->xbars[x];
+	const struct cimfw_ap *ap = &f->aps[a];
 	size_t n = (size_t)xb->rows * xb->cols, w = ap->words * 8;
 	uint64_t h = 0xcbf29ce484222325ull;
 
@@ -1360,7 +1360,7 @@ static uint64_t unit_hash(const struct cim_fw *f, unsigned int x,
  * transfer, a VMM after it, AP arithmetic with shifts, and every result
  * read back into the output area, which is cleared first.
  */
-static void scrub_work(struct cim_fw *f, struct testmem *m, unsigned int x,
+static void scrub_work(struct cimfw *f, struct testmem *m, unsigned int x,
 		       unsigned int a)
 {
 	struct cim_job_completion done;
@@ -1460,7 +1460,7 @@ static void scrub_mem(struct testmem *m)
 		rows[i] = (i * 0x9e3779b97f4a7c15ull) & 0xffff;
 }
 
-static int run_scrub(struct cim_fw *f, struct testmem *m, uint64_t xmask,
+static int run_scrub(struct cimfw *f, struct testmem *m, uint64_t xmask,
 		     uint64_t amask, struct cim_job_completion *done)
 {
 	struct cmdbuf *c = calloc(1, sizeof(*c));
@@ -1482,15 +1482,15 @@ static int run_scrub(struct cim_fw *f, struct testmem *m, uint64_t xmask,
  */
 START_TEST(test_cmd_scrub_as_fresh)
 {
-	struct cim_fw_config cfg;
-	struct cim_fw *used, *fresh;
+	struct cimfw_config cfg;
+	struct cimfw *used, *fresh;
 	struct testmem mu, mf;
 	struct cim_job_completion done;
 	uint64_t keep0, keep2;
 
 	config_noisy(&cfg);
-	ck_assert_int_eq(cim_fw_create(&cfg, &used), 0);
-	ck_assert_int_eq(cim_fw_create(&cfg, &fresh), 0);
+	ck_assert_int_eq(cimfw_create(&cfg, &used), 0);
+	ck_assert_int_eq(cimfw_create(&cfg, &fresh), 0);
 	testmem_init(&mu);
 	testmem_init(&mf);
 	scrub_mem(&mu);
@@ -1524,8 +1524,8 @@ START_TEST(test_cmd_scrub_as_fresh)
 	ck_assert_uint_eq(done.device_time_ps, 0);
 	ck_assert_uint_eq(unit_hash(used, 0, 0), keep0);
 
-	cim_fw_destroy(used);
-	cim_fw_destroy(fresh);
+	cimfw_destroy(used);
+	cimfw_destroy(fresh);
 	testmem_fini(&mu);
 	testmem_fini(&mf);
 }
@@ -1539,20 +1539,20 @@ END_TEST
  */
 START_TEST(test_cmd_scrub_cost)
 {
-	const struct cim_cost_params *k;
-	struct cim_fw_config cfg;
-	struct cim_fw *f;
+	const struct cimfw_cost_params *k;
+	struct cimfw_config cfg;
+	struct cimfw *f;
 	struct testmem m;
 	struct cim_job_completion done;
 	struct cim_counters c0, c1;
-	const struct cim_xbar *xb;
-	const struct cim_ap *ap;
+	const struct cimfw_xbar *xb;
+	const struct cimfw_ap *ap;
 	uint64_t pulses = 0, steps = 0, bits = 0, i;
 	unsigned int r, col, n, row_max;
 	double e, t_x, t_a;
 
 	config_noisy(&cfg);
-	ck_assert_int_eq(cim_fw_create(&cfg, &f), 0);
+	ck_assert_int_eq(cimfw_create(&cfg, &f), 0);
 	testmem_init(&m);
 	scrub_mem(&m);
 	scrub_work(f, &m, 1, 2);
@@ -1576,9 +1576,9 @@ START_TEST(test_cmd_scrub_cost)
 	ck_assert_uint_gt(steps, 64);
 	ck_assert_uint_gt(bits, 1000);
 
-	cim_fw_counters(f, &c0);
+	cimfw_counters(f, &c0);
 	ck_assert_int_eq(run_scrub(f, &m, 2, 4, &done), CIM_ST_OK);
-	cim_fw_counters(f, &c1);
+	cimfw_counters(f, &c1);
 	e = pulses * k->e_pulse_fj + bits * k->e_write_bit_fj;
 	t_x = steps * k->t_pulse_ps;
 	t_a = cfg.ap_domains * k->t_write_ps;
@@ -1595,7 +1595,7 @@ START_TEST(test_cmd_scrub_cost)
 	ck_assert_uint_eq(done.device_time_ps,
 			  (uint64_t)llround(t_a));
 
-	cim_fw_destroy(f);
+	cimfw_destroy(f);
 	testmem_fini(&m);
 }
 END_TEST

@@ -13,9 +13,9 @@
 
 START_TEST(test_cost_default_preset)
 {
-	struct cim_cost_params c;
+	struct cimfw_cost_params c;
 
-	ck_assert_int_eq(cim_fw_cost_preset(CIM_COST_DEFAULT, &c), 0);
+	ck_assert_int_eq(cimfw_cost_preset(CIM_COST_DEFAULT, &c), 0);
 	/* ISAAC Table I: 1-bit DACs and 8-bit ADCs at a 100 ns cycle */
 	ck_assert_double_eq_tol(c.e_dac_fj, 8 * 4e-3 * 100e-9 / 1024 * 1e15,
 				1e-6);
@@ -43,15 +43,15 @@ END_TEST
 
 START_TEST(test_cost_other_presets)
 {
-	struct cim_cost_params base, stt, dest;
+	struct cimfw_cost_params base, stt, dest;
 
 	/* zeroed first: the padding takes part in the comparison */
 	memset(&base, 0, sizeof(base));
 	memset(&stt, 0, sizeof(stt));
 	memset(&dest, 0, sizeof(dest));
-	cim_fw_cost_preset(CIM_COST_DEFAULT, &base);
-	ck_assert_int_eq(cim_fw_cost_preset(CIM_COST_STT_TCAM, &stt), 0);
-	ck_assert_int_eq(cim_fw_cost_preset(CIM_COST_DESTINY, &dest), 0);
+	cimfw_cost_preset(CIM_COST_DEFAULT, &base);
+	ck_assert_int_eq(cimfw_cost_preset(CIM_COST_STT_TCAM, &stt), 0);
+	ck_assert_int_eq(cimfw_cost_preset(CIM_COST_DESTINY, &dest), 0);
 	ck_assert_double_eq(stt.e_cmp_bit_fj, 4.7);
 	ck_assert_double_eq(stt.e_write_bit_fj, 690.0);
 	ck_assert_double_eq(stt.e_shift_fj, 100.0);
@@ -70,48 +70,48 @@ END_TEST
 
 START_TEST(test_cost_unknown_preset)
 {
-	struct cim_cost_params c;
+	struct cimfw_cost_params c;
 
-	ck_assert_int_eq(cim_fw_cost_preset(CIM_COST_COUNT, &c), -EINVAL);
-	ck_assert_int_eq(cim_fw_cost_preset((enum cim_cost_preset)-1, &c),
+	ck_assert_int_eq(cimfw_cost_preset(CIM_COST_COUNT, &c), -EINVAL);
+	ck_assert_int_eq(cimfw_cost_preset((enum cim_cost_preset)-1, &c),
 			 -EINVAL);
 }
 END_TEST
 
 START_TEST(test_cost_presets_pass_check)
 {
-	struct cim_fw_config cfg;
-	struct cim_cost_params c;
+	struct cimfw_config cfg;
+	struct cimfw_cost_params c;
 
-	cim_fw_config_default(&cfg);
+	cimfw_config_default(&cfg);
 	memcpy(&c, &cfg.cost, sizeof(c));	/* padding included */
-	cim_fw_cost_preset(CIM_COST_DEFAULT, &c);
+	cimfw_cost_preset(CIM_COST_DEFAULT, &c);
 	ck_assert_mem_eq(&cfg.cost, &c, sizeof(c));
 	ck_assert_int_eq(cfg.cost_preset, CIM_COST_DEFAULT);
-	ck_assert_int_eq(cim_fw_config_check(&cfg), 0);
+	ck_assert_int_eq(cimfw_config_check(&cfg), 0);
 	cfg.cost_preset = CIM_COST_STT_TCAM;
-	cim_fw_cost_preset(cfg.cost_preset, &cfg.cost);
-	ck_assert_int_eq(cim_fw_config_check(&cfg), 0);
+	cimfw_cost_preset(cfg.cost_preset, &cfg.cost);
+	ck_assert_int_eq(cimfw_config_check(&cfg), 0);
 	cfg.cost_preset = CIM_COST_DESTINY;
-	cim_fw_cost_preset(cfg.cost_preset, &cfg.cost);
-	ck_assert_int_eq(cim_fw_config_check(&cfg), 0);
+	cimfw_cost_preset(cfg.cost_preset, &cfg.cost);
+	ck_assert_int_eq(cimfw_config_check(&cfg), 0);
 }
 END_TEST
 
 /* Configuration checks, one test per family of fields -------------------- */
 
-static void expect_rejected(const struct cim_fw_config *cfg)
+static void expect_rejected(const struct cimfw_config *cfg)
 {
-	struct cim_fw *fw = (struct cim_fw *)1;
+	struct cimfw *fw = (struct cimfw *)1;
 
-	ck_assert_int_eq(cim_fw_config_check(cfg), -EINVAL);
-	ck_assert_int_eq(cim_fw_create(cfg, &fw), -EINVAL);
-	ck_assert_ptr_eq(fw, (struct cim_fw *)1);
+	ck_assert_int_eq(cimfw_config_check(cfg), -EINVAL);
+	ck_assert_int_eq(cimfw_create(cfg, &fw), -EINVAL);
+	ck_assert_ptr_eq(fw, (struct cimfw *)1);
 }
 
 #define REJECT(field, bad)				\
 	do {						\
-		struct cim_fw_config c;			\
+		struct cimfw_config c;			\
 		unit_config_ideal(&c);			\
 		c.field = (bad);			\
 		expect_rejected(&c);			\
@@ -164,32 +164,32 @@ END_TEST
 START_TEST(test_config_cost_values)
 {
 	static const size_t doubles[] = {
-		offsetof(struct cim_cost_params, v_read),
-		offsetof(struct cim_cost_params, t_read_ps),
-		offsetof(struct cim_cost_params, e_dac_fj),
-		offsetof(struct cim_cost_params, e_adc_fj),
-		offsetof(struct cim_cost_params, t_adc_ps),
-		offsetof(struct cim_cost_params, e_pulse_fj),
-		offsetof(struct cim_cost_params, t_pulse_ps),
-		offsetof(struct cim_cost_params, e_duu_mac_fj),
-		offsetof(struct cim_cost_params, duu_macs_per_ns),
-		offsetof(struct cim_cost_params, t_verify_read_ps),
-		offsetof(struct cim_cost_params, e_cmp_bit_fj),
-		offsetof(struct cim_cost_params, e_matchline_fj),
-		offsetof(struct cim_cost_params, t_cmp_ps),
-		offsetof(struct cim_cost_params, e_write_bit_fj),
-		offsetof(struct cim_cost_params, t_write_ps),
-		offsetof(struct cim_cost_params, e_shift_fj),
-		offsetof(struct cim_cost_params, t_shift_ps),
-		offsetof(struct cim_cost_params, e_io_read_bit_fj),
-		offsetof(struct cim_cost_params, e_io_write_bit_fj),
-		offsetof(struct cim_cost_params, t_io_read_ps),
-		offsetof(struct cim_cost_params, t_io_write_ps),
-		offsetof(struct cim_cost_params, e_tag_row_fj),
-		offsetof(struct cim_cost_params, t_tag_level_ps),
+		offsetof(struct cimfw_cost_params, v_read),
+		offsetof(struct cimfw_cost_params, t_read_ps),
+		offsetof(struct cimfw_cost_params, e_dac_fj),
+		offsetof(struct cimfw_cost_params, e_adc_fj),
+		offsetof(struct cimfw_cost_params, t_adc_ps),
+		offsetof(struct cimfw_cost_params, e_pulse_fj),
+		offsetof(struct cimfw_cost_params, t_pulse_ps),
+		offsetof(struct cimfw_cost_params, e_duu_mac_fj),
+		offsetof(struct cimfw_cost_params, duu_macs_per_ns),
+		offsetof(struct cimfw_cost_params, t_verify_read_ps),
+		offsetof(struct cimfw_cost_params, e_cmp_bit_fj),
+		offsetof(struct cimfw_cost_params, e_matchline_fj),
+		offsetof(struct cimfw_cost_params, t_cmp_ps),
+		offsetof(struct cimfw_cost_params, e_write_bit_fj),
+		offsetof(struct cimfw_cost_params, t_write_ps),
+		offsetof(struct cimfw_cost_params, e_shift_fj),
+		offsetof(struct cimfw_cost_params, t_shift_ps),
+		offsetof(struct cimfw_cost_params, e_io_read_bit_fj),
+		offsetof(struct cimfw_cost_params, e_io_write_bit_fj),
+		offsetof(struct cimfw_cost_params, t_io_read_ps),
+		offsetof(struct cimfw_cost_params, t_io_write_ps),
+		offsetof(struct cimfw_cost_params, e_tag_row_fj),
+		offsetof(struct cimfw_cost_params, t_tag_level_ps),
 	};
 	const double bad[] = { -1.0, NAN, INFINITY, 1e13 };
-	struct cim_fw_config c;
+	struct cimfw_config c;
 	size_t i, j;
 
 	for (i = 0; i < sizeof(doubles) / sizeof(doubles[0]); i++)
@@ -213,17 +213,17 @@ END_TEST
 
 START_TEST(test_config_copied)
 {
-	struct cim_fw_config cfg;
-	struct cim_fw *fw;
+	struct cimfw_config cfg;
+	struct cimfw *fw;
 
 	unit_config_ideal(&cfg);
 	cfg.seed = 99;
-	ck_assert_int_eq(cim_fw_create(&cfg, &fw), 0);
+	ck_assert_int_eq(cimfw_create(&cfg, &fw), 0);
 	cfg.seed = 100;
-	ck_assert_uint_eq(cim_fw_config(fw)->seed, 99);
-	ck_assert_uint_eq(cim_fw_config(fw)->xbar_rows, 64);
-	cim_fw_destroy(fw);
-	cim_fw_destroy(NULL);
+	ck_assert_uint_eq(cimfw_config(fw)->seed, 99);
+	ck_assert_uint_eq(cimfw_config(fw)->xbar_rows, 64);
+	cimfw_destroy(fw);
+	cimfw_destroy(NULL);
 }
 END_TEST
 
@@ -231,12 +231,12 @@ END_TEST
 
 START_TEST(test_counters_rounding)
 {
-	struct cim_fw_config cfg;
+	struct cimfw_config cfg;
 	struct cim_counters c;
-	struct cim_fw *fw;
+	struct cimfw *fw;
 
 	unit_config_ideal(&cfg);
-	ck_assert_int_eq(cim_fw_create(&cfg, &fw), 0);
+	ck_assert_int_eq(cimfw_create(&cfg, &fw), 0);
 	fw->meter.energy_fj[CIM_UNIT_ADC] = 2.5;
 	fw->meter.energy_fj[CIM_UNIT_DAC] = 2.4999;
 	fw->meter.energy_fj[CIM_UNIT_AP_TAG] = 1e15 + 0.75;
@@ -246,7 +246,7 @@ START_TEST(test_counters_rounding)
 	fw->meter.ap_io_bits = 123;
 	fw->meter.pulses_neg = 9;
 	fw->jobs = 4;
-	cim_fw_counters(fw, &c);
+	cimfw_counters(fw, &c);
 	ck_assert_uint_eq(c.size, sizeof(c));
 	ck_assert_uint_eq(c.jobs, 4);
 	ck_assert_uint_eq(c.energy_fj[CIM_UNIT_ADC], 3);
@@ -258,26 +258,26 @@ START_TEST(test_counters_rounding)
 	ck_assert_uint_eq(c.ap_io_bits, 123);
 	ck_assert_uint_eq(c.pulses_neg, 9);
 
-	cim_fw_counters_reset(fw);
-	cim_fw_counters(fw, &c);
+	cimfw_counters_reset(fw);
+	cimfw_counters(fw, &c);
 	ck_assert_uint_eq(c.size, sizeof(c));
 	ck_assert_uint_eq(c.jobs, 0);
 	ck_assert_uint_eq(c.energy_fj[CIM_UNIT_ADC], 0);
 	ck_assert_uint_eq(c.device_time_ps, 0);
-	cim_fw_destroy(fw);
+	cimfw_destroy(fw);
 }
 END_TEST
 
 START_TEST(test_meter_total)
 {
-	struct cim_meter m;
+	struct cimfw_meter m;
 	unsigned int u;
 
 	memset(&m, 0, sizeof(m));
-	ck_assert_double_eq(cim_meter_energy_total(&m), 0.0);
+	ck_assert_double_eq(cimfw_meter_energy_total(&m), 0.0);
 	for (u = 0; u < CIM_UNIT_COUNT; u++)
-		cim_meter_charge(&m, u, 0.25 * (u + 1), 1.0);
-	ck_assert_double_eq(cim_meter_energy_total(&m), 0.25 * 55);
+		cimfw_meter_charge(&m, u, 0.25 * (u + 1), 1.0);
+	ck_assert_double_eq(cimfw_meter_energy_total(&m), 0.25 * 55);
 	ck_assert_double_eq(m.busy_ps[CIM_UNIT_AP_TAG], 1.0);
 }
 END_TEST
@@ -287,10 +287,10 @@ START_TEST(test_status_names)
 	int st;
 
 	for (st = 0; st < CIM_ST_COUNT; st++)
-		ck_assert_str_ne(cim_fw_status_name(st), "unknown");
-	ck_assert_str_eq(cim_fw_status_name(CIM_ST_OK), "ok");
-	ck_assert_str_eq(cim_fw_status_name(CIM_ST_COUNT), "unknown");
-	ck_assert_str_eq(cim_fw_status_name(-1), "unknown");
+		ck_assert_str_ne(cimfw_status_name(st), "unknown");
+	ck_assert_str_eq(cimfw_status_name(CIM_ST_OK), "ok");
+	ck_assert_str_eq(cimfw_status_name(CIM_ST_COUNT), "unknown");
+	ck_assert_str_eq(cimfw_status_name(-1), "unknown");
 }
 END_TEST
 

@@ -19,7 +19,7 @@ enum { ROWS = 64, COLS = 48, BATCH = 16, OUT_BYTES = 1 << 20 };
  * @done: completion of each job
  */
 struct run {
-	struct cim_fw *fw;
+	struct cimfw *fw;
 	struct testmem mem;
 	struct cmdbuf *cb;
 	uint64_t w, x, d, rows, out;
@@ -27,7 +27,7 @@ struct run {
 	struct cim_counters counters;
 };
 
-static void noisy_config(struct cim_fw_config *cfg, uint64_t seed)
+static void noisy_config(struct cimfw_config *cfg, uint64_t seed)
 {
 	unit_config_ideal(cfg);
 	cfg->seed = seed;
@@ -41,36 +41,36 @@ static void noisy_config(struct cim_fw_config *cfg, uint64_t seed)
 /* Inputs drawn from a fixed stream, so both runs see the same data. */
 static void run_init(struct run *r, uint64_t seed)
 {
-	struct cim_fw_config cfg;
-	struct cim_rng g;
+	struct cimfw_config cfg;
+	struct cimfw_rng g;
 	float *f;
 	uint64_t *u;
 	size_t i;
 
 	noisy_config(&cfg, seed);
-	ck_assert_int_eq(cim_fw_create(&cfg, &r->fw), 0);
+	ck_assert_int_eq(cimfw_create(&cfg, &r->fw), 0);
 	testmem_init(&r->mem);
 	r->cb = calloc(1, sizeof(*r->cb));
 	ck_assert_ptr_nonnull(r->cb);
-	cim_rng_seed(&g, 2024, 1);
+	cimfw_rng_seed(&g, 2024, 1);
 	r->w = testmem_alloc(&r->mem, ROWS * COLS * 4, &f);
 	for (i = 0; i < ROWS * COLS; i++)
-		f[i] = (float)(1.6 * cim_rng_uniform(&g) - 0.8);
+		f[i] = (float)(1.6 * cimfw_rng_uniform(&g) - 0.8);
 	r->x = testmem_alloc(&r->mem, BATCH * ROWS * 4, &f);
 	for (i = 0; i < BATCH * ROWS; i++)
-		f[i] = (float)(2.0 * cim_rng_uniform(&g) - 1.0);
+		f[i] = (float)(2.0 * cimfw_rng_uniform(&g) - 1.0);
 	r->d = testmem_alloc(&r->mem, BATCH * COLS * 4, &f);
 	for (i = 0; i < BATCH * COLS; i++)
-		f[i] = (float)(0.2 * cim_rng_uniform(&g) - 0.1);
+		f[i] = (float)(0.2 * cimfw_rng_uniform(&g) - 0.1);
 	r->rows = testmem_alloc(&r->mem, 256 * 8, &u);
 	for (i = 0; i < 256; i++)
-		u[i] = cim_rng_next(&g) & 0xff;
+		u[i] = cimfw_rng_next(&g) & 0xff;
 	r->out = testmem_alloc(&r->mem, OUT_BYTES, NULL);
 }
 
 static void run_fini(struct run *r)
 {
-	cim_fw_destroy(r->fw);
+	cimfw_destroy(r->fw);
 	testmem_fini(&r->mem);
 	free(r->cb);
 }
@@ -184,7 +184,7 @@ static void run_jobs(struct run *r)
 		ck_assert_int_eq(cmdbuf_run(r->fw, r->cb, &r->mem,
 					    &r->done[i]), CIM_ST_OK);
 	}
-	cim_fw_counters(r->fw, &r->counters);
+	cimfw_counters(r->fw, &r->counters);
 }
 
 static void assert_same(struct run *a, struct run *b)
@@ -237,7 +237,7 @@ START_TEST(test_reset_replays)
 	run_init(&b, 11);
 	run_jobs(&a);
 	run_jobs(&b);
-	cim_fw_reset(b.fw);
+	cimfw_reset(b.fw);
 	run_jobs(&b);
 	assert_same(&a, &b);
 	run_fini(&a);

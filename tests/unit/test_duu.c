@@ -15,18 +15,18 @@
 #include "duu.h"
 #include "par.h"
 
-static struct cim_fw_config cfg;
-static struct cim_xbar xb;
+static struct cimfw_config cfg;
+static struct cimfw_xbar xb;
 static float eps;
 
 static void tile_init(void)
 {
 	unit_config_ideal(&cfg);
-	ck_assert_int_eq(cim_xbar_init(&xb, &cfg, 0), 0);
+	ck_assert_int_eq(cimfw_xbar_init(&xb, &cfg, 0), 0);
 	eps = 1.0f / (float)(cfg.levels - 1);
 }
 
-static const struct cim_xbar_win one_cell = { 2, 1, 3, 1 };
+static const struct cimfw_xbar_win one_cell = { 2, 1, 3, 1 };
 
 static size_t cell23(void)
 {
@@ -44,13 +44,13 @@ static void set_levels(size_t cell, unsigned int kp, unsigned int km)
 START_TEST(test_duu_remainder_kept)
 {
 	struct cim_duu_report rep;
-	struct cim_meter m = { 0 };
+	struct cimfw_meter m = { 0 };
 	float chi0;
 
 	tile_init();
 	chi0 = 2.7f * eps;
 	xb.chi[cell23()] = chi0;
-	cim_duu_transfer(&xb, &one_cell, eps, 31, &rep, &m);
+	cimfw_duu_transfer(&xb, &one_cell, eps, 31, &rep, &m);
 	ck_assert_float_eq(xb.chi[cell23()], chi0 - 2.0f * eps);
 	ck_assert_uint_eq(xb.kp[cell23()], 2);
 	ck_assert_uint_eq(xb.km[cell23()], 0);
@@ -61,48 +61,48 @@ START_TEST(test_duu_remainder_kept)
 	ck_assert_uint_eq(rep.saturated, 0);
 	/* the remainder adds up with the next update */
 	xb.chi[cell23()] += 0.5f * eps;
-	cim_duu_transfer(&xb, &one_cell, eps, 31, &rep, &m);
+	cimfw_duu_transfer(&xb, &one_cell, eps, 31, &rep, &m);
 	ck_assert_uint_eq(xb.kp[cell23()], 3);
 	ck_assert_uint_eq(m.pulses_pos, 3);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
 START_TEST(test_duu_clamp_keeps_excess)
 {
 	struct cim_duu_report rep;
-	struct cim_meter m = { 0 };
+	struct cimfw_meter m = { 0 };
 	float chi0;
 
 	tile_init();
 	chi0 = -40.25f * eps;
 	set_levels(cell23(), 0, 0);
 	xb.chi[cell23()] = chi0;
-	cim_duu_transfer(&xb, &one_cell, eps, 31, &rep, &m);
+	cimfw_duu_transfer(&xb, &one_cell, eps, 31, &rep, &m);
 	ck_assert_float_eq(xb.chi[cell23()], chi0 + 31.0f * eps);
 	ck_assert_uint_eq(rep.clamped, 1);
 	ck_assert_uint_eq(rep.pulses_neg, 31);
 	ck_assert_uint_eq(xb.km[cell23()], 31);
 	/* the excess goes out with the next transfer */
-	cim_duu_transfer(&xb, &one_cell, eps, 31, &rep, &m);
+	cimfw_duu_transfer(&xb, &one_cell, eps, 31, &rep, &m);
 	ck_assert_uint_eq(rep.clamped, 0);
 	ck_assert_uint_eq(rep.pulses_neg, 9);
 	ck_assert_uint_eq(xb.km[cell23()], 40);
 	ck_assert_float_lt(fabsf(xb.chi[cell23()]), eps);
 	/* huge chi: the conversion is guarded, the clamp still applies */
 	xb.chi[cell23()] = 1e30f;
-	cim_duu_transfer(&xb, &one_cell, eps, 5, &rep, &m);
+	cimfw_duu_transfer(&xb, &one_cell, eps, 5, &rep, &m);
 	ck_assert_uint_eq(rep.pulses_pos, 5);
 	ck_assert_uint_eq(rep.clamped, 1);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
 START_TEST(test_duu_sign_convention)
 {
 	struct cim_duu_report rep;
-	struct cim_meter m = { 0 };
-	struct cim_xbar_win w = { 0, 2, 0, 2 };
+	struct cimfw_meter m = { 0 };
+	struct cimfw_xbar_win w = { 0, 2, 0, 2 };
 	float x[2] = { 1.0f, 0.0f }, d[2] = { -1.0f, 2.0f };
 	float wt[4];
 
@@ -111,13 +111,13 @@ START_TEST(test_duu_sign_convention)
 	 * chi = -lr x d: d < 0 raises the weight, d > 0 lowers it; -1 is not
 	 * the batch maximum of d, so its code -16384 is 2^-15 off
 	 */
-	cim_duu_accumulate(&xb, &w, 1, x, d, 0.5f, &m);
+	cimfw_duu_accumulate(&xb, &w, 1, x, d, 0.5f, &m);
 	ck_assert_float_eq_tol(xb.chi[0], 0.5f, 0x1p-15f);
 	ck_assert_float_gt(xb.chi[0], 0.5f);
 	ck_assert_float_eq(xb.chi[1], -1.0f);
 	ck_assert_float_eq(xb.chi[xb.cols], 0.0f);
-	cim_duu_transfer(&xb, &w, eps, 255, &rep, &m);
-	cim_xbar_read_weights(&xb, &w, wt);
+	cimfw_duu_transfer(&xb, &w, eps, 255, &rep, &m);
+	cimfw_xbar_read_weights(&xb, &w, wt);
 	ck_assert_float_gt(wt[0], 0.0f);
 	ck_assert_float_lt(wt[1], 0.0f);
 	ck_assert_float_eq(wt[2], 0.0f);
@@ -126,14 +126,14 @@ START_TEST(test_duu_sign_convention)
 	ck_assert_uint_eq(xb.km[1], (unsigned int)(1.0f / eps));
 	ck_assert_uint_eq(rep.pulses_pos, 63);
 	ck_assert_uint_eq(rep.pulses_neg, (unsigned int)(1.0f / eps));
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
 START_TEST(test_duu_saturation_rule)
 {
 	struct cim_duu_report rep;
-	struct cim_meter m = { 0 };
+	struct cimfw_meter m = { 0 };
 	unsigned int top;
 	size_t c;
 
@@ -143,7 +143,7 @@ START_TEST(test_duu_saturation_rule)
 	/* G+ at max: a raise depresses G- instead */
 	set_levels(c, top, 10);
 	xb.chi[c] = 3.5f * eps;
-	cim_duu_transfer(&xb, &one_cell, eps, 31, &rep, &m);
+	cimfw_duu_transfer(&xb, &one_cell, eps, 31, &rep, &m);
 	ck_assert_uint_eq(xb.kp[c], top);
 	ck_assert_uint_eq(xb.km[c], 7);
 	ck_assert_uint_eq(rep.saturated, 1);
@@ -152,36 +152,36 @@ START_TEST(test_duu_saturation_rule)
 	/* mirror: G- at max, a lowering depresses G+ */
 	set_levels(c, 20, top);
 	xb.chi[c] = -4.5f * eps;
-	cim_duu_transfer(&xb, &one_cell, eps, 31, &rep, &m);
+	cimfw_duu_transfer(&xb, &one_cell, eps, 31, &rep, &m);
 	ck_assert_uint_eq(xb.kp[c], 16);
 	ck_assert_uint_eq(rep.saturated, 1);
 	ck_assert_uint_eq(rep.pulses_neg, 4);
 	/* both routes closed: nothing moves, no pulse, chi still drained */
 	set_levels(c, top, 0);
 	xb.chi[c] = 2.5f * eps;
-	cim_duu_transfer(&xb, &one_cell, eps, 31, &rep, &m);
+	cimfw_duu_transfer(&xb, &one_cell, eps, 31, &rep, &m);
 	ck_assert_uint_eq(xb.kp[c], top);
 	ck_assert_uint_eq(xb.km[c], 0);
 	ck_assert_uint_eq(rep.saturated, 1);
 	ck_assert_uint_eq(rep.pulses_pos, 0);
 	ck_assert_uint_eq(rep.cells_pulsed, 0);
 	ck_assert_float_eq(xb.chi[c], 2.5f * eps - 2.0f * eps);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
 START_TEST(test_duu_below_threshold)
 {
 	struct cim_duu_report rep;
-	struct cim_meter m = { 0 };
-	struct cim_xbar_win w = { 0, 64, 0, 48 };
+	struct cimfw_meter m = { 0 };
+	struct cimfw_xbar_win w = { 0, 64, 0, 48 };
 	size_t c, n;
 
 	tile_init();
 	n = (size_t)xb.rows * xb.cols;
 	for (c = 0; c < n; c++)
 		xb.chi[c] = (c % 2 ? 0.99f : -0.99f) * eps;
-	cim_duu_transfer(&xb, &w, eps, 31, &rep, &m);
+	cimfw_duu_transfer(&xb, &w, eps, 31, &rep, &m);
 	ck_assert_uint_eq(rep.cells_pulsed, 0);
 	ck_assert_uint_eq(rep.pulses_pos + rep.pulses_neg, 0);
 	ck_assert_double_eq(m.energy_fj[CIM_UNIT_PULSE], 0.0);
@@ -190,7 +190,7 @@ START_TEST(test_duu_below_threshold)
 		ck_assert_float_eq(xb.chi[c], (c % 2 ? 0.99f : -0.99f) * eps);
 		ck_assert_uint_eq(xb.kp[c] + xb.km[c], 0);
 	}
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
@@ -203,8 +203,8 @@ static double quant_bound(const float *x, const float *d, unsigned int nr,
 			  unsigned int nc, unsigned int b0, unsigned int nb,
 			  unsigned int i, unsigned int j)
 {
-	double sx = cim_duu_scale(x + (size_t)b0 * nr, (size_t)nb * nr);
-	double sd = cim_duu_scale(d + (size_t)b0 * nc, (size_t)nb * nc);
+	double sx = cimfw_duu_scale(x + (size_t)b0 * nr, (size_t)nb * nr);
+	double sd = cimfw_duu_scale(d + (size_t)b0 * nc, (size_t)nb * nc);
 	double e = 0.0;
 	unsigned int b;
 
@@ -218,21 +218,21 @@ START_TEST(test_duu_batch_equals_sequential)
 {
 	enum { B = 8, R = 20, C = 30 };
 	const float lr = 0.1f;
-	struct cim_meter m = { 0 };
-	struct cim_xbar_win w = { 5, R, 7, C };
+	struct cimfw_meter m = { 0 };
+	struct cimfw_xbar_win w = { 5, R, 7, C };
 	float x[B * R], d[B * C], *chi1;
 	double ref, tol_batch, tol_seq;
-	struct cim_rng r;
+	struct cimfw_rng r;
 	unsigned int b, i, j;
 	size_t c;
 
 	tile_init();
-	cim_rng_seed(&r, 21, 21);
+	cimfw_rng_seed(&r, 21, 21);
 	for (i = 0; i < B * R; i++)
-		x[i] = (float)cim_rng_uniform(&r);
+		x[i] = (float)cimfw_rng_uniform(&r);
 	for (i = 0; i < B * C; i++)
-		d[i] = (float)(cim_rng_uniform(&r) - 0.5);
-	cim_duu_accumulate(&xb, &w, B, x, d, lr, &m);
+		d[i] = (float)(cimfw_rng_uniform(&r) - 0.5);
+	cimfw_duu_accumulate(&xb, &w, B, x, d, lr, &m);
 	ck_assert_uint_eq(m.duu_macs, B * R * C);
 	ck_assert_double_eq_tol(m.energy_fj[CIM_UNIT_DUU],
 				B * R * C * cfg.cost.e_duu_mac_fj, 1e-6);
@@ -243,7 +243,7 @@ START_TEST(test_duu_batch_equals_sequential)
 	memcpy(chi1, xb.chi, sizeof(*chi1) * xb.rows * xb.cols);
 	memset(xb.chi, 0, sizeof(*chi1) * xb.rows * xb.cols);
 	for (b = 0; b < B; b++)
-		cim_duu_accumulate(&xb, &w, 1, x + b * R, d + b * C, lr, &m);
+		cimfw_duu_accumulate(&xb, &w, 1, x + b * R, d + b * C, lr, &m);
 	/*
 	 * Both equal the float definition within the operand quantization
 	 * (one scale per call: per batch, or per vector) plus the float
@@ -277,7 +277,7 @@ START_TEST(test_duu_batch_equals_sequential)
 		}
 	}
 	free(chi1);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
@@ -290,25 +290,25 @@ START_TEST(test_duu_quantize_precision)
 	const double tied[] = { 2, 4, -2, -4, 0, -0.0, 32767, -32767, 0, 0 };
 	float v[N];
 	double code[N], s, e;
-	struct cim_rng r;
+	struct cimfw_rng r;
 	unsigned int i;
 
 	/* S = 1: the codes are the rounded values themselves */
-	ck_assert_double_eq(cim_duu_scale(ties, 10), 1.0);
-	cim_duu_quantize(ties, 10, 1.0, code);
+	ck_assert_double_eq(cimfw_duu_scale(ties, 10), 1.0);
+	cimfw_duu_quantize(ties, 10, 1.0, code);
 	for (i = 0; i < 10; i++) {
 		ck_assert_double_eq(code[i], tied[i]);
 		/* never -0: the zero code has one bit pattern */
 		ck_assert(!signbit(code[i]) || code[i] != 0.0);
 	}
 	/* random operands: within half a step of 2^-15 of the maximum */
-	cim_rng_seed(&r, 5, 5);
+	cimfw_rng_seed(&r, 5, 5);
 	for (i = 0; i < N; i++)
-		v[i] = (float)((cim_rng_uniform(&r) - 0.5) * 3e-3);
+		v[i] = (float)((cimfw_rng_uniform(&r) - 0.5) * 3e-3);
 	v[N / 3] = -4e-3f;	/* the maximum, negative */
-	s = cim_duu_scale(v, N);
+	s = cimfw_duu_scale(v, N);
 	ck_assert_double_eq(s, (double)4e-3f / 32767);
-	cim_duu_quantize(v, N, s, code);
+	cimfw_duu_quantize(v, N, s, code);
 	ck_assert_double_eq(code[N / 3], -32767.0);
 	for (i = 0; i < N; i++) {
 		ck_assert_double_eq(code[i], nearbyint(code[i]));
@@ -322,22 +322,22 @@ START_TEST(test_duu_quantize_precision)
 	/* the extremes of the float range, and subnormals */
 	v[0] = FLT_MAX;
 	v[1] = -FLT_MAX / 3;
-	s = cim_duu_scale(v, 2);
-	cim_duu_quantize(v, 2, s, code);
+	s = cimfw_duu_scale(v, 2);
+	cimfw_duu_quantize(v, 2, s, code);
 	ck_assert_double_eq(code[0], 32767.0);
 	ck_assert_double_eq(code[1], -10922.0);
 	v[0] = 0x1p-149f;
 	v[1] = -0x1p-148f;
-	s = cim_duu_scale(v, 2);
-	cim_duu_quantize(v, 2, s, code);
+	s = cimfw_duu_scale(v, 2);
+	cimfw_duu_quantize(v, 2, s, code);
 	ck_assert_double_le(fabs(code[0] - 16383.5), 0.5);
 	ck_assert_double_le(fabs(v[0] - s * code[0]), 0.5 * s * (1 + 1e-12));
 	ck_assert_double_eq(code[1], -32767.0);
 	/* all zero: no scale, zero codes */
 	memset(v, 0, sizeof(v));
 	v[7] = -0.0f;
-	ck_assert_double_eq(cim_duu_scale(v, N), 0.0);
-	cim_duu_quantize(v, N, 0.0, code);
+	ck_assert_double_eq(cimfw_duu_scale(v, N), 0.0);
+	cimfw_duu_quantize(v, N, 0.0, code);
 	for (i = 0; i < N; i++)
 		ck_assert_double_eq(code[i], 0.0);
 }
@@ -346,8 +346,8 @@ END_TEST
 /* a zero operand or rate leaves chi alone, bits and all */
 START_TEST(test_duu_zero_operand)
 {
-	struct cim_meter m = { 0 };
-	struct cim_xbar_win w = { 0, 2, 0, 2 };
+	struct cimfw_meter m = { 0 };
+	struct cimfw_xbar_win w = { 0, 2, 0, 2 };
 	float x[2] = { 0.0f, -0.0f }, d[2] = { 1.0f, -2.0f };
 	float chi[2 * 48];
 	size_t n;
@@ -359,15 +359,15 @@ START_TEST(test_duu_zero_operand)
 	xb.chi[1] = 0.25f;
 	xb.chi[xb.cols] = -3.0f;
 	memcpy(chi, xb.chi, n * sizeof(*chi));
-	cim_duu_accumulate(&xb, &w, 1, x, d, 0.5f, &m);
+	cimfw_duu_accumulate(&xb, &w, 1, x, d, 0.5f, &m);
 	ck_assert_mem_eq(xb.chi, chi, n * sizeof(*chi));
-	cim_duu_accumulate(&xb, &w, 1, d, x, 0.5f, &m);
+	cimfw_duu_accumulate(&xb, &w, 1, d, x, 0.5f, &m);
 	ck_assert_mem_eq(xb.chi, chi, n * sizeof(*chi));
-	cim_duu_accumulate(&xb, &w, 1, d, d, 0.0f, &m);
+	cimfw_duu_accumulate(&xb, &w, 1, d, d, 0.0f, &m);
 	ck_assert_mem_eq(xb.chi, chi, n * sizeof(*chi));
 	/* the work is still charged */
 	ck_assert_uint_eq(m.duu_macs, 12);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
@@ -435,11 +435,11 @@ static int set_blas_threads(int n)
 START_TEST(test_duu_exact_any_order)
 {
 	enum { B = CIM_MAX_BATCH, R = 61, C = 45 };
-	const struct cim_xbar_win w = { 2, R, 1, C };
+	const struct cimfw_xbar_win w = { 2, R, 1, C };
 	const float lr = 0.0371f;
-	struct cim_meter m = { 0 };
+	struct cimfw_meter m = { 0 };
 	float *x, *d, *ref, *chi0;
-	struct cim_rng r;
+	struct cimfw_rng r;
 	size_t n, i;
 	int pass, threads0;
 	unsigned int t;
@@ -451,9 +451,9 @@ START_TEST(test_duu_exact_any_order)
 	d = malloc(sizeof(*d) * B * C);
 	ref = malloc(sizeof(*ref) * n);
 	chi0 = malloc(sizeof(*chi0) * n);
-	cim_rng_seed(&r, 77, 77);
+	cimfw_rng_seed(&r, 77, 77);
 	for (i = 0; i < n; i++)
-		chi0[i] = (float)(cim_rng_uniform(&r) - 0.5) * 0.01f;
+		chi0[i] = (float)(cimfw_rng_uniform(&r) - 0.5) * 0.01f;
 	for (pass = 0; pass < 3; pass++) {
 		/*
 		 * pass 0: random; pass 1: all at +-max, the largest sums;
@@ -462,11 +462,11 @@ START_TEST(test_duu_exact_any_order)
 		for (i = 0; i < (size_t)B * R; i++)
 			x[i] = pass == 1 ? (i % 3 ? 1.5f : -1.5f) :
 			       pass == 2 ? (i % 20 ? 0.0f : i % 7 ? 1e-9f :
-					    (float)(cim_rng_uniform(&r) - 0.3)) :
-				      (float)(cim_rng_uniform(&r) - 0.3);
+					    (float)(cimfw_rng_uniform(&r) - 0.3)) :
+				      (float)(cimfw_rng_uniform(&r) - 0.3);
 		for (i = 0; i < (size_t)B * C; i++)
 			d[i] = pass ? -2e-3f :
-				      (float)((cim_rng_uniform(&r) - 0.5) *
+				      (float)((cimfw_rng_uniform(&r) - 0.5) *
 					      1e-2 * (i % 7 + 1));
 		memcpy(ref, chi0, n * sizeof(*ref));
 		ref_accumulate(ref + 2 * xb.cols + 1, xb.cols, B, R, C, x, d,
@@ -474,28 +474,28 @@ START_TEST(test_duu_exact_any_order)
 
 		set_blas_threads(1);
 		memcpy(xb.chi, chi0, n * sizeof(*chi0));
-		cim_duu_accumulate(&xb, &w, B, x, d, lr, &m);
+		cimfw_duu_accumulate(&xb, &w, B, x, d, lr, &m);
 		ck_assert_mem_eq(xb.chi, ref, n * sizeof(*ref));
 
 		set_blas_threads(2);
 		memcpy(xb.chi, chi0, n * sizeof(*chi0));
-		cim_duu_accumulate(&xb, &w, B, x, d, lr, &m);
+		cimfw_duu_accumulate(&xb, &w, B, x, d, lr, &m);
 		ck_assert_mem_eq(xb.chi, ref, n * sizeof(*ref));
 
 		for (t = 1; t <= 3; t++) {
-			cim_par_set_threads(t);
+			cimfw_par_set_threads(t);
 			memcpy(xb.chi, chi0, n * sizeof(*chi0));
-			cim_duu_accumulate(&xb, &w, B, x, d, lr, &m);
+			cimfw_duu_accumulate(&xb, &w, B, x, d, lr, &m);
 			ck_assert_mem_eq(xb.chi, ref, n * sizeof(*ref));
 		}
-		cim_par_set_threads(0);
+		cimfw_par_set_threads(0);
 
 		/* a smaller batch: another kernel blocking */
 		memcpy(ref, chi0, n * sizeof(*ref));
 		ref_accumulate(ref + 2 * xb.cols + 1, xb.cols, 3, R, C, x, d,
 			       lr);
 		memcpy(xb.chi, chi0, n * sizeof(*chi0));
-		cim_duu_accumulate(&xb, &w, 3, x, d, lr, &m);
+		cimfw_duu_accumulate(&xb, &w, 3, x, d, lr, &m);
 		ck_assert_mem_eq(xb.chi, ref, n * sizeof(*ref));
 
 		/* scratch that cannot grow: the int64 path, same bits */
@@ -503,7 +503,7 @@ START_TEST(test_duu_exact_any_order)
 		xb.scratch = NULL;
 		xb.scratch_len = SIZE_MAX;
 		memcpy(xb.chi, chi0, n * sizeof(*chi0));
-		cim_duu_accumulate(&xb, &w, 3, x, d, lr, &m);
+		cimfw_duu_accumulate(&xb, &w, 3, x, d, lr, &m);
 		ck_assert_mem_eq(xb.chi, ref, n * sizeof(*ref));
 		xb.scratch_len = 0;
 	}
@@ -512,7 +512,7 @@ START_TEST(test_duu_exact_any_order)
 	free(d);
 	free(ref);
 	free(chi0);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
@@ -523,9 +523,9 @@ END_TEST
 START_TEST(test_duu_eps_choice)
 {
 	struct cim_duu_report rep;
-	struct cim_meter m = { 0 };
-	struct cim_xbar_win w = { 0, 64, 0, 48 };
-	struct cim_rng r;
+	struct cimfw_meter m = { 0 };
+	struct cimfw_xbar_win w = { 0, 64, 0, 48 };
+	struct cimfw_rng r;
 	float *w0, *w1;
 	size_t c, n;
 
@@ -533,17 +533,17 @@ START_TEST(test_duu_eps_choice)
 	n = (size_t)xb.rows * xb.cols;
 	w0 = malloc(sizeof(*w0) * n);
 	w1 = malloc(sizeof(*w1) * n);
-	cim_rng_seed(&r, 4, 4);
+	cimfw_rng_seed(&r, 4, 4);
 	for (c = 0; c < n; c++) {
 		set_levels(c, 40, 20);
-		xb.chi[c] = (float)((cim_rng_uniform(&r) - 0.5) * 0.3);
+		xb.chi[c] = (float)((cimfw_rng_uniform(&r) - 0.5) * 0.3);
 	}
-	cim_xbar_read_weights(&xb, &w, w0);
+	cimfw_xbar_read_weights(&xb, &w, w0);
 	for (c = 0; c < n; c++)
 		w0[c] += xb.chi[c];
-	cim_duu_transfer(&xb, &w, eps, 31, &rep, &m);
+	cimfw_duu_transfer(&xb, &w, eps, 31, &rep, &m);
 	ck_assert_uint_gt(rep.cells_pulsed, n / 2);
-	cim_xbar_read_weights(&xb, &w, w1);
+	cimfw_xbar_read_weights(&xb, &w, w1);
 	for (c = 0; c < n; c++) {
 		ck_assert_double_eq_tol(w1[c] + xb.chi[c], w0[c], 1e-5);
 		ck_assert_float_lt(fabsf(xb.chi[c]), eps);
@@ -551,12 +551,12 @@ START_TEST(test_duu_eps_choice)
 	/* eps of two levels: one pulse per 2 eps of chi */
 	set_levels(cell23(), 50, 0);
 	xb.chi[cell23()] = 4.5f * eps;
-	cim_duu_transfer(&xb, &one_cell, 2.0f * eps, 31, &rep, &m);
+	cimfw_duu_transfer(&xb, &one_cell, 2.0f * eps, 31, &rep, &m);
 	ck_assert_uint_eq(rep.pulses_pos, 2);
 	ck_assert_uint_eq(xb.kp[cell23()], 52);
 	free(w0);
 	free(w1);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
@@ -564,14 +564,14 @@ END_TEST
 START_TEST(test_duu_transfer_cost)
 {
 	struct cim_duu_report rep;
-	struct cim_meter m = { 0 };
-	struct cim_xbar_win w = { 0, 3, 0, 3 };
+	struct cimfw_meter m = { 0 };
+	struct cimfw_xbar_win w = { 0, 3, 0, 3 };
 
 	tile_init();
 	xb.chi[0] = 2.5f * eps;
 	xb.chi[1] = -5.5f * eps;
 	xb.chi[(size_t)2 * xb.cols + 2] = 3.5f * eps;
-	cim_duu_transfer(&xb, &w, eps, 31, &rep, &m);
+	cimfw_duu_transfer(&xb, &w, eps, 31, &rep, &m);
 	ck_assert_uint_eq(rep.cells_pulsed, 3);
 	ck_assert_uint_eq(m.pulses_pos, 5);
 	ck_assert_uint_eq(m.pulses_neg, 5);
@@ -579,7 +579,7 @@ START_TEST(test_duu_transfer_cost)
 				10 * cfg.cost.e_pulse_fj, 1e-6);
 	ck_assert_double_eq_tol(m.busy_ps[CIM_UNIT_PULSE],
 				(5 + 3) * cfg.cost.t_pulse_ps, 1e-6);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
@@ -593,10 +593,10 @@ END_TEST
 START_TEST(test_duu_transfer_threads)
 {
 	/* large enough for the pool to cut it (8 x cells >= 32768) */
-	const struct cim_xbar_win w = { 1, 120, 2, 60 };
+	const struct cimfw_xbar_win w = { 1, 120, 2, 60 };
 	struct cim_duu_report rep0, rep;
-	struct cim_meter m0, m;
-	struct cim_rng r, c2c0;
+	struct cimfw_meter m0, m;
+	struct cimfw_rng r, c2c0;
 	float *chi0, *kd0;
 	uint8_t *kp0, *km0;
 	size_t n, i;
@@ -609,17 +609,17 @@ START_TEST(test_duu_transfer_threads)
 	cfg.stuck_prob = 0.05;
 	cfg.xbar_rows = 128;
 	cfg.xbar_cols = 64;
-	ck_assert_int_eq(cim_xbar_init(&xb, &cfg, 0), 0);
+	ck_assert_int_eq(cimfw_xbar_init(&xb, &cfg, 0), 0);
 	eps = 1.0f / (float)(cfg.levels - 1);
 	n = (size_t)xb.rows * xb.cols;
-	cim_rng_seed(&r, 31, 31);
+	cimfw_rng_seed(&r, 31, 31);
 	for (i = 0; i < n; i++) {
-		if (xb.stuck[2 * i] == CIM_STUCK_NONE &&
-		    xb.stuck[2 * i + 1] == CIM_STUCK_NONE)
-			set_levels(i, cim_rng_next(&r) % cfg.levels,
-				   i % 11 ? cim_rng_next(&r) % cfg.levels : 0);
+		if (xb.stuck[2 * i] == CIMFW_STUCK_NONE &&
+		    xb.stuck[2 * i + 1] == CIMFW_STUCK_NONE)
+			set_levels(i, cimfw_rng_next(&r) % cfg.levels,
+				   i % 11 ? cimfw_rng_next(&r) % cfg.levels : 0);
 		/* counts up to about 40: some clamped at n_max = 31 */
-		xb.chi[i] = (float)((cim_rng_uniform(&r) - 0.5) * 80.0) * eps;
+		xb.chi[i] = (float)((cimfw_rng_uniform(&r) - 0.5) * 80.0) * eps;
 	}
 	chi0 = malloc(n * sizeof(*chi0));
 	kd0 = malloc(n * sizeof(*kd0));
@@ -635,7 +635,7 @@ START_TEST(test_duu_transfer_threads)
 	xb.scratch = NULL;
 	xb.scratch_len = SIZE_MAX;
 	memset(&m0, 0, sizeof(m0));
-	cim_duu_transfer(&xb, &w, eps, 31, &rep0, &m0);
+	cimfw_duu_transfer(&xb, &w, eps, 31, &rep0, &m0);
 	ck_assert_uint_gt(rep0.clamped, 0);
 	ck_assert_uint_gt(rep0.saturated, 0);
 	ck_assert_uint_gt(rep0.cells_pulsed, 1000);
@@ -643,19 +643,19 @@ START_TEST(test_duu_transfer_threads)
 	for (t = 1; t <= 3; t++) {
 		float *chi1 = malloc(n * sizeof(*chi1));
 		uint8_t *kp1 = malloc(n), *km1 = malloc(n);
-		struct cim_rng c2c1 = xb.c2c;
+		struct cimfw_rng c2c1 = xb.c2c;
 
 		memcpy(chi1, xb.chi, n * sizeof(*chi1));
 		memcpy(kp1, xb.kp, n);
 		memcpy(km1, xb.km, n);
-		cim_par_set_threads(t);
+		cimfw_par_set_threads(t);
 		memcpy(xb.chi, chi0, n * sizeof(*chi0));
 		memcpy(xb.kdiff, kd0, n * sizeof(*kd0));
 		memcpy(xb.kp, kp0, n);
 		memcpy(xb.km, km0, n);
 		xb.c2c = c2c0;
 		memset(&m, 0, sizeof(m));
-		cim_duu_transfer(&xb, &w, eps, 31, &rep, &m);
+		cimfw_duu_transfer(&xb, &w, eps, 31, &rep, &m);
 		ck_assert_mem_eq(&rep, &rep0, sizeof(rep));
 		ck_assert_mem_eq(&m, &m0, sizeof(m));
 		ck_assert_mem_eq(&xb.c2c, &c2c1, sizeof(c2c1));
@@ -666,12 +666,12 @@ START_TEST(test_duu_transfer_threads)
 		free(kp1);
 		free(km1);
 	}
-	cim_par_set_threads(0);
+	cimfw_par_set_threads(0);
 	free(chi0);
 	free(kd0);
 	free(kp0);
 	free(km0);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
@@ -683,20 +683,20 @@ END_TEST
  */
 START_TEST(test_duu_identity_equals_explicit)
 {
-	static const struct cim_xbar_win wins[] = {
+	static const struct cimfw_xbar_win wins[] = {
 		{ 3, 60, 5, 40 }, { 1, 5, 2, 9 }, { 0, 1, 0, 1 },
 	};
 	const float lr = 0.07f;
-	struct cim_meter m1, m2;
+	struct cimfw_meter m1, m2;
 	float *x, *d, *chi1;
-	struct cim_rng r;
+	struct cimfw_rng r;
 	unsigned int k, t, slow, nr, nc, i;
 	size_t n;
 
 	tile_init();
 	n = (size_t)xb.rows * xb.cols;
 	chi1 = malloc(n * sizeof(*chi1));
-	cim_rng_seed(&r, 41, 41);
+	cimfw_rng_seed(&r, 41, 41);
 	for (k = 0; k < sizeof(wins) / sizeof(wins[0]); k++) {
 		nr = wins[k].nrows;
 		nc = wins[k].ncols;
@@ -706,12 +706,12 @@ START_TEST(test_duu_identity_equals_explicit)
 			x[(size_t)i * nr + i] = 1.0f;
 		/* some exact zeros and a value far below the largest */
 		for (i = 0; i < nr * nc; i++)
-			d[i] = i % 7 ? (float)(cim_rng_uniform(&r) - 0.5) :
+			d[i] = i % 7 ? (float)(cimfw_rng_uniform(&r) - 0.5) :
 				       0.0f;
 		d[nr * nc / 2] = 1e-9f;
 		for (slow = 0; slow < 2; slow++)
 			for (t = 1; t <= 3; t++) {
-				cim_par_set_threads(t);
+				cimfw_par_set_threads(t);
 				if (slow) {
 					free(xb.scratch);
 					xb.scratch = NULL;
@@ -720,13 +720,13 @@ START_TEST(test_duu_identity_equals_explicit)
 				for (i = 0; i < n; i++)
 					xb.chi[i] = (float)i * 1e-6f;
 				memset(&m1, 0, sizeof(m1));
-				cim_duu_accumulate(&xb, &wins[k], nr, x, d, lr,
+				cimfw_duu_accumulate(&xb, &wins[k], nr, x, d, lr,
 						   &m1);
 				memcpy(chi1, xb.chi, n * sizeof(*chi1));
 				for (i = 0; i < n; i++)
 					xb.chi[i] = (float)i * 1e-6f;
 				memset(&m2, 0, sizeof(m2));
-				cim_duu_accumulate_identity(&xb, &wins[k], d,
+				cimfw_duu_accumulate_identity(&xb, &wins[k], d,
 							    lr, &m2);
 				xb.scratch_len = 0;
 				ck_assert_mem_eq(xb.chi, chi1,
@@ -742,9 +742,9 @@ START_TEST(test_duu_identity_equals_explicit)
 		free(x);
 		free(d);
 	}
-	cim_par_set_threads(0);
+	cimfw_par_set_threads(0);
 	free(chi1);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 

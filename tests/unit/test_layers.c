@@ -20,13 +20,13 @@ static struct cim_device *open_dev(unsigned int count, unsigned int rows,
 				   unsigned int cols, bool ideal)
 {
 	struct cim_embedded_options o = { .size = sizeof(o) };
-	struct cim_fw_config cfg;
+	struct cimfw_config cfg;
 	struct cim_device *dev;
 
 	if (ideal) {
 		unit_config_ideal(&cfg);
 	} else {
-		cim_fw_config_default(&cfg);
+		cimfw_config_default(&cfg);
 		cfg.ap_count = 0;
 	}
 	cfg.xbar_count = count;
@@ -317,13 +317,13 @@ START_TEST(test_conv2d)
 	gw = malloc(nw * sizeof(float));
 	gw1 = malloc(nw * sizeof(float));
 	for (t = 1; t <= 3; t++) {
-		cim_par_set_threads(t);
+		cimfw_par_set_threads(t);
 		ck_assert_int_eq(cim_conv2d_weight_grad(c, x, dy, N,
 							t == 1 ? gw : gw1), 0);
 		if (t > 1)
 			ck_assert_mem_eq(gw, gw1, nw * sizeof(float));
 	}
-	cim_par_set_threads(0);
+	cimfw_par_set_threads(0);
 	for (i = 0; i < nw; i++) {
 		float *wi = calloc(nw, sizeof(float));
 		size_t k, r = i % 27, oc = i / 27;

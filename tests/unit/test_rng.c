@@ -7,39 +7,39 @@
 
 START_TEST(test_rng_same_seed_same_bits)
 {
-	struct cim_rng a, b;
+	struct cimfw_rng a, b;
 	int i;
 
-	cim_rng_seed(&a, 42, 7);
-	cim_rng_seed(&b, 42, 7);
+	cimfw_rng_seed(&a, 42, 7);
+	cimfw_rng_seed(&b, 42, 7);
 	for (i = 0; i < 1000; i++)
-		ck_assert_uint_eq(cim_rng_next(&a), cim_rng_next(&b));
+		ck_assert_uint_eq(cimfw_rng_next(&a), cimfw_rng_next(&b));
 }
 END_TEST
 
 START_TEST(test_rng_streams_differ)
 {
-	struct cim_rng a, b;
+	struct cimfw_rng a, b;
 	int i, same = 0;
 
-	cim_rng_seed(&a, 42, 1);
-	cim_rng_seed(&b, 42, 2);
+	cimfw_rng_seed(&a, 42, 1);
+	cimfw_rng_seed(&b, 42, 2);
 	for (i = 0; i < 1000; i++)
-		same += cim_rng_next(&a) == cim_rng_next(&b);
+		same += cimfw_rng_next(&a) == cimfw_rng_next(&b);
 	ck_assert_int_eq(same, 0);
 }
 END_TEST
 
 START_TEST(test_rng_normal_moments)
 {
-	struct cim_rng r;
+	struct cimfw_rng r;
 	double sum = 0, sum2 = 0, v;
 	const int n = 200000;
 	int i;
 
-	cim_rng_seed(&r, 1, 1);
+	cimfw_rng_seed(&r, 1, 1);
 	for (i = 0; i < n; i++) {
-		v = cim_rng_normal(&r);
+		v = cimfw_rng_normal(&r);
 		sum += v;
 		sum2 += v * v;
 	}
@@ -51,13 +51,13 @@ END_TEST
 
 START_TEST(test_rng_uniform_range)
 {
-	struct cim_rng r;
+	struct cimfw_rng r;
 	double v, lo = 1, hi = 0;
 	int i;
 
-	cim_rng_seed(&r, 3, 3);
+	cimfw_rng_seed(&r, 3, 3);
 	for (i = 0; i < 100000; i++) {
-		v = cim_rng_uniform(&r);
+		v = cimfw_rng_uniform(&r);
 		ck_assert(v >= 0.0 && v < 1.0);
 		lo = v < lo ? v : lo;
 		hi = v > hi ? v : hi;

@@ -15,18 +15,18 @@
 #include "testmem.h"
 #include "unit.h"
 
-static struct cim_fw_config cfg;
+static struct cimfw_config cfg;
 static struct cim_device *dev;
 static struct cim_cmdbuf *cb;
 static struct cim_buffer *bw, *bx, *by, *bd, *bap;
 
 /* The unit tests' small geometry with the default (noisy) physics */
-static void noisy_config(struct cim_fw_config *c)
+static void noisy_config(struct cimfw_config *c)
 {
-	struct cim_fw_config d;
+	struct cimfw_config d;
 
 	unit_config_ideal(c);
-	cim_fw_config_default(&d);
+	cimfw_config_default(&d);
 	c->gamma = d.gamma;
 	c->sigma_d2d = d.sigma_d2d;
 	c->sigma_c2c = d.sigma_c2c;
@@ -385,7 +385,7 @@ START_TEST(test_ap_prog_checks)
 END_TEST
 
 /*
- * The same work through libcim and through cim_fw_execute() with packets
+ * The same work through libcim and through cimfw_execute() with packets
  * built by hand: program, forward and transposed VMM, a DUU update, then
  * an AP load, add and read. Every output bit and the energy must agree.
  */
@@ -404,7 +404,7 @@ START_TEST(test_vs_model)
 	struct cim_ap_prog *prog;
 	struct testmem mem;
 	struct cmdbuf *hb;
-	struct cim_fw *fw;
+	struct cimfw *fw;
 	uint64_t m_w, m_x, m_y, m_y2, m_d, m_ap, m_out;
 	float *w, *x, *d, *mx;
 	uint64_t *rows;
@@ -444,7 +444,7 @@ START_TEST(test_vs_model)
 					 bap, 128 * 8), 0);
 
 	/* the model, by hand, in the same order */
-	ck_assert_int_eq(cim_fw_create(&cfg, &fw), 0);
+	ck_assert_int_eq(cimfw_create(&cfg, &fw), 0);
 	testmem_init(&mem);
 	hb = calloc(1, sizeof(*hb));
 	m_w = testmem_alloc(&mem, 64 * 48 * 4, NULL);
@@ -519,7 +519,7 @@ START_TEST(test_vs_model)
 	cim_ap_prog_destroy(prog);
 	free(hb);
 	testmem_fini(&mem);
-	cim_fw_destroy(fw);
+	cimfw_destroy(fw);
 }
 END_TEST
 

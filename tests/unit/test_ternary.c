@@ -19,7 +19,7 @@ static struct cim_device *open_ap(unsigned int count, unsigned int rows,
 				  unsigned int cols, unsigned int domains)
 {
 	struct cim_embedded_options o = { .size = sizeof(o) };
-	struct cim_fw_config cfg;
+	struct cimfw_config cfg;
 	struct cim_device *dev;
 
 	unit_config_ideal(&cfg);

@@ -11,31 +11,31 @@
 #include "par.h"
 #include "xbar.h"
 
-static struct cim_fw_config cfg;
-static struct cim_xbar xb;
+static struct cimfw_config cfg;
+static struct cimfw_xbar xb;
 
 static void tile_init(void)
 {
-	ck_assert_int_eq(cim_xbar_init(&xb, &cfg, 0), 0);
+	ck_assert_int_eq(cimfw_xbar_init(&xb, &cfg, 0), 0);
 }
 
-static void win_all(struct cim_xbar_win *w, const struct cim_xbar *t)
+static void win_all(struct cimfw_xbar_win *w, const struct cimfw_xbar *t)
 {
-	*w = (struct cim_xbar_win){ 0, t->rows, 0, t->cols };
+	*w = (struct cimfw_xbar_win){ 0, t->rows, 0, t->cols };
 }
 
 static void rand_vec(float *v, size_t n, uint64_t seed)
 {
-	struct cim_rng r;
+	struct cimfw_rng r;
 	size_t i;
 
-	cim_rng_seed(&r, seed, 77);
+	cimfw_rng_seed(&r, seed, 77);
 	for (i = 0; i < n; i++)
-		v[i] = (float)(2.0 * cim_rng_uniform(&r) - 1.0);
+		v[i] = (float)(2.0 * cimfw_rng_uniform(&r) - 1.0);
 }
 
 /* put device levels directly, keeping kdiff consistent */
-static void set_levels(struct cim_xbar *t, size_t cell, unsigned int kp,
+static void set_levels(struct cimfw_xbar *t, size_t cell, unsigned int kp,
 		       unsigned int km)
 {
 	t->kp[cell] = (uint8_t)kp;
@@ -60,8 +60,8 @@ static void mean_std(const double *v, size_t n, double *mean, double *std)
 START_TEST(test_xbar_level_grid)
 {
 	struct cim_program_report rep;
-	struct cim_meter m = { 0 };
-	struct cim_xbar_win w;
+	struct cimfw_meter m = { 0 };
+	struct cimfw_xbar_win w;
 	unsigned int top, i;
 	float *wt, *rd, *g;
 	double k, dg;
@@ -74,11 +74,11 @@ START_TEST(test_xbar_level_grid)
 	rd = malloc(sizeof(*rd) * xb.rows * xb.cols);
 	g = malloc(sizeof(*g) * xb.rows * xb.cols * 2);
 	rand_vec(wt, xb.rows * xb.cols, 1);
-	cim_xbar_program(&xb, &w, wt, 10, 0.5f, &rep, &m);
+	cimfw_xbar_program(&xb, &w, wt, 10, 0.5f, &rep, &m);
 	ck_assert_uint_eq(rep.failed, 0);
 	ck_assert_uint_eq(rep.cells, xb.rows * xb.cols);
-	cim_xbar_read_weights(&xb, &w, rd);
-	cim_xbar_read_g(&xb, &w, g);
+	cimfw_xbar_read_weights(&xb, &w, rd);
+	cimfw_xbar_read_g(&xb, &w, g);
 	dg = (cfg.g_max_us - cfg.g_min_us) / top;
 	for (i = 0; i < xb.rows * xb.cols; i++) {
 		k = rd[i] * top;
@@ -95,7 +95,7 @@ START_TEST(test_xbar_level_grid)
 	free(wt);
 	free(rd);
 	free(g);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
@@ -108,7 +108,7 @@ static double mean_step(unsigned int k, bool up)
 	for (c = 0; c < n; c++)
 		set_levels(&xb, c, k, 0);
 	for (c = 0; c < n; c++)
-		sum += cim_xbar_pulse(&xb, c / xb.cols, c % xb.cols, 0, up,
+		sum += cimfw_xbar_pulse(&xb, c / xb.cols, c % xb.cols, 0, up,
 				      1);
 	return sum / n;
 }
@@ -137,7 +137,7 @@ START_TEST(test_xbar_soft_bounds)
 	/* no move past a bound */
 	ck_assert_double_eq(mean_step(cfg.levels - 1, true), 0.0);
 	ck_assert_double_eq(mean_step(0, false), 0.0);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
@@ -146,7 +146,7 @@ START_TEST(test_xbar_d2d_statistics)
 	size_t i, n;
 	double *v, mean, std;
 
-	cim_fw_config_default(&cfg);
+	cimfw_config_default(&cfg);
 	tile_init();
 	n = (size_t)xb.rows * xb.cols * 2;
 	v = malloc(sizeof(*v) * n);
@@ -155,13 +155,13 @@ START_TEST(test_xbar_d2d_statistics)
 	mean_std(v, n, &mean, &std);
 	ck_assert_double_eq_tol(mean, 1.0, 0.005);
 	ck_assert_double_eq_tol(std, cfg.sigma_d2d, 0.005);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 	/* the silicon is the same after a re-init with the same seed */
 	tile_init();
 	for (i = 0; i < n; i++)
 		ck_assert_float_eq(xb.step[i], (float)v[i]);
 	free(v);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
@@ -171,9 +171,9 @@ static void burst_stats(unsigned int n, double *mean, double *std)
 	size_t c, nc = (size_t)xb.rows * xb.cols;
 	double *v = malloc(sizeof(*v) * nc);
 
-	cim_xbar_reset(&xb);
+	cimfw_xbar_reset(&xb);
 	for (c = 0; c < nc; c++)
-		v[c] = cim_xbar_pulse(&xb, c / xb.cols, c % xb.cols, 0, true,
+		v[c] = cimfw_xbar_pulse(&xb, c / xb.cols, c % xb.cols, 0, true,
 				      n);
 	mean_std(v, nc, mean, std);
 	free(v);
@@ -190,7 +190,7 @@ START_TEST(test_xbar_c2c_noise)
 	burst_stats(16, &mean, &std);
 	ck_assert_double_eq(mean, 16.0);
 	ck_assert_double_eq(std, 0.0);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 
 	cfg.sigma_c2c = 0.3;
 	tile_init();
@@ -199,15 +199,15 @@ START_TEST(test_xbar_c2c_noise)
 	ck_assert_double_eq_tol(mean, 16.0, 0.1);
 	ck_assert_double_ge(std, 1.1);
 	ck_assert_double_le(std, 1.35);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
 START_TEST(test_xbar_stuck_devices)
 {
 	struct cim_program_report rep;
-	struct cim_meter m = { 0 };
-	struct cim_xbar_win w;
+	struct cimfw_meter m = { 0 };
+	struct cimfw_xbar_win w;
 	size_t d, c, n, lo = 0, hi = 0, expect_fail = 0;
 	unsigned int top;
 	float *wt;
@@ -220,17 +220,17 @@ START_TEST(test_xbar_stuck_devices)
 	top = cfg.levels - 1;
 	n = (size_t)xb.rows * xb.cols;
 	for (d = 0; d < 2 * n; d++) {
-		lo += xb.stuck[d] == CIM_STUCK_LOW;
-		hi += xb.stuck[d] == CIM_STUCK_HIGH;
+		lo += xb.stuck[d] == CIMFW_STUCK_LOW;
+		hi += xb.stuck[d] == CIMFW_STUCK_HIGH;
 	}
 	/* 131072 devices: standard error of the fraction below 0.001 */
 	ck_assert_double_eq_tol((double)(lo + hi) / (2 * n), 0.1, 0.005);
 	ck_assert_double_eq_tol((double)lo / (2 * n), 0.05, 0.004);
 	for (c = 0; c < n; c++) {
 		ck_assert_uint_eq(xb.kp[c],
-				  xb.stuck[2 * c] == CIM_STUCK_HIGH ? top : 0);
+				  xb.stuck[2 * c] == CIMFW_STUCK_HIGH ? top : 0);
 		ck_assert_uint_eq(xb.km[c],
-				  xb.stuck[2 * c + 1] == CIM_STUCK_HIGH ?
+				  xb.stuck[2 * c + 1] == CIMFW_STUCK_HIGH ?
 				  top : 0);
 	}
 	/* program +0.5 everywhere: cells with a stuck device off target fail */
@@ -238,43 +238,43 @@ START_TEST(test_xbar_stuck_devices)
 	wt = malloc(sizeof(*wt) * n);
 	for (c = 0; c < n; c++) {
 		wt[c] = 0.5f;
-		expect_fail += xb.stuck[2 * c] != CIM_STUCK_NONE ||
-			       xb.stuck[2 * c + 1] == CIM_STUCK_HIGH;
+		expect_fail += xb.stuck[2 * c] != CIMFW_STUCK_NONE ||
+			       xb.stuck[2 * c + 1] == CIMFW_STUCK_HIGH;
 	}
-	cim_xbar_program(&xb, &w, wt, 8, 0.5f, &rep, &m);
+	cimfw_xbar_program(&xb, &w, wt, 8, 0.5f, &rep, &m);
 	ck_assert_uint_gt(expect_fail, 0);
 	ck_assert_uint_eq(rep.failed, expect_fail);
 	for (c = 0; c < n; c++) {
-		if (xb.stuck[2 * c] == CIM_STUCK_HIGH)
+		if (xb.stuck[2 * c] == CIMFW_STUCK_HIGH)
 			ck_assert_uint_eq(xb.kp[c], top);
-		if (xb.stuck[2 * c] == CIM_STUCK_LOW)
+		if (xb.stuck[2 * c] == CIMFW_STUCK_LOW)
 			ck_assert_uint_eq(xb.kp[c], 0);
-		if (xb.stuck[2 * c] == CIM_STUCK_NONE)
+		if (xb.stuck[2 * c] == CIMFW_STUCK_NONE)
 			ck_assert_int_le(abs((int)xb.kp[c] - 63), 1);
 	}
 	free(wt);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
 START_TEST(test_xbar_write_verify_noisy)
 {
 	struct cim_program_report rep;
-	struct cim_meter m = { 0 };
-	struct cim_xbar_win w = { 3, 40, 5, 30 };
+	struct cimfw_meter m = { 0 };
+	struct cimfw_xbar_win w = { 3, 40, 5, 30 };
 	unsigned int i, j, top;
 	double tp, tm;
 	float *wt;
 	size_t c;
 
-	cim_fw_config_default(&cfg);
+	cimfw_config_default(&cfg);
 	cfg.xbar_rows = 64;
 	cfg.xbar_cols = 64;
 	tile_init();
 	top = cfg.levels - 1;
 	wt = malloc(sizeof(*wt) * w.nrows * w.ncols);
 	rand_vec(wt, w.nrows * w.ncols, 5);
-	cim_xbar_program(&xb, &w, wt, 64, 0.5f, &rep, &m);
+	cimfw_xbar_program(&xb, &w, wt, 64, 0.5f, &rep, &m);
 	ck_assert_uint_eq(rep.failed, 0);
 	ck_assert_uint_eq(rep.cells, w.nrows * w.ncols);
 	/* ideal devices need 3 reads a cell (2 for G+ or G-, 1 for the other) */
@@ -296,34 +296,34 @@ START_TEST(test_xbar_write_verify_noisy)
 	ck_assert_uint_eq(xb.kp[0], 0);
 	ck_assert_uint_eq(xb.km[(size_t)63 * 64 + 63], 0);
 	/* one round only: the noisy devices do not all make it */
-	cim_xbar_reset(&xb);
-	cim_xbar_program(&xb, &w, wt, 1, 0.5f, &rep, &m);
+	cimfw_xbar_reset(&xb);
+	cimfw_xbar_program(&xb, &w, wt, 1, 0.5f, &rep, &m);
 	ck_assert_uint_gt(rep.failed, 0);
 	free(wt);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
 /* program random weights on the whole tile, ideal physics */
-static void program_random(struct cim_xbar *t, float *wt, uint64_t seed)
+static void program_random(struct cimfw_xbar *t, float *wt, uint64_t seed)
 {
 	/* enough rounds for slow devices near the soft bound */
 	struct cim_program_report rep;
-	struct cim_meter m = { 0 };
-	struct cim_xbar_win w;
+	struct cimfw_meter m = { 0 };
+	struct cimfw_xbar_win w;
 
 	win_all(&w, t);
 	rand_vec(wt, (size_t)t->rows * t->cols, seed);
-	cim_xbar_program(t, &w, wt, 64, 0.5f, &rep, &m);
+	cimfw_xbar_program(t, &w, wt, 64, 0.5f, &rep, &m);
 	ck_assert_uint_eq(rep.failed, 0);
-	cim_xbar_read_weights(t, &w, wt);
+	cimfw_xbar_read_weights(t, &w, wt);
 }
 
 START_TEST(test_xbar_vmm_reference)
 {
 	enum { B = 5 };
-	struct cim_meter m = { 0 };
-	struct cim_xbar_win w;
+	struct cimfw_meter m = { 0 };
+	struct cimfw_xbar_win w;
 	unsigned int b, i, j, q, qa, r, c;
 	float *wt, x[B * 64], y[B * 48];
 	double ref, alpha, ymax, err, tol, sum_err = 0;
@@ -336,7 +336,7 @@ START_TEST(test_xbar_vmm_reference)
 	program_random(&xb, wt, 9);
 	rand_vec(x, B * r, 10);
 	win_all(&w, &xb);
-	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, false, B, x, y, false, 0, &m),
+	ck_assert_int_eq(cimfw_xbar_vmm(&xb, &w, false, B, x, y, false, 0, &m),
 			 0);
 	q = (1u << (cfg.dac_bits - 1)) - 1;
 	qa = (1u << (cfg.adc_bits - 1)) - 1;
@@ -366,15 +366,15 @@ START_TEST(test_xbar_vmm_reference)
 	ck_assert_uint_eq(m.vmm_fwd, B);
 	ck_assert_uint_eq(m.adc_saturations, 0);
 	free(wt);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
 START_TEST(test_xbar_adc_fixed_saturates)
 {
 	enum { B = 3 };
-	struct cim_meter m = { 0 };
-	struct cim_xbar_win w;
+	struct cimfw_meter m = { 0 };
+	struct cimfw_xbar_win w;
 	float x[B * 64], y[B * 48];
 	unsigned int i, j;
 	size_t c;
@@ -387,7 +387,7 @@ START_TEST(test_xbar_adc_fixed_saturates)
 	for (i = 0; i < B * xb.rows; i++)
 		x[i] = i / xb.rows == 1 ? -1.0f : 1.0f;
 	/* every output is +-64, far beyond a range of 2 */
-	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, false, B, x, y, true, 2.0f, &m),
+	ck_assert_int_eq(cimfw_xbar_vmm(&xb, &w, false, B, x, y, true, 2.0f, &m),
 			 0);
 	for (j = 0; j < B * xb.cols; j++)
 		ck_assert_float_eq(y[j], j / xb.cols == 1 ? -2.0f : 2.0f);
@@ -395,22 +395,22 @@ START_TEST(test_xbar_adc_fixed_saturates)
 	/* within range nothing saturates: y = 64 * 0.5 = 32 < 40 */
 	for (i = 0; i < B * xb.rows; i++)
 		x[i] = 0.5f;
-	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, false, B, x, y, true, 40.0f,
+	ck_assert_int_eq(cimfw_xbar_vmm(&xb, &w, false, B, x, y, true, 40.0f,
 				      &m), 0);
 	ck_assert_uint_eq(m.adc_saturations, B * xb.cols);
 	for (j = 0; j < B * xb.cols; j++)
 		ck_assert_double_eq_tol(y[j], 32.0, 40.0 / 127);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
 START_TEST(test_xbar_transposed_equals_forward)
 {
 	enum { B = 4 };
-	struct cim_fw_config cfg_t;
-	struct cim_meter m = { 0 };
-	struct cim_xbar xt;
-	struct cim_xbar_win w, wtr;
+	struct cimfw_config cfg_t;
+	struct cimfw_meter m = { 0 };
+	struct cimfw_xbar xt;
+	struct cimfw_xbar_win w, wtr;
 	float *wt, x[B * 48], y1[B * 64], y2[B * 64];
 	unsigned int i, j;
 
@@ -419,7 +419,7 @@ START_TEST(test_xbar_transposed_equals_forward)
 	cfg_t = cfg;
 	cfg_t.xbar_rows = cfg.xbar_cols;
 	cfg_t.xbar_cols = cfg.xbar_rows;
-	ck_assert_int_eq(cim_xbar_init(&xt, &cfg_t, 1), 0);
+	ck_assert_int_eq(cimfw_xbar_init(&xt, &cfg_t, 1), 0);
 	wt = malloc(sizeof(*wt) * xb.rows * xb.cols);
 	program_random(&xb, wt, 11);
 	for (i = 0; i < xb.rows; i++)
@@ -430,24 +430,24 @@ START_TEST(test_xbar_transposed_equals_forward)
 	rand_vec(x, B * xb.cols, 12);
 	win_all(&w, &xb);
 	win_all(&wtr, &xt);
-	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, true, B, x, y1, false, 0, &m),
+	ck_assert_int_eq(cimfw_xbar_vmm(&xb, &w, true, B, x, y1, false, 0, &m),
 			 0);
-	ck_assert_int_eq(cim_xbar_vmm(&xt, &wtr, false, B, x, y2, false, 0,
+	ck_assert_int_eq(cimfw_xbar_vmm(&xt, &wtr, false, B, x, y2, false, 0,
 				      &m), 0);
 	ck_assert_mem_eq(y1, y2, sizeof(float) * B * xb.rows);
 	ck_assert_uint_eq(m.vmm_trans, B);
 	ck_assert_uint_eq(m.vmm_fwd, B);
 	/* and on a sub-window, against the same window transposed */
-	w = (struct cim_xbar_win){ 10, 20, 7, 9 };
-	wtr = (struct cim_xbar_win){ 7, 9, 10, 20 };
-	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, true, B, x, y1, false, 0, &m),
+	w = (struct cimfw_xbar_win){ 10, 20, 7, 9 };
+	wtr = (struct cimfw_xbar_win){ 7, 9, 10, 20 };
+	ck_assert_int_eq(cimfw_xbar_vmm(&xb, &w, true, B, x, y1, false, 0, &m),
 			 0);
-	ck_assert_int_eq(cim_xbar_vmm(&xt, &wtr, false, B, x, y2, false, 0,
+	ck_assert_int_eq(cimfw_xbar_vmm(&xt, &wtr, false, B, x, y2, false, 0,
 				      &m), 0);
 	ck_assert_mem_eq(y1, y2, sizeof(float) * B * 20);
 	free(wt);
-	cim_xbar_fini(&xt);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xt);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
@@ -459,13 +459,13 @@ END_TEST
 START_TEST(test_xbar_vmm_exact_chunked)
 {
 	enum { B = 3, R = 1024, C = 8 };
-	struct cim_meter m = { 0 };
-	struct cim_xbar_win w;
+	struct cimfw_meter m = { 0 };
+	struct cimfw_xbar_win w;
 	float *x, y[B * C];
 	double q, qa, den, alpha, yy[C], fs, cq, expect;
 	int64_t acc;
 	unsigned int b, i, j;
-	struct cim_rng r;
+	struct cimfw_rng r;
 	int code;
 
 	unit_config_ideal(&cfg);
@@ -473,15 +473,15 @@ START_TEST(test_xbar_vmm_exact_chunked)
 	cfg.xbar_cols = C;
 	cfg.levels = 256;
 	tile_init();
-	cim_rng_seed(&r, 3, 3);
+	cimfw_rng_seed(&r, 3, 3);
 	/* large, mostly positive levels and inputs: odd sums above 2^24 */
 	for (i = 0; i < R * C; i++)
-		set_levels(&xb, i, 248 + cim_rng_next(&r) % 8, 0);
+		set_levels(&xb, i, 248 + cimfw_rng_next(&r) % 8, 0);
 	x = malloc(sizeof(*x) * B * R);
 	for (i = 0; i < B * R; i++)
-		x[i] = 0.9f + 0.1f * (float)cim_rng_uniform(&r);
+		x[i] = 0.9f + 0.1f * (float)cimfw_rng_uniform(&r);
 	win_all(&w, &xb);
-	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, false, B, x, y, false, 0, &m),
+	ck_assert_int_eq(cimfw_xbar_vmm(&xb, &w, false, B, x, y, false, 0, &m),
 			 0);
 	q = 127;
 	qa = 127;
@@ -509,15 +509,15 @@ START_TEST(test_xbar_vmm_exact_chunked)
 		}
 	}
 	free(x);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
 START_TEST(test_xbar_vmm_accounting)
 {
-	const struct cim_cost_params *k;
-	struct cim_meter m = { 0 };
-	struct cim_xbar_win w = { 1, 2, 4, 3 };
+	const struct cimfw_cost_params *k;
+	struct cimfw_meter m = { 0 };
+	struct cimfw_xbar_win w = { 1, 2, 4, 3 };
 	float x[2] = { 1.0f, 0.5f }, y[3];
 	double dg, g0, g1, e;
 	size_t row1, row2;
@@ -533,7 +533,7 @@ START_TEST(test_xbar_vmm_accounting)
 	set_levels(&xb, row2, 3, 0);
 	/* a cell outside the window must not count */
 	set_levels(&xb, row2 + 3, 100, 100);
-	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, false, 1, x, y, false, 0, &m),
+	ck_assert_int_eq(cimfw_xbar_vmm(&xb, &w, false, 1, x, y, false, 0, &m),
 			 0);
 	/* codes 127 (7 bits set) and 64 (63.5 to even, 1 bit set) */
 	dg = (cfg.g_max_us - cfg.g_min_us) / 127;
@@ -556,16 +556,16 @@ START_TEST(test_xbar_vmm_accounting)
 	/* the outputs themselves: w row1 = (10, -20, 126) / 127 */
 	ck_assert_double_eq_tol(y[0], (10 + 0.504 * 3) / 127.0, 0.01);
 	ck_assert_double_eq_tol(y[2], 126 / 127.0, 0.01);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
 /* the cached line sums of a full-width window follow every pulse */
 START_TEST(test_xbar_energy_follows_pulses)
 {
-	struct cim_meter m0 = { 0 }, m1 = { 0 }, m2 = { 0 };
-	const struct cim_cost_params *k;
-	struct cim_xbar_win w;
+	struct cimfw_meter m0 = { 0 }, m1 = { 0 }, m2 = { 0 };
+	const struct cimfw_cost_params *k;
+	struct cimfw_xbar_win w;
 	float x[64], y[64];
 	unsigned int i;
 	double dg, bit;
@@ -576,10 +576,10 @@ START_TEST(test_xbar_energy_follows_pulses)
 	win_all(&w, &xb);
 	for (i = 0; i < xb.rows; i++)
 		x[i] = 1.0f;
-	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, false, 1, x, y, false, 0, &m0),
+	ck_assert_int_eq(cimfw_xbar_vmm(&xb, &w, false, 1, x, y, false, 0, &m0),
 			 0);
-	ck_assert_int_eq(cim_xbar_pulse(&xb, 5, 7, 1, true, 3), 3);
-	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, false, 1, x, y, false, 0, &m1),
+	ck_assert_int_eq(cimfw_xbar_pulse(&xb, 5, 7, 1, true, 3), 3);
+	ck_assert_int_eq(cimfw_xbar_vmm(&xb, &w, false, 1, x, y, false, 0, &m1),
 			 0);
 	/* three levels more on one line, driven by code 127: 7 bits */
 	dg = (cfg.g_max_us - cfg.g_min_us) / (cfg.levels - 1);
@@ -588,27 +588,27 @@ START_TEST(test_xbar_energy_follows_pulses)
 				m0.energy_fj[CIM_UNIT_XBAR_ARRAY],
 				bit * 7 * 3 * dg, 1e-9);
 	/* transposed: the same cell, now on column 7's line */
-	ck_assert_int_eq(cim_xbar_pulse(&xb, 5, 7, 0, true, 2), 2);
+	ck_assert_int_eq(cimfw_xbar_pulse(&xb, 5, 7, 0, true, 2), 2);
 	for (i = 0; i < xb.cols; i++)
 		x[i] = i == 7 ? 1.0f : 0.0f;
-	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, true, 1, x, y, false, 0, &m2),
+	ck_assert_int_eq(cimfw_xbar_vmm(&xb, &w, true, 1, x, y, false, 0, &m2),
 			 0);
 	ck_assert_double_eq_tol(m2.energy_fj[CIM_UNIT_XBAR_ARRAY],
 				bit * 7 * (2 * xb.rows * cfg.g_min_us +
 					   5 * dg), 1e-9);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
 START_TEST(test_xbar_reset)
 {
 	enum { B = 2 };
-	struct cim_meter m = { 0 };
-	struct cim_xbar_win w;
+	struct cimfw_meter m = { 0 };
+	struct cimfw_xbar_win w;
 	float *wt, x[B * 64], y1[B * 48], y2[B * 48];
 	size_t c, n;
 
-	cim_fw_config_default(&cfg);
+	cimfw_config_default(&cfg);
 	cfg.xbar_rows = 64;
 	cfg.xbar_cols = 48;
 	tile_init();
@@ -619,9 +619,9 @@ START_TEST(test_xbar_reset)
 		xb.chi[c] = 0.25f;
 	rand_vec(x, B * xb.rows, 14);
 	win_all(&w, &xb);
-	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, false, B, x, y1, false, 0, &m),
+	ck_assert_int_eq(cimfw_xbar_vmm(&xb, &w, false, B, x, y1, false, 0, &m),
 			 0);
-	cim_xbar_reset(&xb);
+	cimfw_xbar_reset(&xb);
 	for (c = 0; c < n; c++) {
 		ck_assert_uint_eq(xb.kp[c], 0);
 		ck_assert_uint_eq(xb.km[c], 0);
@@ -630,15 +630,15 @@ START_TEST(test_xbar_reset)
 	}
 	/* streams re-seeded: the same history gives the same bits again */
 	program_random(&xb, wt, 13);
-	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, false, B, x, y2, false, 0, &m),
+	ck_assert_int_eq(cimfw_xbar_vmm(&xb, &w, false, B, x, y2, false, 0, &m),
 			 0);
 	ck_assert_mem_eq(y1, y2, sizeof(y1));
 	/* and read noise is on: a second read differs */
-	ck_assert_int_eq(cim_xbar_vmm(&xb, &w, false, B, x, y2, false, 0, &m),
+	ck_assert_int_eq(cimfw_xbar_vmm(&xb, &w, false, B, x, y2, false, 0, &m),
 			 0);
 	ck_assert(memcmp(y1, y2, sizeof(y1)) != 0);
 	free(wt);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
@@ -648,20 +648,20 @@ END_TEST
  */
 START_TEST(test_xbar_noise_lanes_portable)
 {
-	struct cim_rng_lanes a, b;
+	struct cimfw_rng_lanes a, b;
 	static float va[1000], vb[1000];
 	unsigned int sizes[] = { 256, 13, 8, 100, 7, 1, 48, 33 }, k, off = 0;
 	double s2 = 0;
 
-	cim_rng_lanes_set_avx512(_i == 0);
-	cim_rng_lanes_seed(&a, 5, CIM_RNG_READ);
-	cim_rng_lanes_seed(&b, 5, CIM_RNG_READ);
+	cimfw_rng_lanes_set_avx512(_i == 0);
+	cimfw_rng_lanes_seed(&a, 5, CIMFW_RNG_READ);
+	cimfw_rng_lanes_seed(&b, 5, CIMFW_RNG_READ);
 	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
-		cim_rng_lanes_normal_fill(&a, va + off, sizes[k]);
-		cim_rng_lanes_normal_fill_generic(&b, vb + off, sizes[k]);
+		cimfw_rng_lanes_normal_fill(&a, va + off, sizes[k]);
+		cimfw_rng_lanes_normal_fill_generic(&b, vb + off, sizes[k]);
 		off += sizes[k];
 	}
-	cim_rng_lanes_set_avx512(true);
+	cimfw_rng_lanes_set_avx512(true);
 	ck_assert_mem_eq(va, vb, off * sizeof(float));
 	ck_assert_mem_eq(&a, &b, sizeof(a));
 	for (k = 0; k < off; k++)
@@ -678,24 +678,24 @@ END_TEST
 START_TEST(test_xbar_vmm_sparse_exact)
 {
 	enum { B = 40 };
-	struct cim_meter m = { 0 };
-	struct cim_xbar_win w;
+	struct cimfw_meter m = { 0 };
+	struct cimfw_xbar_win w;
 	float x[B * 64], y[B * 64], code;
 	double den = 127.0 * (cfg.levels - 1), yy[64], fs, alpha;
 	unsigned int b, i, j, nin, nout, pass, tr, kd;
-	struct cim_rng r;
+	struct cimfw_rng r;
 	int64_t acc;
 
 	unit_config_ideal(&cfg);
 	den = 127.0 * (cfg.levels - 1);
 	tile_init();
-	cim_rng_seed(&r, 8, 8);
+	cimfw_rng_seed(&r, 8, 8);
 	for (i = 0; i < xb.rows * xb.cols; i++)
-		set_levels(&xb, i, cim_rng_next(&r) % cfg.levels,
-			   cim_rng_next(&r) % cfg.levels);
+		set_levels(&xb, i, cimfw_rng_next(&r) % cfg.levels,
+			   cimfw_rng_next(&r) % cfg.levels);
 	for (pass = 0; pass < 2; pass++) {
 		for (tr = 0; tr < 2; tr++) {
-			w = (struct cim_xbar_win){ 2, 60, 3, 40 };
+			w = (struct cimfw_xbar_win){ 2, 60, 3, 40 };
 			nin = tr ? w.ncols : w.nrows;
 			nout = tr ? w.nrows : w.ncols;
 			rand_vec(x, (size_t)B * nin, 30 + pass);
@@ -703,7 +703,7 @@ START_TEST(test_xbar_vmm_sparse_exact)
 				for (i = 0; i < nin; i++)
 					if (b % 5 == 4 || i != b % nin)
 						x[b * nin + i] = 0.0f;
-			ck_assert_int_eq(cim_xbar_vmm(&xb, &w, tr, B, x, y,
+			ck_assert_int_eq(cimfw_xbar_vmm(&xb, &w, tr, B, x, y,
 						      false, 0, &m), 0);
 			for (b = 0; b < B; b++) {
 				alpha = 0;
@@ -734,23 +734,23 @@ START_TEST(test_xbar_vmm_sparse_exact)
 			}
 		}
 	}
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
 /* skipping rounds leaves the state that fills of those rounds leave */
 START_TEST(test_xbar_noise_lanes_skip)
 {
-	struct cim_rng_lanes a, b;
+	struct cimfw_rng_lanes a, b;
 	static float va[16 * 37 + 40], vb[40];
 
-	cim_rng_lanes_seed(&a, 9, CIM_RNG_READ);
+	cimfw_rng_lanes_seed(&a, 9, CIMFW_RNG_READ);
 	b = a;
-	cim_rng_lanes_normal_fill(&a, va, 16 * 37);
-	cim_rng_lanes_skip(&b, 37);
+	cimfw_rng_lanes_normal_fill(&a, va, 16 * 37);
+	cimfw_rng_lanes_skip(&b, 37);
 	ck_assert_mem_eq(&a, &b, sizeof(a));
-	cim_rng_lanes_normal_fill(&a, va, 40);
-	cim_rng_lanes_normal_fill(&b, vb, 40);
+	cimfw_rng_lanes_normal_fill(&a, va, 40);
+	cimfw_rng_lanes_normal_fill(&b, vb, 40);
 	ck_assert_mem_eq(va, vb, sizeof(vb));
 	ck_assert_mem_eq(&a, &b, sizeof(a));
 }
@@ -759,17 +759,17 @@ END_TEST
 /* a 640 x 48 tile of random levels (0..255), default physics */
 static void tile_640(uint64_t seed)
 {
-	struct cim_rng r;
+	struct cimfw_rng r;
 	size_t i;
 
-	cim_fw_config_default(&cfg);
+	cimfw_config_default(&cfg);
 	cfg.levels = 256;	/* a sum of more than 518 lines: 2 chunks */
 	cfg.xbar_rows = 640;
 	tile_init();
-	cim_rng_seed(&r, seed, seed);
+	cimfw_rng_seed(&r, seed, seed);
 	for (i = 0; i < (size_t)xb.rows * xb.cols; i++)
-		set_levels(&xb, i, cim_rng_next(&r) % 256,
-			   cim_rng_next(&r) % 256);
+		set_levels(&xb, i, cimfw_rng_next(&r) % 256,
+			   cimfw_rng_next(&r) % 256);
 }
 
 /*
@@ -789,9 +789,9 @@ START_TEST(test_xbar_vmm_threads)
 		{ 0, 640, 0, 40, 65, false },
 		{ 0, 640, 7, 33, 90, true },
 	};
-	struct cim_rng_lanes read0, read1;
-	struct cim_meter m1, mt;
-	struct cim_xbar_win w;
+	struct cimfw_rng_lanes read0, read1;
+	struct cimfw_meter m1, mt;
+	struct cimfw_xbar_win w;
 	float *x, *y1, *yt;
 	unsigned int k, t, nin, nout;
 
@@ -800,7 +800,7 @@ START_TEST(test_xbar_vmm_threads)
 	y1 = malloc(sizeof(*y1) * 1000 * 640);
 	yt = malloc(sizeof(*yt) * 1000 * 640);
 	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
-		w = (struct cim_xbar_win){ cases[k].row, cases[k].nrows,
+		w = (struct cimfw_xbar_win){ cases[k].row, cases[k].nrows,
 					   cases[k].col, cases[k].ncols };
 		nin = cases[k].trans ? w.ncols : w.nrows;
 		nout = cases[k].trans ? w.nrows : w.ncols;
@@ -809,11 +809,11 @@ START_TEST(test_xbar_vmm_threads)
 		memset(x + nin, 0, nin * sizeof(*x));	/* a zero vector */
 		read0 = xb.read;
 		for (t = 1; t <= 3; t++) {
-			cim_par_set_threads(t);
+			cimfw_par_set_threads(t);
 			xb.read = read0;
 			memset(&mt, 0, sizeof(mt));
 			memset(yt, 0, sizeof(*yt) * cases[k].batch * nout);
-			ck_assert_int_eq(cim_xbar_vmm(&xb, &w, cases[k].trans,
+			ck_assert_int_eq(cimfw_xbar_vmm(&xb, &w, cases[k].trans,
 						      cases[k].batch, x, yt,
 						      false, 0, &mt), 0);
 			if (t == 1) {
@@ -829,15 +829,15 @@ START_TEST(test_xbar_vmm_threads)
 			ck_assert_mem_eq(&xb.read, &read1, sizeof(read1));
 		}
 	}
-	cim_par_set_threads(0);
+	cimfw_par_set_threads(0);
 	free(x);
 	free(y1);
 	free(yt);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
-/* the SIMD paths this CPU has, as cim_xbar_set_simd_level() must see them */
+/* the SIMD paths this CPU has, as cimfw_xbar_set_simd_level() must see them */
 static unsigned int simd_paths_expected(void)
 {
 	unsigned int n = 0;
@@ -857,20 +857,20 @@ static unsigned int simd_paths_expected(void)
 }
 
 /*
- * cim_xbar_vmm() on every SIMD path of the DAC and the ADC this CPU has
+ * cimfw_xbar_vmm() on every SIMD path of the DAC and the ADC this CPU has
  * (AVX2, AVX-512 with look-up popcounts, AVX-512 with VPOPCNTDQ) against
  * the portable code: the same outputs, meter and read-noise stream, bit
  * for bit. @y0, @y1: room for the outputs. Returns the paths compared;
  * those the CPU lacks are skipped.
  */
-static unsigned int vmm_paths_agree(const struct cim_xbar_win *w, bool trans,
+static unsigned int vmm_paths_agree(const struct cimfw_xbar_win *w, bool trans,
 				    unsigned int batch, const float *x,
 				    bool fixed, float range, float *y0,
 				    float *y1)
 {
 	size_t nout = trans ? w->nrows : w->ncols, ylen;
-	struct cim_rng_lanes read0 = xb.read, read_c;
-	struct cim_meter m0, m1;
+	struct cimfw_rng_lanes read0 = xb.read, read_c;
+	struct cimfw_meter m0, m1;
 	unsigned int l, n = 0;
 
 	ylen = batch * nout * sizeof(*y0);
@@ -879,20 +879,20 @@ static unsigned int vmm_paths_agree(const struct cim_xbar_win *w, bool trans,
 	memset(y0, 0xff, ylen);
 	if (xb.scratch)
 		memset(xb.scratch, 0xff, xb.scratch_len);
-	ck_assert_int_eq(cim_xbar_set_simd_level(CIM_XBAR_SIMD_C),
-			 CIM_XBAR_SIMD_C);
-	ck_assert_int_eq(cim_xbar_vmm(&xb, w, trans, batch, x, y0, fixed,
+	ck_assert_int_eq(cimfw_xbar_set_simd_level(CIMFW_XBAR_SIMD_C),
+			 CIMFW_XBAR_SIMD_C);
+	ck_assert_int_eq(cimfw_xbar_vmm(&xb, w, trans, batch, x, y0, fixed,
 				      range, &m0), 0);
 	read_c = xb.read;
-	for (l = CIM_XBAR_SIMD_AVX2; l <= CIM_XBAR_SIMD_AVX512_POPCNT; l++) {
-		if (cim_xbar_set_simd_level(l) != l)
+	for (l = CIMFW_XBAR_SIMD_AVX2; l <= CIMFW_XBAR_SIMD_AVX512_POPCNT; l++) {
+		if (cimfw_xbar_set_simd_level(l) != l)
 			continue;
 		xb.read = read0;
 		memset(&m1, 0, sizeof(m1));
 		memset(y1, 0xff, ylen);
 		/* codes, sums, ranges: no path may rely on another's */
 		memset(xb.scratch, 0xff, xb.scratch_len);
-		ck_assert_int_eq(cim_xbar_vmm(&xb, w, trans, batch, x, y1,
+		ck_assert_int_eq(cimfw_xbar_vmm(&xb, w, trans, batch, x, y1,
 					      fixed, range, &m1), 0);
 		ck_assert_msg(!memcmp(y1, y0, ylen) &&
 			      !memcmp(&m1, &m0, sizeof(m0)) &&
@@ -905,7 +905,7 @@ static unsigned int vmm_paths_agree(const struct cim_xbar_win *w, bool trans,
 			      cfg.read_noise, cfg.dac_bits, cfg.adc_bits);
 		n++;
 	}
-	cim_xbar_set_simd_level(CIM_XBAR_SIMD_AVX512_POPCNT);
+	cimfw_xbar_set_simd_level(CIMFW_XBAR_SIMD_AVX512_POPCNT);
 	return n;
 }
 
@@ -940,7 +940,7 @@ static void simd_tile(void)
 		set_levels(&xb, 3 * xb.cols + i, 9, 9);
 	for (i = 0; i < xb.rows; i++)
 		set_levels(&xb, i * xb.cols + 2, 7, 7);
-	cim_par_set_threads(1);
+	cimfw_par_set_threads(1);
 }
 
 /*
@@ -966,7 +966,7 @@ START_TEST(test_xbar_vmm_simd_portable)
 		{ 0, 640, 0, 6, 90, false, false },
 		{ 0, 600, 1, 7, 75, false, true },
 	};
-	struct cim_xbar_win w;
+	struct cimfw_xbar_win w;
 	float *x, *y0, *y1;
 	unsigned int k, nin;
 
@@ -975,7 +975,7 @@ START_TEST(test_xbar_vmm_simd_portable)
 	y0 = malloc(sizeof(*y0) * 300 * 640);
 	y1 = malloc(sizeof(*y1) * 300 * 640);
 	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
-		w = (struct cim_xbar_win){ cases[k].row, cases[k].nrows,
+		w = (struct cimfw_xbar_win){ cases[k].row, cases[k].nrows,
 					   cases[k].col, cases[k].ncols };
 		nin = cases[k].trans ? w.ncols : w.nrows;
 		simd_inputs(x, cases[k].batch, nin, 40 + k);
@@ -984,11 +984,11 @@ START_TEST(test_xbar_vmm_simd_portable)
 						  cases[k].fixed, 3000.0f, y0,
 						  y1), simd_paths_expected());
 	}
-	cim_par_set_threads(0);
+	cimfw_par_set_threads(0);
 	free(x);
 	free(y0);
 	free(y1);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 
@@ -1005,7 +1005,7 @@ START_TEST(test_xbar_vmm_simd_shapes)
 	static const unsigned int bits[][2] = { { 8, 8 }, { 12, 4 }, { 3, 12 } };
 	enum { NLEN = sizeof(len) / sizeof(len[0]), B = 150 };
 	unsigned int a, b, t, f, batch, nin, seed = 0;
-	struct cim_xbar_win w;
+	struct cimfw_xbar_win w;
 	float *x, *y0, *y1;
 	bool trans;
 
@@ -1022,7 +1022,7 @@ START_TEST(test_xbar_vmm_simd_shapes)
 				cfg.adc_bits = bits[(a + b + t) % 3][1];
 				/* several noise blocks and short groups */
 				batch = 70 + (a * NLEN + b + t) % 80;
-				w = (struct cim_xbar_win){ a % 5, len[a],
+				w = (struct cimfw_xbar_win){ a % 5, len[a],
 							   b % 3, len[b] };
 				nin = trans ? len[b] : len[a];
 				simd_inputs(x, batch, nin, 100 + seed++);
@@ -1034,11 +1034,11 @@ START_TEST(test_xbar_vmm_simd_shapes)
 			}
 		}
 	}
-	cim_par_set_threads(0);
+	cimfw_par_set_threads(0);
 	free(x);
 	free(y0);
 	free(y1);
-	cim_xbar_fini(&xb);
+	cimfw_xbar_fini(&xb);
 }
 END_TEST
 

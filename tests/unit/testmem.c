@@ -43,7 +43,7 @@ void testmem_init(struct testmem *m)
 	memset(m, 0, sizeof(*m));
 	m->bytes = calloc(1, TESTMEM_SIZE);
 	ck_assert_ptr_nonnull(m->bytes);
-	m->dma = (struct cim_fw_dma) {
+	m->dma = (struct cimfw_dma) {
 		.opaque = m, .read = mem_read, .write = mem_write,
 	};
 }
@@ -87,10 +87,10 @@ void *cmdbuf_add(struct cmdbuf *cb, uint16_t opcode, uint16_t flags,
 	return p;
 }
 
-int cmdbuf_run(struct cim_fw *fw, struct cmdbuf *cb, struct testmem *m,
+int cmdbuf_run(struct cimfw *fw, struct cmdbuf *cb, struct testmem *m,
 	       struct cim_job_completion *done)
 {
-	return cim_fw_execute(fw, cb->words, cb->len, &m->dma, done);
+	return cimfw_execute(fw, cb->words, cb->len, &m->dma, done);
 }
 
 uint32_t f32_bits(float f)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Test bus memory and command buffers for the unit tests: a flat 16 MiB
- * array at bus address TESTMEM_BASE, reached through struct cim_fw_dma
+ * array at bus address TESTMEM_BASE, reached through struct cimfw_dma
  * callbacks that refuse anything outside it, and can be told to fail.
  */
 #ifndef CIM_TESTMEM_H
@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cim_fw.h"
+#include "cimfw.h"
 
 #define TESTMEM_BASE	0x10000000ull
 #define TESTMEM_SIZE	(16u << 20)
@@ -32,7 +32,7 @@ struct testmem {
 	unsigned int writes;
 	unsigned int fail_read;
 	unsigned int fail_write;
-	struct cim_fw_dma dma;
+	struct cimfw_dma dma;
 };
 
 void testmem_init(struct testmem *m);
@@ -54,7 +54,7 @@ struct cmdbuf {
 /* Append a zeroed packet of @size bytes with its header filled in. */
 void *cmdbuf_add(struct cmdbuf *cb, uint16_t opcode, uint16_t flags,
 		 uint32_t size);
-int cmdbuf_run(struct cim_fw *fw, struct cmdbuf *cb, struct testmem *m,
+int cmdbuf_run(struct cimfw *fw, struct cmdbuf *cb, struct testmem *m,
 	       struct cim_job_completion *done);
 
 uint32_t f32_bits(float f);

@@ -5,7 +5,7 @@
 
 #include <check.h>
 
-#include "cim_fw.h"
+#include "cimfw.h"
 
 Suite *rng_suite(void);
 Suite *xbar_suite(void);
@@ -20,6 +20,6 @@ Suite *layers_suite(void);
 Suite *ternary_suite(void);
 
 /* A device with every non-ideality off and a small geometry. */
-void unit_config_ideal(struct cim_fw_config *cfg);
+void unit_config_ideal(struct cimfw_config *cfg);
 
 #endif /* CIM_UNIT_H */

@@ -22,9 +22,9 @@ static Suite *(*const suites[])(void) = {
 	ternary_suite,
 };
 
-void unit_config_ideal(struct cim_fw_config *cfg)
+void unit_config_ideal(struct cimfw_config *cfg)
 {
-	cim_fw_config_default(cfg);
+	cimfw_config_default(cfg);
 	cfg->xbar_count = 2;
 	cfg->xbar_rows = 64;
 	cfg->xbar_cols = 48;

@@ -33,7 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cim_fw.h"
+#include "cimfw.h"
 #include "cim_ternary.h"
 #include "tnet.h"
 #include "tool.h"
@@ -97,7 +97,7 @@ struct totals {
 };
 
 /* AP array and I/O energy of @ev at the constants of @c, fJ */
-static double price(const struct events *ev, const struct cim_cost_params *c)
+static double price(const struct events *ev, const struct cimfw_cost_params *c)
 {
 	return ev->cmp_bits * c->e_cmp_bit_fj + ev->ml_rows * c->e_matchline_fj +
 	       ev->write_bits * c->e_write_bit_fj +
@@ -107,12 +107,12 @@ static double price(const struct events *ev, const struct cim_cost_params *c)
 }
 
 /* Run @lc on a fresh device of @ccfg with input @x; the counters */
-static int calib_run(const struct cim_fw_config *ccfg,
+static int calib_run(const struct cimfw_config *ccfg,
 		     const struct cim_ternary_layer *lc, const uint8_t *x,
 		     int32_t *y, struct cim_ternary_run_stats *rs)
 {
 	struct cim_embedded_options o = { .size = sizeof(o) };
-	struct cim_fw_config c = *ccfg;
+	struct cimfw_config c = *ccfg;
 	struct cim_device *dev;
 	int r;
 
@@ -130,7 +130,7 @@ static int calib_run(const struct cim_fw_config *ccfg,
  * energy counters count events. Compares and match lines share a counter,
  * and so do I/O reads and writes: they go to different runs.
  */
-static void event_costs(struct cim_cost_params *cost, bool second)
+static void event_costs(struct cimfw_cost_params *cost, bool second)
 {
 	cost->e_cmp_bit_fj = !second;
 	cost->e_write_bit_fj = !second;
@@ -145,13 +145,13 @@ static void event_costs(struct cim_cost_params *cost, bool second)
  * step and I/O bit read; run B 1 fJ per match-line row and I/O bit written.
  * Scaled as the energies are: per pixel, shifts per row tile.
  */
-static int count_events(const struct cim_fw_config *ccfg,
+static int count_events(const struct cimfw_config *ccfg,
 			const struct cim_ternary_layer *lc, const uint8_t *x,
 			int32_t *y, double pix_scale, double rt,
 			struct events *ev)
 {
 	struct cim_ternary_run_stats a, b;
-	struct cim_fw_config c = *ccfg;
+	struct cimfw_config c = *ccfg;
 	int r;
 
 	event_costs(&c.cost, false);
@@ -189,7 +189,7 @@ static const double sw_shift_pj[] = { 0.025, 0.05, 0.1, 0.2, 0.61 };
 #define TARGET_RATIO	7.5
 
 static void print_sweep(const struct totals *tot,
-			const struct cim_cost_params *held, unsigned int preset)
+			const struct cimfw_cost_params *held, unsigned int preset)
 {
 	static const char *const bname[] = {
 		"ISAAC (5.25 pJ/16-bit MAC, published)",
@@ -197,7 +197,7 @@ static void print_sweep(const struct totals *tot,
 		"this model's crossbars (same cost model)",
 	};
 	const struct events *ev = &tot->ev;
-	struct cim_cost_params c = *held;
+	struct cimfw_cost_params c = *held;
 	double base[3], fixed, lo;
 	unsigned int b, i, j, p;
 
@@ -309,10 +309,10 @@ static void print_sweep(const struct totals *tot,
 	}
 	printf("\nnamed presets, each at all its own constants:\n");
 	for (p = 0; p < 3; p++) {
-		struct cim_cost_params pc;
+		struct cimfw_cost_params pc;
 		double e;
 
-		if (cim_fw_cost_preset((enum cim_cost_preset)p, &pc))
+		if (cimfw_cost_preset((enum cim_cost_preset)p, &pc))
 			continue;
 		e = price(ev, &pc);
 		printf("  %-9s (grid cell near write %.4g pJ/bit, shift %.4g "
@@ -328,7 +328,7 @@ static void print_sweep(const struct totals *tot,
 static int resnet_main(int argc, char **argv)
 {
 	struct cim_ternary_target tgt;
-	struct cim_fw_config cfg;
+	struct cimfw_config cfg;
 	struct totals tot = { 0 };
 	static const struct option lopts[] = {
 		{ "sweep", no_argument, NULL, 'S' },
@@ -389,9 +389,9 @@ static int resnet_main(int argc, char **argv)
 		usage(stderr);
 		return TOOL_EXIT_USAGE;
 	}
-	cim_fw_config_default(&cfg);
+	cimfw_config_default(&cfg);
 	cfg.cost_preset = (enum cim_cost_preset)preset;
-	if (cim_fw_cost_preset(cfg.cost_preset, &cfg.cost))
+	if (cimfw_cost_preset(cfg.cost_preset, &cfg.cost))
 		return 1;
 	tgt.ap_count = cfg.ap_count;
 	tgt.ap_rows = cfg.ap_rows;
@@ -423,7 +423,7 @@ static int resnet_main(int argc, char **argv)
 		};
 		struct cim_ternary_desc dc = d;
 		struct cim_embedded_options o = { .size = sizeof(o) };
-		struct cim_fw_config ccfg = cfg;
+		struct cimfw_config ccfg = cfg;
 		struct cim_ternary_layer *l, *lc;
 		struct cim_ternary_target ct = tgt;
 		struct cim_ternary_run_stats rs;

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cim_fw.h"
+#include "cimfw.h"
 
 struct image {
 	unsigned char *mem;
@@ -62,13 +62,13 @@ static unsigned char *slurp(const char *path, size_t *size)
 
 int main(int argc, char **argv)
 {
-	struct cim_fw_config cfg;
+	struct cimfw_config cfg;
 	struct cim_job_completion done;
 	struct image im;
-	struct cim_fw_dma dma = {
+	struct cimfw_dma dma = {
 		.opaque = &im, .read = img_read, .write = img_write,
 	};
-	struct cim_fw *fw;
+	struct cimfw *fw;
 	unsigned char *cmd;
 	size_t cmdsize;
 	FILE *out;
@@ -77,21 +77,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: fw-replay SEED IMAGE CMDBUF OUT\n");
 		return 2;
 	}
-	cim_fw_config_default(&cfg);
+	cimfw_config_default(&cfg);
 	cfg.seed = strtoull(argv[1], NULL, 0);
 	im.mem = slurp(argv[2], &im.size);
 	cmd = slurp(argv[3], &cmdsize);
-	if (!im.mem || !cmd || cim_fw_create(&cfg, &fw)) {
+	if (!im.mem || !cmd || cimfw_create(&cfg, &fw)) {
 		fprintf(stderr, "fw-replay: cannot load inputs or create model\n");
 		return 1;
 	}
 	memset(&done, 0, sizeof(done));
-	cim_fw_execute(fw, cmd, cmdsize, &dma, &done);
+	cimfw_execute(fw, cmd, cmdsize, &dma, &done);
 	out = fopen(argv[4], "wb");
 	if (!out || fwrite(im.mem, 1, im.size, out) != im.size ||
 	    fwrite(&done, 1, sizeof(done), out) != sizeof(done) || fclose(out))
 		return 1;
-	cim_fw_destroy(fw);
+	cimfw_destroy(fw);
 	free(cmd);
 	free(im.mem);
 	return 0;

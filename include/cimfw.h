@@ -4,13 +4,13 @@
  * dependency. The QEMU device and libcim's embedded backend both drive it
  * with the command buffers of include/cim_hw.h.
  *
- * Threading: one struct cim_fw is used by one thread at a time; distinct
+ * Threading: one struct cimfw is used by one thread at a time; distinct
  * instances are independent.
  *
  * Copyright (C) 2026 The cim authors
  */
-#ifndef CIM_FW_H
-#define CIM_FW_H
+#ifndef CIMFW_H
+#define CIMFW_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,12 +19,12 @@
 #include "cim_hw.h"
 
 /**
- * struct cim_cost_params - every cost constant of the model
+ * struct cimfw_cost_params - every cost constant of the model
  *
  * Energies are in femtojoules, times in picoseconds, unless the name says
  * otherwise. Documentation/model/cost.rst gives the source of each default.
  */
-struct cim_cost_params {
+struct cimfw_cost_params {
 	/* crossbar */
 	double v_read;			/* volts */
 	double t_read_ps;		/* one input bit on the rows */
@@ -54,12 +54,12 @@ struct cim_cost_params {
 };
 
 /**
- * struct cim_fw_config - geometry, physics and costs of one device
+ * struct cimfw_config - geometry, physics and costs of one device
  *
- * Fill it with cim_fw_config_default() and change what you need; the model
+ * Fill it with cimfw_config_default() and change what you need; the model
  * rejects values outside the architectural limits of cim_hw.h.
  */
-struct cim_fw_config {
+struct cimfw_config {
 	uint64_t seed;			/* device variation and noise */
 	/* geometry */
 	unsigned int xbar_count;
@@ -83,13 +83,13 @@ struct cim_fw_config {
 	double stuck_prob;		/* probability a device is stuck */
 	/* costs */
 	enum cim_cost_preset cost_preset;
-	struct cim_cost_params cost;	/* filled from the preset */
+	struct cimfw_cost_params cost;	/* filled from the preset */
 };
 
-struct cim_fw;
+struct cimfw;
 
 /**
- * struct cim_fw_dma - how the model reaches memory named by bus addresses
+ * struct cimfw_dma - how the model reaches memory named by bus addresses
  * @opaque: passed back to the callbacks
  * @read: copy @len bytes at bus address @addr to @dst; 0 or -errno
  * @write: copy @len bytes from @src to bus address @addr; 0 or -errno
@@ -109,7 +109,7 @@ struct cim_fw;
  * through @map it checks as it would a copy, and it writes there only
  * what it would have written through @write.
  */
-struct cim_fw_dma {
+struct cimfw_dma {
 	void *opaque;
 	int (*read)(void *opaque, uint64_t addr, void *dst, size_t len);
 	int (*write)(void *opaque, uint64_t addr, const void *src, size_t len);
@@ -117,22 +117,22 @@ struct cim_fw_dma {
 	bool (*aborted)(void *opaque);
 };
 
-void cim_fw_config_default(struct cim_fw_config *cfg);
-int cim_fw_cost_preset(enum cim_cost_preset preset,
-		       struct cim_cost_params *cost);
-int cim_fw_config_check(const struct cim_fw_config *cfg);
+void cimfw_config_default(struct cimfw_config *cfg);
+int cimfw_cost_preset(enum cim_cost_preset preset,
+		       struct cimfw_cost_params *cost);
+int cimfw_config_check(const struct cimfw_config *cfg);
 
 /* 0 and *out set, or -EINVAL (bad config) or -ENOMEM; caller destroys */
-int cim_fw_create(const struct cim_fw_config *cfg, struct cim_fw **out);
-void cim_fw_destroy(struct cim_fw *fw);
-const struct cim_fw_config *cim_fw_config(const struct cim_fw *fw);
+int cimfw_create(const struct cimfw_config *cfg, struct cimfw **out);
+void cimfw_destroy(struct cimfw *fw);
+const struct cimfw_config *cimfw_config(const struct cimfw *fw);
 
 /*
  * Device reset: every cell back to G_min, every accumulator and AP array
  * cleared, counters zeroed, noise streams re-seeded. Variation stays: it
  * belongs to the silicon.
  */
-void cim_fw_reset(struct cim_fw *fw);
+void cimfw_reset(struct cimfw *fw);
 
 /*
  * Execute one command buffer, already copied out of bus memory, packet by
@@ -143,13 +143,13 @@ void cim_fw_reset(struct cim_fw *fw);
  * @done and returns its status (enum cim_status); never crashes on any
  * input.
  */
-int cim_fw_execute(struct cim_fw *fw, const void *cmdbuf, size_t size,
-		   const struct cim_fw_dma *dma,
+int cimfw_execute(struct cimfw *fw, const void *cmdbuf, size_t size,
+		   const struct cimfw_dma *dma,
 		   struct cim_job_completion *done);
 
-void cim_fw_counters(const struct cim_fw *fw, struct cim_counters *out);
-void cim_fw_counters_reset(struct cim_fw *fw);
+void cimfw_counters(const struct cimfw *fw, struct cim_counters *out);
+void cimfw_counters_reset(struct cimfw *fw);
 
-const char *cim_fw_status_name(int status);
+const char *cimfw_status_name(int status);
 
-#endif /* CIM_FW_H */
+#endif /* CIMFW_H */
