@@ -13,10 +13,11 @@
 
 TERNARY_SRCS := $(sort $(wildcard runtime/ternary/*.c))
 TERNARY_HDRS := include/cim_ternary.h
+TERNARY_PRIV_HDRS := runtime/ternary/ternary_priv.h
 TERNARY_OBJS := $(patsubst runtime/%.c,$(BUILD)/rt/%.o,$(TERNARY_SRCS))
 TERNARY_SAN_OBJS := $(patsubst runtime/%.c,$(BUILD)/san/rt/%.o,$(TERNARY_SRCS))
 
-$(TERNARY_OBJS) $(TERNARY_SAN_OBJS): $(TERNARY_HDRS)
+$(TERNARY_OBJS) $(TERNARY_SAN_OBJS): $(TERNARY_HDRS) $(TERNARY_PRIV_HDRS)
 
 $(BUILD)/libcim.so.$(RT_VERSION) $(BUILD)/libcim.a: $(TERNARY_OBJS)
 $(BUILD)/san/libcim.a: $(TERNARY_SAN_OBJS)
