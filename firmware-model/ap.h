@@ -52,8 +52,9 @@ void cimfw_ap_reset(struct cimfw_ap *ap);
 void cimfw_ap_scrub(struct cimfw_ap *ap, struct cimfw_meter *m);
 
 /*
- * Check a program against the geometry without running it. Returns
- * CIM_ST_OK, or CIM_ST_BAD_INST with *bad set to the instruction index.
+ * Check a program against the geometry without running it (ap_check.c).
+ * Returns CIM_ST_OK, or CIM_ST_BAD_INST with *bad set to the instruction
+ * index.
  */
 int cimfw_ap_check(const struct cimfw_ap *ap, const struct cim_ap_inst *inst,
 		 unsigned int n, unsigned int *bad);
