@@ -50,7 +50,7 @@ include runtime/layers/layers.mk
 include runtime/ternary/ternary.mk
 include tools/cim-train/cim-train.mk
 include tests/fuzz/fuzz.mk
-include tools/qemu/qemu.mk
+include qemu/qemu.mk
 include tools/stress/stress.mk
 include tools/kernel/debug-kernel.mk
 
@@ -95,7 +95,7 @@ $(BUILD)/bringup/cim-bringup: $(BRINGUP_SRCS) $(wildcard tests/bringup/*.h) \
 		firmware-model/config.c firmware-model/cost.c -lm
 
 qemu:
-	@tools/qemu/build-qemu.sh
+	@qemu/build-qemu.sh
 
 vm-prep: qemu $(BUILD)/bringup/cim-bringup
 	@tools/vm/fetch-kernel.sh >/dev/null

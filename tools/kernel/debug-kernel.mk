@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 #
 # The debug guest kernel (Documentation/debug-kernel.rst). Included by the
-# top Makefile, which provides the "qemu" target (tools/qemu/build-qemu.sh).
+# top Makefile, which provides the "qemu" target (qemu/build-qemu.sh).
 #
 #   make debug-kernel     build it, or find it in the cache
 #                         (${CIM_CACHE:-$XDG_CACHE_HOME/cim}/debug-kernel/)

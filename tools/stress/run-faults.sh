@@ -22,7 +22,7 @@
 #
 # Without pcie-root-port in the QEMU build the matrix runs without the
 # unplug phase (the build needs CONFIG_PCIE_PORT=y, which
-# tools/qemu/qemu-7.2-cim.patch sets in configs/devices/x86_64-softmmu).
+# qemu/qemu-7.2-cim.patch sets in configs/devices/x86_64-softmmu).
 set -eu
 
 # shellcheck source=tools/vm/suite.sh

@@ -95,7 +95,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-[ -x "$qemu" ] || die "no QEMU at $qemu: build it with tools/qemu/build-qemu.sh"
+[ -x "$qemu" ] || die "no QEMU at $qemu: build it with qemu/build-qemu.sh"
 accel_cache=$vm/accel
 debug_append=""
 case $guest_kernel in

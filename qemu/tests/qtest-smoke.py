@@ -8,7 +8,7 @@ qtest text protocol) and checks the register interface, the ring, the
 completion records, MSI-X, fault injection, halts and reset against
 Documentation/device/spec.rst.
 
-    tools/qemu/qtest-smoke.py [path/to/qemu-system-x86_64]
+    qemu/tests/qtest-smoke.py [path/to/qemu-system-x86_64]
 
 Prints one "ok N - ..." / "not ok N - ..." line per check (TAP) and ends with
 "N passed, N failed"; exits non-zero on a failure.
@@ -222,9 +222,8 @@ def identical_to_host(t, qemu):
     if r.returncode == 0:
         r = subprocess.run(["cc", "-std=c11", "-O2", "-ffp-contract=off",
                             "-I" + os.path.join(ROOT, "include"),
-                            "-I" + os.path.join(ROOT, "firmware-model"),
                             "-o", replay,
-                            os.path.join(ROOT, "tools/qemu/fw-replay.c"),
+                            os.path.join(ROOT, "qemu/tests/fw-replay.c"),
                             lib, "-lopenblas", "-lm"],
                            capture_output=True, text=True)
     if r.returncode != 0:
@@ -235,7 +234,7 @@ def identical_to_host(t, qemu):
             for f in os.listdir(os.path.join(ROOT, "firmware-model")) if f[-2:] in (".c", ".h")]
     if max(os.path.getmtime(f) for f in srcs) > os.path.getmtime(qemu):
         print("ok %d - # SKIP %s is older than the model sources: run "
-              "tools/qemu/build-qemu.sh" % (t.n + 1, qemu))
+              "qemu/build-qemu.sh" % (t.n + 1, qemu))
         t.n += 1
         return
     import random

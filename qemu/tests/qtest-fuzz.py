@@ -23,7 +23,7 @@ jobs. It checks that
     passes RING_TAIL while the device is enabled;
   - every session ends on SIGTERM within 5 seconds.
 
-    tools/qemu/qtest-fuzz.py [--seed N] [--time SECONDS | --sessions N]
+    qemu/tests/qtest-fuzz.py [--seed N] [--time SECONDS | --sessions N]
                              [--ops N] [--deadline S] [--qemu PATH] [-v]
 
 Without --time it is the short run of "make check-qemu": seed 1, a fixed

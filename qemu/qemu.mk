@@ -2,7 +2,7 @@
 #
 # The QEMU device's host-side tests, without a guest (qtest accelerator).
 # Included by the top Makefile, which provides the "qemu" target
-# (tools/qemu/build-qemu.sh).
+# (qemu/build-qemu.sh).
 #
 #   make check-qemu   qtest-smoke.py, qtest-hardening.py and a short,
 #                     fixed-seed qtest-fuzz.py run (about 2 minutes in all)
@@ -15,9 +15,9 @@ FUZZ_SEED ?=
 .PHONY: check-qemu fuzz-qemu
 
 check-qemu: qemu
-	tools/qemu/qtest-smoke.py
-	tools/qemu/qtest-hardening.py
-	tools/qemu/qtest-fuzz.py
+	qemu/tests/qtest-smoke.py
+	qemu/tests/qtest-hardening.py
+	qemu/tests/qtest-fuzz.py
 
 fuzz-qemu: qemu
-	tools/qemu/qtest-fuzz.py --time $(FUZZ_TIME) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
+	qemu/tests/qtest-fuzz.py --time $(FUZZ_TIME) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))

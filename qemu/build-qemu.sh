@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: MIT
 #
 # Build qemu-system-x86_64 7.2 from Debian's own "qemu" source package, with
-# the cim-pci device (firmware-model/qemu/cim-pci.c) and the firmware model
-# (firmware-model/*.c) compiled in.
+# the cim-pci device (qemu/hw/) and the firmware model (firmware-model/*.c)
+# compiled in.
 #
-#   tools/qemu/build-qemu.sh [--refresh] [--clean]
+#   qemu/build-qemu.sh [--refresh] [--clean]
 #
 #   --refresh  update the private apt lists first (a newer Debian revision of
 #              the source package then rebuilds from scratch)
@@ -23,8 +23,9 @@
 #   build/apt/        private apt configuration, lists and downloads; the
 #                     system's apt setup is never touched
 #   build/qemu-src/   the extracted tree, Debian's patches applied, plus
-#                     tools/qemu/qemu-7.2-cim.patch, and links cim/* to the
-#                     project's folders
+#                     qemu/qemu-7.2-cim.patch, and links cim/qemu,
+#                     cim/firmware-model and cim/include to the project's
+#                     folders of those names
 #   build/qemu-build/ the meson build folder; the binary is copied to
 #                     build/qemu/ after every successful build
 #
@@ -36,7 +37,7 @@
 # Needs root only to install missing Debian packages (see deps()).
 set -eu
 
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 APT_DIR=$BUILD/apt
@@ -44,7 +45,7 @@ SRC_DIR=$BUILD/qemu-src
 OUT_DIR=$BUILD/qemu-build
 BIN_DIR=$BUILD/qemu
 FW_DIR=$BIN_DIR/share
-PATCH=$ROOT/tools/qemu/qemu-7.2-cim.patch
+PATCH=$ROOT/qemu/qemu-7.2-cim.patch
 SRC_PKG=qemu
 SRC_UPSTREAM=7.2		# the upstream version this patch is for
 JOBS=${JOBS:-$(nproc)}
@@ -168,6 +169,7 @@ fetch_source() {
 	mv "$dl/tree" "$SRC_DIR.tmp"
 	(cd "$SRC_DIR.tmp" && patch -p1 -s --no-backup-if-mismatch <"$PATCH")
 	mkdir -p "$SRC_DIR.tmp/cim"
+	ln -s "$ROOT/qemu" "$SRC_DIR.tmp/cim/qemu"
 	ln -s "$ROOT/firmware-model" "$SRC_DIR.tmp/cim/firmware-model"
 	ln -s "$ROOT/include" "$SRC_DIR.tmp/cim/include"
 	mv "$SRC_DIR.tmp" "$SRC_DIR"

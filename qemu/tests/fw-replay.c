@@ -2,7 +2,7 @@
 /*
  * fw-replay: run one command buffer through the host build of the firmware
  * model (build/libcimfw.a), against a flat memory image, and write the image
- * back. tools/qemu/qtest-smoke.py runs the same buffer through QEMU's
+ * back. qemu/tests/qtest-smoke.py runs the same buffer through QEMU's
  * cim-pci and compares the bits: the device and the library must agree.
  *
  *   fw-replay SEED IMAGE CMDBUF OUT

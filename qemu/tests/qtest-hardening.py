@@ -2,13 +2,13 @@
 # SPDX-License-Identifier: MIT
 """Host-side tests of the cim-pci device's hardening (issue 12), no guest.
 
-Like tools/qemu/qtest-smoke.py (whose helpers it uses), it runs
+Like qemu/tests/qtest-smoke.py (whose helpers it uses), it runs
 build/qemu/qemu-system-x86_64 under the qtest accelerator and plays the CPU.
 Under qtest every MMIO access the test makes runs in QEMU's main loop, so a
 register write that stalls stalls the main loop: each qtest command here has
 a deadline, and QEMU must end on SIGTERM within seconds.
 
-    tools/qemu/qtest-hardening.py [path/to/qemu-system-x86_64]
+    qemu/tests/qtest-hardening.py [path/to/qemu-system-x86_64]
 
 Checks (Documentation/device/qemu.rst, "Hardening tests"):
   - a long job submitted by RING_TAIL: the write returns at once, the job
