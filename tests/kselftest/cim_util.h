@@ -205,6 +205,27 @@ static __unused int inject_fault(int index, unsigned int bits)
 	return write_file(path, val);
 }
 
+/* FENCE writing 1 to @ref */
+static __unused void put_fence(void *p, __u64 ref)
+{
+	struct cim_pkt_fence *f = p;
+
+	f->hdr.opcode = CIM_OP_FENCE;
+	f->hdr.flags = 0;
+	f->hdr.size = sizeof(*f);
+	f->addr = ref;
+	f->value = 1;
+}
+
+/* A device counter, /sys/class/misc/cim@index/counters/@name, or -1 */
+static __unused long counter_read(int index, const char *name)
+{
+	char attr[64];
+
+	snprintf(attr, sizeof(attr), "counters/%s", name);
+	return sysfs_read(index, attr);
+}
+
 static __unused void put_vmm(void *p, __u32 xbar, __u32 nrows, __u32 ncols,
 			     __u32 batch, __u64 x, __u64 y)
 {
@@ -220,7 +241,6 @@ static __unused void put_vmm(void *p, __u32 xbar, __u32 nrows, __u32 ncols,
 	v->x = x;
 	v->y = y;
 }
-
 
 static __unused __u32 f32_bits(float f)
 {
@@ -265,6 +285,5 @@ static __unused int reserve(int fd, unsigned long cmd, __u64 mask)
 
 	return ioctl(fd, cmd, &r) ? -errno : 0;
 }
-
 
 #endif /* __CIM_UTIL_H__ */
