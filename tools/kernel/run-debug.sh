@@ -6,8 +6,8 @@
 # (tools/kernel/build-debug-kernel.sh: KASAN, KFENCE, lockdep, kmemleak,
 # DMA-API debug, UBSAN, SLUB debug, list debug), cim.ko against it with the
 # usual W=1 flags, then boots the test VM on it with the kselftests
-# (tools/kernel/run-kselftest.sh: cim.ko loaded at boot, cim_test,
-# cim_modload's load/unload cycles, dmesg_check, then debug_check, which
+# (tools/kernel/run-kselftest.sh: cim.ko loaded at boot, the device tests
+# with cim_modload's load/unload cycles, dmesg_check, then debug_check, which
 # triggers a kmemleak scan and fails on any checker's report), and finally
 # scans the serial console on the host for the same reports.
 #
