@@ -20,7 +20,10 @@ case $build in /*) ;; *) build=$top/$build ;; esac
 ko=$("$top/tools/kernel/build-module.sh")
 set -- "$@"
 entries="module:$ko"
-for t in $("$top/tools/kernel/build-kselftest.sh"); do
+# Assigned first, so that set -e stops the run when a test does not build
+# (a failure inside the for list would only drop the test)
+tests=$("$top/tools/kernel/build-kselftest.sh")
+for t in $tests; do
 	entries="$entries test:$t:$(basename "$t")"
 done
 # Last: the kernel log must be free of warnings
