@@ -68,6 +68,8 @@
 #include "cim_hw.h"
 #include "uapi/misc/cim.h"
 
+#include "cim_stress.h"
+
 #define PAGE		4096u
 #define MAX_DEVS	4
 #define MAX_PROCS	16
@@ -78,16 +80,6 @@
 #define B		2
 #define LOST_MS		30000
 #define TIMEOUT_MS	"1000"
-
-struct fz_sync_file_info {
-	char name[32];
-	int32_t status;
-	uint32_t flags;
-	uint32_t num_fences;
-	uint32_t pad;
-	uint64_t sync_fence_info;
-};
-#define FZ_SYNC_IOC_FILE_INFO	_IOWR('>', 4, struct fz_sync_file_info)
 
 enum phase {
 	PH_BASELINE, PH_DMA, PH_ERROR, PH_HANG, PH_LONG, PH_PCI_RESET,
@@ -157,14 +149,6 @@ static int opt_procs = 2;
 static double opt_time = 8;
 static int opt_unplug;
 static int phase_on[PH_COUNT];
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void note(const char *fmt, ...)
@@ -344,17 +328,6 @@ struct worker {
 	uint64_t counter;
 	uint64_t rng;
 };
-
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545f4914f6cdd1dull;
-}
 
 static void w_close(struct worker *w)
 {

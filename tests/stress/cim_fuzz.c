@@ -67,6 +67,8 @@
 #include "cim_hw.h"
 #include "uapi/misc/cim.h"
 
+#include "cim_stress.h"
+
 #define PAGE		4096u
 #define MAX_DEVS	8
 #define MAX_FILES	8
@@ -78,17 +80,6 @@
 /* The tag of a file's pattern words: a NaN as binary32, never a result */
 #define MAGIC		0x7fc15eedu
 #define WAIT_MS		20000
-
-/* linux/sync_file.h's SYNC_IOC_FILE_INFO, without its header */
-struct fz_sync_file_info {
-	char name[32];
-	int32_t status;
-	uint32_t flags;
-	uint32_t num_fences;
-	uint32_t pad;
-	uint64_t sync_fence_info;
-};
-#define FZ_SYNC_IOC_FILE_INFO	_IOWR('>', 4, struct fz_sync_file_info)
 
 /* Options ------------------------------------------------------------------ */
 
@@ -139,14 +130,6 @@ static atomic_long n_ioctls, n_jobs, n_valid_ok, n_mutated, n_mut_accepted,
 static atomic_int stop;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
@@ -178,17 +161,6 @@ static uint64_t splitmix(uint64_t *s)
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
 	return z ^ (z >> 31);
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545f4914f6cdd1dull;
 }
 
 /* [0, n) */
