@@ -23,7 +23,14 @@ entries="module:$ko"
 # Assigned first, so that set -e stops the run when a test does not build
 # (a failure inside the for list would only drop the test)
 tests=$("$top/tools/kernel/build-kselftest.sh")
+# cim_modload first: its leak check reads MemAvailable, which the memory
+# other programs leave behind (per-CPU lists, RCU, page cache) moves by
+# several MB on a guest that has run them
 for t in $tests; do
+	case $t in */cim_modload) entries="$entries test:$t:cim_modload" ;; esac
+done
+for t in $tests; do
+	case $t in */cim_modload) continue ;; esac
 	entries="$entries test:$t:$(basename "$t")"
 done
 # Last: the kernel log must be free of warnings
