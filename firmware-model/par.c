@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The model's worker pool (par.h). One pool per process, shared by every
- * device instance: a loop that finds it busy runs in its caller, which
- * gives the same bits.
+ * The worker pool (include/cimfw.h). One pool per process, shared by
+ * every device instance and by libcim's layers: a loop that finds it busy
+ * runs in its caller, which gives the same bits.
  *
  * Parts are claimed, not assigned: the caller and the workers take the
  * next unclaimed part until none is left, so a worker that is slow to wake

@@ -152,4 +152,45 @@ void cimfw_counters_reset(struct cimfw *fw);
 
 const char *cimfw_status_name(int status);
 
+/*
+ * The worker pool: one per process, the model's bulk loops (VMM, DUU) and
+ * libcim's layers (im2col, col2im) share it, so that they never compete
+ * for the cores with pools of their own. A loop is cut into parts that
+ * never share an output; when every value is the same whichever part
+ * computes it, the results do not depend on the thread count (the unit
+ * tests check the model's and the layers').
+ */
+#define CIMFW_PAR_MAX	8	/* parts of one loop, threads of the pool */
+
+typedef void cimfw_par_fn(void *arg, unsigned int part, unsigned int nparts);
+
+/*
+ * The number of parts for a loop of @work units (about one multiply-add
+ * each): 1 below a size where handing work to a thread costs more than
+ * it saves, else the pool's thread count (at most CIMFW_PAR_MAX).
+ */
+unsigned int cimfw_par_parts(double work);
+
+/*
+ * Call @fn(@arg, p, @nparts) for every p < @nparts, the caller taking
+ * part 0, and return when all have returned. Runs every part in the
+ * caller when @nparts is 1, when the pool cannot start, or when another
+ * thread is using it.
+ */
+void cimfw_par_run(unsigned int nparts, cimfw_par_fn *fn, void *arg);
+
+/* [@part, @part + 1) of @n items cut in @nparts: the first index */
+static inline size_t cimfw_par_first(size_t n, unsigned int part,
+				     unsigned int nparts)
+{
+	return n * part / nparts;
+}
+
+/*
+ * Threads of the pool, the caller included: 0 restores the default, the
+ * environment's CIM_FW_THREADS or else the online CPUs (at most
+ * CIMFW_PAR_MAX). Not while a loop runs. Returns the count now in force.
+ */
+unsigned int cimfw_par_set_threads(unsigned int n);
+
 #endif /* CIMFW_H */

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cimfw.h"
 #include "layers_priv.h"
-#include "par.h"
 
 struct cim_conv2d {
 	struct cim_conv2d_shape s;

@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "cim_layer.h"
-#include "par.h"
 #include "unit.h"
 
 static struct cim_device *open_dev(unsigned int count, unsigned int rows,
