@@ -25,7 +25,10 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 # -ffp-contract=off: no fused multiply-add, so every build of the model
 # (QEMU's, the runtime's, the tests') rounds the same way.
 BASE_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -g -ffp-contract=off $(WARN) \
-	-Iinclude -Ifirmware-model
+	-Iinclude
+# The model's private headers: for its own sources and white-box tests only;
+# everyone else sees include/cimfw.h
+FW_CFLAGS := -Ifirmware-model
 OPT_CFLAGS := -O2
 SAN_CFLAGS := -O1 \
 	-fsanitize=address,undefined,float-cast-overflow,float-divide-by-zero \
@@ -39,8 +42,18 @@ FW_SRCS := $(sort $(wildcard firmware-model/*.c))
 FW_HDRS := $(wildcard firmware-model/*.h) $(wildcard include/*.h)
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 UNIT_HDRS := $(wildcard tests/unit/*.h)
+# The model's white-box tests, in the same runner (they use tests/unit/'s
+# harness)
+FW_TEST_SRCS := $(sort $(wildcard firmware-model/tests/*.c))
+FW_TEST_OBJS := $(patsubst firmware-model/tests/%.c,$(BUILD)/fw-tests/%.o,\
+	$(FW_TEST_SRCS))
+FW_TEST_SAN_OBJS := $(patsubst firmware-model/tests/%.c,\
+	$(BUILD)/san/fw-tests/%.o,$(FW_TEST_SRCS))
+# bench/ and the model's own (firmware-model/bench/: its internal kernels)
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
-BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+FW_BENCH_SRCS := $(sort $(wildcard firmware-model/bench/*.c))
+BENCHES := $(patsubst %.c,$(BUILD)/bench/%,\
+	$(notdir $(BENCH_SRCS) $(FW_BENCH_SRCS)))
 # tools/common/: the IDX reader and what the command-line tools share
 TOOL_COMMON_SRCS := $(sort $(wildcard tools/common/*.c))
 TOOL_COMMON_HDRS := $(wildcard tools/common/*.h)
@@ -49,7 +62,7 @@ include tools/cimctl/cimctl.mk
 include runtime/layers/layers.mk
 include runtime/ternary/ternary.mk
 include tools/cim-train/cim-train.mk
-include tests/fuzz/fuzz.mk
+include firmware-model/tests/fuzz/fuzz.mk
 include qemu/qemu.mk
 include tools/stress/stress.mk
 include tools/kernel/debug-kernel.mk
@@ -137,12 +150,12 @@ bench-guest: qemu
 # The firmware model, optimised and sanitized
 $(BUILD)/fw/%.o: firmware-model/%.c $(FW_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -c -o $@ $<
+	$(CC) $(BASE_CFLAGS) $(FW_CFLAGS) $(OPT_CFLAGS) -c -o $@ $<
 
 # The sanitizer flags change more often than the sources
 $(BUILD)/san/fw/%.o: firmware-model/%.c $(FW_HDRS) Makefile
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -c -o $@ $<
+	$(CC) $(BASE_CFLAGS) $(FW_CFLAGS) $(SAN_CFLAGS) -c -o $@ $<
 
 FW_OBJS := $(patsubst firmware-model/%.c,$(BUILD)/fw/%.o,$(FW_SRCS))
 FW_SAN_OBJS := $(patsubst firmware-model/%.c,$(BUILD)/san/fw/%.o,$(FW_SRCS))
@@ -153,20 +166,37 @@ $(BUILD)/libcimfw.a: $(FW_OBJS)
 $(BUILD)/san/libcimfw.a: $(FW_SAN_OBJS)
 	$(AR) rcs $@ $^
 
-$(BUILD)/unit-tests: $(UNIT_SRCS) $(UNIT_HDRS) $(BUILD)/libcimfw.a
-	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) $(CHECK_CFLAGS) -o $@ $(UNIT_SRCS) \
-		$(BUILD)/libcimfw.a $(CHECK_LIBS) $(LDLIBS)
+# The model's white-box tests see its private headers and the harness
+$(BUILD)/fw-tests/%.o: firmware-model/tests/%.c $(UNIT_HDRS) $(FW_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(FW_CFLAGS) -Itests/unit $(OPT_CFLAGS) \
+		$(CHECK_CFLAGS) -c -o $@ $<
 
-$(BUILD)/san/unit-tests: $(UNIT_SRCS) $(UNIT_HDRS) $(BUILD)/san/libcimfw.a
+$(BUILD)/san/fw-tests/%.o: firmware-model/tests/%.c $(UNIT_HDRS) $(FW_HDRS) \
+		Makefile
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(FW_CFLAGS) -Itests/unit $(SAN_CFLAGS) \
+		$(CHECK_CFLAGS) -c -o $@ $<
+
+$(BUILD)/unit-tests: $(UNIT_SRCS) $(UNIT_HDRS) $(FW_TEST_OBJS) \
+		$(BUILD)/libcimfw.a
+	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) $(CHECK_CFLAGS) -o $@ $(UNIT_SRCS) \
+		$(FW_TEST_OBJS) $(BUILD)/libcimfw.a $(CHECK_LIBS) $(LDLIBS)
+
+$(BUILD)/san/unit-tests: $(UNIT_SRCS) $(UNIT_HDRS) $(FW_TEST_SAN_OBJS) \
+		$(BUILD)/san/libcimfw.a
 	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) $(CHECK_CFLAGS) -o $@ $(UNIT_SRCS) \
-		$(BUILD)/san/libcimfw.a $(CHECK_LIBS) $(LDLIBS)
+		$(FW_TEST_SAN_OBJS) $(BUILD)/san/libcimfw.a $(CHECK_LIBS) \
+		$(LDLIBS)
 
 $(BUILD)/cim-demo: tools/cim-demo.c $(BUILD)/libcimfw.a
 	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $< $(BUILD)/libcimfw.a $(LDLIBS)
 
-$(BUILD)/bench/%: bench/%.c bench/bench.h $(BUILD)/libcimfw.a
+# The model's benchmarks measure its internal kernels
+$(BUILD)/bench/%: firmware-model/bench/%.c bench/bench.h $(BUILD)/libcimfw.a
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) -O3 -march=native -o $@ $< $(BUILD)/libcimfw.a $(LDLIBS)
+	$(CC) $(BASE_CFLAGS) $(FW_CFLAGS) -Ibench -O3 -march=native -o $@ $< \
+		$(BUILD)/libcimfw.a $(LDLIBS)
 
 clean:
 	rm -rf $(BUILD)

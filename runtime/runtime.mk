@@ -31,7 +31,7 @@ $(BUILD)/rt/%.o: runtime/%.c $(RT_HDRS)
 
 $(BUILD)/rt/fw/%.o: firmware-model/%.c $(FW_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) $(RT_PIC) -c -o $@ $<
+	$(CC) $(BASE_CFLAGS) $(FW_CFLAGS) $(OPT_CFLAGS) $(RT_PIC) -c -o $@ $<
 
 $(BUILD)/san/rt/%.o: runtime/%.c $(RT_HDRS) Makefile
 	@mkdir -p $(@D)

@@ -8,7 +8,8 @@ linux-libc-dev libudev-dev libdrm-dev groff-base man-db gnuplot-nox"
 # The debug guest kernel (tools/kernel/build-debug-kernel.sh, make
 # check-vm-debug): what building Linux from linux-source-6.1 needs
 packages="$packages bc bison flex libelf-dev libssl-dev xz-utils cpio"
-# The command processor's fuzzer (tests/fuzz/, make check-fuzz): clang and
+# The command processor's fuzzer (firmware-model/tests/fuzz/, make
+# check-fuzz): clang and
 # its libFuzzer runtime
 packages="$packages clang-14 libclang-rt-14-dev"
 

@@ -19,7 +19,7 @@
  *   same state (units, noise streams, meter). DMA failures are left out
  *   (a failing output write comes after the work), and so are aborts.
  *
- * Input layout (little-endian), tests/fuzz/gen_corpus.py writes seeds:
+ * Input layout (little-endian), firmware-model/tests/fuzz/gen_corpus.py writes seeds:
  *
  *   0  u8   mode: FZ_* bits below
  *   1  u8   abort_after: with FZ_ABORT, the callback says "abort" from

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Write the seed corpus of tests/fuzz/fuzz_cmd.c: valid packets of every
+"""Write the seed corpus of firmware-model/tests/fuzz/fuzz_cmd.c: valid packets of every
 opcode, alone and in jobs, for the fuzzer's small model and arena (the
 input layout is described at the top of fuzz_cmd.c). Deterministic: the
 same files every run.
