@@ -3,6 +3,10 @@
  * libcim internals: the objects behind the opaque handles, the backend
  * interface, and the discovery source interface that tests replace.
  *
+ * A backend (kernel.c: /dev/cimN, embedded.c: the model in this process)
+ * is an ops table and a state of its own behind cim_device.priv, which
+ * only it reads; device.c, buffer.c and job.c go through the ops.
+ *
  * Copyright (C) 2026 The cim authors
  */
 #ifndef CIM_PRIV_H
@@ -32,7 +36,9 @@ struct cim_job;
  * @wait: wait until @deadline_ns (CLOCK_MONOTONIC), fill job->res
  * @check: cim_device_check()
  * @reset: cim_device_reset()
- * @close: free the backend's part of the device
+ * @twin_config: the model configuration of an embedded twin
+ *               (cim_device_open_twin()); 0 or -EINVAL
+ * @close: free the backend's state (dev->priv)
  */
 struct cim__backend_ops {
 	int (*buffer_alloc)(struct cim_device *dev, struct cim_buffer *buf);
@@ -44,6 +50,7 @@ struct cim__backend_ops {
 	int (*wait)(struct cim_job *job, uint64_t deadline_ns);
 	int (*check)(struct cim_device *dev);
 	int (*reset)(struct cim_device *dev);
+	int (*twin_config)(struct cim_device *dev, struct cimfw_config *cfg);
 	void (*close)(struct cim_device *dev);
 };
 
@@ -51,32 +58,20 @@ struct cim__backend_ops {
  * struct cim_device - an open device
  * @refs: the caller's reference plus one per live buffer, cmdbuf and job
  * @ops: the backend
+ * @priv: the backend's state, owned and read by the backend only
  * @info: filled at open, read-only afterwards
- * @refs_by_index: kernel backend: addresses are CIM_REF(list index, off)
- * @fd: kernel: the /dev/cimN file
- * @lock: embedded: protects everything below (held while the model runs)
- * @fw: embedded: the model
- * @slots: embedded: buffer of each bus slot (bus address >> 32, from 1)
- * @nslots: embedded: entries of @slots
- * @xbar_mask: embedded: reserved crossbars
- * @ap_mask: embedded: reserved APs
- * @weights_lost: embedded: reset since the last cim_device_check()
+ * @refs_by_index: packets name buffers as CIM_REF(list index, off), which
+ *                 the driver relocates (kernel backend), not by the
+ *                 buffer's bus address (embedded backend)
  * @resets_seen: resets acknowledged by cim_device_check() on this handle,
  *               which layers compare with the count they last programmed at
  */
 struct cim_device {
 	atomic_int refs;
 	const struct cim__backend_ops *ops;
+	void *priv;
 	struct cim_info info;
 	bool refs_by_index;
-	int fd;
-	pthread_mutex_t lock;
-	struct cimfw *fw;
-	struct cim_buffer **slots;
-	size_t nslots;
-	uint64_t xbar_mask;
-	uint64_t ap_mask;
-	bool weights_lost;
 	atomic_uint_fast64_t resets_seen;
 };
 
@@ -156,7 +151,9 @@ struct cim_job {
 /* device.c */
 void cim__device_get(struct cim_device *dev);
 void cim__device_put(struct cim_device *dev);
-struct cim_device *cim__device_new(const struct cim__backend_ops *ops);
+/* A device on @ops with state @priv, which @ops->close frees */
+struct cim_device *cim__device_new(const struct cim__backend_ops *ops,
+				   void *priv);
 uint64_t cim__now_ns(void);
 
 /* buffer.c */

@@ -20,19 +20,16 @@ uint64_t cim__now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-struct cim_device *cim__device_new(const struct cim__backend_ops *ops)
+struct cim_device *cim__device_new(const struct cim__backend_ops *ops,
+				   void *priv)
 {
 	struct cim_device *dev = calloc(1, sizeof(*dev));
 
 	if (!dev)
 		return NULL;
-	if (pthread_mutex_init(&dev->lock, NULL)) {
-		free(dev);
-		return NULL;
-	}
 	atomic_init(&dev->refs, 1);
 	dev->ops = ops;
-	dev->fd = -1;
+	dev->priv = priv;
 	dev->info.size = sizeof(dev->info);
 	return dev;
 }
@@ -47,7 +44,6 @@ void cim__device_put(struct cim_device *dev)
 	if (atomic_fetch_sub(&dev->refs, 1) != 1)
 		return;
 	dev->ops->close(dev);
-	pthread_mutex_destroy(&dev->lock);
 	free(dev);
 }
 
@@ -132,30 +128,13 @@ int cim_device_open_embedded(struct cim_device **dev,
 int cim_device_open_twin(struct cim_device **twin, struct cim_device *dev)
 {
 	struct cimfw_config cfg;
-	const struct cim_info *in;
+	int ret;
 
 	if (!twin || !dev)
 		return -EINVAL;
-	if (dev->fw)
-		return cim__embedded_open(twin, cimfw_config(dev->fw));
-	/* What cim-pci's registers show; its physics are the defaults */
-	in = &dev->info;
-	cimfw_config_default(&cfg);
-	cfg.seed = in->seed;
-	cfg.xbar_count = in->xbar_count;
-	cfg.xbar_rows = in->xbar_rows;
-	cfg.xbar_cols = in->xbar_cols;
-	cfg.levels = in->xbar_levels;
-	cfg.dac_bits = in->dac_bits;
-	cfg.adc_bits = in->adc_bits;
-	cfg.ap_count = in->ap_count;
-	cfg.ap_rows = in->ap_rows;
-	cfg.ap_cols = in->ap_cols;
-	cfg.ap_domains = in->ap_domains;
-	cfg.ap_group_tracks = in->ap_group_tracks;
-	cfg.cost_preset = in->cost_preset;
-	if (cimfw_cost_preset(cfg.cost_preset, &cfg.cost))
-		return -EINVAL;
+	ret = dev->ops->twin_config(dev, &cfg);
+	if (ret)
+		return ret;
 	return cim__embedded_open(twin, &cfg);
 }
 

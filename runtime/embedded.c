@@ -21,6 +21,31 @@
 
 #define EMB_PAGE	4096u
 
+/**
+ * struct emb_device - the embedded backend's state (cim_device.priv)
+ * @lock: protects everything below (held while the model runs)
+ * @fw: the model
+ * @slots: buffer of each bus slot (bus address >> 32, from 1)
+ * @nslots: entries of @slots
+ * @xbar_mask: reserved crossbars
+ * @ap_mask: reserved APs
+ * @weights_lost: reset since the last cim_device_check()
+ */
+struct emb_device {
+	pthread_mutex_t lock;
+	struct cimfw *fw;
+	struct cim_buffer **slots;
+	size_t nslots;
+	uint64_t xbar_mask;
+	uint64_t ap_mask;
+	bool weights_lost;
+};
+
+static struct emb_device *to_emb(struct cim_device *dev)
+{
+	return dev->priv;
+}
+
 static const char *const cost_names[CIM_COST_COUNT] = {
 	[CIM_COST_DEFAULT] = "default",
 	[CIM_COST_STT_TCAM] = "stt-tcam",
@@ -122,15 +147,15 @@ int cim__embedded_config(const struct cim_embedded_options *o,
 	return cimfw_config_check(cfg) ? -EINVAL : 0;
 }
 
-/* The buffer behind [@addr, @addr + @len), or NULL; under dev->lock */
-static void *emb_resolve(struct cim_device *dev, uint64_t addr, size_t len)
+/* The buffer behind [@addr, @addr + @len), or NULL; under emb->lock */
+static void *emb_resolve(struct emb_device *emb, uint64_t addr, size_t len)
 {
 	uint64_t slot = addr >> 32, off = (uint32_t)addr;
 	struct cim_buffer *buf;
 
-	if (!slot || slot > dev->nslots)
+	if (!slot || slot > emb->nslots)
 		return NULL;
-	buf = dev->slots[slot - 1];
+	buf = emb->slots[slot - 1];
 	if (!buf || off > buf->size || len > buf->size - off)
 		return NULL;
 	return (char *)buf->ptr + off;
@@ -165,6 +190,7 @@ static int emb_dma_write(void *opaque, uint64_t addr, const void *src,
 
 static int emb_buffer_alloc(struct cim_device *dev, struct cim_buffer *buf)
 {
+	struct emb_device *emb = to_emb(dev);
 	struct cim_buffer **slots;
 	size_t i;
 	int ret = 0;
@@ -174,35 +200,37 @@ static int emb_buffer_alloc(struct cim_device *dev, struct cim_buffer *buf)
 	if (!buf->ptr)
 		return -ENOMEM;
 	memset(buf->ptr, 0, buf->map_size);
-	pthread_mutex_lock(&dev->lock);
-	for (i = 0; i < dev->nslots && dev->slots[i]; i++)
+	pthread_mutex_lock(&emb->lock);
+	for (i = 0; i < emb->nslots && emb->slots[i]; i++)
 		;
-	if (i == dev->nslots) {
-		slots = realloc(dev->slots, (i + 16) * sizeof(*slots));
+	if (i == emb->nslots) {
+		slots = realloc(emb->slots, (i + 16) * sizeof(*slots));
 		if (!slots) {
 			ret = -ENOMEM;
 			goto fail_slots;
 		}
 		memset(slots + i, 0, 16 * sizeof(*slots));
-		dev->slots = slots;
-		dev->nslots = i + 16;
+		emb->slots = slots;
+		emb->nslots = i + 16;
 	}
-	dev->slots[i] = buf;
+	emb->slots[i] = buf;
 	buf->bus = (uint64_t)(i + 1) << 32;
-	pthread_mutex_unlock(&dev->lock);
+	pthread_mutex_unlock(&emb->lock);
 	return 0;
 
 fail_slots:
-	pthread_mutex_unlock(&dev->lock);
+	pthread_mutex_unlock(&emb->lock);
 	free(buf->ptr);
 	return ret;
 }
 
 static void emb_buffer_free(struct cim_device *dev, struct cim_buffer *buf)
 {
-	pthread_mutex_lock(&dev->lock);
-	dev->slots[(buf->bus >> 32) - 1] = NULL;
-	pthread_mutex_unlock(&dev->lock);
+	struct emb_device *emb = to_emb(dev);
+
+	pthread_mutex_lock(&emb->lock);
+	emb->slots[(buf->bus >> 32) - 1] = NULL;
+	pthread_mutex_unlock(&emb->lock);
 	free(buf->ptr);
 }
 
@@ -214,22 +242,23 @@ static void emb_buffer_free(struct cim_device *dev, struct cim_buffer *buf)
 static int emb_reserve(struct cim_device *dev, bool ap, uint64_t mask,
 		       bool release)
 {
-	uint64_t *held = ap ? &dev->ap_mask : &dev->xbar_mask;
+	struct emb_device *emb = to_emb(dev);
+	uint64_t *held = ap ? &emb->ap_mask : &emb->xbar_mask;
 	struct cim_pkt_scrub scrub = {
 		.hdr = { .opcode = CIM_OP_SCRUB, .size = sizeof(scrub) },
 	};
-	struct cimfw_dma dma = { .opaque = dev };
+	struct cimfw_dma dma = { .opaque = emb };
 	struct cim_job_completion done;
 	int ret = 0;
 
-	pthread_mutex_lock(&dev->lock);
+	pthread_mutex_lock(&emb->lock);
 	if (!release) {
 		if (ap)
 			scrub.ap_mask = mask & ~*held;
 		else
 			scrub.xbar_mask = mask & ~*held;
 		if ((scrub.ap_mask || scrub.xbar_mask) &&
-		    cimfw_execute(dev->fw, &scrub, sizeof(scrub), &dma, &done))
+		    cimfw_execute(emb->fw, &scrub, sizeof(scrub), &dma, &done))
 			ret = -EIO;
 		else
 			*held |= mask;
@@ -238,15 +267,16 @@ static int emb_reserve(struct cim_device *dev, bool ap, uint64_t mask,
 	} else {
 		*held &= ~mask;
 	}
-	pthread_mutex_unlock(&dev->lock);
+	pthread_mutex_unlock(&emb->lock);
 	return ret;
 }
 
 static int emb_submit(struct cim_device *dev, struct cim_cmdbuf *cb,
 		      struct cim_job *job)
 {
+	struct emb_device *emb = to_emb(dev);
 	struct cimfw_dma dma = {
-		.opaque = dev, .read = emb_dma_read, .write = emb_dma_write,
+		.opaque = emb, .read = emb_dma_read, .write = emb_dma_write,
 		.map = emb_dma_map,
 	};
 	struct cim_job_completion done;
@@ -257,14 +287,14 @@ static int emb_submit(struct cim_device *dev, struct cim_cmdbuf *cb,
 		if (job->fence_fd < 0)
 			return -errno;
 	}
-	pthread_mutex_lock(&dev->lock);
-	if (dev->weights_lost)
+	pthread_mutex_lock(&emb->lock);
+	if (emb->weights_lost)
 		ret = -ECANCELED;
-	else if (cb->xbar_used & ~dev->xbar_mask || cb->ap_used & ~dev->ap_mask)
+	else if (cb->xbar_used & ~emb->xbar_mask || cb->ap_used & ~emb->ap_mask)
 		ret = -EACCES;
 	else
-		cimfw_execute(dev->fw, cb->words, cb->len, &dma, &done);
-	pthread_mutex_unlock(&dev->lock);
+		cimfw_execute(emb->fw, cb->words, cb->len, &dma, &done);
+	pthread_mutex_unlock(&emb->lock);
 	if (ret) {
 		if (job->fence_fd >= 0)
 			close(job->fence_fd);
@@ -284,28 +314,42 @@ static int emb_wait(struct cim_job *job, uint64_t deadline_ns)
 
 static int emb_check(struct cim_device *dev)
 {
+	struct emb_device *emb = to_emb(dev);
 	int ret;
 
-	pthread_mutex_lock(&dev->lock);
-	ret = dev->weights_lost ? -ECANCELED : 0;
-	dev->weights_lost = false;
-	pthread_mutex_unlock(&dev->lock);
+	pthread_mutex_lock(&emb->lock);
+	ret = emb->weights_lost ? -ECANCELED : 0;
+	emb->weights_lost = false;
+	pthread_mutex_unlock(&emb->lock);
 	return ret;
 }
 
 static int emb_reset(struct cim_device *dev)
 {
-	pthread_mutex_lock(&dev->lock);
-	cimfw_reset(dev->fw);
-	dev->weights_lost = true;
-	pthread_mutex_unlock(&dev->lock);
+	struct emb_device *emb = to_emb(dev);
+
+	pthread_mutex_lock(&emb->lock);
+	cimfw_reset(emb->fw);
+	emb->weights_lost = true;
+	pthread_mutex_unlock(&emb->lock);
+	return 0;
+}
+
+/* An embedded twin of an embedded device: the same model */
+static int emb_twin_config(struct cim_device *dev, struct cimfw_config *cfg)
+{
+	*cfg = *cimfw_config(to_emb(dev)->fw);
 	return 0;
 }
 
 static void emb_close(struct cim_device *dev)
 {
-	cimfw_destroy(dev->fw);
-	free(dev->slots);
+	struct emb_device *emb = to_emb(dev);
+
+	cimfw_destroy(emb->fw);
+	free(emb->slots);
+	pthread_mutex_destroy(&emb->lock);
+	free(emb);
 }
 
 static const struct cim__backend_ops emb_ops = {
@@ -316,6 +360,7 @@ static const struct cim__backend_ops emb_ops = {
 	.wait = emb_wait,
 	.check = emb_check,
 	.reset = emb_reset,
+	.twin_config = emb_twin_config,
 	.close = emb_close,
 };
 
@@ -351,20 +396,33 @@ static void emb_info(struct cim_info *in, const struct cimfw_config *cfg)
 int cim__embedded_open(struct cim_device **out, const struct cimfw_config *cfg)
 {
 	struct cim_device *dev;
+	struct emb_device *emb;
 	int ret;
 
-	dev = cim__device_new(&emb_ops);
-	if (!dev)
+	emb = calloc(1, sizeof(*emb));
+	if (!emb)
 		return -ENOMEM;
-	ret = cimfw_create(cfg, &dev->fw);
+	if (pthread_mutex_init(&emb->lock, NULL)) {
+		ret = -ENOMEM;
+		goto fail_lock;
+	}
+	ret = cimfw_create(cfg, &emb->fw);
 	if (ret)
 		goto fail_fw;
+	dev = cim__device_new(&emb_ops, emb);
+	if (!dev) {
+		ret = -ENOMEM;
+		goto fail_dev;
+	}
 	emb_info(&dev->info, cfg);
 	*out = dev;
 	return 0;
 
+fail_dev:
+	cimfw_destroy(emb->fw);
 fail_fw:
-	pthread_mutex_destroy(&dev->lock);
-	free(dev);
+	pthread_mutex_destroy(&emb->lock);
+fail_lock:
+	free(emb);
 	return ret;
 }

@@ -21,9 +21,24 @@
 
 #include "cim_priv.h"
 
+/**
+ * struct k_device - the kernel backend's state (cim_device.priv)
+ * @fd: the /dev/cimN file
+ */
+struct k_device {
+	int fd;
+};
+
+static int k_fd(const struct cim_device *dev)
+{
+	const struct k_device *k = dev->priv;
+
+	return k->fd;
+}
+
 static int k_ioctl(struct cim_device *dev, unsigned long req, void *arg)
 {
-	return drmIoctl(dev->fd, req, arg) ? -errno : 0;
+	return drmIoctl(k_fd(dev), req, arg) ? -errno : 0;
 }
 
 static int k_query(struct cim_device *dev, uint32_t what, void *data,
@@ -52,7 +67,7 @@ static int k_buffer_alloc(struct cim_device *dev, struct cim_buffer *buf)
 	buf->handle = c.handle;
 	buf->map_size = (buf->size + (size_t)page - 1) & ~((size_t)page - 1);
 	buf->ptr = mmap(NULL, buf->map_size, PROT_READ | PROT_WRITE,
-			MAP_SHARED, dev->fd, (off_t)c.mmap_offset);
+			MAP_SHARED, k_fd(dev), (off_t)c.mmap_offset);
 	if (buf->ptr == MAP_FAILED) {
 		ret = -errno;
 		goto fail_mmap;
@@ -189,7 +204,7 @@ static int k_reset(struct cim_device *dev)
 	struct stat st;
 	int fd, ret = 0;
 
-	if (fstat(dev->fd, &st))
+	if (fstat(k_fd(dev), &st))
 		return -errno;
 	snprintf(path, sizeof(path), "/sys/dev/char/%u:%u/reset",
 		 major(st.st_rdev), minor(st.st_rdev));
@@ -202,9 +217,34 @@ static int k_reset(struct cim_device *dev)
 	return ret;
 }
 
+/* What cim-pci's registers show; its physics are the defaults */
+static int k_twin_config(struct cim_device *dev, struct cimfw_config *cfg)
+{
+	const struct cim_info *in = &dev->info;
+
+	cimfw_config_default(cfg);
+	cfg->seed = in->seed;
+	cfg->xbar_count = in->xbar_count;
+	cfg->xbar_rows = in->xbar_rows;
+	cfg->xbar_cols = in->xbar_cols;
+	cfg->levels = in->xbar_levels;
+	cfg->dac_bits = in->dac_bits;
+	cfg->adc_bits = in->adc_bits;
+	cfg->ap_count = in->ap_count;
+	cfg->ap_rows = in->ap_rows;
+	cfg->ap_cols = in->ap_cols;
+	cfg->ap_domains = in->ap_domains;
+	cfg->ap_group_tracks = in->ap_group_tracks;
+	cfg->cost_preset = in->cost_preset;
+	return cimfw_cost_preset(cfg->cost_preset, &cfg->cost) ? -EINVAL : 0;
+}
+
 static void k_close(struct cim_device *dev)
 {
-	close(dev->fd);
+	struct k_device *k = dev->priv;
+
+	close(k->fd);
+	free(k);
 }
 
 static const struct cim__backend_ops kernel_ops = {
@@ -215,6 +255,7 @@ static const struct cim__backend_ops kernel_ops = {
 	.wait = k_wait,
 	.check = k_check,
 	.reset = k_reset,
+	.twin_config = k_twin_config,
 	.close = k_close,
 };
 
@@ -261,14 +302,20 @@ static int k_info(struct cim_device *dev, const char *path)
 int cim__kernel_open(struct cim_device **out, const char *path)
 {
 	struct cim_device *dev;
+	struct k_device *k;
 	int ret;
 
-	dev = cim__device_new(&kernel_ops);
-	if (!dev)
+	k = calloc(1, sizeof(*k));
+	if (!k)
 		return -ENOMEM;
+	dev = cim__device_new(&kernel_ops, k);
+	if (!dev) {
+		ret = -ENOMEM;
+		goto fail_dev;
+	}
 	dev->refs_by_index = true;
-	dev->fd = open(path, O_RDWR | O_CLOEXEC);
-	if (dev->fd < 0) {
+	k->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (k->fd < 0) {
 		ret = -errno;
 		goto fail_open;
 	}
@@ -279,9 +326,10 @@ int cim__kernel_open(struct cim_device **out, const char *path)
 	return 0;
 
 fail_info:
-	close(dev->fd);
+	close(k->fd);
 fail_open:
-	pthread_mutex_destroy(&dev->lock);
 	free(dev);
+fail_dev:
+	free(k);
 	return ret;
 }
