@@ -492,10 +492,10 @@ step_span(const struct pass_step *st, unsigned int nin, unsigned int nout,
 #define STEP_KIND(nin, nout, npass)	((nin) << 5 | (nout) << 3 | (npass))
 
 /* TAG of the last pass over words [wlo, whi); @flipped: bits per pass */
-HOT static void pass_steps(const struct pass_step *st, unsigned int n,
-			   const uint64_t *rowen, uint64_t *tag,
-			   unsigned int wlo, unsigned int whi,
-			   uint64_t *flipped)
+INL void pass_steps_body(const struct pass_step *st, unsigned int n,
+			 const uint64_t *rowen, uint64_t *tag,
+			 unsigned int wlo, unsigned int whi,
+			 uint64_t *flipped)
 {
 	unsigned int k;
 
@@ -527,6 +527,12 @@ HOT static void pass_steps(const struct pass_step *st, unsigned int n,
 		flipped += tb->npass;
 	}
 }
+
+CIMFW_HOT_PROC(pass_steps, (const struct pass_step *st, unsigned int n,
+			    const uint64_t *rowen, uint64_t *tag,
+			    unsigned int wlo, unsigned int whi,
+			    uint64_t *flipped),
+	       (st, n, rowen, tag, wlo, whi, flipped))
 
 static void pass_list_run(struct cimfw_ap *ap, struct pass_list *pl,
 			  struct cimfw_meter *m)

@@ -18,6 +18,7 @@
 
 #include "duu.h"
 #include "fw_priv.h"
+#include "hot.h"
 
 /* Packets are read in place: the ABI is little-endian, so is the host. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -121,8 +122,7 @@ static int dma_write(struct cmd_ctx *c, uint64_t addr, const void *src,
  * refused: on the bit patterns, where |v| orders as an unsigned integer
  * and NaN and infinity lie above every finite value. Vectorizes.
  */
-__attribute__((optimize("O3"), target_clones("avx2", "default")))
-static bool floats_ok(const float *v, size_t n, float limit)
+INL bool floats_ok_body(const float *v, size_t n, float limit)
 {
 	uint32_t m = 0, b, lim;
 	size_t i;
@@ -135,6 +135,9 @@ static bool floats_ok(const float *v, size_t n, float limit)
 	}
 	return m <= lim;
 }
+
+CIMFW_HOT_FN(bool, floats_ok, (const float *v, size_t n, float limit),
+	     (v, n, limit))
 
 /* Fetch @n binary32 values and refuse NaN, infinity and |v| > @limit. */
 static int read_floats(struct cmd_ctx *c, uint64_t addr, float *dst,

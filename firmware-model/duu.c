@@ -48,8 +48,8 @@ static inline double quant1(float v, double s)
 	return c < -q ? -q : c;
 }
 
-HOT static void quantize(const float *restrict v, size_t n, double s,
-			 double *restrict code)
+INL void quantize_body(const float *restrict v, size_t n, double s,
+		       double *restrict code)
 {
 	size_t i;
 
@@ -57,9 +57,20 @@ HOT static void quantize(const float *restrict v, size_t n, double s,
 		code[i] = quant1(v[i], s);
 }
 
-HOT double cimfw_duu_scale(const float *v, size_t n)
+CIMFW_HOT_PROC(quantize, (const float *restrict v, size_t n, double s,
+			  double *restrict code),
+	       (v, n, s, code))
+
+INL float absmax_body(const float *v, size_t n)
 {
-	return (double)cimfw_absmax(v, n) / CIMFW_DUU_CODE_MAX;
+	return cimfw_absmax(v, n);
+}
+
+CIMFW_HOT_FN(float, absmax, (const float *v, size_t n), (v, n))
+
+double cimfw_duu_scale(const float *v, size_t n)
+{
+	return (double)absmax(v, n) / CIMFW_DUU_CODE_MAX;
 }
 
 void cimfw_duu_quantize(const float *v, size_t n, double s, double *code)
@@ -94,14 +105,18 @@ INL float sub_sat(float chi, double t)
  * chi[j] -= (float)(k * g[j]), saturated; g + 0.0 turns an exact zero sum
  * into +0 whatever sign a BLAS kernel gave it.
  */
-HOT static void sub_scaled(float *restrict chi, const double *restrict g,
-			   double k, unsigned int n)
+INL void sub_scaled_body(float *restrict chi, const double *restrict g,
+			 double k, unsigned int n)
 {
 	unsigned int j;
 
 	for (j = 0; j < n; j++)
 		chi[j] = sub_sat(chi[j], k * (g[j] + 0.0));
 }
+
+CIMFW_HOT_PROC(sub_scaled, (float *restrict chi, const double *restrict g,
+			    double k, unsigned int n),
+	       (chi, g, k, n))
 
 static size_t align64(size_t n)
 {
@@ -157,7 +172,7 @@ static void accumulate_slow(struct cimfw_xbar *xb,
 }
 
 /* non-zero values of @v (order-free, vectorizes) */
-HOT static size_t count_nonzero(const float *v, size_t n)
+INL size_t count_nonzero_body(const float *v, size_t n)
 {
 	size_t i, c = 0;
 
@@ -165,6 +180,9 @@ HOT static size_t count_nonzero(const float *v, size_t n)
 		c += v[i] != 0.0f;
 	return c;
 }
+
+CIMFW_HOT_FN(size_t, count_nonzero, (const float *v, size_t n),
+	     (v, n))
 
 /**
  * struct duu_call - one accumulation, G = X^T D, cut by rows of G
@@ -412,8 +430,8 @@ static unsigned int transfer_cell(struct cimfw_xbar *xb, unsigned int r,
  * clamps); returns whether any is non-zero. The pass over every cell: vectorized, the
  * same division as a scalar loop.
  */
-HOT static int row_counts(const float *restrict chi, unsigned int n,
-			  float eps, int *restrict cnt)
+INL int row_counts_body(const float *restrict chi, unsigned int n,
+			float eps, int *restrict cnt)
 {
 	unsigned int j;
 	int any = 0, v;
@@ -428,6 +446,10 @@ HOT static int row_counts(const float *restrict chi, unsigned int n,
 	}
 	return any != 0;
 }
+
+CIMFW_HOT_FN(int, row_counts, (const float *restrict chi, unsigned int n,
+			       float eps, int *restrict cnt),
+	     (chi, n, eps, cnt))
 
 /*
  * The device state of row @i of the window, about to be pulsed: the

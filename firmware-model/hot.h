@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The model's per-element loops. A HOT function is vectorised (-O3) and
- * gets an AVX2 clone picked at load time; an INL helper is inlined into
- * its callers, and so into both clones. Only IEEE basic operations, in a
- * per-element order that does not depend on the vector width, with no
- * contraction into fused multiply-adds: every clone gives the same bits.
+ * The model's per-element loops. A hot loop is written once, as an
+ * always-inline body NAME_body, and CIMFW_HOT_FN() / CIMFW_HOT_PROC()
+ * build it twice, vectorised (-O3): for the baseline (the reference) and
+ * for AVX2, and define NAME to call the one of the model's SIMD level
+ * (simd.h). Only IEEE basic operations, in a per-element order that does
+ * not depend on the vector width, with no contraction into fused
+ * multiply-adds: both builds give the same bits. An INL helper is inlined
+ * into its callers, and so into both builds.
  *
  * Copyright (C) 2026 The cim authors
  */
@@ -15,14 +18,58 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__x86_64__)
-#define HOT __attribute__((optimize("O3", "fp-contract=off"), \
-			     target_clones("avx2", "default")))
-#else
-#define HOT
-#endif
+#include "simd.h"
 
 #define INL static inline __attribute__((always_inline))
+
+#define HOT_BUILD __attribute__((optimize("O3", "fp-contract=off")))
+
+#ifdef CIMFW_HAVE_X86_KERNELS
+/* @ret NAME@params, static, returning NAME_body@args */
+#define CIMFW_HOT_FN(ret, name, params, args)				\
+	HOT_BUILD static ret name##_c params				\
+	{								\
+		return name##_body args;				\
+	}								\
+	HOT_BUILD CIMFW_TARGET_AVX2 static ret name##_avx2 params	\
+	{								\
+		return name##_body args;				\
+	}								\
+	static ret name params						\
+	{								\
+		if (cimfw_simd_level() >= CIMFW_SIMD_AVX2)		\
+			return name##_avx2 args;			\
+		return name##_c args;					\
+	}
+/* the same for a void NAME */
+#define CIMFW_HOT_PROC(name, params, args)				\
+	HOT_BUILD static void name##_c params				\
+	{								\
+		name##_body args;					\
+	}								\
+	HOT_BUILD CIMFW_TARGET_AVX2 static void name##_avx2 params	\
+	{								\
+		name##_body args;					\
+	}								\
+	static void name params						\
+	{								\
+		if (cimfw_simd_level() >= CIMFW_SIMD_AVX2)		\
+			name##_avx2 args;				\
+		else							\
+			name##_c args;					\
+	}
+#else
+#define CIMFW_HOT_FN(ret, name, params, args)				\
+	HOT_BUILD static ret name params				\
+	{								\
+		return name##_body args;				\
+	}
+#define CIMFW_HOT_PROC(name, params, args)				\
+	HOT_BUILD static void name params				\
+	{								\
+		name##_body args;					\
+	}
+#endif
 
 /* abs-max of finite floats, on the bit patterns (order-free) */
 INL float cimfw_absmax(const float *x, size_t n)

@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "rng.h"
+#include "simd.h"
 
-#if defined(__x86_64__)
+#ifdef CIMFW_HAVE_X86_KERNELS
 #include <immintrin.h>
-#define HAVE_AVX2_LANES 1
 #endif
 
 static uint64_t splitmix64(uint64_t *x)
@@ -329,14 +329,6 @@ double cimfw_rng_normal(struct cimfw_rng *rng)
 #define COS_P2	4.166664568298827e-2f
 #define PI_2	1.57079632679489661923f
 
-/* tests: false keeps the fill on its AVX2 path */
-static bool use_avx512 = true;
-
-void cimfw_rng_lanes_set_avx512(bool on)
-{
-	use_avx512 = on;
-}
-
 /* element e of a round's vectors comes from this stream (AVX2 shuffles) */
 static const unsigned char lane_of[8] = { 0, 1, 4, 5, 2, 3, 6, 7 };
 
@@ -479,8 +471,8 @@ static void skip_generic(struct cimfw_rng_lanes *rl, uint64_t rounds)
 	}
 }
 
-#ifdef HAVE_AVX2_LANES
-#define AVX2 __attribute__((target("avx2")))
+#ifdef CIMFW_HAVE_X86_KERNELS
+#define AVX2 CIMFW_TARGET_AVX2
 #define SET1 _mm256_set1_ps
 
 AVX2 static inline __m256i rotl4(__m256i x, int k)
@@ -616,7 +608,7 @@ AVX2 static unsigned int fill_avx2(struct cimfw_rng_lanes *rl, float *out,
  * (the Makefile's and QEMU's meson.build flags) to keep a * b + c two
  * roundings.
  */
-#define AVX512 __attribute__((target("avx2,avx512f")))
+#define AVX512 CIMFW_TARGET_AVX512
 #define SET16 _mm512_set1_ps
 #define MUL16 _mm512_mul_ps
 #define ADD16 _mm512_add_ps
@@ -753,8 +745,8 @@ AVX2 static void skip_avx2(struct cimfw_rng_lanes *rl, uint64_t rounds)
 
 void cimfw_rng_lanes_skip(struct cimfw_rng_lanes *rl, uint64_t rounds)
 {
-#ifdef HAVE_AVX2_LANES
-	if (__builtin_cpu_supports("avx2")) {
+#ifdef CIMFW_HAVE_X86_KERNELS
+	if (cimfw_simd_level() >= CIMFW_SIMD_AVX2) {
 		skip_avx2(rl, rounds);
 		return;
 	}
@@ -763,20 +755,23 @@ void cimfw_rng_lanes_skip(struct cimfw_rng_lanes *rl, uint64_t rounds)
 }
 
 /*
- * Deviate k of a fill is slot k % 16 of a round; the AVX2 path runs whole
- * rounds eight streams at once and gives the same bits as the generic one,
- * which the unit tests check.
+ * Deviate k of a fill is slot k % 16 of a round; at the model's SIMD level
+ * (simd.h) AVX2 runs whole rounds eight streams at once, AVX-512 two
+ * rounds at once, and both give the same bits as the generic fill, which
+ * the unit tests check.
  */
 void cimfw_rng_lanes_normal_fill(struct cimfw_rng_lanes *rl, float *out,
 			       unsigned int n)
 {
 	unsigned int done = 0;
 
-#ifdef HAVE_AVX2_LANES
-	if (__builtin_cpu_supports("avx2")) {
+#ifdef CIMFW_HAVE_X86_KERNELS
+	enum cimfw_simd level = cimfw_simd_level();
+
+	if (level >= CIMFW_SIMD_AVX2) {
 		float tmp[2 * CIMFW_RNG_LANES];
 
-		if (use_avx512 && __builtin_cpu_supports("avx512f"))
+		if (level >= CIMFW_SIMD_AVX512)
 			done = fill_avx512(rl, out, n);
 		done += fill_avx2(rl, out + done, n - done);
 		/* the partial round too: a short vector is a common case */

@@ -43,8 +43,6 @@ void cimfw_rng_lanes_normal_fill(struct cimfw_rng_lanes *rl, float *out,
 			       unsigned int n);
 /* the state after @rounds rounds of fills (16 deviates each), faster */
 void cimfw_rng_lanes_skip(struct cimfw_rng_lanes *rl, uint64_t rounds);
-/* tests: false keeps the fill off its AVX-512 path (same bits) */
-void cimfw_rng_lanes_set_avx512(bool on);
 /* the portable reference of the fill, same bits */
 void cimfw_rng_lanes_normal_fill_generic(struct cimfw_rng_lanes *rl,
 				       float *out, unsigned int n);

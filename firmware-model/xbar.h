@@ -14,6 +14,7 @@
 #define CIMFW_XBAR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cimfw.h"
@@ -66,6 +67,19 @@ struct cimfw_xbar_win {
 	unsigned int ncols;
 };
 
+/* the top level index, L - 1 */
+static inline unsigned int cimfw_xbar_top_level(const struct cimfw_xbar *xb)
+{
+	return xb->cfg->levels - 1;
+}
+
+/* the index of cell (r, c) in the row-major arrays */
+static inline size_t cimfw_xbar_cell(const struct cimfw_xbar *xb,
+				     unsigned int r, unsigned int c)
+{
+	return (size_t)r * xb->cols + c;
+}
+
 int cimfw_xbar_init(struct cimfw_xbar *xb, const struct cimfw_config *cfg,
 		  unsigned int index);
 void cimfw_xbar_fini(struct cimfw_xbar *xb);
@@ -101,22 +115,6 @@ int cimfw_xbar_pulse_apply(struct cimfw_xbar *xb, unsigned int r, unsigned int c
 int cimfw_xbar_vmm(struct cimfw_xbar *xb, const struct cimfw_xbar_win *win,
 		 bool trans, unsigned int batch, const float *in, float *out,
 		 bool adc_fixed, float adc_range, struct cimfw_meter *m);
-/*
- * Instruction sets of cimfw_xbar_vmm()'s hand-written DAC and ADC paths,
- * each a superset of the one before; every path gives the same bits.
- */
-enum cimfw_xbar_simd {
-	CIMFW_XBAR_SIMD_C = 0,		/* portable C */
-	CIMFW_XBAR_SIMD_AVX2,
-	CIMFW_XBAR_SIMD_AVX512,		/* F, BW, VL: popcounts by look-up */
-	CIMFW_XBAR_SIMD_AVX512_POPCNT,	/* and VPOPCNTDQ */
-};
-/*
- * Tests: the highest path cimfw_xbar_vmm() may take (the default is the
- * highest); it takes the highest one the CPU also has, which this
- * returns. Not thread-safe.
- */
-enum cimfw_xbar_simd cimfw_xbar_set_simd_level(enum cimfw_xbar_simd max);
 
 /* Write-verify: program weights w (nrows x ncols, each in [-1, 1]). */
 void cimfw_xbar_program(struct cimfw_xbar *xb, const struct cimfw_xbar_win *win,

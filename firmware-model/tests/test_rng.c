@@ -4,6 +4,7 @@
 
 #include "unit.h"
 #include "rng.h"
+#include "simd.h"
 
 START_TEST(test_rng_same_seed_same_bits)
 {
@@ -67,6 +68,66 @@ START_TEST(test_rng_uniform_range)
 }
 END_TEST
 
+/*
+ * The lanes' fill at every SIMD level this CPU has draws the bits of the
+ * portable fill, whole rounds and partial ones, and leaves the same state.
+ */
+START_TEST(test_rng_lanes_levels_agree)
+{
+	enum cimfw_simd prev = cimfw_simd_level();
+	struct cimfw_rng_lanes a, b;
+	static float va[1000], vb[1000];
+	unsigned int sizes[] = { 256, 13, 8, 100, 7, 1, 48, 33, 64 }, k;
+	unsigned int off = 0;
+	double s2 = 0;
+
+	if (cimfw_simd_force(_i) != (enum cimfw_simd)_i) {
+		cimfw_simd_force(prev);
+		return;
+	}
+	cimfw_rng_lanes_seed(&a, 5, CIMFW_RNG_READ);
+	cimfw_rng_lanes_seed(&b, 5, CIMFW_RNG_READ);
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		cimfw_rng_lanes_normal_fill(&a, va + off, sizes[k]);
+		cimfw_rng_lanes_normal_fill_generic(&b, vb + off, sizes[k]);
+		off += sizes[k];
+	}
+	cimfw_simd_force(prev);
+	ck_assert_mem_eq(va, vb, off * sizeof(float));
+	ck_assert_mem_eq(&a, &b, sizeof(a));
+	for (k = 0; k < off; k++)
+		s2 += (double)va[k] * va[k];
+	ck_assert_double_eq_tol(s2 / off, 1.0, 0.2);
+}
+END_TEST
+
+/*
+ * At every SIMD level, skipping rounds leaves the state that fills of
+ * those rounds leave.
+ */
+START_TEST(test_rng_lanes_skip)
+{
+	enum cimfw_simd prev = cimfw_simd_level();
+	struct cimfw_rng_lanes a, b;
+	static float va[16 * 37 + 40], vb[40];
+
+	if (cimfw_simd_force(_i) != (enum cimfw_simd)_i) {
+		cimfw_simd_force(prev);
+		return;
+	}
+	cimfw_rng_lanes_seed(&a, 9, CIMFW_RNG_READ);
+	b = a;
+	cimfw_rng_lanes_normal_fill(&a, va, 16 * 37);
+	cimfw_rng_lanes_skip(&b, 37);
+	ck_assert_mem_eq(&a, &b, sizeof(a));
+	cimfw_rng_lanes_normal_fill(&a, va, 40);
+	cimfw_rng_lanes_normal_fill(&b, vb, 40);
+	cimfw_simd_force(prev);
+	ck_assert_mem_eq(va, vb, sizeof(vb));
+	ck_assert_mem_eq(&a, &b, sizeof(a));
+}
+END_TEST
+
 Suite *rng_suite(void)
 {
 	Suite *s = suite_create("rng");
@@ -76,6 +137,10 @@ Suite *rng_suite(void)
 	tcase_add_test(tc, test_rng_streams_differ);
 	tcase_add_test(tc, test_rng_normal_moments);
 	tcase_add_test(tc, test_rng_uniform_range);
+	tcase_add_loop_test(tc, test_rng_lanes_levels_agree, CIMFW_SIMD_C,
+			    CIMFW_SIMD_LEVELS);
+	tcase_add_loop_test(tc, test_rng_lanes_skip, CIMFW_SIMD_C,
+			    CIMFW_SIMD_LEVELS);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "unit.h"
+#include "duu.h"
 #include "par.h"
+#include "simd.h"
 #include "xbar.h"
 
 static struct cimfw_config cfg;
@@ -643,34 +645,6 @@ START_TEST(test_xbar_reset)
 END_TEST
 
 /*
- * The SIMD (AVX-512 where the CPU has it, AVX2 otherwise: the loop's
- * index 0 and 1) and portable read-noise paths draw the same bits.
- */
-START_TEST(test_xbar_noise_lanes_portable)
-{
-	struct cimfw_rng_lanes a, b;
-	static float va[1000], vb[1000];
-	unsigned int sizes[] = { 256, 13, 8, 100, 7, 1, 48, 33 }, k, off = 0;
-	double s2 = 0;
-
-	cimfw_rng_lanes_set_avx512(_i == 0);
-	cimfw_rng_lanes_seed(&a, 5, CIMFW_RNG_READ);
-	cimfw_rng_lanes_seed(&b, 5, CIMFW_RNG_READ);
-	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
-		cimfw_rng_lanes_normal_fill(&a, va + off, sizes[k]);
-		cimfw_rng_lanes_normal_fill_generic(&b, vb + off, sizes[k]);
-		off += sizes[k];
-	}
-	cimfw_rng_lanes_set_avx512(true);
-	ck_assert_mem_eq(va, vb, off * sizeof(float));
-	ck_assert_mem_eq(&a, &b, sizeof(a));
-	for (k = 0; k < off; k++)
-		s2 += (double)va[k] * va[k];
-	ck_assert_double_eq_tol(s2 / off, 1.0, 0.2);
-}
-END_TEST
-
-/*
  * Sparse inputs (one-hot vectors and zero vectors) take the line-by-line
  * sums, dense ones BLAS: both must give exactly the documented result,
  * forward and transposed.
@@ -735,24 +709,6 @@ START_TEST(test_xbar_vmm_sparse_exact)
 		}
 	}
 	cimfw_xbar_fini(&xb);
-}
-END_TEST
-
-/* skipping rounds leaves the state that fills of those rounds leave */
-START_TEST(test_xbar_noise_lanes_skip)
-{
-	struct cimfw_rng_lanes a, b;
-	static float va[16 * 37 + 40], vb[40];
-
-	cimfw_rng_lanes_seed(&a, 9, CIMFW_RNG_READ);
-	b = a;
-	cimfw_rng_lanes_normal_fill(&a, va, 16 * 37);
-	cimfw_rng_lanes_skip(&b, 37);
-	ck_assert_mem_eq(&a, &b, sizeof(a));
-	cimfw_rng_lanes_normal_fill(&a, va, 40);
-	cimfw_rng_lanes_normal_fill(&b, vb, 40);
-	ck_assert_mem_eq(va, vb, sizeof(vb));
-	ck_assert_mem_eq(&a, &b, sizeof(a));
 }
 END_TEST
 
@@ -837,7 +793,7 @@ START_TEST(test_xbar_vmm_threads)
 }
 END_TEST
 
-/* the SIMD paths this CPU has, as cimfw_xbar_set_simd_level() must see them */
+/* the SIMD levels above C this CPU has, as simd.c must see them */
 static unsigned int simd_paths_expected(void)
 {
 	unsigned int n = 0;
@@ -857,11 +813,11 @@ static unsigned int simd_paths_expected(void)
 }
 
 /*
- * cimfw_xbar_vmm() on every SIMD path of the DAC and the ADC this CPU has
- * (AVX2, AVX-512 with look-up popcounts, AVX-512 with VPOPCNTDQ) against
- * the portable code: the same outputs, meter and read-noise stream, bit
- * for bit. @y0, @y1: room for the outputs. Returns the paths compared;
- * those the CPU lacks are skipped.
+ * cimfw_xbar_vmm() at every SIMD level this CPU has (AVX2, AVX-512 with
+ * look-up popcounts, AVX-512 with VPOPCNTDQ) against the portable code:
+ * the same outputs, meter and read-noise stream, bit for bit. @y0, @y1:
+ * room for the outputs. Returns the levels compared; those the CPU lacks
+ * are skipped.
  */
 static unsigned int vmm_paths_agree(const struct cimfw_xbar_win *w, bool trans,
 				    unsigned int batch, const float *x,
@@ -870,6 +826,7 @@ static unsigned int vmm_paths_agree(const struct cimfw_xbar_win *w, bool trans,
 {
 	size_t nout = trans ? w->nrows : w->ncols, ylen;
 	struct cimfw_rng_lanes read0 = xb.read, read_c;
+	enum cimfw_simd prev = cimfw_simd_level();
 	struct cimfw_meter m0, m1;
 	unsigned int l, n = 0;
 
@@ -879,13 +836,12 @@ static unsigned int vmm_paths_agree(const struct cimfw_xbar_win *w, bool trans,
 	memset(y0, 0xff, ylen);
 	if (xb.scratch)
 		memset(xb.scratch, 0xff, xb.scratch_len);
-	ck_assert_int_eq(cimfw_xbar_set_simd_level(CIMFW_XBAR_SIMD_C),
-			 CIMFW_XBAR_SIMD_C);
+	ck_assert_int_eq(cimfw_simd_force(CIMFW_SIMD_C), CIMFW_SIMD_C);
 	ck_assert_int_eq(cimfw_xbar_vmm(&xb, w, trans, batch, x, y0, fixed,
 				      range, &m0), 0);
 	read_c = xb.read;
-	for (l = CIMFW_XBAR_SIMD_AVX2; l <= CIMFW_XBAR_SIMD_AVX512_POPCNT; l++) {
-		if (cimfw_xbar_set_simd_level(l) != l)
+	for (l = CIMFW_SIMD_AVX2; l < CIMFW_SIMD_LEVELS; l++) {
+		if (cimfw_simd_force(l) != l)
 			continue;
 		xb.read = read0;
 		memset(&m1, 0, sizeof(m1));
@@ -897,7 +853,7 @@ static unsigned int vmm_paths_agree(const struct cimfw_xbar_win *w, bool trans,
 		ck_assert_msg(!memcmp(y1, y0, ylen) &&
 			      !memcmp(&m1, &m0, sizeof(m0)) &&
 			      !memcmp(&xb.read, &read_c, sizeof(read_c)),
-			      "path %u differs from C: %ux%u at (%u, %u)%s, "
+			      "level %u differs from C: %ux%u at (%u, %u)%s, "
 			      "batch %u, %s range %g, read noise %g, %u-bit "
 			      "DAC, %u-bit ADC", l, w->nrows, w->ncols, w->row,
 			      w->col, trans ? " transposed" : "", batch,
@@ -905,7 +861,7 @@ static unsigned int vmm_paths_agree(const struct cimfw_xbar_win *w, bool trans,
 			      cfg.read_noise, cfg.dac_bits, cfg.adc_bits);
 		n++;
 	}
-	cimfw_xbar_set_simd_level(CIMFW_XBAR_SIMD_AVX512_POPCNT);
+	cimfw_simd_force(prev);
 	return n;
 }
 
@@ -1042,6 +998,97 @@ START_TEST(test_xbar_vmm_simd_shapes)
 }
 END_TEST
 
+/*
+ * The level simd.c chooses: the best this CPU runs, forced lower for the
+ * tests, never above what the CPU has.
+ */
+START_TEST(test_xbar_simd_choice)
+{
+	enum cimfw_simd prev = cimfw_simd_level(), l;
+
+	ck_assert(cimfw_simd_usable(CIMFW_SIMD_C));
+	ck_assert_int_eq(cimfw_simd_force(CIMFW_SIMD_C), CIMFW_SIMD_C);
+	ck_assert_int_eq(cimfw_simd_level(), CIMFW_SIMD_C);
+	ck_assert_uint_eq(cimfw_simd_force(CIMFW_SIMD_LEVELS - 1),
+			  simd_paths_expected());
+	for (l = CIMFW_SIMD_C; l < CIMFW_SIMD_LEVELS; l++) {
+		ck_assert_int_eq(cimfw_simd_usable(l),
+				 (unsigned int)l <= simd_paths_expected());
+		ck_assert_int_eq(cimfw_simd_force(l),
+				 cimfw_simd_usable(l) ? l :
+				 (enum cimfw_simd)simd_paths_expected());
+		ck_assert_str_ne(cimfw_simd_name(l), "?");
+	}
+	cimfw_simd_force(prev);
+}
+END_TEST
+
+/*
+ * A training step on a tile at every SIMD level against C: write-verify,
+ * VMMs with read noise both ways, the DUU's accumulation and transfer
+ * (pulses). The same outputs, meter, levels and accumulators, bit for bit.
+ */
+START_TEST(test_xbar_simd_training_step)
+{
+	enum { B = 37, N = 45 };
+	static float x[B * N], d[B * N], w[N * N], y[2][2 * B * N];
+	/* the tile: N + 3 rows of 256 cells */
+	static uint8_t kp[(N + 3) * 256], km[(N + 3) * 256];
+	static float chi[(N + 3) * 256];
+	const struct cimfw_xbar_win win = { 3, N, 5, N };
+	enum cimfw_simd prev = cimfw_simd_level();
+	struct cimfw_meter m[2];
+	struct cim_program_report prep;
+	struct cim_duu_report drep;
+	size_t ncells;
+	unsigned int l, k, n = 0;
+
+	rand_vec(x, B * N, 11);
+	rand_vec(d, B * N, 12);
+	rand_vec(w, N * N, 13);
+	x[5] = 0.0f;
+	memset(d + N, 0, N * sizeof(*d));
+	for (l = CIMFW_SIMD_C; l < CIMFW_SIMD_LEVELS; l++) {
+		if (cimfw_simd_force(l) != l)
+			continue;
+		k = l != CIMFW_SIMD_C;
+		cimfw_config_default(&cfg);
+		cfg.xbar_rows = N + 3;
+		tile_init();
+		ncells = (size_t)xb.rows * xb.cols;
+		ck_assert_uint_le(ncells, sizeof(kp));
+		memset(&m[k], 0, sizeof(m[k]));
+		cimfw_xbar_program(&xb, &win, w, 8, 0.5f, &prep, &m[k]);
+		ck_assert_int_eq(cimfw_xbar_vmm(&xb, &win, false, B, x, y[k],
+					      false, 0.0f, &m[k]), 0);
+		ck_assert_int_eq(cimfw_xbar_vmm(&xb, &win, true, B, d,
+					      y[k] + B * N, true, 2.0f,
+					      &m[k]), 0);
+		cimfw_duu_accumulate(&xb, &win, B, x, d, 0.05f, &m[k]);
+		cimfw_duu_transfer(&xb, &win, 0.002f, 31, &drep, &m[k]);
+		if (!k) {
+			memcpy(kp, xb.kp, ncells);
+			memcpy(km, xb.km, ncells);
+			memcpy(chi, xb.chi, ncells * sizeof(*chi));
+		} else {
+			ck_assert_msg(!memcmp(y[1], y[0], sizeof(y[0])) &&
+				      !memcmp(&m[1], &m[0], sizeof(m[0])) &&
+				      !memcmp(kp, xb.kp, ncells) &&
+				      !memcmp(km, xb.km, ncells) &&
+				      !memcmp(chi, xb.chi,
+					      ncells * sizeof(*chi)),
+				      "level %s differs from C",
+				      cimfw_simd_name(l));
+			n++;
+		}
+		cimfw_xbar_fini(&xb);
+	}
+	cimfw_simd_force(prev);
+	ck_assert_uint_eq(n, simd_paths_expected());
+	ck_assert_uint_gt(m[0].pulses_pos + m[0].pulses_neg, 0);
+}
+END_TEST
+
 Suite *xbar_suite(void)
 {
 	Suite *s = suite_create("xbar");
@@ -1061,12 +1108,12 @@ Suite *xbar_suite(void)
 	tcase_add_test(tc, test_xbar_vmm_accounting);
 	tcase_add_test(tc, test_xbar_energy_follows_pulses);
 	tcase_add_test(tc, test_xbar_reset);
-	tcase_add_loop_test(tc, test_xbar_noise_lanes_portable, 0, 2);
-	tcase_add_test(tc, test_xbar_noise_lanes_skip);
 	tcase_add_test(tc, test_xbar_vmm_sparse_exact);
 	tcase_add_test(tc, test_xbar_vmm_threads);
 	tcase_add_test(tc, test_xbar_vmm_simd_portable);
 	tcase_add_test(tc, test_xbar_vmm_simd_shapes);
+	tcase_add_test(tc, test_xbar_simd_choice);
+	tcase_add_test(tc, test_xbar_simd_training_step);
 	suite_add_tcase(s, tc);
 	return s;
 }
