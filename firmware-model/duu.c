@@ -19,7 +19,7 @@
 
 #include "duu.h"
 #include "hot.h"
-#include "par.h"
+#include "cimfw.h"
 
 /*
  * Batches summed exactly in one piece: |code products| < 2^30, so every

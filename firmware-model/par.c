@@ -16,6 +16,11 @@
  * already splits the model's products, and BLAS threads of their own
  * would spin against it for the same cores.
  *
+ * Determinism: every value the model computes is the same whichever part
+ * computes it (integer sums in the VMM and the DUU are exact; random
+ * numbers are drawn before the loop, in one order), so the model's results
+ * do not depend on the number of threads.
+ *
  * Copyright (C) 2026 The cim authors
  */
 #include <pthread.h>
@@ -27,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "par.h"
+#include "cimfw.h"
 
 /*
  * How long to poll the loop word or the done count before sleeping. The

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "hot.h"
-#include "par.h"
+#include "cimfw.h"
 #include "xbar.h"
 #include "xbar_kern.h"
 

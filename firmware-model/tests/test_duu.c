@@ -13,7 +13,7 @@
 
 #include "unit.h"
 #include "duu.h"
-#include "par.h"
+#include "cimfw.h"
 
 static struct cimfw_config cfg;
 static struct cimfw_xbar xb;

@@ -9,7 +9,7 @@
 
 #include "unit.h"
 #include "duu.h"
-#include "par.h"
+#include "cimfw.h"
 #include "simd.h"
 #include "xbar.h"
 
