@@ -720,7 +720,7 @@ int cim_reserve_ioctl(struct cim_file *file, unsigned int cmd,
 	struct cim_pkt_scrub scrub = {
 		.hdr = { .opcode = CIM_OP_SCRUB, .size = sizeof(scrub) },
 	};
-	bool scrubs = cdev->geo.caps & CIM_CAP_SCRUB;
+	bool scrubs = cdev->geo.caps & CIM_CAPS_SCRUB;
 	struct cim_job *job = NULL;
 	struct cim_reserve args;
 	unsigned long mask, fresh = 0;

@@ -39,17 +39,22 @@
  * BAR0 register map. Every register is 32 bits wide and must be accessed
  * with naturally aligned 32-bit loads and stores; other sizes read as all
  * ones and are ignored on write.
+ *
+ * Names: a register is CIM_REG_<NAME>, its bits CIM_<NAME>_<BIT> (CAPS,
+ * STATUS, CONTROL, INT_..., FAULT). Bits are (1u << n), as wide as the
+ * 32-bit register or packet field they live in; 64-bit fields of the uAPI
+ * use (1ull << n). Job statuses are enum cim_status (CIM_ST_*).
  */
 #define CIM_REG_ID			0x000	/* RO */
 #define   CIM_ID_MAGIC			0x314d4943	/* "CIM1" */
 #define CIM_REG_VERSION			0x004	/* RO: major << 16 | minor */
 #define CIM_REG_CAPS			0x008	/* RO */
-#define   CIM_CAP_XBAR			(1u << 0)
-#define   CIM_CAP_DUU			(1u << 1)
-#define   CIM_CAP_AP			(1u << 2)
-#define   CIM_CAP_FAULT_INJECT		(1u << 3)
-#define   CIM_CAP_ABORT			(1u << 4)	/* ABORT_SEQNO (1.1) */
-#define   CIM_CAP_SCRUB			(1u << 5)	/* CIM_OP_SCRUB (1.1) */
+#define   CIM_CAPS_XBAR			(1u << 0)
+#define   CIM_CAPS_DUU			(1u << 1)
+#define   CIM_CAPS_AP			(1u << 2)
+#define   CIM_CAPS_FAULT_INJECT		(1u << 3)
+#define   CIM_CAPS_ABORT		(1u << 4)	/* ABORT_SEQNO (1.1) */
+#define   CIM_CAPS_SCRUB		(1u << 5)	/* CIM_OP_SCRUB (1.1) */
 #define CIM_REG_STATUS			0x00c	/* RO */
 #define   CIM_STATUS_ENABLED		(1u << 0)
 #define   CIM_STATUS_BUSY		(1u << 1)
@@ -73,7 +78,7 @@
 #define CIM_REG_RING_HEAD		0x030	/* RO: free-running */
 #define CIM_REG_DONE_SEQNO_LO		0x034	/* RO: last completed seqno */
 #define CIM_REG_DONE_SEQNO_HI		0x038
-#define CIM_REG_FAULT			0x03c	/* RW if CIM_CAP_FAULT_INJECT */
+#define CIM_REG_FAULT			0x03c	/* RW if CIM_CAPS_FAULT_INJECT */
 #define   CIM_FAULT_HANG_NEXT		(1u << 0)	/* next job never ends */
 #define   CIM_FAULT_DMA_NEXT		(1u << 1)	/* next job's DMA fails */
 #define   CIM_FAULT_ERROR_NEXT		(1u << 2)	/* next job fails */
@@ -98,7 +103,19 @@
 #define CIM_REG_SEED_HI			0x07c
 
 /* Control registers added in ABI 1.1 */
-#define CIM_REG_ABORT_SEQNO		0x080	/* WO if CIM_CAP_ABORT */
+#define CIM_REG_ABORT_SEQNO		0x080	/* WO if CIM_CAPS_ABORT */
+
+/*
+ * Deprecated: the CAPS bits' former names, which shared
+ * the CIM_CAP_ prefix with the driver's capabilities (uapi/misc/cim.h).
+ * Kept so that existing code builds; new code uses CIM_CAPS_*.
+ */
+#define CIM_CAP_XBAR			CIM_CAPS_XBAR
+#define CIM_CAP_DUU			CIM_CAPS_DUU
+#define CIM_CAP_AP			CIM_CAPS_AP
+#define CIM_CAP_FAULT_INJECT		CIM_CAPS_FAULT_INJECT
+#define CIM_CAP_ABORT			CIM_CAPS_ABORT
+#define CIM_CAP_SCRUB			CIM_CAPS_SCRUB
 
 #define CIM_RING_ALIGN			64
 #define CIM_RING_MIN_ENTRIES		2
@@ -160,7 +177,12 @@ struct cim_job_completion {
 	__u64 reserved;
 };
 
-/* Status codes of jobs and packets; never reordered, only appended */
+/*
+ * Status codes of jobs and packets; never reordered, only appended. This is
+ * the one job-status vocabulary: the driver adds CIM_JOB_TIMEDOUT (0x100)
+ * and CIM_JOB_CANCELED (0x101) of uapi/misc/cim.h for jobs that never
+ * completed on the device.
+ */
 enum cim_status {
 	CIM_ST_OK = 0,
 	CIM_ST_BAD_OPCODE = 1,	/* unknown opcode */
