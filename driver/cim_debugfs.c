@@ -24,7 +24,7 @@ static int cim_fault_set(void *data, u64 val)
 {
 	struct cim_device *cdev = data;
 
-	if (!(cdev->geo.caps & CIM_CAP_FAULT_INJECT))
+	if (!(cdev->geo.caps & CIM_CAPS_FAULT_INJECT))
 		return -EOPNOTSUPP;
 	if (val & ~(u64)CIM_FAULT_VALID_MASK)
 		return -EINVAL;

@@ -161,7 +161,7 @@ static void cim_fill_device_info(struct cim_device *cdev,
 	info->api_minor = CIM_API_MINOR;
 	info->hw_version = g->version;
 	info->hw_caps = g->caps;
-	info->caps = CIM_CAP_FENCE_FD | CIM_CAP_RESERVE;
+	info->caps = CIM_DRV_CAP_FENCE_FD | CIM_DRV_CAP_RESERVE;
 	info->xbar_count = g->xbar_count;
 	info->xbar_rows = g->xbar_rows;
 	info->xbar_cols = g->xbar_cols;

@@ -347,6 +347,9 @@ int cim_bo_destroy_ioctl(struct cim_file *file, unsigned int cmd,
 			 unsigned long arg);
 int cim_bo_mmap(struct cim_file *file, struct vm_area_struct *vma);
 
+/* cim_cmdbuf.c */
+int cim_cmdbuf_patch_locked(struct cim_file *file, struct cim_job *job);
+
 /* cim_job.c */
 int cim_submit_ioctl(struct cim_file *file, unsigned int cmd,
 		     unsigned long arg);

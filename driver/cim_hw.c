@@ -229,14 +229,14 @@ void cim_hw_push_locked(struct cim_device *cdev, struct cim_job *job)
  * through the ring with CIM_ST_ABORTED.
  *
  * Context: cdev->lock held.
- * Return: false if the device cannot abort (no CIM_CAP_ABORT, or a hang it
+ * Return: false if the device cannot abort (no CIM_CAPS_ABORT, or a hang it
  * reports itself), and only a reset will end the job.
  */
 bool cim_hw_abort_locked(struct cim_device *cdev, struct cim_job *job)
 {
 	lockdep_assert_held(&cdev->lock);
 
-	if (!(cdev->geo.caps & CIM_CAP_ABORT) ||
+	if (!(cdev->geo.caps & CIM_CAPS_ABORT) ||
 	    cim_read(cdev, CIM_REG_STATUS) & CIM_STATUS_HUNG)
 		return false;
 	cim_write(cdev, CIM_REG_ABORT_SEQNO, lower_32_bits(job->hw_seqno));

@@ -31,6 +31,8 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
  * @pkt: the packet's bytes, @size of them, any alignment
  * @size: hdr.size, already checked against the buffer
  * @field: on failure, offset of the offending field inside the packet
+ * @refs: the packet's address fields, from cim_pkt_refs(), once
+ *        check_refs() has passed them
  */
 struct cmd_ctx {
 	struct cimfw *fw;
@@ -38,6 +40,7 @@ struct cmd_ctx {
 	const unsigned char *pkt;
 	uint32_t size;
 	uint32_t field;
+	struct cim_pkt_ref refs[CIM_PKT_MAX_REFS];
 };
 
 #define PKT_FIELD(type, member)	((uint32_t)offsetof(type, member))
@@ -84,13 +87,37 @@ static int check_align(struct cmd_ctx *c, uint64_t addr, uint64_t align,
 	return CIM_ST_OK;
 }
 
-/* An optional report: its flag selects an 8-aligned address, else zero. */
-static int check_report(struct cmd_ctx *c, bool wanted, uint64_t addr,
-			uint32_t field)
+/*
+ * The address fields of the packet @p (a copy of it, aligned), in the
+ * order of its struct, as cim_pkt_refs() describes them: an address the
+ * packet uses must be aligned, one it does not use must be zero unless
+ * the device ignores it. Called last of a packet's field checks; fills
+ * c->refs, whose lengths the DMA transfers then take.
+ */
+static int check_refs(struct cmd_ctx *c, const struct cim_pkt_hdr *p)
 {
-	if (!wanted)
-		return addr ? fail(c, CIM_ST_RESERVED, field) : CIM_ST_OK;
-	return check_align(c, addr, 8, field);
+	unsigned int i, n = cim_pkt_refs(p, c->refs);
+	uint64_t addr;
+
+	for (i = 0; i < n; i++) {
+		const struct cim_pkt_ref *r = &c->refs[i];
+
+		memcpy(&addr, (const char *)p + r->field, sizeof(addr));
+		switch (r->use) {
+		case CIM_REF_READ:
+		case CIM_REF_WRITE:
+			if (check_align(c, addr, r->align, r->field))
+				return CIM_ST_BAD_ALIGN;
+			break;
+		case CIM_REF_ZERO:
+			if (addr)
+				return fail(c, CIM_ST_RESERVED, r->field);
+			break;
+		default:
+			break;
+		}
+	}
+	return CIM_ST_OK;
 }
 
 /* the low @bits bits set */
@@ -260,9 +287,9 @@ static int do_fence(struct cmd_ctx *c)
 	if (!st)
 		st = check_flags(c, p.hdr.flags, 0);
 	if (!st)
-		st = check_align(c, p.addr, 8, PKT_FIELD(P, addr));
+		st = check_refs(c, &p.hdr);
 	if (!st)
-		st = dma_write(c, p.addr, &p.value, sizeof(p.value),
+		st = dma_write(c, p.addr, &p.value, c->refs[0].len,
 			       PKT_FIELD(P, addr));
 	return st;
 }
@@ -310,10 +337,7 @@ static int check_program(struct cmd_ctx *c, const struct cim_pkt_xbar_program *p
 		return fail(c, CIM_ST_BAD_VALUE, PKT_FIELD(P, tolerance_f32));
 	if (p->pad)
 		return fail(c, CIM_ST_RESERVED, PKT_FIELD(P, pad));
-	if (check_align(c, p->src, 4, PKT_FIELD(P, src)))
-		return CIM_ST_BAD_ALIGN;
-	return check_report(c, p->hdr.flags & CIM_PROGRAM_F_REPORT,
-			    p->report, PKT_FIELD(P, report));
+	return check_refs(c, &p->hdr);
 }
 
 static int do_xbar_program(struct cmd_ctx *c)
@@ -334,7 +358,7 @@ static int do_xbar_program(struct cmd_ctx *c)
 	if (!st)
 		st = check_program(c, &p);
 	if (!st)
-		st = read_floats(c, p.src, w, (size_t)win.nrows * win.ncols,
+		st = read_floats(c, p.src, w, c->refs[0].len / sizeof(float),
 				 1.0f, PKT_FIELD(P, src));
 	if (st)
 		return st;
@@ -342,9 +366,10 @@ static int do_xbar_program(struct cmd_ctx *c)
 	memset(&rep, 0, sizeof(rep));
 	cimfw_xbar_program(xb, &win, w, p.max_iters, f32(p.tolerance_f32), &rep,
 			 &c->fw->meter);
-	if (!(p.hdr.flags & CIM_PROGRAM_F_REPORT))
+	if (c->refs[1].use != CIM_REF_WRITE)
 		return CIM_ST_OK;
-	return dma_write(c, p.report, &rep, sizeof(rep), PKT_FIELD(P, report));
+	return dma_write(c, p.report, &rep, c->refs[1].len,
+			 PKT_FIELD(P, report));
 }
 
 static int do_xbar_read(struct cmd_ctx *c)
@@ -353,7 +378,6 @@ static int do_xbar_read(struct cmd_ctx *c)
 	struct cimfw_xbar_win win;
 	struct cimfw_xbar *xb;
 	float *out = c->fw->scratch[0];
-	size_t n;
 	P p;
 	int st;
 
@@ -365,18 +389,15 @@ static int do_xbar_read(struct cmd_ctx *c)
 	if (!st && p.pad)
 		st = fail(c, CIM_ST_RESERVED, PKT_FIELD(P, pad));
 	if (!st)
-		st = check_align(c, p.dst, 4, PKT_FIELD(P, dst));
+		st = check_refs(c, &p.hdr);
 	if (st)
 		return st;
 
-	n = (size_t)win.nrows * win.ncols;
-	if (p.hdr.flags & CIM_READ_F_WEIGHTS) {
+	if (p.hdr.flags & CIM_READ_F_WEIGHTS)
 		cimfw_xbar_read_weights(xb, &win, out);
-	} else {
+	else
 		cimfw_xbar_read_g(xb, &win, out);
-		n *= 2;
-	}
-	return dma_write(c, p.dst, out, n * sizeof(float), PKT_FIELD(P, dst));
+	return dma_write(c, p.dst, out, c->refs[0].len, PKT_FIELD(P, dst));
 }
 
 static int check_vmm(struct cmd_ctx *c, const struct cim_pkt_vmm *p)
@@ -395,9 +416,7 @@ static int check_vmm(struct cmd_ctx *c, const struct cim_pkt_vmm *p)
 	}
 	if (p->pad)
 		return fail(c, CIM_ST_RESERVED, PKT_FIELD(P, pad));
-	if (check_align(c, p->x, 4, PKT_FIELD(P, x)))
-		return CIM_ST_BAD_ALIGN;
-	return check_align(c, p->y, 4, PKT_FIELD(P, y));
+	return check_refs(c, &p->hdr);
 }
 
 static int do_vmm(struct cmd_ctx *c, bool trans)
@@ -421,8 +440,8 @@ static int do_vmm(struct cmd_ctx *c, bool trans)
 	if (st)
 		return st;
 
-	nx = (size_t)p.batch * (trans ? win.ncols : win.nrows);
-	ny = (size_t)p.batch * (trans ? win.nrows : win.ncols);
+	nx = c->refs[0].len / sizeof(float);
+	ny = c->refs[1].len / sizeof(float);
 	st = get_floats(c, p.x, xbuf, nx, FLT_MAX, PKT_FIELD(P, x), &x);
 	if (st)
 		return st;
@@ -463,39 +482,27 @@ static int check_duu(struct cmd_ctx *c, const struct cim_pkt_duu_update *p)
 		return fail(c, CIM_ST_RESERVED, PKT_FIELD(P, reserved));
 	if (p->pad)
 		return fail(c, CIM_ST_RESERVED, PKT_FIELD(P, pad));
-	if (p->hdr.flags & CIM_DUU_F_X_IDENTITY) {
-		/* x is I: one vector per row, and nothing to read */
-		if (p->batch != p->win.nrows)
-			return fail(c, CIM_ST_BAD_BATCH, PKT_FIELD(P, batch));
-		if (p->x)
-			return fail(c, CIM_ST_RESERVED, PKT_FIELD(P, x));
-	} else if (p->batch && check_align(c, p->x, 4, PKT_FIELD(P, x))) {
-		return CIM_ST_BAD_ALIGN;
-	}
-	if (p->batch && check_align(c, p->d, 4, PKT_FIELD(P, d)))
-		return CIM_ST_BAD_ALIGN;
-	return check_report(c, p->hdr.flags & CIM_DUU_F_REPORT, p->report,
-			    PKT_FIELD(P, report));
+	/* x is I: one vector per row, and nothing to read */
+	if (p->hdr.flags & CIM_DUU_F_X_IDENTITY && p->batch != p->win.nrows)
+		return fail(c, CIM_ST_BAD_BATCH, PKT_FIELD(P, batch));
+	return check_refs(c, &p->hdr);
 }
 
+/* x and d, those of them the packet reads (c->refs[0] and [1]) */
 static int read_duu_inputs(struct cmd_ctx *c,
-			   const struct cim_pkt_duu_update *p,
-			   const struct cimfw_xbar_win *win, const float **x,
+			   const struct cim_pkt_duu_update *p, const float **x,
 			   const float **d)
 {
 	typedef struct cim_pkt_duu_update P;
-	int st;
+	int st = CIM_ST_OK;
 
-	if (!p->batch)
-		return CIM_ST_OK;
-	st = CIM_ST_OK;
-	if (!(p->hdr.flags & CIM_DUU_F_X_IDENTITY))
+	if (c->refs[0].use == CIM_REF_READ)
 		st = get_floats(c, p->x, c->fw->scratch[0],
-				(size_t)p->batch * win->nrows, FLT_MAX,
+				c->refs[0].len / sizeof(float), FLT_MAX,
 				PKT_FIELD(P, x), x);
-	if (!st)
+	if (!st && c->refs[1].use == CIM_REF_READ)
 		st = get_floats(c, p->d, c->fw->scratch[1],
-				(size_t)p->batch * win->ncols, FLT_MAX,
+				c->refs[1].len / sizeof(float), FLT_MAX,
 				PKT_FIELD(P, d), d);
 	return st;
 }
@@ -519,7 +526,7 @@ static int do_duu_update(struct cmd_ctx *c)
 	if (!st)
 		st = check_duu(c, &p);
 	if (!st)
-		st = read_duu_inputs(c, &p, &win, &x, &d);
+		st = read_duu_inputs(c, &p, &x, &d);
 	if (st)
 		return st;
 
@@ -535,9 +542,10 @@ static int do_duu_update(struct cmd_ctx *c)
 		eps = 1.0f / (float)(c->fw->cfg.levels - 1);
 	if (!(p.hdr.flags & CIM_DUU_F_NO_TRANSFER))
 		cimfw_duu_transfer(xb, &win, eps, p.n_max, &rep, &c->fw->meter);
-	if (!(p.hdr.flags & CIM_DUU_F_REPORT))
+	if (c->refs[2].use != CIM_REF_WRITE)
 		return CIM_ST_OK;
-	return dma_write(c, p.report, &rep, sizeof(rep), PKT_FIELD(P, report));
+	return dma_write(c, p.report, &rep, c->refs[2].len,
+			 PKT_FIELD(P, report));
 }
 
 /* Associative processors ------------------------------------------------- */
@@ -618,7 +626,7 @@ static int check_ap_rows(struct cmd_ctx *c, struct cim_pkt_ap_rows *p,
 	if (!st && p->reserved)
 		st = fail(c, CIM_ST_RESERVED, PKT_FIELD(P, reserved));
 	if (!st)
-		st = check_align(c, p->addr, 8, PKT_FIELD(P, addr));
+		st = check_refs(c, &p->hdr);
 	return st;
 }
 
@@ -632,7 +640,7 @@ static int do_ap_load_rows(struct cmd_ctx *c)
 
 	st = check_ap_rows(c, &p, true);
 	if (!st)
-		st = dma_read(c, p.addr, rows, sizeof(*rows) * p.nrows,
+		st = dma_read(c, p.addr, rows, c->refs[0].len,
 			      PKT_FIELD(P, addr));
 	if (st)
 		return st;
@@ -649,7 +657,6 @@ static int do_ap_read(struct cmd_ctx *c)
 	typedef struct cim_pkt_ap_rows P;
 	uint64_t *out = c->fw->scratch[0];
 	struct cimfw_ap *ap;
-	size_t words;
 	P p;
 	int st;
 
@@ -659,21 +666,17 @@ static int do_ap_read(struct cmd_ctx *c)
 	ap = &c->fw->aps[p.ap];
 	switch (p.what) {
 	case CIM_AP_READ_ROWS:
-		words = p.nrows;
 		cimfw_ap_read_rows(ap, p.row, p.nrows, p.col, p.ncols, out,
 				 &c->fw->meter);
 		break;
 	case CIM_AP_READ_TAGS:
-		words = (p.nrows + 63) / 64;
 		cimfw_ap_read_tags(ap, p.row, p.nrows, out);
 		break;
 	default:
-		words = CIM_AP_NREGS;
 		memcpy(out, ap->regs, sizeof(ap->regs));
 		break;
 	}
-	return dma_write(c, p.addr, out, words * sizeof(*out),
-			 PKT_FIELD(P, addr));
+	return dma_write(c, p.addr, out, c->refs[0].len, PKT_FIELD(P, addr));
 }
 
 /*
@@ -722,7 +725,7 @@ static int do_ap_program(struct cmd_ctx *c)
 		return st;
 	if (!p.ninst)
 		return fail(c, CIM_ST_BAD_SIZE, PKT_FIELD(P, ninst));
-	if (c->size != sizeof(p) + sizeof(*inst) * (uint64_t)p.ninst)
+	if (c->size != cim_pkt_size(&p.hdr))
 		return fail(c, CIM_ST_BAD_SIZE, PKT_FIELD(P, hdr.size));
 
 	/* the header check bounds size by CIM_MAX_CMDBUF <= scratch_len */
@@ -740,7 +743,6 @@ static int do_counters_read(struct cmd_ctx *c)
 {
 	typedef struct cim_pkt_counters P;
 	struct cim_counters cnt;
-	size_t len;
 	P p;
 	int st;
 
@@ -755,13 +757,12 @@ static int do_counters_read(struct cmd_ctx *c)
 		return fail(c, CIM_ST_BAD_VALUE, PKT_FIELD(P, size));
 	if (p.reserved)
 		return fail(c, CIM_ST_RESERVED, PKT_FIELD(P, reserved));
-	st = check_align(c, p.dst, 8, PKT_FIELD(P, dst));
+	st = check_refs(c, &p.hdr);
 	if (st)
 		return st;
 
 	cimfw_counters(c->fw, &cnt);
-	len = p.size < sizeof(cnt) ? p.size : sizeof(cnt);
-	st = dma_write(c, p.dst, &cnt, len, PKT_FIELD(P, dst));
+	st = dma_write(c, p.dst, &cnt, c->refs[0].len, PKT_FIELD(P, dst));
 	if (!st && (p.hdr.flags & CIM_COUNTERS_F_RESET))
 		cimfw_counters_reset(c->fw);
 	return st;

@@ -91,9 +91,21 @@ CIM_EXTERN const char *cim_err_name(int err);
  * maps it to the code cim_job_wait() returns: OK 0, malformed packets and
  * values -EINVAL, DMA and injected failures -EIO, NOMEM -ENOMEM, TIMEDOUT
  * -ETIMEDOUT, ABORTED and CANCELED -ECANCELED, anything else -EIO.
+ *
+ * The two driver statuses are those of uapi/misc/cim.h, repeated here
+ * token for token (so that either header may come first) for users of
+ * the embedded backend, who do not include the uAPI.
  */
-#define CIM_STATUS_TIMEDOUT	0x100
-#define CIM_STATUS_CANCELED	0x101
+#ifndef CIM_JOB_TIMEDOUT
+#define CIM_JOB_TIMEDOUT	0x100
+#define CIM_JOB_CANCELED	0x101
+#endif
+/*
+ * Deprecated: the driver statuses' former names, which clashed with
+ * the STATUS register's bits (CIM_STATUS_* of cim_hw.h); use CIM_JOB_*.
+ */
+#define CIM_STATUS_TIMEDOUT	CIM_JOB_TIMEDOUT
+#define CIM_STATUS_CANCELED	CIM_JOB_CANCELED
 CIM_EXTERN int cim_status_errno(uint32_t status);
 CIM_EXTERN const char *cim_status_name(uint32_t status);
 
@@ -223,7 +235,7 @@ CIM_EXTERN void cim_device_close(struct cim_device *dev);
  * @api_major: the driver's API major (embedded: CIM_API_MAJOR it emulates)
  * @api_minor: the driver's API minor
  * @hw_version: VERSION register, major << 16 | minor
- * @hw_caps: CAPS register, CIM_CAP_XBAR | CIM_CAP_DUU | CIM_CAP_AP...
+ * @hw_caps: CAPS register, CIM_CAPS_XBAR | CIM_CAPS_DUU | CIM_CAPS_AP...
  * @xbar_count: crossbars
  * @xbar_rows: rows of each crossbar
  * @xbar_cols: columns of each crossbar
@@ -540,7 +552,7 @@ struct cim_job;
 /**
  * struct cim_job_result - how a job ended
  * @error: cim_status_errno(@status)
- * @status: raw status: enum cim_status, CIM_STATUS_TIMEDOUT or _CANCELED
+ * @status: raw status: enum cim_status, CIM_JOB_TIMEDOUT or _CANCELED
  * @cmds_done: commands that completed, in order
  * @error_cmd: index of the failing command (== @cmds_done when failed)
  * @error_offset: byte offset of the failing packet in the command buffer

@@ -39,17 +39,22 @@
  * BAR0 register map. Every register is 32 bits wide and must be accessed
  * with naturally aligned 32-bit loads and stores; other sizes read as all
  * ones and are ignored on write.
+ *
+ * Names: a register is CIM_REG_<NAME>, its bits CIM_<NAME>_<BIT> (CAPS,
+ * STATUS, CONTROL, INT_..., FAULT). Bits are (1u << n), as wide as the
+ * 32-bit register or packet field they live in; 64-bit fields of the uAPI
+ * use (1ull << n). Job statuses are enum cim_status (CIM_ST_*).
  */
 #define CIM_REG_ID			0x000	/* RO */
 #define   CIM_ID_MAGIC			0x314d4943	/* "CIM1" */
 #define CIM_REG_VERSION			0x004	/* RO: major << 16 | minor */
 #define CIM_REG_CAPS			0x008	/* RO */
-#define   CIM_CAP_XBAR			(1u << 0)
-#define   CIM_CAP_DUU			(1u << 1)
-#define   CIM_CAP_AP			(1u << 2)
-#define   CIM_CAP_FAULT_INJECT		(1u << 3)
-#define   CIM_CAP_ABORT			(1u << 4)	/* ABORT_SEQNO (1.1) */
-#define   CIM_CAP_SCRUB			(1u << 5)	/* CIM_OP_SCRUB (1.1) */
+#define   CIM_CAPS_XBAR			(1u << 0)
+#define   CIM_CAPS_DUU			(1u << 1)
+#define   CIM_CAPS_AP			(1u << 2)
+#define   CIM_CAPS_FAULT_INJECT		(1u << 3)
+#define   CIM_CAPS_ABORT		(1u << 4)	/* ABORT_SEQNO (1.1) */
+#define   CIM_CAPS_SCRUB		(1u << 5)	/* CIM_OP_SCRUB (1.1) */
 #define CIM_REG_STATUS			0x00c	/* RO */
 #define   CIM_STATUS_ENABLED		(1u << 0)
 #define   CIM_STATUS_BUSY		(1u << 1)
@@ -73,7 +78,7 @@
 #define CIM_REG_RING_HEAD		0x030	/* RO: free-running */
 #define CIM_REG_DONE_SEQNO_LO		0x034	/* RO: last completed seqno */
 #define CIM_REG_DONE_SEQNO_HI		0x038
-#define CIM_REG_FAULT			0x03c	/* RW if CIM_CAP_FAULT_INJECT */
+#define CIM_REG_FAULT			0x03c	/* RW if CIM_CAPS_FAULT_INJECT */
 #define   CIM_FAULT_HANG_NEXT		(1u << 0)	/* next job never ends */
 #define   CIM_FAULT_DMA_NEXT		(1u << 1)	/* next job's DMA fails */
 #define   CIM_FAULT_ERROR_NEXT		(1u << 2)	/* next job fails */
@@ -98,7 +103,19 @@
 #define CIM_REG_SEED_HI			0x07c
 
 /* Control registers added in ABI 1.1 */
-#define CIM_REG_ABORT_SEQNO		0x080	/* WO if CIM_CAP_ABORT */
+#define CIM_REG_ABORT_SEQNO		0x080	/* WO if CIM_CAPS_ABORT */
+
+/*
+ * Deprecated: the CAPS bits' former names, which shared
+ * the CIM_CAP_ prefix with the driver's capabilities (uapi/misc/cim.h).
+ * Kept so that existing code builds; new code uses CIM_CAPS_*.
+ */
+#define CIM_CAP_XBAR			CIM_CAPS_XBAR
+#define CIM_CAP_DUU			CIM_CAPS_DUU
+#define CIM_CAP_AP			CIM_CAPS_AP
+#define CIM_CAP_FAULT_INJECT		CIM_CAPS_FAULT_INJECT
+#define CIM_CAP_ABORT			CIM_CAPS_ABORT
+#define CIM_CAP_SCRUB			CIM_CAPS_SCRUB
 
 #define CIM_RING_ALIGN			64
 #define CIM_RING_MIN_ENTRIES		2
@@ -160,7 +177,12 @@ struct cim_job_completion {
 	__u64 reserved;
 };
 
-/* Status codes of jobs and packets; never reordered, only appended */
+/*
+ * Status codes of jobs and packets; never reordered, only appended. This is
+ * the one job-status vocabulary: the driver adds CIM_JOB_TIMEDOUT (0x100)
+ * and CIM_JOB_CANCELED (0x101) of uapi/misc/cim.h for jobs that never
+ * completed on the device.
+ */
 enum cim_status {
 	CIM_ST_OK = 0,
 	CIM_ST_BAD_OPCODE = 1,	/* unknown opcode */
@@ -634,6 +656,213 @@ struct cim_counters {
 	__u64 busy_ps[CIM_UNIT_COUNT];
 	__u64 device_time_ps;
 };
+
+/* Packet sizes and buffer references ------------------------------------ */
+
+/**
+ * cim_pkt_base_size() - the size of @opcode's packet struct
+ * @opcode: enum cim_opcode
+ *
+ * Return: sizeof the packet's struct; 0 for an unknown opcode. Every packet
+ * is exactly this size but AP_PROGRAM, which is followed by its
+ * instructions (cim_pkt_size()).
+ */
+static inline __u32 cim_pkt_base_size(__u32 opcode)
+{
+	switch (opcode) {
+	case CIM_OP_NOP:
+	case CIM_OP_COUNTERS_RESET:
+		return sizeof(struct cim_pkt_hdr);
+	case CIM_OP_FENCE:
+		return sizeof(struct cim_pkt_fence);
+	case CIM_OP_SCRUB:
+		return sizeof(struct cim_pkt_scrub);
+	case CIM_OP_XBAR_PROGRAM:
+		return sizeof(struct cim_pkt_xbar_program);
+	case CIM_OP_XBAR_READ:
+		return sizeof(struct cim_pkt_xbar_read);
+	case CIM_OP_VMM_FWD:
+	case CIM_OP_VMM_TRANS:
+		return sizeof(struct cim_pkt_vmm);
+	case CIM_OP_DUU_UPDATE:
+		return sizeof(struct cim_pkt_duu_update);
+	case CIM_OP_AP_LOAD_ROWS:
+	case CIM_OP_AP_READ:
+		return sizeof(struct cim_pkt_ap_rows);
+	case CIM_OP_AP_PROGRAM:
+		return sizeof(struct cim_pkt_ap_program);
+	case CIM_OP_COUNTERS_READ:
+		return sizeof(struct cim_pkt_counters);
+	}
+	return 0;
+}
+
+/**
+ * cim_pkt_size() - the size hdr.size must hold
+ * @pkt: a packet of a known opcode, at least cim_pkt_base_size() bytes
+ *
+ * Return: the exact packet size, computed from ninst for AP_PROGRAM (whose
+ * ninst must also be >= 1).
+ */
+static inline __u64 cim_pkt_size(const struct cim_pkt_hdr *pkt)
+{
+	const struct cim_pkt_ap_program *prog;
+
+	if (pkt->opcode != CIM_OP_AP_PROGRAM)
+		return cim_pkt_base_size(pkt->opcode);
+	prog = (const struct cim_pkt_ap_program *)pkt;
+	return sizeof(*prog) + (__u64)prog->ninst * sizeof(struct cim_ap_inst);
+}
+
+/* How a packet uses one of its address fields */
+enum cim_ref_use {
+	CIM_REF_READ = 1,	/* the device reads @len bytes there */
+	CIM_REF_WRITE = 2,	/* the device writes @len bytes there */
+	CIM_REF_ZERO = 3,	/* not an address here; must be zero (RESERVED) */
+	CIM_REF_IGNORED = 4,	/* not an address here; the device ignores it */
+};
+
+#define CIM_PKT_MAX_REFS		3
+
+/**
+ * struct cim_pkt_ref - one address field of a packet
+ * @field: byte offset of the __u64 address field inside the packet
+ * @use: enum cim_ref_use
+ * @align: the alignment the address must have: 4 for binary32 arrays,
+ *         else 8 (BAD_ALIGN)
+ * @len: bytes the device reads or writes from the address; 0 unless
+ *       @use is READ or WRITE
+ */
+struct cim_pkt_ref {
+	__u16 field;
+	__u8 use;
+	__u8 align;
+	__u32 pad;
+	__u64 len;
+};
+
+static inline struct cim_pkt_ref cim_pkt_ref_make(__u32 field, __u32 use,
+						  __u32 align, __u64 len)
+{
+	struct cim_pkt_ref ref = {
+		.field = (__u16)field,
+		.use = (__u8)use,
+		.align = (__u8)align,
+		.len = use == CIM_REF_READ || use == CIM_REF_WRITE ? len : 0,
+	};
+
+	return ref;
+}
+
+#define CIM_PKT_REF(type, member, use, align, len) \
+	cim_pkt_ref_make(__builtin_offsetof(type, member), (use), (align), (len))
+
+/**
+ * cim_pkt_refs() - the buffers a packet references
+ * @pkt: a packet of cim_pkt_size() bytes
+ * @refs: CIM_PKT_MAX_REFS entries, filled with every address field of the
+ *        packet in the order of its struct
+ *
+ * This is the one description of the packets' buffer references: the
+ * runtime turns buffers into addresses with it, the driver relocates and
+ * bounds-checks them with it, the device reads and writes what it says.
+ * The lengths are computed from the packet's other fields; they are
+ * meaningful once those fields have passed the packet's checks (a window
+ * inside its unit, a batch in range, a known AP_READ @what). A packet
+ * whose opcode adds no address has none.
+ *
+ * Return: the number of entries filled.
+ */
+static inline unsigned int cim_pkt_refs(const struct cim_pkt_hdr *pkt,
+					struct cim_pkt_ref *refs)
+{
+	const struct cim_pkt_xbar_program *prog;
+	const struct cim_pkt_xbar_read *rd;
+	const struct cim_pkt_vmm *vmm;
+	const struct cim_pkt_duu_update *duu;
+	const struct cim_pkt_ap_rows *ap;
+	const struct cim_pkt_counters *cnt;
+	__u64 cells, len;
+	__u32 use;
+
+	switch (pkt->opcode) {
+	case CIM_OP_FENCE:
+		refs[0] = CIM_PKT_REF(struct cim_pkt_fence, addr, CIM_REF_WRITE,
+				      8, sizeof(__u64));
+		return 1;
+	case CIM_OP_XBAR_PROGRAM:
+		prog = (const struct cim_pkt_xbar_program *)pkt;
+		cells = (__u64)prog->win.nrows * prog->win.ncols;
+		refs[0] = CIM_PKT_REF(struct cim_pkt_xbar_program, src,
+				      CIM_REF_READ, 4, cells * 4);
+		use = pkt->flags & CIM_PROGRAM_F_REPORT ? CIM_REF_WRITE :
+			CIM_REF_ZERO;
+		refs[1] = CIM_PKT_REF(struct cim_pkt_xbar_program, report, use,
+				      8, sizeof(struct cim_program_report));
+		return 2;
+	case CIM_OP_XBAR_READ:
+		rd = (const struct cim_pkt_xbar_read *)pkt;
+		cells = (__u64)rd->win.nrows * rd->win.ncols;
+		/* weights, or (G+, G-) pairs */
+		len = pkt->flags & CIM_READ_F_WEIGHTS ? cells * 4 : cells * 8;
+		refs[0] = CIM_PKT_REF(struct cim_pkt_xbar_read, dst,
+				      CIM_REF_WRITE, 4, len);
+		return 1;
+	case CIM_OP_VMM_FWD:
+	case CIM_OP_VMM_TRANS:
+		vmm = (const struct cim_pkt_vmm *)pkt;
+		len = (__u64)vmm->batch * 4;
+		refs[0] = CIM_PKT_REF(struct cim_pkt_vmm, x, CIM_REF_READ, 4,
+				      len * (pkt->opcode == CIM_OP_VMM_FWD ?
+					     vmm->win.nrows : vmm->win.ncols));
+		refs[1] = CIM_PKT_REF(struct cim_pkt_vmm, y, CIM_REF_WRITE, 4,
+				      len * (pkt->opcode == CIM_OP_VMM_FWD ?
+					     vmm->win.ncols : vmm->win.nrows));
+		return 2;
+	case CIM_OP_DUU_UPDATE:
+		duu = (const struct cim_pkt_duu_update *)pkt;
+		len = (__u64)duu->batch * 4;
+		/* batch 0 reads neither; an identity x is not read */
+		if (!duu->batch)
+			use = CIM_REF_IGNORED;
+		else if (pkt->flags & CIM_DUU_F_X_IDENTITY)
+			use = CIM_REF_ZERO;
+		else
+			use = CIM_REF_READ;
+		refs[0] = CIM_PKT_REF(struct cim_pkt_duu_update, x, use, 4,
+				      len * duu->win.nrows);
+		refs[1] = CIM_PKT_REF(struct cim_pkt_duu_update, d,
+				      duu->batch ? CIM_REF_READ :
+						   CIM_REF_IGNORED,
+				      4, len * duu->win.ncols);
+		use = pkt->flags & CIM_DUU_F_REPORT ? CIM_REF_WRITE :
+			CIM_REF_ZERO;
+		refs[2] = CIM_PKT_REF(struct cim_pkt_duu_update, report, use,
+				      8, sizeof(struct cim_duu_report));
+		return 3;
+	case CIM_OP_AP_LOAD_ROWS:
+	case CIM_OP_AP_READ:
+		ap = (const struct cim_pkt_ap_rows *)pkt;
+		if (ap->what == CIM_AP_READ_TAGS)
+			len = ((__u64)ap->nrows + 63) / 64 * 8;
+		else if (ap->what == CIM_AP_READ_REGS)
+			len = CIM_AP_NREGS * 8;
+		else
+			len = (__u64)ap->nrows * 8;
+		refs[0] = CIM_PKT_REF(struct cim_pkt_ap_rows, addr,
+				      pkt->opcode == CIM_OP_AP_READ ?
+				      CIM_REF_WRITE : CIM_REF_READ, 8, len);
+		return 1;
+	case CIM_OP_COUNTERS_READ:
+		cnt = (const struct cim_pkt_counters *)pkt;
+		len = cnt->size < sizeof(struct cim_counters) ? cnt->size :
+			sizeof(struct cim_counters);
+		refs[0] = CIM_PKT_REF(struct cim_pkt_counters, dst,
+				      CIM_REF_WRITE, 8, len);
+		return 1;
+	}
+	return 0;
+}
 
 enum cim_cost_preset {
 	CIM_COST_DEFAULT = 0,	/* device-level AP costs (scenario A) */

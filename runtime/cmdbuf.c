@@ -168,6 +168,51 @@ static uint64_t addr_of(const struct cim_cmdbuf *cb,
 	return buf->bus + off;
 }
 
+/* A buffer and offset the caller gives for one address field */
+struct buf_ref {
+	struct cim_buffer *buf;
+	size_t off;
+};
+
+/*
+ * Append the packet @pkt, built on the stack with its header filled in,
+ * whose address fields take the buffers @bufs in the order cim_pkt_refs()
+ * lists them: a field the packet uses needs a buffer holding the bytes it
+ * covers, one it does not use takes none.
+ */
+static int emit_refs(struct cim_cmdbuf *cb, const void *pkt,
+		     const struct buf_ref *bufs, void **out)
+{
+	const struct cim_pkt_hdr *h = pkt;
+	struct cim_pkt_ref refs[CIM_PKT_MAX_REFS];
+	struct cim_buffer *used[CIM_PKT_MAX_REFS];
+	unsigned int i, n = cim_pkt_refs(h, refs);
+	char *dst;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		used[i] = bufs[i].buf;
+		if (refs[i].use == CIM_REF_READ || refs[i].use == CIM_REF_WRITE)
+			ret = check_ref(cb, bufs[i].buf, bufs[i].off,
+					refs[i].len, refs[i].align);
+		else
+			ret = bufs[i].buf ? -EINVAL : 0;
+		if (ret)
+			return ret;
+	}
+	ret = emit(cb, h->opcode, h->flags, h->size, used, n, out);
+	if (ret)
+		return ret;
+	dst = *out;
+	memcpy(dst, pkt, h->size);
+	for (i = 0; i < n; i++) {
+		uint64_t addr = addr_of(cb, bufs[i].buf, bufs[i].off);
+
+		memcpy(dst + refs[i].field, &addr, sizeof(addr));
+	}
+	return 0;
+}
+
 static int check_win(const struct cim_cmdbuf *cb, const struct cim_window *w)
 {
 	const struct cim_info *in = &cb->dev->info;
@@ -204,20 +249,16 @@ int cim_cmd_nop(struct cim_cmdbuf *cb)
 int cim_cmd_fence(struct cim_cmdbuf *cb, struct cim_buffer *buf, size_t off,
 		  uint64_t value)
 {
-	struct cim_pkt_fence *p;
-	int ret;
+	const struct buf_ref bufs[] = { { buf, off } };
+	struct cim_pkt_fence p = {
+		.hdr = { .opcode = CIM_OP_FENCE, .size = sizeof(p) },
+		.value = value,
+	};
+	void *out;
 
 	if (!cb)
 		return -EINVAL;
-	ret = check_ref(cb, buf, off, sizeof(uint64_t), 8);
-	if (ret)
-		return ret;
-	ret = emit(cb, CIM_OP_FENCE, 0, sizeof(*p), &buf, 1, (void **)&p);
-	if (ret)
-		return ret;
-	p->addr = addr_of(cb, buf, off);
-	p->value = value;
-	return 0;
+	return emit_refs(cb, &p, bufs, &out);
 }
 
 int cim_cmd_xbar_program(struct cim_cmdbuf *cb, const struct cim_window *win,
@@ -225,29 +266,24 @@ int cim_cmd_xbar_program(struct cim_cmdbuf *cb, const struct cim_window *win,
 			 unsigned int max_iters, float tolerance,
 			 struct cim_buffer *report, size_t report_off)
 {
-	struct cim_buffer *bufs[2] = { src, report };
-	struct cim_pkt_xbar_program *p;
+	const struct buf_ref bufs[] = { { src, src_off },
+					{ report, report_off } };
+	struct cim_pkt_xbar_program p = {
+		.hdr = { .opcode = CIM_OP_XBAR_PROGRAM, .size = sizeof(p),
+			 .flags = report ? CIM_PROGRAM_F_REPORT : 0 },
+		.max_iters = max_iters,
+		.tolerance_f32 = f32_bits(tolerance),
+	};
+	void *out;
 	int ret;
 
 	if (!cb || check_win(cb, win) || !max_iters || max_iters > 64 ||
 	    !(tolerance > 0.0f && tolerance <= 8.0f))
 		return -EINVAL;
-	ret = check_ref(cb, src, src_off, (uint64_t)win->nrows * win->ncols * 4,
-			4);
-	if (!ret && report)
-		ret = check_ref(cb, report, report_off,
-				sizeof(struct cim_program_report), 8);
+	p.win = pkt_win(win);
+	ret = emit_refs(cb, &p, bufs, &out);
 	if (ret)
 		return ret;
-	ret = emit(cb, CIM_OP_XBAR_PROGRAM, report ? CIM_PROGRAM_F_REPORT : 0,
-		   sizeof(*p), bufs, 2, (void **)&p);
-	if (ret)
-		return ret;
-	p->win = pkt_win(win);
-	p->max_iters = max_iters;
-	p->tolerance_f32 = f32_bits(tolerance);
-	p->src = addr_of(cb, src, src_off);
-	p->report = addr_of(cb, report, report_off);
 	cb->xbar_used |= 1ull << win->xbar;
 	return 0;
 }
@@ -255,24 +291,20 @@ int cim_cmd_xbar_program(struct cim_cmdbuf *cb, const struct cim_window *win,
 int cim_cmd_xbar_read(struct cim_cmdbuf *cb, const struct cim_window *win,
 		      unsigned int flags, struct cim_buffer *dst, size_t dst_off)
 {
-	struct cim_pkt_xbar_read *p;
-	uint64_t len;
+	const struct buf_ref bufs[] = { { dst, dst_off } };
+	struct cim_pkt_xbar_read p = {
+		.hdr = { .opcode = CIM_OP_XBAR_READ, .size = sizeof(p),
+			 .flags = (uint16_t)flags },
+	};
+	void *out;
 	int ret;
 
 	if (!cb || check_win(cb, win) || flags & ~CIM_READ_VALID_FLAGS)
 		return -EINVAL;
-	len = (uint64_t)win->nrows * win->ncols * 4;
-	if (!(flags & CIM_READ_F_WEIGHTS))
-		len *= 2;
-	ret = check_ref(cb, dst, dst_off, len, 4);
+	p.win = pkt_win(win);
+	ret = emit_refs(cb, &p, bufs, &out);
 	if (ret)
 		return ret;
-	ret = emit(cb, CIM_OP_XBAR_READ, (uint16_t)flags, sizeof(*p), &dst, 1,
-		   (void **)&p);
-	if (ret)
-		return ret;
-	p->win = pkt_win(win);
-	p->dst = addr_of(cb, dst, dst_off);
 	cb->xbar_used |= 1ull << win->xbar;
 	return 0;
 }
@@ -282,9 +314,12 @@ int cim_cmd_vmm(struct cim_cmdbuf *cb, enum cim_vmm_dir dir,
 		float adc_range, struct cim_buffer *x, size_t x_off,
 		struct cim_buffer *y, size_t y_off)
 {
-	struct cim_buffer *bufs[2] = { x, y };
-	unsigned int in_len, out_len;
-	struct cim_pkt_vmm *p;
+	const struct buf_ref bufs[] = { { x, x_off }, { y, y_off } };
+	struct cim_pkt_vmm p = {
+		.hdr = { .size = sizeof(p) },
+		.batch = batch,
+	};
+	void *out;
 	int ret;
 
 	if (!cb || (dir != CIM_VMM_FWD && dir != CIM_VMM_TRANS) ||
@@ -292,23 +327,15 @@ int cim_cmd_vmm(struct cim_cmdbuf *cb, enum cim_vmm_dir dir,
 		return -EINVAL;
 	if (!(adc_range == 0.0f || (isfinite(adc_range) && adc_range > 0.0f)))
 		return -EINVAL;
-	in_len = dir == CIM_VMM_FWD ? win->nrows : win->ncols;
-	out_len = dir == CIM_VMM_FWD ? win->ncols : win->nrows;
-	ret = check_ref(cb, x, x_off, (uint64_t)batch * in_len * 4, 4);
-	if (!ret)
-		ret = check_ref(cb, y, y_off, (uint64_t)batch * out_len * 4, 4);
+	p.hdr.opcode = dir == CIM_VMM_FWD ? CIM_OP_VMM_FWD : CIM_OP_VMM_TRANS;
+	if (adc_range > 0.0f) {
+		p.hdr.flags = CIM_VMM_F_ADC_FIXED;
+		p.adc_range_f32 = f32_bits(adc_range);
+	}
+	p.win = pkt_win(win);
+	ret = emit_refs(cb, &p, bufs, &out);
 	if (ret)
 		return ret;
-	ret = emit(cb, dir == CIM_VMM_FWD ? CIM_OP_VMM_FWD : CIM_OP_VMM_TRANS,
-		   adc_range > 0.0f ? CIM_VMM_F_ADC_FIXED : 0, sizeof(*p), bufs,
-		   2, (void **)&p);
-	if (ret)
-		return ret;
-	p->win = pkt_win(win);
-	p->batch = batch;
-	p->adc_range_f32 = adc_range > 0.0f ? f32_bits(adc_range) : 0;
-	p->x = addr_of(cb, x, x_off);
-	p->y = addr_of(cb, y, y_off);
 	cb->xbar_used |= 1ull << win->xbar;
 	return 0;
 }
@@ -335,44 +362,26 @@ int cim_cmd_duu_update(struct cim_cmdbuf *cb, const struct cim_window *win,
 		       size_t x_off, struct cim_buffer *d, size_t d_off,
 		       struct cim_buffer *report, size_t report_off)
 {
-	struct cim_buffer *bufs[3] = { x, d, report };
-	struct cim_pkt_duu_update *p;
-	int ret = 0;
+	/* x and d not read (batch 0, identity x): naming them is a mistake */
+	const struct buf_ref bufs[] = { { x, x_off }, { d, d_off },
+					{ report, report_off } };
+	struct cim_pkt_duu_update p = {
+		.hdr = { .opcode = CIM_OP_DUU_UPDATE, .size = sizeof(p) },
+	};
+	void *out;
+	int ret;
 
 	if (!cb || check_duu(cb, win, prm))
 		return -EINVAL;
-	if (prm->batch) {
-		if (prm->flags & CIM_DUU_F_X_IDENTITY)
-			ret = x ? -EINVAL : 0;	/* not read */
-		else
-			ret = check_ref(cb, x, x_off,
-					(uint64_t)prm->batch * win->nrows * 4,
-					4);
-		if (!ret)
-			ret = check_ref(cb, d, d_off,
-					(uint64_t)prm->batch * win->ncols * 4,
-					4);
-	} else if (x || d) {
-		ret = -EINVAL;	/* not read: naming them is a mistake */
-	}
-	if (!ret && report)
-		ret = check_ref(cb, report, report_off,
-				sizeof(struct cim_duu_report), 8);
+	p.hdr.flags = (uint16_t)(prm->flags | (report ? CIM_DUU_F_REPORT : 0));
+	p.win = pkt_win(win);
+	p.batch = prm->batch;
+	p.lr_f32 = f32_bits(prm->lr);
+	p.epsilon_f32 = f32_bits(prm->epsilon);
+	p.n_max = (uint16_t)prm->n_max;
+	ret = emit_refs(cb, &p, bufs, &out);
 	if (ret)
 		return ret;
-	ret = emit(cb, CIM_OP_DUU_UPDATE,
-		   (uint16_t)(prm->flags | (report ? CIM_DUU_F_REPORT : 0)),
-		   sizeof(*p), bufs, 3, (void **)&p);
-	if (ret)
-		return ret;
-	p->win = pkt_win(win);
-	p->batch = prm->batch;
-	p->lr_f32 = f32_bits(prm->lr);
-	p->epsilon_f32 = f32_bits(prm->epsilon);
-	p->n_max = (uint16_t)prm->n_max;
-	p->x = addr_of(cb, x, x_off);
-	p->d = addr_of(cb, d, d_off);
-	p->report = addr_of(cb, report, report_off);
 	cb->xbar_used |= 1ull << win->xbar;
 	return 0;
 }
@@ -398,19 +407,22 @@ static int emit_ap_rows(struct cim_cmdbuf *cb, uint16_t opcode,
 			unsigned int nrows, unsigned int col,
 			unsigned int ncols, struct cim_buffer *buf, size_t off)
 {
-	struct cim_pkt_ap_rows *p;
+	const struct buf_ref bufs[] = { { buf, off } };
+	struct cim_pkt_ap_rows p = {
+		.hdr = { .opcode = opcode, .size = sizeof(p) },
+		.ap = ap,
+		.what = what,
+		.row = row,
+		.nrows = nrows,
+		.col = (uint16_t)col,
+		.ncols = (uint16_t)ncols,
+	};
+	void *out;
 	int ret;
 
-	ret = emit(cb, opcode, 0, sizeof(*p), &buf, 1, (void **)&p);
+	ret = emit_refs(cb, &p, bufs, &out);
 	if (ret)
 		return ret;
-	p->ap = ap;
-	p->what = what;
-	p->row = row;
-	p->nrows = nrows;
-	p->col = (uint16_t)col;
-	p->ncols = (uint16_t)ncols;
-	p->addr = addr_of(cb, buf, off);
 	cb->ap_used |= 1ull << ap;
 	return 0;
 }
@@ -419,13 +431,8 @@ int cim_cmd_ap_load_rows(struct cim_cmdbuf *cb, unsigned int ap,
 			 unsigned int row, unsigned int nrows, unsigned int col,
 			 unsigned int ncols, struct cim_buffer *src, size_t off)
 {
-	int ret;
-
 	if (!cb || check_ap_rows(cb, ap, row, nrows, col, ncols))
 		return -EINVAL;
-	ret = check_ref(cb, src, off, (uint64_t)nrows * 8, 8);
-	if (ret)
-		return ret;
 	return emit_ap_rows(cb, CIM_OP_AP_LOAD_ROWS, ap, 0, row, nrows, col,
 			    ncols, src, off);
 }
@@ -435,7 +442,6 @@ int cim_cmd_ap_read(struct cim_cmdbuf *cb, unsigned int ap,
 		    unsigned int nrows, unsigned int col, unsigned int ncols,
 		    struct cim_buffer *dst, size_t off)
 {
-	uint64_t len;
 	int ret;
 
 	if (!cb)
@@ -443,26 +449,20 @@ int cim_cmd_ap_read(struct cim_cmdbuf *cb, unsigned int ap,
 	switch (what) {
 	case CIM_AP_READ_ROWS:
 		ret = check_ap_rows(cb, ap, row, nrows, col, ncols);
-		len = (uint64_t)nrows * 8;
 		break;
 	case CIM_AP_READ_TAGS:
 		/* a one-column window checks the rows */
 		ret = check_ap_rows(cb, ap, row, nrows, 0, 1) || col || ncols;
-		len = ((uint64_t)nrows + 63) / 64 * 8;
 		break;
 	case CIM_AP_READ_REGS:
 		ret = ap >= cb->dev->info.ap_count || row || nrows || col ||
 		      ncols;
-		len = CIM_AP_NREGS * 8;
 		break;
 	default:
 		return -EINVAL;
 	}
 	if (ret)
 		return -EINVAL;
-	ret = check_ref(cb, dst, off, len, 8);
-	if (ret)
-		return ret;
 	return emit_ap_rows(cb, CIM_OP_AP_READ, ap, what, row, nrows, col,
 			    ncols, dst, off);
 }
@@ -497,19 +497,14 @@ int cim_cmd_ap_program(struct cim_cmdbuf *cb, unsigned int ap,
 int cim_cmd_counters_read(struct cim_cmdbuf *cb, struct cim_buffer *dst,
 			  size_t off)
 {
-	struct cim_pkt_counters *p;
-	int ret;
+	const struct buf_ref bufs[] = { { dst, off } };
+	struct cim_pkt_counters p = {
+		.hdr = { .opcode = CIM_OP_COUNTERS_READ, .size = sizeof(p) },
+		.size = sizeof(struct cim_counters),
+	};
+	void *out;
 
 	if (!cb)
 		return -EINVAL;
-	ret = check_ref(cb, dst, off, sizeof(struct cim_counters), 8);
-	if (ret)
-		return ret;
-	ret = emit(cb, CIM_OP_COUNTERS_READ, 0, sizeof(*p), &dst, 1,
-		   (void **)&p);
-	if (ret)
-		return ret;
-	p->size = sizeof(struct cim_counters);
-	p->dst = addr_of(cb, dst, off);
-	return 0;
+	return emit_refs(cb, &p, bufs, &out);
 }

@@ -10,10 +10,6 @@
 
 #include "cim_priv.h"
 
-_Static_assert(CIM_STATUS_TIMEDOUT == CIM_JOB_TIMEDOUT &&
-	       CIM_STATUS_CANCELED == CIM_JOB_CANCELED,
-	       "job status codes follow the uAPI");
-
 unsigned int cim_version(void)
 {
 	return CIM_VERSION_MAJOR << 16 | CIM_VERSION_MINOR << 8 |
@@ -75,9 +71,9 @@ int cim_status_errno(uint32_t status)
 	case CIM_ST_NOMEM:
 		return -ENOMEM;
 	case CIM_ST_ABORTED:
-	case CIM_STATUS_CANCELED:
+	case CIM_JOB_CANCELED:
 		return -ECANCELED;
-	case CIM_STATUS_TIMEDOUT:
+	case CIM_JOB_TIMEDOUT:
 		return -ETIMEDOUT;
 	default:	/* DMA, INJECTED, BAD_RING and codes from the future */
 		return -EIO;
@@ -86,9 +82,9 @@ int cim_status_errno(uint32_t status)
 
 const char *cim_status_name(uint32_t status)
 {
-	if (status == CIM_STATUS_TIMEDOUT)
+	if (status == CIM_JOB_TIMEDOUT)
 		return "TIMEDOUT";
-	if (status == CIM_STATUS_CANCELED)
+	if (status == CIM_JOB_CANCELED)
 		return "CANCELED";
 	return cimfw_status_name((int)status);
 }

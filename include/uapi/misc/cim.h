@@ -59,17 +59,25 @@ struct cim_query {
 
 #define CIM_QUERY_F_ACK_RESET	(1u << 0)
 
-/* Driver capabilities, struct cim_device_info.caps */
-#define CIM_CAP_FENCE_FD	(1ull << 0)	/* SUBMIT can return a sync_file */
-#define CIM_CAP_RESERVE		(1ull << 1)	/* XBAR/AP_RESERVE */
+/*
+ * Driver capabilities, struct cim_device_info.caps. Bits are as wide as
+ * their field: (1ull << n) in this __u64, (1u << n) in __u32 flags. The
+ * device's own CAPS register bits are CIM_CAPS_* of cim_hw.h.
+ */
+#define CIM_DRV_CAP_FENCE_FD	(1ull << 0)	/* SUBMIT can return a sync_file */
+#define CIM_DRV_CAP_RESERVE	(1ull << 1)	/* XBAR/AP_RESERVE */
+
+/* Deprecated names of the driver capabilities; use CIM_DRV_CAP_* */
+#define CIM_CAP_FENCE_FD	CIM_DRV_CAP_FENCE_FD
+#define CIM_CAP_RESERVE		CIM_DRV_CAP_RESERVE
 
 /**
  * struct cim_device_info - what CIM_QUERY_DEVICE_INFO returns
  * @api_major: CIM_API_MAJOR of the driver
  * @api_minor: CIM_API_MINOR of the driver
  * @hw_version: the device's VERSION register (major << 16 | minor)
- * @hw_caps: the device's CAPS register (CIM_CAP_XBAR...)
- * @caps: driver capabilities, CIM_CAP_FENCE_FD...
+ * @hw_caps: the device's CAPS register (CIM_CAPS_XBAR... of cim_hw.h)
+ * @caps: driver capabilities, CIM_DRV_CAP_FENCE_FD...
  * @xbar_count: crossbars
  * @xbar_rows: rows of each crossbar
  * @xbar_cols: columns of each crossbar
