@@ -371,8 +371,8 @@ static void emb_info(struct cim_info *in, const struct cimfw_config *cfg)
 	in->api_major = CIM_API_MAJOR;
 	in->api_minor = CIM_API_MINOR;
 	in->hw_version = CIM_ABI_MAJOR << 16 | CIM_ABI_MINOR;
-	in->hw_caps = (cfg->xbar_count ? CIM_CAP_XBAR | CIM_CAP_DUU : 0) |
-		      (cfg->ap_count ? CIM_CAP_AP : 0);
+	in->hw_caps = (cfg->xbar_count ? CIM_CAPS_XBAR | CIM_CAPS_DUU : 0) |
+		      (cfg->ap_count ? CIM_CAPS_AP : 0);
 	in->xbar_count = cfg->xbar_count;
 	in->xbar_rows = cfg->xbar_rows;
 	in->xbar_cols = cfg->xbar_cols;

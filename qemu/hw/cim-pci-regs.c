@@ -34,10 +34,10 @@ static uint64_t cim_mmio_read(void *opaque, hwaddr addr, unsigned size)
         val = CIM_ABI_MAJOR << 16 | CIM_ABI_MINOR;
         break;
     case CIM_REG_CAPS:
-        val = (cfg->xbar_count ? CIM_CAP_XBAR | CIM_CAP_DUU : 0) |
-              (cfg->ap_count ? CIM_CAP_AP : 0) |
-              (s->fault_injection ? CIM_CAP_FAULT_INJECT : 0) |
-              CIM_CAP_ABORT | CIM_CAP_SCRUB;
+        val = (cfg->xbar_count ? CIM_CAPS_XBAR | CIM_CAPS_DUU : 0) |
+              (cfg->ap_count ? CIM_CAPS_AP : 0) |
+              (s->fault_injection ? CIM_CAPS_FAULT_INJECT : 0) |
+              CIM_CAPS_ABORT | CIM_CAPS_SCRUB;
         break;
     case CIM_REG_STATUS:
         val = (cim_enabled(s) ? CIM_STATUS_ENABLED : 0) |

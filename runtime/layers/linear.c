@@ -271,7 +271,7 @@ int cim_linear_create(struct cim_device *dev, unsigned int in,
 	ret = cim__linear_opts(opts, &o, info.max_batch);
 	if (ret)
 		return ret;
-	if (!info.xbar_count || !(info.hw_caps & CIM_CAP_DUU))
+	if (!info.xbar_count || !(info.hw_caps & CIM_CAPS_DUU))
 		return -ENOSYS;
 	usable = info.xbar_count >= 64 ? ~0ull :
 		 (1ull << info.xbar_count) - 1;

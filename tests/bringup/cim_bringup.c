@@ -260,15 +260,15 @@ static void t_identity(struct tap_test *t, struct cim_dev *d)
 	EXPECT_EQ(t, ver >> 16, CIM_ABI_MAJOR);
 	tap_diag("%s: ABI %u.%u", d->bdf, ver >> 16, ver & 0xffff);
 	caps = cim_rd(d, CIM_REG_CAPS);
-	EXPECT_EQ(t, caps & (CIM_CAP_XBAR | CIM_CAP_DUU | CIM_CAP_AP),
-		  CIM_CAP_XBAR | CIM_CAP_DUU | CIM_CAP_AP);
+	EXPECT_EQ(t, caps & (CIM_CAPS_XBAR | CIM_CAPS_DUU | CIM_CAPS_AP),
+		  CIM_CAPS_XBAR | CIM_CAPS_DUU | CIM_CAPS_AP);
 	/* 1.1 announces ABORT_SEQNO and SCRUB; no bit beyond them is known */
 	if ((ver & 0xffff) >= 1)
-		EXPECT_EQ(t, caps & (CIM_CAP_ABORT | CIM_CAP_SCRUB),
-			  CIM_CAP_ABORT | CIM_CAP_SCRUB);
+		EXPECT_EQ(t, caps & (CIM_CAPS_ABORT | CIM_CAPS_SCRUB),
+			  CIM_CAPS_ABORT | CIM_CAPS_SCRUB);
 	EXPECT_EQ(t, caps & ~0x3fu, 0);
 	if (e->fault >= 0)
-		EXPECT_EQ(t, !!(caps & CIM_CAP_FAULT_INJECT), e->fault);
+		EXPECT_EQ(t, !!(caps & CIM_CAPS_FAULT_INJECT), e->fault);
 	if (dev_reset(t, d)) {
 		EXPECT_EQ(t, cim_rd(d, CIM_REG_STATUS), 0);
 		EXPECT_EQ(t, cim_rd(d, CIM_REG_ID), CIM_ID_MAGIC);
@@ -782,7 +782,7 @@ static void t_garbage(struct tap_test *t, struct cim_dev *d)
 static void t_error_next(struct tap_test *t, struct cim_dev *d)
 {
 	struct cim_job_completion *comp = pg(d, PG_COMP);
-	bool cap = cim_rd(d, CIM_REG_CAPS) & CIM_CAP_FAULT_INJECT;
+	bool cap = cim_rd(d, CIM_REG_CAPS) & CIM_CAPS_FAULT_INJECT;
 	void *cmd = pg(d, PG_CMD);
 
 	if (!fresh(t, d))

@@ -435,7 +435,7 @@ TEST_F_TIMEOUT(slow, long_job_aborted_alone, 120)
 	if (fd < 0)
 		SKIP(return, "no /dev/cim0");
 	ASSERT_EQ(0, cim_info(fd, &info));
-	if (!(info.hw_caps & CIM_CAP_ABORT) || info.xbar_count < 2)
+	if (!(info.hw_caps & CIM_CAPS_ABORT) || info.xbar_count < 2)
 		SKIP(return, "no abort, or fewer than 2 crossbars");
 	fd2 = cim_open_dev(0);
 	ASSERT_GE(fd2, 0);

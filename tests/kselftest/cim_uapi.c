@@ -41,7 +41,7 @@ TEST_F(cim, query_device_info)
 	EXPECT_GT(i->xbar_cols, 0);
 	EXPECT_GE(i->adc_bits, CIM_MIN_CONV_BITS);
 	EXPECT_GT(i->max_cmdbuf, 8);
-	EXPECT_TRUE(i->caps & CIM_CAP_FENCE_FD);
+	EXPECT_TRUE(i->caps & CIM_DRV_CAP_FENCE_FD);
 	/* size 0 asks for the size */
 	ASSERT_EQ(0, ioctl(self->fd, CIM_IOCTL_QUERY, &q));
 	EXPECT_EQ(sizeof(struct cim_device_info), q.size);

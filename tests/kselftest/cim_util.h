@@ -67,7 +67,7 @@ static __unused int cim_open_fault(int *index)
 		fd = cim_open_dev(i);
 		if (fd < 0)
 			continue;
-		if (!cim_info(fd, &info) && (info.hw_caps & CIM_CAP_FAULT_INJECT)) {
+		if (!cim_info(fd, &info) && (info.hw_caps & CIM_CAPS_FAULT_INJECT)) {
 			*index = i;
 			return fd;
 		}

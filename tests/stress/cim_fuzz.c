@@ -25,7 +25,7 @@
  *     job may write keep their pattern, outputs never hold another file's
  *     tag, and a newly reserved AP holds none of a previous owner's rows
  *     (the driver scrubs units that change hands, on a device with
- *     CIM_CAP_SCRUB; # TODO on one without);
+ *     CIM_CAPS_SCRUB; # TODO on one without);
  *   - afterwards both devices still run a job, no job is left in flight
  *     and no file is left in debugfs bo_list.
  *
@@ -908,7 +908,7 @@ static void add_valid_packet(struct thr *t, struct ffile *f, struct job *j,
 		default: {
 			struct cim_pkt_scrub *k;
 
-			if (!(in->hw_caps & CIM_CAP_SCRUB))
+			if (!(in->hw_caps & CIM_CAPS_SCRUB))
 				continue;
 			k = job_pkt(j, sizeof(*k), CIM_OP_SCRUB, 0, "SCRUB");
 			k->xbar_mask = f->xbar_mask & (chance(s, 50) ? ~0ull : 0);
@@ -1002,7 +1002,7 @@ static void check_results(struct ffile *f, struct job *j,
 			atomic_fetch_add(&n_scrub_checked, 1);
 			if (other) {
 				atomic_fetch_add(&n_scrub_seen, 1);
-				if ((devs[f->dev].info.hw_caps & CIM_CAP_SCRUB))
+				if ((devs[f->dev].info.hw_caps & CIM_CAPS_SCRUB))
 					fail(C_SCRUB, "AP_READ output holds file %u's rows", other);
 			}
 			break;
@@ -1703,7 +1703,7 @@ static void op_ap_scrub(struct thr *t, struct ffile *f)
 		other = foreign_tag(out, n * 8, f->id);
 		if (other) {
 			atomic_fetch_add(&n_scrub_seen, 1);
-			if ((devs[f->dev].info.hw_caps & CIM_CAP_SCRUB))
+			if ((devs[f->dev].info.hw_caps & CIM_CAPS_SCRUB))
 				fail(C_SCRUB, "AP %d reserved by file %u still holds file %u's rows",
 				     ap, f->id, other);
 		}
@@ -2442,7 +2442,7 @@ int main(int argc, char **argv)
 		long n = atomic_load(&fails[c]);
 
 		ntests++;
-		if (c == C_SCRUB && !(devs[0].info.hw_caps & CIM_CAP_SCRUB))
+		if (c == C_SCRUB && !(devs[0].info.hw_caps & CIM_CAPS_SCRUB))
 			printf("%s %d %s # TODO device cannot scrub: %ld of %ld reads saw an old owner's rows\n",
 			       atomic_load(&n_scrub_seen) ? "not ok" : "ok", ntests,
 			       check_name[c], atomic_load(&n_scrub_seen),
@@ -2492,7 +2492,7 @@ int main(int argc, char **argv)
 		long total = 0;
 
 		for (c = 0; c < C_NCHECKS; c++)
-			if (c != C_SCRUB || (devs[0].info.hw_caps & CIM_CAP_SCRUB))
+			if (c != C_SCRUB || (devs[0].info.hw_caps & CIM_CAPS_SCRUB))
 				total += atomic_load(&fails[c]);
 		printf("%s %d fuzzed %ld ioctls, %ld jobs, seed %" PRIu64 "\n",
 		       total ? "not ok" : "ok", ++ntests, atomic_load(&n_ioctls),

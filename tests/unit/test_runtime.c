@@ -83,9 +83,9 @@ START_TEST(test_errors)
 	ck_assert_int_eq(cim_status_errno(CIM_ST_BAD_VALUE), -EINVAL);
 	ck_assert_int_eq(cim_status_errno(CIM_ST_DMA), -EIO);
 	ck_assert_int_eq(cim_status_errno(CIM_ST_ABORTED), -ECANCELED);
-	ck_assert_int_eq(cim_status_errno(CIM_STATUS_TIMEDOUT), -ETIMEDOUT);
-	ck_assert_int_eq(cim_status_errno(CIM_STATUS_CANCELED), -ECANCELED);
-	ck_assert_str_eq(cim_status_name(CIM_STATUS_CANCELED), "CANCELED");
+	ck_assert_int_eq(cim_status_errno(CIM_JOB_TIMEDOUT), -ETIMEDOUT);
+	ck_assert_int_eq(cim_status_errno(CIM_JOB_CANCELED), -ECANCELED);
+	ck_assert_str_eq(cim_status_name(CIM_JOB_CANCELED), "CANCELED");
 	ck_assert_uint_eq(cim_version() >> 16, CIM_VERSION_MAJOR);
 	ck_assert_str_eq(cim_version_string(), "1.0.0");
 }

@@ -98,10 +98,10 @@ static const struct {
 	uint32_t bit;
 	const char *name;
 } cap_names[] = {
-	{ CIM_CAP_XBAR, "xbar" },
-	{ CIM_CAP_DUU, "duu" },
-	{ CIM_CAP_AP, "ap" },
-	{ CIM_CAP_FAULT_INJECT, "fault-inject" },
+	{ CIM_CAPS_XBAR, "xbar" },
+	{ CIM_CAPS_DUU, "duu" },
+	{ CIM_CAPS_AP, "ap" },
+	{ CIM_CAPS_FAULT_INJECT, "fault-inject" },
 };
 
 static void errmsg(const char *fmt, ...)
