@@ -8,7 +8,8 @@
  * multi-byte field is little-endian. Fields named *_f32 hold the bits of an
  * IEEE-754 binary32 value, so that the kernel never touches floating point.
  *
- * Documentation/device/spec.rst explains every register and field.
+ * Documentation/device/spec.rst (registers, ring, completion) and
+ * commands.rst (packets, AP instructions) explain every field.
  *
  * Copyright (C) 2026 The cim authors
  */

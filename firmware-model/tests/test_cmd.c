@@ -1260,7 +1260,7 @@ END_TEST
 
 /*
  * Issue 12, item 9: DUU_UPDATEs with huge but finite lr, x and d. The
- * accumulators saturate at +-FLT_MAX (Documentation/device/spec.rst,
+ * accumulators saturate at +-FLT_MAX (Documentation/device/commands.rst,
  * DUU_UPDATE): before, the first update made them -inf, and the first
  * one the other way inf - inf = NaN, which the transfer converted to int
  * (UBSan: float-cast-overflow).
