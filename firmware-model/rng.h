@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Deterministic random numbers for the model: xoshiro256** seeded through
- * splitmix64, one independent stream per (seed, stream id). Only integer and
- * IEEE basic arithmetic, so every machine draws the same bits.
+ * Deterministic random numbers for the model, beyond the seeded streams of
+ * include/cimfw.h: normal deviates, the SIMD lanes of bulk noise, and the
+ * stream ids of the model's units.
  */
 #ifndef CIMFW_RNG_H
 #define CIMFW_RNG_H
@@ -10,14 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct cimfw_rng {
-	uint64_t s[4];
-};
+#include "cimfw.h"	/* struct cimfw_rng and its seed, next, uniform */
 
-void cimfw_rng_seed(struct cimfw_rng *rng, uint64_t seed, uint64_t stream);
-uint64_t cimfw_rng_next(struct cimfw_rng *rng);
-/* uniform in [0, 1) with 53 random bits */
-double cimfw_rng_uniform(struct cimfw_rng *rng);
 /*
  * Standard normal, 256-layer ziggurat (Marsaglia and Tsang, 2000) with
  * fixed tables: one 64-bit draw in about 99% of the calls, no libm on that

@@ -193,4 +193,20 @@ static inline size_t cimfw_par_first(size_t n, unsigned int part,
  */
 unsigned int cimfw_par_set_threads(unsigned int n);
 
+/*
+ * Seeded random streams: xoshiro256** seeded through splitmix64, one
+ * independent stream per (seed, stream id), with integer and IEEE basic
+ * arithmetic only, so every machine draws the same bits. The model draws
+ * its variation and noise from them; tools use them for reproducible
+ * inputs.
+ */
+struct cimfw_rng {
+	uint64_t s[4];
+};
+
+void cimfw_rng_seed(struct cimfw_rng *rng, uint64_t seed, uint64_t stream);
+uint64_t cimfw_rng_next(struct cimfw_rng *rng);
+/* uniform in [0, 1) with 53 random bits */
+double cimfw_rng_uniform(struct cimfw_rng *rng);
+
 #endif /* CIMFW_H */

@@ -20,54 +20,6 @@
 #define MEM_SIZE	(8u << 20)
 #define CMD_SIZE	(1u << 20)
 
-/*
- * The demo's own inputs: xoshiro256** seeded through splitmix64 (Blackman
- * and Vigna, 2018), the generator the model uses for its noise, so that a
- * seed gives the same inputs as before the model's RNG went private.
- */
-struct demo_rng {
-	uint64_t s[4];
-};
-
-static uint64_t rotl64(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static void demo_rng_seed(struct demo_rng *r, uint64_t seed, uint64_t stream)
-{
-	uint64_t x = seed ^ (stream * 0xd1342543de82ef95ull), z;
-	int i;
-
-	for (i = 0; i < 4; i++) {
-		z = (x += 0x9e3779b97f4a7c15ull);
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-		r->s[i] = z ^ (z >> 31);
-	}
-}
-
-static uint64_t demo_rng_next(struct demo_rng *r)
-{
-	uint64_t *s = r->s;
-	uint64_t result = rotl64(s[1] * 5, 7) * 9;
-	uint64_t t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl64(s[3], 45);
-	return result;
-}
-
-/* uniform in [0, 1) with 53 random bits */
-static double demo_rng_uniform(struct demo_rng *r)
-{
-	return (double)(demo_rng_next(r) >> 11) * 0x1.0p-53;
-}
-
 /* Bus memory the model reaches through its DMA callbacks. */
 struct demo_mem {
 	uint8_t *bytes;
@@ -208,17 +160,17 @@ static double rel_rms(const float *got, const float *ref, size_t n)
 	return r > 0 ? sqrt(e / r) : 0.0;
 }
 
-static void fill_uniform(struct demo_rng *r, float *v, size_t n, float a)
+static void fill_uniform(struct cimfw_rng *r, float *v, size_t n, float a)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		v[i] = (float)((2.0 * demo_rng_uniform(r) - 1.0) * a);
+		v[i] = (float)((2.0 * cimfw_rng_uniform(r) - 1.0) * a);
 }
 
 enum { ROWS = 256, COLS = 64, BATCH = 32 };
 
-static void demo_crossbar(struct demo *d, struct demo_rng *r)
+static void demo_crossbar(struct demo *d, struct cimfw_rng *r)
 {
 	struct cim_pkt_xbar_program *pp;
 	struct cim_program_report *rep;
@@ -273,7 +225,7 @@ static void demo_crossbar(struct demo *d, struct demo_rng *r)
 enum { IN = 64, OUT = 16, STEPS = 300 };
 
 /* Learn a random linear map on crossbar 1: forward VMM, error, DUU update. */
-static void demo_training(struct demo *d, struct demo_rng *r)
+static void demo_training(struct demo *d, struct cimfw_rng *r)
 {
 	struct cim_pkt_duu_update *u;
 	struct cim_duu_report *rep;
@@ -327,7 +279,7 @@ static void demo_training(struct demo *d, struct demo_rng *r)
 
 enum { AP_ROWS_USED = 1024, A_BITS = 8, B_BITS = 16 };
 
-static void demo_ap(struct demo *d, struct demo_rng *r)
+static void demo_ap(struct demo *d, struct cimfw_rng *r)
 {
 	struct cim_pkt_ap_rows *p;
 	struct cim_pkt_ap_program *prog;
@@ -339,8 +291,8 @@ static void demo_ap(struct demo *d, struct demo_rng *r)
 	bb = mem_alloc(&d->mem, 8 * AP_ROWS_USED, (void **)&b);
 	bout = mem_alloc(&d->mem, 8 * AP_ROWS_USED, (void **)&out);
 	for (i = 0; i < AP_ROWS_USED; i++) {
-		a[i] = demo_rng_next(r) & ((1u << A_BITS) - 1);
-		b[i] = demo_rng_next(r) & ((1u << B_BITS) - 1);
+		a[i] = cimfw_rng_next(r) & ((1u << A_BITS) - 1);
+		b[i] = cimfw_rng_next(r) & ((1u << B_BITS) - 1);
 		want[i] = (a[i] + b[i]) & ((1u << B_BITS) - 1);
 	}
 	p = pkt(d, CIM_OP_AP_LOAD_ROWS, 0, sizeof(*p));
@@ -404,7 +356,7 @@ int main(int argc, char **argv)
 {
 	static struct demo d;
 	struct cimfw_config cfg;
-	struct demo_rng r;
+	struct cimfw_rng r;
 	int ret;
 
 	cimfw_config_default(&cfg);
@@ -431,7 +383,7 @@ int main(int argc, char **argv)
 	       cfg.levels, cfg.g_min_us, cfg.g_max_us, cfg.dac_bits,
 	       cfg.adc_bits, cfg.ap_count, cfg.ap_rows, cfg.ap_cols,
 	       (unsigned long long)cfg.seed);
-	demo_rng_seed(&r, cfg.seed, 0xdec0);
+	cimfw_rng_seed(&r, cfg.seed, 0xdec0);
 	demo_crossbar(&d, &r);
 	demo_training(&d, &r);
 	demo_ap(&d, &r);
