@@ -102,10 +102,12 @@ check-unit: $(BUILD)/unit-tests $(BUILD)/san/unit-tests
 BRINGUP_SRCS := $(sort $(wildcard tests/bringup/*.c))
 
 $(BUILD)/bringup/cim-bringup: $(BRINGUP_SRCS) $(wildcard tests/bringup/*.h) \
-		firmware-model/config.c firmware-model/cost.c $(FW_HDRS)
+		firmware-model/config.c firmware-model/cost.c \
+		firmware-model/devices.c $(FW_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $(BRINGUP_SRCS) \
-		firmware-model/config.c firmware-model/cost.c -lm
+		firmware-model/config.c firmware-model/cost.c \
+		firmware-model/devices.c -lm
 
 qemu:
 	@qemu/build-qemu.sh

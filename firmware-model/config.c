@@ -16,7 +16,6 @@ void cimfw_config_default(struct cimfw_config *cfg)
 		.xbar_count = 8,
 		.xbar_rows = 256,
 		.xbar_cols = 256,
-		.levels = 128,
 		.dac_bits = 8,
 		.adc_bits = 8,
 		.ap_count = 4,
@@ -24,15 +23,9 @@ void cimfw_config_default(struct cimfw_config *cfg)
 		.ap_cols = 256,
 		.ap_domains = 64,
 		.ap_group_tracks = 32,
-		.g_min_us = 4.0,
-		.g_max_us = 40.0,
-		.gamma = 0.5,
-		.sigma_d2d = 0.2,
-		.sigma_c2c = 0.3,
-		.read_noise = 0.02,
-		.stuck_prob = 0.0,
 		.cost_preset = CIM_COST_DEFAULT,
 	};
+	cimfw_device_preset(CIM_DEVICE_BULK_RRAM, cfg);
 	cimfw_cost_preset(CIM_COST_DEFAULT, &cfg->cost);
 }
 
@@ -88,8 +81,16 @@ int cimfw_config_check(const struct cimfw_config *cfg)
 	    !finite_in(cfg->gamma, 0.0, 1.0) ||
 	    !finite_in(cfg->sigma_d2d, 0.0, 1.0) ||
 	    !finite_in(cfg->sigma_c2c, 0.0, 10.0) ||
+	    !finite_in(cfg->sigma_range, 0.0, 1.0) ||
+	    !finite_in(cfg->prog_noise_us, 0.0, cfg->g_max_us) ||
+	    !finite_in(cfg->g_read_noise_us, 0.0, cfg->g_max_us) ||
 	    !finite_in(cfg->read_noise, 0.0, 1.0) ||
-	    !finite_in(cfg->stuck_prob, 0.0, 1.0))
+	    !finite_in(cfg->relax_nu, 0.0, 1.0) ||
+	    !finite_in(cfg->relax_nu_sigma, 0.0, 1.0) ||
+	    !finite_in(cfg->relax_sigma_us, 0.0, cfg->g_max_us) ||
+	    !finite_in(cfg->relax_t0_s, 1e-9, 1e9) ||
+	    !finite_in(cfg->stuck_prob, 0.0, 1.0) ||
+	    (unsigned int)cfg->device >= CIM_DEVICE_PRESET_COUNT)
 		return -EINVAL;
 	if ((unsigned int)cfg->cost_preset >= CIM_COST_COUNT ||
 	    !cost_ok(&cfg->cost))

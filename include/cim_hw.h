@@ -34,7 +34,7 @@
 
 /* ABI version: major changes break compatibility, minor ones append */
 #define CIM_ABI_MAJOR			1
-#define CIM_ABI_MINOR			1
+#define CIM_ABI_MINOR			2
 
 /*
  * BAR0 register map. Every register is 32 bits wide and must be accessed
@@ -56,6 +56,7 @@
 #define   CIM_CAPS_FAULT_INJECT		(1u << 3)
 #define   CIM_CAPS_ABORT		(1u << 4)	/* ABORT_SEQNO (1.1) */
 #define   CIM_CAPS_SCRUB		(1u << 5)	/* CIM_OP_SCRUB (1.1) */
+#define   CIM_CAPS_ANALOG		(1u << 6)	/* analog cells, IDLE (1.2) */
 #define CIM_REG_STATUS			0x00c	/* RO */
 #define   CIM_STATUS_ENABLED		(1u << 0)
 #define   CIM_STATUS_BUSY		(1u << 1)
@@ -105,6 +106,9 @@
 
 /* Control registers added in ABI 1.1 */
 #define CIM_REG_ABORT_SEQNO		0x080	/* WO if CIM_CAPS_ABORT */
+
+/* Registers added in ABI 1.2 */
+#define CIM_REG_DEVICE_PRESET		0x084	/* RO: enum cim_device_preset */
 
 /*
  * Deprecated: the CAPS bits' former names, which shared
@@ -232,6 +236,7 @@ enum cim_opcode {
 	CIM_OP_NOP = 0x00,
 	CIM_OP_FENCE = 0x01,
 	CIM_OP_SCRUB = 0x02,		/* ABI 1.1 */
+	CIM_OP_IDLE = 0x03,		/* ABI 1.2 */
 	CIM_OP_XBAR_PROGRAM = 0x10,
 	CIM_OP_XBAR_READ = 0x11,
 	CIM_OP_VMM_FWD = 0x12,
@@ -275,6 +280,23 @@ struct cim_pkt_scrub {
 };
 
 /**
+ * struct cim_pkt_idle - let device time pass (16 bytes, ABI 1.2)
+ * @hdr: opcode CIM_OP_IDLE, flags 0
+ * @ns: nanoseconds, 1..CIM_MAX_IDLE_NS, else BAD_VALUE
+ *
+ * Advances the clock the crossbars age by (their conductance relaxation)
+ * as if the chip had sat powered and idle for @ns. It charges no energy
+ * and no busy time, and the device does not really wait: the job
+ * completes as fast as without it.
+ */
+struct cim_pkt_idle {
+	struct cim_pkt_hdr hdr;
+	__u64 ns;
+};
+
+#define CIM_MAX_IDLE_NS			(1ull << 53)	/* about 104 days */
+
+/**
  * struct cim_pkt_xbar_window - a rectangle of cells of one crossbar
  * @xbar: crossbar index, < XBAR_COUNT
  * @row: first row
@@ -292,18 +314,26 @@ struct cim_pkt_xbar_window {
 
 /* XBAR_PROGRAM flags */
 #define CIM_PROGRAM_F_REPORT		(1u << 0)	/* write a report */
-#define CIM_PROGRAM_VALID_FLAGS		0x1u
+#define CIM_PROGRAM_F_TOL_US		(1u << 1)	/* tolerance in uS (1.2) */
+#define CIM_PROGRAM_F_RESIDUAL		(1u << 2)	/* residual report (1.2) */
+#define CIM_PROGRAM_VALID_FLAGS		0x7u
+
+#define CIM_PROGRAM_MAX_TOL_US		100.0f
 
 /**
  * struct cim_pkt_xbar_program - program weights with write-verify (48 bytes)
  * @hdr: opcode CIM_OP_XBAR_PROGRAM
  * @win: target cells
  * @max_iters: verify iterations per cell, 1..64
- * @tolerance_f32: accepted error in levels, (0, 8]
+ * @tolerance_f32: accepted error of each device's conductance as the
+ *                 verify read sees it: in levels, (0, 8]; with
+ *                 CIM_PROGRAM_F_TOL_US in microsiemens,
+ *                 (0, CIM_PROGRAM_MAX_TOL_US]
  * @pad: must be zero
  * @src: nrows * ncols binary32 weights, row-major, each in [-1, 1]
  * @report: bus address of a struct cim_program_report if
- *          CIM_PROGRAM_F_REPORT, else must be zero
+ *          CIM_PROGRAM_F_REPORT, of a struct cim_program_residual if
+ *          CIM_PROGRAM_F_RESIDUAL (not both: BAD_FLAGS), else must be zero
  *
  * max_iters and tolerance outside their ranges, or a weight that is NaN,
  * infinite or outside [-1, 1], fail the packet with BAD_VALUE.
@@ -330,6 +360,29 @@ struct cim_program_report {
 	__u32 failed;
 	__u32 pulses;
 	__u32 iterations;
+};
+
+#define CIM_PROGRAM_HIST_BINS		16
+
+/**
+ * struct cim_program_residual - a programming report with the residual
+ * error of every cell (ABI 1.2)
+ * @rep: as struct cim_program_report
+ * @mean_f32: mean of e, microsiemens, where e is a cell's true G+ - G-
+ *            after programming minus its target w * (G_MAX - G_MIN)
+ * @rms_f32: root mean square of e, microsiemens
+ * @max_f32: largest |e|, microsiemens
+ * @bin_f32: the histogram's bin width, microsiemens: the tolerance / 4
+ * @hist: cells by e: bin i counts e in [(i - 8) bin, (i - 7) bin), the
+ *        first and the last bins also everything below and above
+ */
+struct cim_program_residual {
+	struct cim_program_report rep;
+	__u32 mean_f32;
+	__u32 rms_f32;
+	__u32 max_f32;
+	__u32 bin_f32;
+	__u32 hist[CIM_PROGRAM_HIST_BINS];
 };
 
 /* XBAR_READ flags */
@@ -678,6 +731,8 @@ static inline __u32 cim_pkt_base_size(__u32 opcode)
 		return sizeof(struct cim_pkt_fence);
 	case CIM_OP_SCRUB:
 		return sizeof(struct cim_pkt_scrub);
+	case CIM_OP_IDLE:
+		return sizeof(struct cim_pkt_idle);
 	case CIM_OP_XBAR_PROGRAM:
 		return sizeof(struct cim_pkt_xbar_program);
 	case CIM_OP_XBAR_READ:
@@ -796,10 +851,14 @@ static inline unsigned int cim_pkt_refs(const struct cim_pkt_hdr *pkt,
 		cells = (__u64)prog->win.nrows * prog->win.ncols;
 		refs[0] = CIM_PKT_REF(struct cim_pkt_xbar_program, src,
 				      CIM_REF_READ, 4, cells * 4);
-		use = pkt->flags & CIM_PROGRAM_F_REPORT ? CIM_REF_WRITE :
+		use = pkt->flags & (CIM_PROGRAM_F_REPORT |
+				    CIM_PROGRAM_F_RESIDUAL) ? CIM_REF_WRITE :
 			CIM_REF_ZERO;
+		len = pkt->flags & CIM_PROGRAM_F_RESIDUAL ?
+			sizeof(struct cim_program_residual) :
+			sizeof(struct cim_program_report);
 		refs[1] = CIM_PKT_REF(struct cim_pkt_xbar_program, report, use,
-				      8, sizeof(struct cim_program_report));
+				      8, len);
 		return 2;
 	case CIM_OP_XBAR_READ:
 		rd = (const struct cim_pkt_xbar_read *)pkt;
@@ -870,6 +929,18 @@ enum cim_cost_preset {
 	CIM_COST_STT_TCAM = 1,	/* STT-TCAM AP costs (scenario B) */
 	CIM_COST_DESTINY = 2,	/* RTSim/DESTINY array costs (scenario C) */
 	CIM_COST_COUNT
+};
+
+/*
+ * The device family whose published figures set a device's crossbar
+ * physics (Documentation/model/devices.rst); CIM_REG_DEVICE_PRESET.
+ */
+enum cim_device_preset {
+	CIM_DEVICE_BULK_RRAM = 0,	/* the mixed-precision paper's b-ReRAM */
+	CIM_DEVICE_FILAMENTARY_RRAM = 1,
+	CIM_DEVICE_PCM = 2,
+	CIM_DEVICE_CUSTOM = 3,		/* set property by property */
+	CIM_DEVICE_PRESET_COUNT
 };
 
 #endif /* __CIM_HW_H__ */

@@ -73,13 +73,26 @@ struct cimfw_config {
 	unsigned int ap_cols;		/* bit-columns (racetracks per row) */
 	unsigned int ap_domains;	/* domains per racetrack */
 	unsigned int ap_group_tracks;	/* tracks shifting together */
-	/* crossbar physics */
+	/*
+	 * Crossbar physics: cimfw_device_preset() fills them from the
+	 * sources of Documentation/model/devices.rst. Conductances are the
+	 * nominal ones; every device deviates from them by its own amount.
+	 */
+	enum cim_device_preset device;	/* where the values came from */
 	double g_min_us;		/* microsiemens */
 	double g_max_us;
 	double gamma;			/* soft-bound non-linearity, 0..1 */
 	double sigma_d2d;		/* device-to-device step spread */
 	double sigma_c2c;		/* cycle-to-cycle step spread */
-	double read_noise;		/* output noise / ADC full scale */
+	double sigma_range;		/* device-to-device spread of G_min and
+					 * G_max, / (G_max - G_min) */
+	double prog_noise_us;		/* each pulse lands off by this, uS */
+	double g_read_noise_us;		/* one verify read's noise, uS */
+	double read_noise;		/* VMM output noise / ADC full scale */
+	double relax_nu;		/* relaxation exponent; 0: none */
+	double relax_nu_sigma;		/* its spread per programming */
+	double relax_sigma_us;		/* random relaxation per decade, uS */
+	double relax_t0_s;		/* the power law's reference time */
 	double stuck_prob;		/* probability a device is stuck */
 	/* costs */
 	enum cim_cost_preset cost_preset;
@@ -118,6 +131,17 @@ struct cimfw_dma {
 };
 
 void cimfw_config_default(struct cimfw_config *cfg);
+/*
+ * Set the crossbar physics of @cfg (levels and the fields from @device
+ * to @stuck_prob) to the sourced values of @preset; 0 or -EINVAL.
+ */
+int cimfw_device_preset(enum cim_device_preset preset,
+			struct cimfw_config *cfg);
+/* "bulk-rram", "filamentary-rram", "pcm", "custom"; NULL if unknown */
+const char *cimfw_device_preset_name(enum cim_device_preset preset);
+/* the preset named @name into *@preset: 0, or -EINVAL */
+int cimfw_device_preset_parse(const char *name,
+			      enum cim_device_preset *preset);
 int cimfw_cost_preset(enum cim_cost_preset preset,
 		       struct cimfw_cost_params *cost);
 int cimfw_config_check(const struct cimfw_config *cfg);

@@ -496,7 +496,7 @@ static const struct reject rejects[] = {
 	  NULL, CIM_ST_BAD_UNIT, FIELD(PS, ap_mask) },
 
 	SIZE_REJECTS(CIM_OP_XBAR_PROGRAM),
-	{ CIM_OP_XBAR_PROGRAM, 0, HDR_FLAGS, 2, 3, false, NULL,
+	{ CIM_OP_XBAR_PROGRAM, 0, HDR_FLAGS, 2, 8, false, NULL,
 	  CIM_ST_BAD_FLAGS, HDR_FLAGS },
 	WIN_REJECTS(CIM_OP_XBAR_PROGRAM, FIELD(PP, win)),
 	{ CIM_OP_XBAR_PROGRAM, 0, FIELD(PP, max_iters), 4, 0, false, NULL,
