@@ -324,29 +324,78 @@ static int do_scrub(struct cmd_ctx *c)
 	return CIM_ST_OK;
 }
 
+/* IDLE: the clock the crossbars relax by moves; nothing is charged */
+static int do_idle(struct cmd_ctx *c)
+{
+	typedef struct cim_pkt_idle P;
+	P p;
+	int st;
+
+	st = take(c, &p, sizeof(p));
+	if (!st)
+		st = check_flags(c, p.hdr.flags, 0);
+	if (st)
+		return st;
+	if (p.ns < 1 || p.ns > CIM_MAX_IDLE_NS)
+		return fail(c, CIM_ST_BAD_VALUE, PKT_FIELD(P, ns));
+	c->fw->clock_ns = p.ns > UINT64_MAX - c->fw->clock_ns ? UINT64_MAX :
+			  c->fw->clock_ns + p.ns;
+	return CIM_ST_OK;
+}
+
 /* Crossbar packets ------------------------------------------------------- */
 
 static int check_program(struct cmd_ctx *c, const struct cim_pkt_xbar_program *p)
 {
 	typedef struct cim_pkt_xbar_program P;
 	float tol = f32(p->tolerance_f32);
+	float tol_max = p->hdr.flags & CIM_PROGRAM_F_TOL_US ?
+			CIM_PROGRAM_MAX_TOL_US : 8.0f;
 
+	if ((p->hdr.flags & CIM_PROGRAM_F_REPORT) &&
+	    (p->hdr.flags & CIM_PROGRAM_F_RESIDUAL))
+		return fail(c, CIM_ST_BAD_FLAGS, PKT_FIELD(P, hdr.flags));
 	if (p->max_iters < 1 || p->max_iters > 64)
 		return fail(c, CIM_ST_BAD_VALUE, PKT_FIELD(P, max_iters));
-	if (!(tol > 0.0f && tol <= 8.0f))
+	if (!(tol > 0.0f && tol <= tol_max))
 		return fail(c, CIM_ST_BAD_VALUE, PKT_FIELD(P, tolerance_f32));
 	if (p->pad)
 		return fail(c, CIM_ST_RESERVED, PKT_FIELD(P, pad));
 	return check_refs(c, &p->hdr);
 }
 
+static uint32_t f32_bits(double v)
+{
+	float f = (float)v;
+	uint32_t b;
+
+	memcpy(&b, &f, sizeof(b));
+	return b;
+}
+
+static void residual_report(const struct cimfw_program_stats *st,
+			    struct cim_program_residual *out)
+{
+	double n = st->rep.cells ? st->rep.cells : 1.0;
+
+	memset(out, 0, sizeof(*out));
+	out->rep = st->rep;
+	out->mean_f32 = f32_bits(st->sum_us / n);
+	out->rms_f32 = f32_bits(sqrt(st->sumsq_us / n));
+	out->max_f32 = f32_bits(st->max_us);
+	out->bin_f32 = f32_bits(st->bin_us);
+	memcpy(out->hist, st->hist, sizeof(out->hist));
+}
+
 static int do_xbar_program(struct cmd_ctx *c)
 {
 	typedef struct cim_pkt_xbar_program P;
-	struct cim_program_report rep;
+	struct cim_program_residual res;
+	struct cimfw_program_stats stats;
 	struct cimfw_xbar_win win;
 	struct cimfw_xbar *xb;
 	float *w = c->fw->scratch[0];
+	double tol;
 	P p;
 	int st;
 
@@ -363,12 +412,16 @@ static int do_xbar_program(struct cmd_ctx *c)
 	if (st)
 		return st;
 
-	memset(&rep, 0, sizeof(rep));
-	cimfw_xbar_program(xb, &win, w, p.max_iters, f32(p.tolerance_f32), &rep,
-			 &c->fw->meter);
+	tol = f32(p.tolerance_f32);
+	if (!(p.hdr.flags & CIM_PROGRAM_F_TOL_US))
+		tol *= xb->dg0 * xb->unit_us;
+	cimfw_xbar_program(xb, &win, w, p.max_iters, tol, &stats,
+			   &c->fw->meter);
 	if (c->refs[1].use != CIM_REF_WRITE)
 		return CIM_ST_OK;
-	return dma_write(c, p.report, &rep, c->refs[1].len,
+	residual_report(&stats, &res);
+	/* the plain report is the residual one's head */
+	return dma_write(c, p.report, &res, c->refs[1].len,
 			 PKT_FIELD(P, report));
 }
 
@@ -794,6 +847,7 @@ static const struct cmd_op cmd_ops[] = {
 	[CIM_OP_NOP] = { do_nop, false },
 	[CIM_OP_FENCE] = { do_fence, false },
 	[CIM_OP_SCRUB] = { do_scrub, true },
+	[CIM_OP_IDLE] = { do_idle, false },
 	[CIM_OP_XBAR_PROGRAM] = { do_xbar_program, true },
 	[CIM_OP_XBAR_READ] = { do_xbar_read, true },
 	[CIM_OP_VMM_FWD] = { do_vmm_fwd, true },
@@ -840,6 +894,20 @@ struct job_cost {
 	double time_ps;
 };
 
+/* the device's clock moves by the packets' time too, whole ns carried */
+static void clock_advance(struct cimfw *fw, double ps)
+{
+	double ns;
+
+	fw->clock_frac_ps += ps;
+	ns = floor(fw->clock_frac_ps / 1000.0);
+	if (!(ns >= 1.0))
+		return;
+	fw->clock_frac_ps -= ns * 1000.0;
+	fw->clock_ns = ns >= (double)(UINT64_MAX - fw->clock_ns) ? UINT64_MAX :
+		       fw->clock_ns + (uint64_t)ns;
+}
+
 /*
  * Run one packet and account its cost. Units inside one packet overlap
  * (the DACs of the next vector drive while the ADCs of this one convert),
@@ -868,6 +936,7 @@ static int run_packet(struct cmd_ctx *c, const struct cmd_op *op,
 		m->device_time_ps = t0 + t;
 	job->energy_fj += cimfw_meter_energy_total(m) - e0;
 	job->time_ps += m->device_time_ps - t0;
+	clock_advance(c->fw, m->device_time_ps - t0);
 	return st;
 }
 

@@ -401,18 +401,15 @@ static unsigned int transfer_cell(struct cimfw_xbar *xb, unsigned int r,
 				  struct transfer_acc *acc)
 {
 	size_t cell = (size_t)r * xb->cols + c;
-	unsigned int top = xb->cfg->levels - 1, np = n > 0 ? n : -n;
+	unsigned int np = n > 0 ? n : -n;
 	/* the device that rises (main) and the one that falls (other) */
 	int main_dev = n > 0 ? 0 : 1, other = 1 - main_dev;
-	uint8_t km = main_dev ? xb->km[cell] : xb->kp[cell];
-	uint8_t ko = other ? xb->km[cell] : xb->kp[cell];
-	const uint8_t *st = &xb->stuck[2 * cell];
 
-	if (km < top && st[main_dev] == CIMFW_STUCK_NONE) {
+	if (cimfw_xbar_can_move(xb, 2 * cell + main_dev, true)) {
 		cimfw_xbar_pulse(xb, r, c, main_dev, true, np);
 	} else {
 		acc->saturated++;
-		if (ko == 0 || st[other] != CIMFW_STUCK_NONE)
+		if (!cimfw_xbar_can_move(xb, 2 * cell + other, false))
 			return 0;
 		cimfw_xbar_pulse(xb, r, c, other, false, np);
 	}
@@ -461,16 +458,16 @@ static void prefetch_row(const struct cimfw_xbar *xb,
 {
 	size_t c0 = (size_t)(win->row + i) * xb->cols + win->col, j;
 
-	for (j = 0; j < win->ncols; j += 64) {
-		__builtin_prefetch(&xb->kp[c0 + j], 1);
-		__builtin_prefetch(&xb->km[c0 + j], 1);
+	for (j = 0; j < win->ncols; j += 32)
 		__builtin_prefetch(&xb->stuck[2 * (c0 + j)]);
-		__builtin_prefetch(&xb->stuck[2 * (c0 + j) + 64]);
-	}
-	for (j = 0; j < win->ncols; j += 8)
+	/* eight bytes a cell: a line every eight cells */
+	for (j = 0; j < win->ncols; j += 8) {
+		__builtin_prefetch(&xb->g[2 * (c0 + j)], 1);
+		__builtin_prefetch(&xb->gmin[2 * (c0 + j)]);
+		__builtin_prefetch(&xb->gmax[2 * (c0 + j)]);
 		__builtin_prefetch(&xb->step[2 * (c0 + j)]);
-	for (j = 0; j < win->ncols; j += 16)
-		__builtin_prefetch(&xb->kdiff[c0 + j], 1);
+		__builtin_prefetch(&xb->gdiff[c0 + j], 1);
+	}
 }
 
 /* one pulse call of a transfer: cell column, device, direction, pulses */
@@ -484,10 +481,10 @@ struct xfer_op {
 /**
  * struct xfer_call - a transfer cut by rows: decide, draw, apply
  * @ops: the pulse calls of row i at i * ncols, @nops[i] of them
- * @draws: their noise (xi, u), drawn in the stream's order
+ * @draws: their noise (xi, xi2), drawn in the stream's order
  * @row_max: the largest pulse count of each row
  * @acc: the report's counts of each part
- * @changed: whether a part moved a level
+ * @changed: whether a part moved a device
  */
 struct xfer_call {
 	struct cimfw_xbar *xb;
@@ -515,11 +512,9 @@ static void xfer_decide(void *arg, unsigned int part, unsigned int nparts)
 	unsigned int i0 = (unsigned int)cimfw_par_first(win->nrows, part, nparts);
 	unsigned int i1 = (unsigned int)cimfw_par_first(win->nrows, part + 1,
 						      nparts);
-	unsigned int i, j, np, top = xb->cfg->levels - 1;
+	unsigned int i, j, np;
 	int n, main_dev, other, cnt[CIM_MAX_XBAR_DIM];
 	struct xfer_op *op;
-	const uint8_t *st;
-	uint8_t km, ko;
 	size_t cell;
 	float *chi;
 
@@ -547,15 +542,14 @@ static void xfer_decide(void *arg, unsigned int part, unsigned int nparts)
 			np = (unsigned int)(n > 0 ? n : -n);
 			main_dev = n > 0 ? 0 : 1;
 			other = 1 - main_dev;
-			km = main_dev ? xb->km[cell] : xb->kp[cell];
-			ko = other ? xb->km[cell] : xb->kp[cell];
-			st = &xb->stuck[2 * cell];
-			if (km < top && st[main_dev] == CIMFW_STUCK_NONE) {
+			if (cimfw_xbar_can_move(xb, 2 * cell + main_dev,
+						true)) {
 				*op = (struct xfer_op){ (uint16_t)j,
 					(uint8_t)main_dev, 1, np };
 			} else {
 				acc->saturated++;
-				if (ko == 0 || st[other] != CIMFW_STUCK_NONE)
+				if (!cimfw_xbar_can_move(xb, 2 * cell + other,
+							 false))
 					continue;
 				*op = (struct xfer_op){ (uint16_t)j,
 					(uint8_t)other, 0, np };
@@ -658,6 +652,7 @@ void cimfw_duu_transfer(struct cimfw_xbar *xb, const struct cimfw_xbar_win *win,
 	memset(&acc, 0, sizeof(acc));
 	if (!(eps > 0.0f))
 		goto out;
+	cimfw_xbar_age(xb);
 	if (transfer_par(xb, win, eps, lim, &acc, &rows_pulses))
 		goto out;
 	for (i = 0; i < win->nrows; i++) {

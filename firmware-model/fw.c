@@ -55,7 +55,7 @@ static int create_xbars(struct cimfw *fw)
 	if (!fw->xbars)
 		return -ENOMEM;
 	for (i = 0; i < fw->cfg.xbar_count; i++) {
-		if (cimfw_xbar_init(&fw->xbars[i], &fw->cfg, i)) {
+		if (cimfw_xbar_init(&fw->xbars[i], &fw->cfg, &fw->clock_ns, i)) {
 			destroy_xbars(fw, i);
 			return -ENOMEM;
 		}
@@ -144,6 +144,8 @@ void cimfw_reset(struct cimfw *fw)
 {
 	unsigned int i;
 
+	fw->clock_ns = 0;
+	fw->clock_frac_ps = 0.0;
 	for (i = 0; i < fw->cfg.xbar_count; i++)
 		cimfw_xbar_reset(&fw->xbars[i]);
 	for (i = 0; i < fw->cfg.ap_count; i++)

@@ -20,6 +20,9 @@
  * @aps: cfg.ap_count associative processors
  * @meter: cumulative events, energies and times
  * @jobs: command buffers executed since the last counter reset
+ * @clock_ns: device time since power-on or reset: the packets' time and
+ *            IDLE's; the crossbars relax by it
+ * @clock_frac_ps: the part of a nanosecond not yet on @clock_ns
  * @scratch: two buffers of @scratch_len bytes each, big enough for the
  *           largest input and output a validated packet may move, so that
  *           executing a packet never allocates
@@ -31,6 +34,8 @@ struct cimfw {
 	struct cimfw_ap *aps;
 	struct cimfw_meter meter;
 	uint64_t jobs;
+	uint64_t clock_ns;
+	double clock_frac_ps;
 	void *scratch[2];
 	size_t scratch_len;
 };

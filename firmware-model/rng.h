@@ -48,6 +48,9 @@ enum cimfw_rng_stream {
 	CIMFW_RNG_C2C = 3,	/* + xbar index << 8: pulse noise */
 	CIMFW_RNG_READ = 4,	/* + xbar index << 8: read noise */
 	CIMFW_RNG_DUU = 5,
+	CIMFW_RNG_RANGE = 6,	/* + xbar index << 8: drawn once */
+	CIMFW_RNG_VERIFY = 7,	/* + xbar index << 8: verify reads */
+	CIMFW_RNG_RELAX = 8,	/* ^ a device and programming id */
 };
 
 #endif /* CIMFW_RNG_H */

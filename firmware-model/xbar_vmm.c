@@ -8,7 +8,7 @@
  * Determinism: the read noise comes from the tile's stream, drawn as if
  * the batch were one piece; the analog sum is an integer computed exactly
  * (see vmm_gemm()), so the same commands give the same bits on every
- * x86-64 machine, whatever BLAS kernel or thread count runs the product.
+ * machine, whatever BLAS kernel or thread count runs the product.
  */
 #include <cblas.h>
 #include <errno.h>
@@ -20,9 +20,6 @@
 #include "xbar.h"
 #include "xbar_kern.h"
 
-/* largest exact integer of a float: every partial sum must stay below */
-#define FLOAT_EXACT	(1u << 24)
-
 /*
  * Vectors converted a block at a time, each block's read noise drawn just
  * before: the deviates stay in the cache.
@@ -32,15 +29,15 @@
 /* views into xb->scratch for one call */
 struct vmm_buf {
 	float *codes;		/* batch x nin DAC codes, integers */
-	float *prod;		/* batch x nout, one chunk of the analog sum */
-	double *y;		/* batch x nout, the sums of several chunks */
+	float *prod;		/* batch x nout x 2: a chunk's hi and lo sums */
+	double *y;		/* batch x nout, the analog sums */
 	float *noise;		/* per part: NOISE_BLOCK x nstride deviates */
 	double *tmp;		/* per part: ADC_GROUP output vectors being
 				 * converted */
 	float *alpha;		/* batch DAC ranges */
 	uint32_t *pc;		/* per part, nin: set input bits over its rows */
-	uint32_t *lsum;		/* nin: levels of G+ and G- along each input */
-	float *wt;		/* per part: the window's transpose */
+	uint32_t *lsum;		/* nin: G+ and G- along each input, units */
+	double *wt;		/* per part: the window's transpose */
 };
 
 static size_t align64(size_t n)
@@ -59,14 +56,14 @@ static int vmm_buf_get(struct cimfw_xbar *xb, unsigned int batch,
 {
 	size_t sz[9] = {
 		(size_t)batch * nin * sizeof(float),
-		(size_t)batch * nout * sizeof(float),
+		(size_t)batch * nout * 2 * sizeof(float),
 		(size_t)batch * nout * sizeof(double),
 		(size_t)nparts * NOISE_BLOCK * nstride * sizeof(float),
 		(size_t)batch * sizeof(float),
 		nparts * pcs * sizeof(uint32_t),
 		(size_t)nin * sizeof(uint32_t),
 		nparts * tmps * sizeof(double),
-		nparts * wts * sizeof(float),
+		nparts * wts * sizeof(double),
 	};
 	size_t total = 0, off[9];
 	char *p;
@@ -81,7 +78,7 @@ static int vmm_buf_get(struct cimfw_xbar *xb, unsigned int batch,
 		if (!p)
 			return -ENOMEM;
 		free(xb->scratch);
-		xb->scratch = (float *)p;
+		xb->scratch = p;
 		xb->scratch_len = total;
 	}
 	p = (char *)xb->scratch;
@@ -93,87 +90,94 @@ static int vmm_buf_get(struct cimfw_xbar *xb, unsigned int batch,
 	b->pc = (uint32_t *)(p + off[5]);
 	b->lsum = (uint32_t *)(p + off[6]);
 	b->tmp = (double *)(p + off[7]);
-	b->wt = (float *)(p + off[8]);
+	b->wt = (double *)(p + off[8]);
 	return 0;
 }
 
-INL void widen_add_body(double *restrict y, const float *restrict p,
-			size_t n, bool add)
+/* largest exact integer of a float: every partial sum must stay below */
+#define FLOAT_EXACT	(1u << 24)
+
+/* y (+)= hi * CIMFW_G_SPLIT + lo, exactly in double */
+INL void combine_body(double *restrict y, const float *restrict hi,
+		      const float *restrict lo, size_t n, bool add)
 {
 	size_t e;
 
 	if (!add) {
 		for (e = 0; e < n; e++)
-			y[e] = p[e];
+			y[e] = (double)hi[e] * CIMFW_G_SPLIT + lo[e];
 		return;
 	}
 	for (e = 0; e < n; e++)
-		y[e] += p[e];
+		y[e] += (double)hi[e] * CIMFW_G_SPLIT + lo[e];
 }
 
-CIMFW_HOT_PROC(widen_add, (double *restrict y, const float *restrict p,
-			   size_t n, bool add), (y, p, n, add))
+CIMFW_HOT_PROC(combine, (double *restrict y, const float *restrict hi,
+			 const float *restrict lo, size_t n, bool add),
+	       (y, hi, lo, n, add))
 
 /* input lines summed exactly in one float product */
-static unsigned int gemm_chunk(const struct cimfw_xbar *xb, unsigned int q)
+static unsigned int gemm_chunk(float q)
 {
-	return (FLOAT_EXACT - 1) / (q * cimfw_xbar_top_level(xb));
+	return (FLOAT_EXACT - 1) / ((unsigned int)q * CIMFW_G_HI_MAX);
+}
+
+static void sgemm_lines(bool trans, unsigned int batch, unsigned int nout,
+			unsigned int kc, unsigned int nin, const float *codes,
+			const float *w, unsigned int ldw, float *prod)
+{
+	cblas_sgemm(CblasRowMajor, CblasNoTrans,
+		    trans ? CblasTrans : CblasNoTrans, (int)batch, (int)nout,
+		    (int)kc, 1.0f, codes, (int)nin, w, (int)ldw, 0.0f, prod,
+		    (int)nout);
 }
 
 /*
- * acc = codes x kdiff over the window for @batch vectors, exactly: the
- * operands are integers and every partial sum of a chunk of the inputs
- * stays below 2^24, so any BLAS kernel, blocking or thread count gives the
- * same float result, and so does any split of the batch; the chunks are
- * added in double (@y), which holds the total exactly too. A single chunk
- * leaves the sums in @prod.
+ * y = codes x gdiff over the window for @batch vectors, exactly: gdiff is
+ * hi * CIMFW_G_SPLIT + lo, each part an integer of at most 512 in
+ * magnitude, so over a chunk of the input lines every partial sum of
+ * codes times a part stays below 2^24, and any BLAS kernel, blocking or
+ * thread count gives the same float sums, as does any split of the batch;
+ * the parts and the chunks are added in double, which holds the total
+ * exactly too.
  */
 static void vmm_gemm(const struct cimfw_xbar *xb,
 		     const struct cimfw_xbar_win *win, bool trans,
 		     unsigned int batch, unsigned int nin, unsigned int nout,
-		     unsigned int q, const float *codes, float *prod,
-		     double *y)
+		     float q, const float *codes, float *prod, double *y)
 {
-	unsigned int chunk = gemm_chunk(xb, q);
-	const float *w = &xb->kdiff[cimfw_xbar_cell(xb, win->row, win->col)];
-	unsigned int k0, kc;
+	size_t at = cimfw_xbar_cell(xb, win->row, win->col);
 	size_t n = (size_t)batch * nout;
+	unsigned int chunk = gemm_chunk(q), k0, kc;
+	size_t step;
 
 	for (k0 = 0; k0 < nin; k0 += kc) {
 		kc = nin - k0 < chunk ? nin - k0 : chunk;
-		if (trans)
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-				    (int)batch, (int)nout, (int)kc, 1.0f,
-				    codes + k0, (int)nin, w + k0,
-				    (int)xb->cols, 0.0f, prod, (int)nout);
-		else
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-				    (int)batch, (int)nout, (int)kc, 1.0f,
-				    codes + k0, (int)nin,
-				    w + (size_t)k0 * xb->cols, (int)xb->cols,
-				    0.0f, prod, (int)nout);
-		if (kc == nin)
-			return;
-		widen_add(y, prod, n, k0 > 0);
+		/* the chunk's first line: a column (trans) or a row */
+		step = trans ? k0 : (size_t)k0 * xb->cols;
+		sgemm_lines(trans, batch, nout, kc, nin, codes + k0,
+			    xb->whi + at + step, xb->cols, prod);
+		sgemm_lines(trans, batch, nout, kc, nin, codes + k0,
+			    xb->wlo + at + step, xb->cols, prod + n);
+		combine(y, prod, prod + n, n, k0 > 0);
 	}
 }
 
 /*
- * vmm_gemm() for sparse codes of a single chunk: each output vector the
- * sum of the weight lines of its non-zero codes, @w holding line i at
- * i * @ldw (nout floats). The same exact integer sums as the BLAS product
- * (below 2^24 in any order), so the same bits; only the sign of a zero
- * sum may differ, which the ADC's rounding removes (it never reaches an
- * output).
+ * vmm_gemm() for sparse codes: each output vector the sum of the weight
+ * lines of its non-zero codes, @w holding line i at i * @ldw (nout
+ * doubles). The same exact integer sums as the BLAS product, so the same
+ * bits; only the sign of a zero sum may differ, which the ADC's rounding
+ * removes (it never reaches an output).
  */
 INL void sparse_gemm_body(unsigned int batch, unsigned int nin,
 			  unsigned int nout, const float *restrict codes,
-			  const float *restrict w, size_t ldw,
-			  float *restrict prod)
+			  const double *restrict w, size_t ldw,
+			  double *restrict prod)
 {
 	unsigned int bi, i, j, k, nz, idx[CIM_MAX_XBAR_DIM];
-	const float *wi;
-	float c;
+	const double *wi;
+	double c;
 
 	for (bi = 0; bi < batch; bi++, codes += nin, prod += nout) {
 		/* the non-zero lines first, without a branch per line */
@@ -194,75 +198,72 @@ INL void sparse_gemm_body(unsigned int batch, unsigned int nin,
 
 CIMFW_HOT_PROC(sparse_gemm, (unsigned int batch, unsigned int nin,
 			     unsigned int nout, const float *restrict codes,
-			     const float *restrict w, size_t ldw,
-			     float *restrict prod),
+			     const double *restrict w, size_t ldw,
+			     double *restrict prod),
 	       (batch, nin, nout, codes, w, ldw, prod))
 
 /* the window's transpose, nout lines of nin: the lines of a transposed VMM */
 static void window_lines_t(const struct cimfw_xbar *xb,
-			   const struct cimfw_xbar_win *win, float *wt)
+			   const struct cimfw_xbar_win *win, double *wt)
 {
 	unsigned int i, j;
 
 	for (j = 0; j < win->nrows; j++)
 		for (i = 0; i < win->ncols; i++)
 			wt[(size_t)i * win->nrows + j] =
-				xb->kdiff[cimfw_xbar_cell(xb, win->row + j,
+				xb->gdiff[cimfw_xbar_cell(xb, win->row + j,
 							  win->col + i)];
 }
 
-INL uint32_t sum_levels_body(const uint8_t *restrict kp,
-			     const uint8_t *restrict km, unsigned int n)
+/* the conductances of a row's devices, G+ and G- of each cell in turn */
+INL uint32_t sum_g_body(const int32_t *restrict g, unsigned int n)
 {
 	uint32_t s = 0;
 	unsigned int j;
 
 	for (j = 0; j < n; j++)
-		s += (uint32_t)kp[j] + km[j];
+		s += (uint32_t)g[j];
 	return s;
 }
 
-CIMFW_HOT_FN(uint32_t, sum_levels, (const uint8_t *restrict kp,
-				    const uint8_t *restrict km,
-				    unsigned int n), (kp, km, n))
+CIMFW_HOT_FN(uint32_t, sum_g, (const int32_t *restrict g, unsigned int n),
+	     (g, n))
 
-INL void add_levels_body(uint32_t *restrict acc, const uint8_t *restrict kp,
-			 const uint8_t *restrict km, unsigned int n)
+/* each cell's G+ + G- added to its column's sum */
+INL void add_g_body(uint32_t *restrict acc, const int32_t *restrict g,
+		    unsigned int n)
 {
 	unsigned int j;
 
 	for (j = 0; j < n; j++)
-		acc[j] += (uint32_t)kp[j] + km[j];
+		acc[j] += (uint32_t)g[2 * j] + (uint32_t)g[2 * j + 1];
 }
 
-CIMFW_HOT_PROC(add_levels, (uint32_t *restrict acc,
-			    const uint8_t *restrict kp,
-			    const uint8_t *restrict km, unsigned int n),
-	       (acc, kp, km, n))
+CIMFW_HOT_PROC(add_g, (uint32_t *restrict acc, const int32_t *restrict g,
+		       unsigned int n), (acc, g, n))
 
 static void line_levels_window(const struct cimfw_xbar *xb,
 			       const struct cimfw_xbar_win *win, bool trans,
 			       uint32_t *lsum)
 {
-	const uint8_t *kp, *km;
+	const int32_t *g;
 	unsigned int i;
 
 	if (trans)
 		memset(lsum, 0, win->ncols * sizeof(*lsum));
 	for (i = 0; i < win->nrows; i++) {
-		kp = &xb->kp[cimfw_xbar_cell(xb, win->row + i, win->col)];
-		km = &xb->km[cimfw_xbar_cell(xb, win->row + i, win->col)];
+		g = &xb->g[2 * cimfw_xbar_cell(xb, win->row + i, win->col)];
 		if (trans)
-			add_levels(lsum, kp, km, win->ncols);
+			add_g(lsum, g, win->ncols);
 		else
-			lsum[i] = sum_levels(kp, km, win->ncols);
+			lsum[i] = sum_g(g, 2 * win->ncols);
 	}
 }
 
 /*
- * Levels of G+ and G- summed along each input line of the window. A window
+ * G+ and G- summed along each input line of the window, units. A window
  * as wide as the tile along its lines (the usual case) takes them from the
- * per-tile sums, rebuilt only after the levels changed.
+ * per-tile sums, rebuilt only after a conductance changed.
  */
 static const uint32_t *line_levels(struct cimfw_xbar *xb,
 				   const struct cimfw_xbar_win *win, bool trans,
@@ -293,17 +294,14 @@ static void vmm_charge(const struct cimfw_xbar *xb, bool trans,
 {
 	const struct cimfw_config *cfg = xb->cfg;
 	const struct cimfw_cost_params *cost = &cfg->cost;
-	double dg = (cfg->g_max_us - cfg->g_min_us) / cimfw_xbar_top_level(xb);
-	uint64_t bits = 0, lev = 0;
+	uint64_t lev = 0;
 	unsigned int i;
 	double g, t_arr, t_adc;
 
-	for (i = 0; i < nin; i++) {
-		bits += pc[i];
+	for (i = 0; i < nin; i++)
 		lev += (uint64_t)pc[i] * lsum[i];
-	}
 	/* V^2 * uS * ps = 1e-18 J = 1e-3 fJ */
-	g = 2.0 * nout * cfg->g_min_us * (double)bits + dg * (double)lev;
+	g = xb->unit_us * (double)lev;
 	t_arr = (double)batch * cfg->dac_bits * cost->t_read_ps;
 	t_adc = (double)batch * ((nout + cost->cols_per_adc - 1) /
 				 cost->cols_per_adc) * cost->t_adc_ps;
@@ -332,7 +330,8 @@ struct vmm_call {
 	const struct cimfw_xbar *xb;
 	const struct cimfw_xbar_win *win;
 	bool trans;
-	unsigned int batch, nin, nout, q;
+	unsigned int batch, nin, nout;
+	float q;		/* the DAC's largest code */
 	const float *in;
 	float *out;
 	struct vmm_buf b;
@@ -381,23 +380,23 @@ static void vmm_sums(struct vmm_call *v, unsigned int part, unsigned int n,
 {
 	const struct cimfw_xbar *xb = v->xb;
 	const struct cimfw_xbar_win *win = v->win;
-	float *wt;
+	double *wt;
 
 	/* measured: BLAS wins above a few percent of non-zero codes */
-	if (!v->adc.accf || v->nout < 16 || nz * 32 > (size_t)n * v->nin) {
+	if (v->nout < 16 || nz * 32 > (size_t)n * v->nin) {
 		vmm_gemm(xb, win, v->trans, n, v->nin, v->nout, v->q, codes,
 			 prod, y);
 		return;
 	}
 	if (!v->trans) {
 		sparse_gemm(n, v->nin, v->nout, codes,
-			    &xb->kdiff[cimfw_xbar_cell(xb, win->row, win->col)],
-			    xb->cols, prod);
+			    &xb->gdiff[cimfw_xbar_cell(xb, win->row, win->col)],
+			    xb->cols, y);
 		return;
 	}
 	wt = v->b.wt + part * v->wts;
 	window_lines_t(xb, win, wt);
-	sparse_gemm(n, v->nin, v->nout, codes, wt, v->nout, prod);
+	sparse_gemm(n, v->nin, v->nout, codes, wt, v->nout, y);
 }
 
 /* DAC, analog sum and ADC of one part's vectors: nothing shared written */
@@ -420,11 +419,10 @@ static void vmm_part(void *arg, unsigned int part, unsigned int nparts)
 	memset(pc, 0, v->pcs * sizeof(*pc));
 	v->sat[part] = 0;
 	if (b0 < b1) {
-		nz = v->kern->dac_rows(v->in + ci, b1 - b0, v->nin,
-			      (float)v->q, v->b.codes + ci, v->b.alpha + b0,
-			      pc);
+		nz = v->kern->dac_rows(v->in + ci, b1 - b0, v->nin, v->q,
+				       v->b.codes + ci, v->b.alpha + b0, pc);
 		vmm_sums(v, part, b1 - b0, nz, v->b.codes + ci,
-			 v->b.prod + co, v->b.y + co);
+			 v->b.prod + 2 * co, v->b.y + co);
 	}
 	if (!v->adc.noise) {
 		if (b0 < b1)
@@ -459,7 +457,7 @@ int cimfw_xbar_vmm(struct cimfw_xbar *xb, const struct cimfw_xbar_win *win,
 		.xb = xb, .win = win, .trans = trans, .batch = batch,
 		.nin = trans ? win->ncols : win->nrows,
 		.nout = trans ? win->nrows : win->ncols,
-		.q = (1u << (cfg->dac_bits - 1)) - 1,
+		.q = (float)((1u << (cfg->dac_bits - 1)) - 1),
 		.in = in, .out = out,
 	};
 	/* read-noise deviates per vector: whole rounds of the lanes */
@@ -478,14 +476,14 @@ int cimfw_xbar_vmm(struct cimfw_xbar *xb, const struct cimfw_xbar_win *win,
 	if (vmm_buf_get(xb, batch, v.nin, v.nout, nstride, nparts, v.pcs,
 			v.tmps, v.wts, &v.b))
 		return -ENOMEM;
+	cimfw_xbar_age(xb);
 	v.adc = (struct vmm_adc){
-		.accf = v.nin <= gemm_chunk(xb, v.q) ? v.b.prod : NULL,
-		.accd = v.nin <= gemm_chunk(xb, v.q) ? NULL : v.b.y,
+		.accd = v.b.y,
 		.alpha = v.b.alpha,
 		.noise = nstride ? v.b.noise : NULL,
 		.nstride = nstride,
 		.nout = v.nout,
-		.den = (double)v.q * cimfw_xbar_top_level(xb),
+		.den = (double)v.q * xb->range,
 		.rn = cfg->read_noise,
 		.range = adc_range,
 		.qa = (double)((1u << (cfg->adc_bits - 1)) - 1),

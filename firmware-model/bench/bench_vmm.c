@@ -48,11 +48,12 @@ static float uniform_pm1(struct cimfw_rng *r)
 
 int main(void)
 {
-	struct cim_program_report rep;
+	struct cimfw_program_stats rep;
 	struct cimfw_config cfg;
 	struct vmm_arg a = { 0 };
 	struct cimfw_xbar xb;
 	struct cimfw_rng r;
+	uint64_t clock_ns = 0;
 	float *x, *w, *y;
 	double tm, ts, flop = 2.0 * BATCH * DIM * DIM;
 	unsigned int i;
@@ -63,7 +64,7 @@ int main(void)
 	x = malloc(sizeof(*x) * BATCH * DIM);
 	w = malloc(sizeof(*w) * DIM * DIM);
 	y = malloc(sizeof(*y) * BATCH * DIM);
-	if (!x || !w || !y || cimfw_xbar_init(&xb, &cfg, 0))
+	if (!x || !w || !y || cimfw_xbar_init(&xb, &cfg, &clock_ns, 0))
 		return 1;
 	cimfw_rng_seed(&r, 7, 7);
 	for (i = 0; i < DIM * DIM; i++)
@@ -72,7 +73,8 @@ int main(void)
 		x[i] = uniform_pm1(&r);
 	a.xb = &xb;
 	a.win = (struct cimfw_xbar_win){ 0, DIM, 0, DIM };
-	cimfw_xbar_program(&xb, &a.win, w, 10, 0.5f, &rep, &a.m);
+	cimfw_xbar_program(&xb, &a.win, w, 10, 0.5 * xb.dg0 * xb.unit_us, &rep,
+			   &a.m);
 	a.x = x;
 	a.w = w;
 	a.y = y;

@@ -131,11 +131,11 @@ static uint64_t state_hash(void)
 		const struct cimfw_xbar *xb = &fw->xbars[i];
 		size_t n = (size_t)xb->rows * xb->cols;
 
-		h = hash(h, xb->kp, n);
-		h = hash(h, xb->km, n);
+		h = hash(h, xb->g, 2 * n * sizeof(*xb->g));
 		h = hash(h, xb->chi, n * sizeof(float));
 		h = hash(h, xb->c2c.s, sizeof(xb->c2c.s));
 		h = hash(h, xb->read.s, sizeof(xb->read.s));
+		h = hash(h, xb->verify.s, sizeof(xb->verify.s));
 	}
 	for (i = 0; i < fw->cfg.ap_count; i++) {
 		const struct cimfw_ap *ap = &fw->aps[i];
@@ -794,7 +794,7 @@ END_TEST
 
 START_TEST(test_cmd_bad_opcode)
 {
-	static const uint16_t bad[] = { 0x03, 0x0f, 0x15, 0x23, 0x32, 0xffff };
+	static const uint16_t bad[] = { 0x04, 0x0f, 0x15, 0x23, 0x32, 0xffff };
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -1341,10 +1341,10 @@ static uint64_t unit_hash(const struct cimfw *f, unsigned int x,
 	size_t n = (size_t)xb->rows * xb->cols, w = ap->words * 8;
 	uint64_t h = 0xcbf29ce484222325ull;
 
-	h = hash(h, xb->kp, n);
-	h = hash(h, xb->km, n);
+	h = hash(h, xb->g, 2 * n * sizeof(*xb->g));
 	h = hash(h, xb->chi, n * sizeof(float));
 	h = hash(h, &xb->c2c, sizeof(xb->c2c));
+	h = hash(h, &xb->verify, sizeof(xb->verify));
 	h = hash(h, &xb->read, sizeof(xb->read));
 	h = hash(h, ap->bits, (size_t)ap->cols * ap->domains * w);
 	h = hash(h, ap->offset, ap->groups * sizeof(*ap->offset));
@@ -1563,8 +1563,8 @@ START_TEST(test_cmd_scrub_cost)
 		row_max = 0;
 		for (col = 0; col < xb->cols; col++) {
 			i = (uint64_t)r * xb->cols + col;
-			n = (xb->kp[i] && !xb->stuck[2 * i]) +
-			    (xb->km[i] && !xb->stuck[2 * i + 1]);
+			n = cimfw_xbar_can_move(xb, 2 * i, false) +
+			    cimfw_xbar_can_move(xb, 2 * i + 1, false);
 			pulses += n;
 			row_max = n > row_max ? n : row_max;
 		}

@@ -17,12 +17,13 @@
 
 static struct cimfw_config cfg;
 static struct cimfw_xbar xb;
+static uint64_t clock_ns;
 static float eps;
 
 static void tile_init(void)
 {
 	unit_config_ideal(&cfg);
-	ck_assert_int_eq(cimfw_xbar_init(&xb, &cfg, 0), 0);
+	ck_assert_int_eq(cimfw_xbar_init(&xb, &cfg, &clock_ns, 0), 0);
 	eps = 1.0f / (float)(cfg.levels - 1);
 }
 
@@ -33,12 +34,24 @@ static size_t cell23(void)
 	return (size_t)2 * xb.cols + 3;
 }
 
+/* the level of a device of an ideal tile, whose steps are exact */
+static unsigned int lev(size_t cell, int dev)
+{
+	return (unsigned int)lround(cimfw_xbar_level(&xb, 2 * cell + dev));
+}
+
+#define KP(cell) lev(cell, 0)
+#define KM(cell) lev(cell, 1)
+
+static int32_t units_of(unsigned int k)
+{
+	return (int32_t)lround(cfg.g_min_us / xb.unit_us + k * xb.dg0);
+}
+
 static void set_levels(size_t cell, unsigned int kp, unsigned int km)
 {
-	xb.kp[cell] = (uint8_t)kp;
-	xb.km[cell] = (uint8_t)km;
-	xb.kdiff[cell] = (float)kp - (float)km;
-	xb.lev_valid = false;
+	cimfw_xbar_set_g(&xb, 2 * cell, units_of(kp));
+	cimfw_xbar_set_g(&xb, 2 * cell + 1, units_of(km));
 }
 
 START_TEST(test_duu_remainder_kept)
@@ -52,8 +65,8 @@ START_TEST(test_duu_remainder_kept)
 	xb.chi[cell23()] = chi0;
 	cimfw_duu_transfer(&xb, &one_cell, eps, 31, &rep, &m);
 	ck_assert_float_eq(xb.chi[cell23()], chi0 - 2.0f * eps);
-	ck_assert_uint_eq(xb.kp[cell23()], 2);
-	ck_assert_uint_eq(xb.km[cell23()], 0);
+	ck_assert_uint_eq(KP(cell23()), 2);
+	ck_assert_uint_eq(KM(cell23()), 0);
 	ck_assert_uint_eq(rep.cells_pulsed, 1);
 	ck_assert_uint_eq(rep.pulses_pos, 2);
 	ck_assert_uint_eq(rep.pulses_neg, 0);
@@ -62,7 +75,7 @@ START_TEST(test_duu_remainder_kept)
 	/* the remainder adds up with the next update */
 	xb.chi[cell23()] += 0.5f * eps;
 	cimfw_duu_transfer(&xb, &one_cell, eps, 31, &rep, &m);
-	ck_assert_uint_eq(xb.kp[cell23()], 3);
+	ck_assert_uint_eq(KP(cell23()), 3);
 	ck_assert_uint_eq(m.pulses_pos, 3);
 	cimfw_xbar_fini(&xb);
 }
@@ -82,12 +95,12 @@ START_TEST(test_duu_clamp_keeps_excess)
 	ck_assert_float_eq(xb.chi[cell23()], chi0 + 31.0f * eps);
 	ck_assert_uint_eq(rep.clamped, 1);
 	ck_assert_uint_eq(rep.pulses_neg, 31);
-	ck_assert_uint_eq(xb.km[cell23()], 31);
+	ck_assert_uint_eq(KM(cell23()), 31);
 	/* the excess goes out with the next transfer */
 	cimfw_duu_transfer(&xb, &one_cell, eps, 31, &rep, &m);
 	ck_assert_uint_eq(rep.clamped, 0);
 	ck_assert_uint_eq(rep.pulses_neg, 9);
-	ck_assert_uint_eq(xb.km[cell23()], 40);
+	ck_assert_uint_eq(KM(cell23()), 40);
 	ck_assert_float_lt(fabsf(xb.chi[cell23()]), eps);
 	/* huge chi: the conversion is guarded, the clamp still applies */
 	xb.chi[cell23()] = 1e30f;
@@ -122,8 +135,8 @@ START_TEST(test_duu_sign_convention)
 	ck_assert_float_lt(wt[1], 0.0f);
 	ck_assert_float_eq(wt[2], 0.0f);
 	/* trunc(0.5 / eps) = 63 levels up, about 127 down */
-	ck_assert_uint_eq(xb.kp[0], 63);
-	ck_assert_uint_eq(xb.km[1], (unsigned int)(1.0f / eps));
+	ck_assert_uint_eq(KP(0), 63);
+	ck_assert_uint_eq(KM(1), (unsigned int)(1.0f / eps));
 	ck_assert_uint_eq(rep.pulses_pos, 63);
 	ck_assert_uint_eq(rep.pulses_neg, (unsigned int)(1.0f / eps));
 	cimfw_xbar_fini(&xb);
@@ -144,8 +157,8 @@ START_TEST(test_duu_saturation_rule)
 	set_levels(c, top, 10);
 	xb.chi[c] = 3.5f * eps;
 	cimfw_duu_transfer(&xb, &one_cell, eps, 31, &rep, &m);
-	ck_assert_uint_eq(xb.kp[c], top);
-	ck_assert_uint_eq(xb.km[c], 7);
+	ck_assert_uint_eq(KP(c), top);
+	ck_assert_uint_eq(KM(c), 7);
 	ck_assert_uint_eq(rep.saturated, 1);
 	ck_assert_uint_eq(rep.pulses_pos, 3);
 	ck_assert_uint_eq(rep.cells_pulsed, 1);
@@ -153,15 +166,15 @@ START_TEST(test_duu_saturation_rule)
 	set_levels(c, 20, top);
 	xb.chi[c] = -4.5f * eps;
 	cimfw_duu_transfer(&xb, &one_cell, eps, 31, &rep, &m);
-	ck_assert_uint_eq(xb.kp[c], 16);
+	ck_assert_uint_eq(KP(c), 16);
 	ck_assert_uint_eq(rep.saturated, 1);
 	ck_assert_uint_eq(rep.pulses_neg, 4);
 	/* both routes closed: nothing moves, no pulse, chi still drained */
 	set_levels(c, top, 0);
 	xb.chi[c] = 2.5f * eps;
 	cimfw_duu_transfer(&xb, &one_cell, eps, 31, &rep, &m);
-	ck_assert_uint_eq(xb.kp[c], top);
-	ck_assert_uint_eq(xb.km[c], 0);
+	ck_assert_uint_eq(KP(c), top);
+	ck_assert_uint_eq(KM(c), 0);
 	ck_assert_uint_eq(rep.saturated, 1);
 	ck_assert_uint_eq(rep.pulses_pos, 0);
 	ck_assert_uint_eq(rep.cells_pulsed, 0);
@@ -188,7 +201,7 @@ START_TEST(test_duu_below_threshold)
 	ck_assert_double_eq(m.busy_ps[CIM_UNIT_PULSE], 0.0);
 	for (c = 0; c < n; c++) {
 		ck_assert_float_eq(xb.chi[c], (c % 2 ? 0.99f : -0.99f) * eps);
-		ck_assert_uint_eq(xb.kp[c] + xb.km[c], 0);
+		ck_assert_uint_eq(KP(c) + KM(c), 0);
 	}
 	cimfw_xbar_fini(&xb);
 }
@@ -553,7 +566,7 @@ START_TEST(test_duu_eps_choice)
 	xb.chi[cell23()] = 4.5f * eps;
 	cimfw_duu_transfer(&xb, &one_cell, 2.0f * eps, 31, &rep, &m);
 	ck_assert_uint_eq(rep.pulses_pos, 2);
-	ck_assert_uint_eq(xb.kp[cell23()], 52);
+	ck_assert_uint_eq(KP(cell23()), 52);
 	free(w0);
 	free(w1);
 	cimfw_xbar_fini(&xb);
@@ -597,8 +610,8 @@ START_TEST(test_duu_transfer_threads)
 	struct cim_duu_report rep0, rep;
 	struct cimfw_meter m0, m;
 	struct cimfw_rng r, c2c0;
-	float *chi0, *kd0;
-	uint8_t *kp0, *km0;
+	float *chi0;
+	int32_t *g0;
 	size_t n, i;
 	unsigned int t;
 
@@ -609,7 +622,7 @@ START_TEST(test_duu_transfer_threads)
 	cfg.stuck_prob = 0.05;
 	cfg.xbar_rows = 128;
 	cfg.xbar_cols = 64;
-	ck_assert_int_eq(cimfw_xbar_init(&xb, &cfg, 0), 0);
+	ck_assert_int_eq(cimfw_xbar_init(&xb, &cfg, &clock_ns, 0), 0);
 	eps = 1.0f / (float)(cfg.levels - 1);
 	n = (size_t)xb.rows * xb.cols;
 	cimfw_rng_seed(&r, 31, 31);
@@ -622,13 +635,9 @@ START_TEST(test_duu_transfer_threads)
 		xb.chi[i] = (float)((cimfw_rng_uniform(&r) - 0.5) * 80.0) * eps;
 	}
 	chi0 = malloc(n * sizeof(*chi0));
-	kd0 = malloc(n * sizeof(*kd0));
-	kp0 = malloc(n);
-	km0 = malloc(n);
+	g0 = malloc(2 * n * sizeof(*g0));
 	memcpy(chi0, xb.chi, n * sizeof(*chi0));
-	memcpy(kd0, xb.kdiff, n * sizeof(*kd0));
-	memcpy(kp0, xb.kp, n);
-	memcpy(km0, xb.km, n);
+	memcpy(g0, xb.g, 2 * n * sizeof(*g0));
 	c2c0 = xb.c2c;
 	/* the reference: the one-pass loop, scratch that cannot grow */
 	free(xb.scratch);
@@ -642,17 +651,17 @@ START_TEST(test_duu_transfer_threads)
 	xb.scratch_len = 0;
 	for (t = 1; t <= 3; t++) {
 		float *chi1 = malloc(n * sizeof(*chi1));
-		uint8_t *kp1 = malloc(n), *km1 = malloc(n);
+		int32_t *g1 = malloc(2 * n * sizeof(*g1));
+		double *d1 = malloc(n * sizeof(*d1));
 		struct cimfw_rng c2c1 = xb.c2c;
 
 		memcpy(chi1, xb.chi, n * sizeof(*chi1));
-		memcpy(kp1, xb.kp, n);
-		memcpy(km1, xb.km, n);
+		memcpy(g1, xb.g, 2 * n * sizeof(*g1));
+		memcpy(d1, xb.gdiff, n * sizeof(*d1));
 		cimfw_par_set_threads(t);
 		memcpy(xb.chi, chi0, n * sizeof(*chi0));
-		memcpy(xb.kdiff, kd0, n * sizeof(*kd0));
-		memcpy(xb.kp, kp0, n);
-		memcpy(xb.km, km0, n);
+		for (i = 0; i < 2 * n; i++)
+			cimfw_xbar_set_g(&xb, i, g0[i]);
 		xb.c2c = c2c0;
 		memset(&m, 0, sizeof(m));
 		cimfw_duu_transfer(&xb, &w, eps, 31, &rep, &m);
@@ -660,17 +669,15 @@ START_TEST(test_duu_transfer_threads)
 		ck_assert_mem_eq(&m, &m0, sizeof(m));
 		ck_assert_mem_eq(&xb.c2c, &c2c1, sizeof(c2c1));
 		ck_assert_mem_eq(xb.chi, chi1, n * sizeof(*chi1));
-		ck_assert_mem_eq(xb.kp, kp1, n);
-		ck_assert_mem_eq(xb.km, km1, n);
+		ck_assert_mem_eq(xb.g, g1, 2 * n * sizeof(*g1));
+		ck_assert_mem_eq(xb.gdiff, d1, n * sizeof(*d1));
 		free(chi1);
-		free(kp1);
-		free(km1);
+		free(g1);
+		free(d1);
 	}
 	cimfw_par_set_threads(0);
 	free(chi0);
-	free(kd0);
-	free(kp0);
-	free(km0);
+	free(g0);
 	cimfw_xbar_fini(&xb);
 }
 END_TEST

@@ -15,18 +15,29 @@
 #include "cim_layer.h"
 #include "unit.h"
 
+enum dev_physics {
+	PHYS_IDEAL,
+	PHYS_DEFAULT,
+	/* default, but pulses land and verify reads see without noise */
+	PHYS_EXACT_WRITES,
+};
+
 static struct cim_device *open_dev(unsigned int count, unsigned int rows,
-				   unsigned int cols, bool ideal)
+				   unsigned int cols, enum dev_physics phys)
 {
 	struct cim_embedded_options o = { .size = sizeof(o) };
 	struct cimfw_config cfg;
 	struct cim_device *dev;
 
-	if (ideal) {
+	if (phys == PHYS_IDEAL) {
 		unit_config_ideal(&cfg);
 	} else {
 		cimfw_config_default(&cfg);
 		cfg.ap_count = 0;
+		if (phys == PHYS_EXACT_WRITES) {
+			cfg.prog_noise_us = 0.0;
+			cfg.g_read_noise_us = 0.0;
+		}
 	}
 	cfg.xbar_count = count;
 	cfg.xbar_rows = rows;
@@ -102,8 +113,8 @@ static struct cim_linear *mk_linear(struct cim_device *dev, unsigned int in,
 START_TEST(test_tiling)
 {
 	enum { IN = 300, OUT = 200, B = 8 };
-	struct cim_device *dt = open_dev(25, 64, 48, true);
-	struct cim_device *d1 = open_dev(1, 300, 200, true);
+	struct cim_device *dt = open_dev(25, 64, 48, PHYS_IDEAL);
+	struct cim_device *d1 = open_dev(1, 300, 200, PHYS_IDEAL);
 	struct cim_linear *lt = mk_linear(dt, IN, OUT, B, 0.5f);
 	struct cim_linear *l1 = mk_linear(d1, IN, OUT, B, 0.5f);
 	float *w = rand_vec((size_t)IN * OUT, 0.5f, 1);
@@ -150,7 +161,8 @@ END_TEST
 START_TEST(test_signed_and_roundtrip)
 {
 	enum { IN = 70, OUT = 50 };
-	struct cim_device *dev = open_dev(4, 64, 48, false);
+	/* verify reads that see the truth: a cell off target is reported */
+	struct cim_device *dev = open_dev(4, 64, 48, PHYS_EXACT_WRITES);
 	struct cim_linear *l = mk_linear(dev, IN, OUT, 4, 2.0f);
 	struct cim_info info = { .size = sizeof(info) };
 	struct cim_program_stats st;
@@ -191,7 +203,7 @@ END_TEST
 START_TEST(test_training_decreases_loss)
 {
 	enum { IN = 20, OUT = 6, B = 16, STEPS = 60 };
-	struct cim_device *dev = open_dev(1, 64, 48, false);
+	struct cim_device *dev = open_dev(1, 64, 48, PHYS_DEFAULT);
 	struct cim_linear *l = mk_linear(dev, IN, OUT, B, 1.0f);
 	float *wt = rand_vec((size_t)IN * OUT, 0.5f, 9);
 	float *x = malloc(sizeof(float) * B * IN);
@@ -262,7 +274,7 @@ START_TEST(test_conv2d)
 		.k_h = 3, .k_w = 3, .stride = 2, .pad = 1,
 	};
 	enum { N = 3 };
-	struct cim_device *dev = open_dev(2, 64, 48, true);
+	struct cim_device *dev = open_dev(2, 64, 48, PHYS_IDEAL);
 	struct cim_linear_options o;
 	struct cim_conv2d *c;
 	unsigned int oh, ow;
@@ -364,7 +376,7 @@ END_TEST
 START_TEST(test_einval_changes_nothing)
 {
 	enum { IN = 70, OUT = 50, B = 4 };
-	struct cim_device *dev = open_dev(4, 64, 48, true);
+	struct cim_device *dev = open_dev(4, 64, 48, PHYS_IDEAL);
 	struct cim_linear *l = mk_linear(dev, IN, OUT, B, 1.0f), *l2;
 	struct cim_linear_options o;
 	struct cim_conv2d_shape cs = { 1, 1, 4, 4, 5, 5, 1, 0 };
@@ -451,7 +463,7 @@ END_TEST
 START_TEST(test_reset_weights_lost)
 {
 	enum { IN = 70, OUT = 50, B = 4 };
-	struct cim_device *dev = open_dev(8, 64, 48, true);
+	struct cim_device *dev = open_dev(8, 64, 48, PHYS_IDEAL);
 	struct cim_linear *l = mk_linear(dev, IN, OUT, B, 1.0f), *l2;
 	struct cim_linear_options o;
 	float *w = rand_vec((size_t)IN * OUT, 0.5f, 31);
@@ -515,8 +527,8 @@ END_TEST
 START_TEST(test_deterministic)
 {
 	enum { IN = 100, OUT = 60, B = 5 };
-	struct cim_device *da = open_dev(4, 64, 48, false);
-	struct cim_device *db = open_dev(4, 64, 48, false);
+	struct cim_device *da = open_dev(4, 64, 48, PHYS_DEFAULT);
+	struct cim_device *db = open_dev(4, 64, 48, PHYS_DEFAULT);
 	struct cim_linear *la = mk_linear(da, IN, OUT, B, 1.0f);
 	struct cim_linear *lb = mk_linear(db, IN, OUT, B, 1.0f);
 	float *w = rand_vec((size_t)IN * OUT, 0.7f, 41);
@@ -550,8 +562,9 @@ END_TEST
 START_TEST(test_update_grad)
 {
 	enum { IN = 40, OUT = 70, IN2 = 100, OUT2 = 60 };
-	struct cim_device *da = open_dev(4, 64, 48, false);
-	struct cim_device *db = open_dev(4, 64, 48, false);
+	/* pulses without landing noise: every move follows the gradient */
+	struct cim_device *da = open_dev(4, 64, 48, PHYS_EXACT_WRITES);
+	struct cim_device *db = open_dev(4, 64, 48, PHYS_EXACT_WRITES);
 	struct cim_linear *la = mk_linear(da, IN, OUT, IN, 1.0f);
 	struct cim_linear *lb = mk_linear(db, IN, OUT, IN, 1.0f), *l2;
 	struct cim_counters ca = { .size = sizeof(ca) };

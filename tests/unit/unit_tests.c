@@ -38,6 +38,12 @@ void unit_config_ideal(struct cimfw_config *cfg)
 	cfg->sigma_c2c = 0.0;
 	cfg->read_noise = 0.0;
 	cfg->stuck_prob = 0.0;
+	cfg->sigma_range = 0.0;
+	cfg->prog_noise_us = 0.0;
+	cfg->g_read_noise_us = 0.0;
+	cfg->relax_nu = 0.0;
+	cfg->relax_nu_sigma = 0.0;
+	cfg->relax_sigma_us = 0.0;
 }
 
 int main(void)
