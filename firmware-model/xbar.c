@@ -432,17 +432,16 @@ static double verify_read(struct cimfw_xbar *xb, size_t d)
  * Drive one device toward @target uS: read, and while the error exceeds
  * the tolerance, pulse by the error in nominal steps. Up to @max_iters
  * pulse rounds, each preceded by a verify read, and one final read.
- * Returns true when the device ends within tolerance, or with @floor_ (a
- * device brought down) at or below it or where pulses no longer lower
- * it; *@read is the last read.
+ * Returns true when the device ends within tolerance; *@read is the last
+ * read.
  */
 static bool program_device(struct cimfw_xbar *xb, unsigned int r,
-			   unsigned int c, int dev, double target, bool floor_,
+			   unsigned int c, int dev, double target,
 			   unsigned int max_iters, double tol,
 			   struct program_acc *acc, double *read)
 {
 	size_t d = 2 * cimfw_xbar_cell(xb, r, c) + (dev ? 1 : 0);
-	double step_us = xb->dg0 * xb->unit_us, e, prev = INFINITY;
+	double step_us = xb->dg0 * xb->unit_us, e;
 	unsigned int it;
 	long n;
 
@@ -452,17 +451,37 @@ static bool program_device(struct cimfw_xbar *xb, unsigned int r,
 		e = target - *read;
 		if (fabs(e) <= tol)
 			return true;
-		/* a device brought down stops at its own floor */
-		if (floor_ && (e > 0.0 || *read > prev - tol))
-			return true;
 		if (it == max_iters)
-			return floor_;
-		prev = *read;
+			return false;
 		n = lround(fabs(e) / step_us);
 		n = n < 1 ? 1 : n > CIM_MAX_PULSES ? CIM_MAX_PULSES : n;
 		cimfw_xbar_pulse(xb, r, c, dev, e > 0.0, (unsigned int)n);
 		acc->pulses += (unsigned int)n;
 	}
+}
+
+/*
+ * Bring one device down to its floor: nothing if a read finds it within
+ * the tolerance of G_MIN, else one RESET burst of a full range of pulses,
+ * which no device survives above its own floor, and a read. *@read is
+ * the last read.
+ */
+static void floor_device(struct cimfw_xbar *xb, unsigned int r,
+			 unsigned int c, int dev, double tol,
+			 struct program_acc *acc, double *read)
+{
+	size_t d = 2 * cimfw_xbar_cell(xb, r, c) + (dev ? 1 : 0);
+	unsigned int n = xb->cfg->levels - 1;
+
+	acc->iters++;
+	*read = verify_read(xb, d);
+	if (*read <= xb->cfg->g_min_us + tol)
+		return;
+	n = n > CIM_MAX_PULSES ? CIM_MAX_PULSES : n;
+	cimfw_xbar_pulse(xb, r, c, dev, false, n);
+	acc->pulses += n;
+	acc->iters++;
+	*read = verify_read(xb, d);
 }
 
 static void residual_add(struct cimfw_program_stats *st, double e)
@@ -478,10 +497,10 @@ static void residual_add(struct cimfw_program_stats *st, double e)
 }
 
 /*
- * A cell: the device that carries the weight's sign is programmed to
- * G_MIN + |w| (G_MAX - G_MIN) on top of what the other device reads once
- * it is brought down to G_MIN (or as low as it goes), so that the pair's
- * difference is the weight whatever the other device's own floor.
+ * A cell: both devices brought down to their floors, then the one that
+ * must rise for G+ - G- to read as w (G_MAX - G_MIN) programmed to that
+ * much above the other's read. Every device has a floor of its own, so
+ * either may be the one to rise, whatever the weight's sign.
  */
 void cimfw_xbar_program(struct cimfw_xbar *xb, const struct cimfw_xbar_win *win,
 			const float *w, unsigned int max_iters, double tol_us,
@@ -489,12 +508,11 @@ void cimfw_xbar_program(struct cimfw_xbar *xb, const struct cimfw_xbar_win *win,
 {
 	const struct cimfw_cost_params *cost = &xb->cfg->cost;
 	double span = xb->range * xb->unit_us, row_t, t, time_ps = 0.0;
-	double g_min = xb->cfg->g_min_us, wv, other_read, main_read;
+	double target, read[2], last;
 	struct program_acc all = { 0, 0 }, one;
-	unsigned int i, j, failed = 0;
-	int main_dev;
+	unsigned int i, j, r, c, failed = 0;
 	size_t cell;
-	bool ok;
+	int up;
 
 	cimfw_xbar_age(xb);
 	memset(st, 0, sizeof(*st));
@@ -502,20 +520,20 @@ void cimfw_xbar_program(struct cimfw_xbar *xb, const struct cimfw_xbar_win *win,
 	for (i = 0; i < win->nrows; i++) {
 		row_t = 0.0;
 		for (j = 0; j < win->ncols; j++) {
-			wv = w[(size_t)i * win->ncols + j];
-			main_dev = wv < 0.0;
+			r = win->row + i;
+			c = win->col + j;
+			target = w[(size_t)i * win->ncols + j] * span;
 			one = (struct program_acc){ 0, 0 };
-			ok = program_device(xb, win->row + i, win->col + j,
-					    !main_dev, g_min, true, max_iters,
-					    tol_us, &one, &other_read);
-			ok &= program_device(xb, win->row + i, win->col + j,
-					     main_dev, other_read + fabs(wv) *
-					     span, false, max_iters, tol_us,
-					     &one, &main_read);
-			failed += !ok;
-			cell = cimfw_xbar_cell(xb, win->row + i, win->col + j);
+			floor_device(xb, r, c, 0, tol_us, &one, &read[0]);
+			floor_device(xb, r, c, 1, tol_us, &one, &read[1]);
+			up = read[0] - read[1] <= target ? 0 : 1;
+			failed += !program_device(xb, r, c, up, read[!up] +
+						  (up ? -target : target),
+						  max_iters, tol_us, &one,
+						  &last);
+			cell = cimfw_xbar_cell(xb, r, c);
 			residual_add(st, xb->gdiff[cell] * xb->unit_us -
-					 wv * span);
+					 target);
 			/* the cells of a row are programmed in parallel */
 			t = one.pulses * cost->t_pulse_ps +
 			    one.iters * cost->t_verify_read_ps;

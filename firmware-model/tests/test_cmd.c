@@ -178,6 +178,13 @@ static uint32_t valid_packet(uint16_t op, void *buf)
 		size = sizeof(*p);
 		break;
 	}
+	case CIM_OP_IDLE: {
+		struct cim_pkt_idle *p = buf;
+
+		p->ns = 1000000;
+		size = sizeof(*p);
+		break;
+	}
 	case CIM_OP_XBAR_PROGRAM: {
 		struct cim_pkt_xbar_program *p = buf;
 
@@ -267,8 +274,8 @@ static uint32_t valid_packet(uint16_t op, void *buf)
 }
 
 static const uint16_t all_ops[] = {
-	CIM_OP_NOP, CIM_OP_FENCE, CIM_OP_SCRUB, CIM_OP_XBAR_PROGRAM,
-	CIM_OP_XBAR_READ,
+	CIM_OP_NOP, CIM_OP_FENCE, CIM_OP_SCRUB, CIM_OP_IDLE,
+	CIM_OP_XBAR_PROGRAM, CIM_OP_XBAR_READ,
 	CIM_OP_VMM_FWD, CIM_OP_VMM_TRANS, CIM_OP_DUU_UPDATE,
 	CIM_OP_AP_LOAD_ROWS, CIM_OP_AP_PROGRAM, CIM_OP_AP_READ,
 	CIM_OP_COUNTERS_READ, CIM_OP_COUNTERS_RESET,
@@ -353,6 +360,17 @@ static void x_identity_short(void *pkt)
 static void poke(uint64_t addr, size_t i, float v)
 {
 	((float *)testmem_ptr(&mem, addr))[i] = v;
+}
+
+static void tol_us_flags(void *pkt)
+{
+	((struct cim_pkt_hdr *)pkt)->flags = CIM_PROGRAM_F_TOL_US |
+					     CIM_PROGRAM_F_REPORT;
+}
+
+static void both_reports(void *pkt)
+{
+	((struct cim_pkt_hdr *)pkt)->flags |= CIM_PROGRAM_F_RESIDUAL;
 }
 
 static void nan_weight(void *pkt)
@@ -495,7 +513,21 @@ static const struct reject rejects[] = {
 	{ CIM_OP_SCRUB, 0, FIELD(PS, ap_mask), 8, 1ull << 40, false,
 	  NULL, CIM_ST_BAD_UNIT, FIELD(PS, ap_mask) },
 
+	SIZE_REJECTS(CIM_OP_IDLE),
+	{ CIM_OP_IDLE, 0, HDR_FLAGS, 2, 1, false, NULL, CIM_ST_BAD_FLAGS,
+	  HDR_FLAGS },
+	{ CIM_OP_IDLE, 0, FIELD(struct cim_pkt_idle, ns), 8, 0, false, NULL,
+	  CIM_ST_BAD_VALUE, FIELD(struct cim_pkt_idle, ns) },
+	{ CIM_OP_IDLE, 0, FIELD(struct cim_pkt_idle, ns), 8,
+	  CIM_MAX_IDLE_NS + 1, false, NULL, CIM_ST_BAD_VALUE,
+	  FIELD(struct cim_pkt_idle, ns) },
+
 	SIZE_REJECTS(CIM_OP_XBAR_PROGRAM),
+	{ CIM_OP_XBAR_PROGRAM, 0, 0, 0, 0, false, both_reports,
+	  CIM_ST_BAD_FLAGS, HDR_FLAGS },
+	/* in microsiemens, up to 100 */
+	{ CIM_OP_XBAR_PROGRAM, 0, FIELD(PP, tolerance_f32), 4, 0x42ca0000,
+	  false, tol_us_flags, CIM_ST_BAD_VALUE, FIELD(PP, tolerance_f32) },
 	{ CIM_OP_XBAR_PROGRAM, 0, HDR_FLAGS, 2, 8, false, NULL,
 	  CIM_ST_BAD_FLAGS, HDR_FLAGS },
 	WIN_REJECTS(CIM_OP_XBAR_PROGRAM, FIELD(PP, win)),

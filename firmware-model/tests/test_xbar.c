@@ -261,13 +261,20 @@ START_TEST(test_xbar_stuck_devices)
 				  xb.stuck[2 * c + 1] == CIMFW_STUCK_HIGH ?
 				  top : 0);
 	}
-	/* program +0.5 everywhere: cells with a stuck device off target fail */
+	/* program +0.5 everywhere: cells a stuck device holds off target fail */
 	win_all(&w, &xb);
 	wt = malloc(sizeof(*wt) * n);
 	for (c = 0; c < n; c++) {
 		wt[c] = 0.5f;
-		expect_fail += xb.stuck[2 * c] != CIMFW_STUCK_NONE ||
-			       xb.stuck[2 * c + 1] == CIMFW_STUCK_HIGH;
+		/*
+		 * the device that must rise is stuck, or G- stuck high
+		 * leaves G+ no room; a G+ stuck high is met by raising G-
+		 */
+		expect_fail += xb.stuck[2 * c] == CIMFW_STUCK_LOW ||
+			       (xb.stuck[2 * c] == CIMFW_STUCK_NONE &&
+				xb.stuck[2 * c + 1] == CIMFW_STUCK_HIGH) ||
+			       (xb.stuck[2 * c] == CIMFW_STUCK_HIGH &&
+				xb.stuck[2 * c + 1] != CIMFW_STUCK_NONE);
 	}
 	cimfw_xbar_program(&xb, &w, wt, 8, tol_of(&xb, 0.5), &st, &m);
 	ck_assert_uint_gt(expect_fail, 0);

@@ -9,6 +9,7 @@
 
 Suite *rng_suite(void);
 Suite *xbar_suite(void);
+Suite *analog_suite(void);
 Suite *duu_suite(void);
 Suite *ap_suite(void);
 Suite *cost_suite(void);

@@ -11,6 +11,7 @@
 static Suite *(*const suites[])(void) = {
 	rng_suite,
 	xbar_suite,
+	analog_suite,
 	duu_suite,
 	ap_suite,
 	cost_suite,
