@@ -36,6 +36,14 @@ static void noisy_config(struct cimfw_config *cfg, uint64_t seed)
 	cfg->sigma_c2c = 0.3;
 	cfg->read_noise = 0.02;
 	cfg->stuck_prob = 0.01;
+	cfg->sigma_range = 0.05;
+	cfg->prog_noise_us = 0.2;
+	cfg->g_read_noise_us = 0.1;
+	/* relaxation fast enough to move between the jobs */
+	cfg->relax_nu = 0.05;
+	cfg->relax_nu_sigma = 0.02;
+	cfg->relax_sigma_us = 0.1;
+	cfg->relax_t0_s = 1e-6;
 }
 
 /* Inputs drawn from a fixed stream, so both runs see the same data. */
@@ -108,13 +116,19 @@ static void job_crossbar(struct run *r)
 	rd->dst = r->out + 0x10000;
 }
 
-/* Job 1: two DUU updates with transfers, then a VMM on the result. */
+/*
+ * Job 1: a second idle, two DUU updates with transfers, then a VMM on
+ * the result.
+ */
 static void job_duu(struct run *r)
 {
 	struct cim_pkt_duu_update *u;
+	struct cim_pkt_idle *idle;
 	int k;
 
 	r->cb->len = 0;
+	idle = cmdbuf_add(r->cb, CIM_OP_IDLE, 0, sizeof(*idle));
+	idle->ns = 1000000000;
 	for (k = 0; k < 2; k++) {
 		u = cmdbuf_add(r->cb, CIM_OP_DUU_UPDATE, CIM_DUU_F_REPORT,
 			       sizeof(*u));

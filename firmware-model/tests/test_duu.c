@@ -620,6 +620,9 @@ START_TEST(test_duu_transfer_threads)
 	cfg.sigma_d2d = 0.2;
 	cfg.sigma_c2c = 0.3;
 	cfg.stuck_prob = 0.05;
+	cfg.prog_noise_us = 0.2;
+	cfg.relax_nu = 0.05;	/* pulses draw a relaxation each */
+	cfg.relax_sigma_us = 0.1;
 	cfg.xbar_rows = 128;
 	cfg.xbar_cols = 64;
 	ck_assert_int_eq(cimfw_xbar_init(&xb, &cfg, &clock_ns, 0), 0);
