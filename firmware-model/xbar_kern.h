@@ -34,8 +34,7 @@
 
 /**
  * struct vmm_adc - the output side of a VMM call
- * @accf: the analog sums, batch x @nout floats (one chunk), or else
- * @accd: batch x @nout doubles (several chunks)
+ * @accd: the analog sums, batch x @nout doubles
  * @alpha: the DAC range of each input vector
  * @noise: non-NULL with read noise: the deviates, @nstride per vector
  *         (used: the first @nout), reach adc_rows a block at a time
@@ -45,7 +44,6 @@
  * @qa: the ADC's largest code
  */
 struct vmm_adc {
-	const float *accf;
 	const double *accd;
 	const float *alpha;
 	const float *noise;

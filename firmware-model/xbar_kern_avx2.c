@@ -106,14 +106,10 @@ AVX2 static inline __m128i mask_ps4(__m256i m)
 		_mm256_setr_epi32(0, 2, 4, 6, 0, 0, 0, 0)));
 }
 
-/* the sums j..j+3 of one vector as doubles, lanes off @m (@mf) zero */
-AVX2 static inline __m256d acc4(const float *af, const double *ad,
-				unsigned int j, bool full, __m256i m,
-				__m128i mf)
+/* the sums j..j+3 of one vector, lanes off @m zero */
+AVX2 static inline __m256d acc4(const double *ad, unsigned int j, bool full,
+				__m256i m)
 {
-	if (af)
-		return _mm256_cvtps_pd(full ? _mm_loadu_ps(af + j) :
-				       _mm_maskload_ps(af + j, mf));
 	return full ? _mm256_loadu_pd(ad + j) : _mm256_maskload_pd(ad + j, m);
 }
 
@@ -137,7 +133,6 @@ AVX2 static unsigned int adc_rows_avx2(const struct vmm_adc *a,
 	unsigned int bi, j, n = a->nout, full = n & ~3u;
 	__m256i tail = lanes_mask_d(n & 3u), m, b, lanes;
 	__m128i tailf = mask_ps4(tail);
-	__m256i tail8 = lanes_mask(n & 7u);
 	double scale, range, fs, ymax;
 	__m256d v, vs, vf, inv, lsb;
 	__m128i h;
@@ -146,8 +141,7 @@ AVX2 static unsigned int adc_rows_avx2(const struct vmm_adc *a,
 	bool fl;
 
 	for (bi = b0; bi < b1; bi++) {
-		const float *af = a->accf ? a->accf + (size_t)bi * n : NULL;
-		const double *ad = a->accd ? a->accd + (size_t)bi * n : NULL;
+		const double *ad = a->accd + (size_t)bi * n;
 		float *o = out + (size_t)bi * n;
 
 		if (!a->fixed && a->alpha[bi] == 0.0f) {
@@ -159,8 +153,7 @@ AVX2 static unsigned int adc_rows_avx2(const struct vmm_adc *a,
 		nz = NULL;
 		if (a->noise) {
 			if (!a->fixed)
-				range = (af ? absmax_avx2(af, n, tail8) :
-					 absmax_d(ad, n)) * scale;
+				range = absmax_d(ad, n) * scale;
 			nz = noise + (size_t)(bi - b0) * a->nstride;
 		}
 		vs = _mm256_set1_pd(scale);
@@ -168,7 +161,7 @@ AVX2 static unsigned int adc_rows_avx2(const struct vmm_adc *a,
 		m = _mm256_setzero_si256();
 		for (j = 0; j < n; j += 4) {
 			fl = j < full;
-			v = acc4(af, ad, j, fl, tail, tailf);
+			v = acc4(ad, j, fl, tail);
 			v = nz ? ADC_SCALE_NOISE(d4, v, vs, vf,
 						 _mm256_cvtps_pd(fl ?
 						   _mm_loadu_ps(nz + j) :

@@ -292,20 +292,7 @@ AVX512 INL __m512i max_all_epi64(__m512i m)
 							(_MM_PERM_ENUM)0x4e));
 }
 
-/* cimfw_absmax() and absmax_d(), sixteen floats or eight doubles a step */
-AVX512 INL float absmax_f512(const float *x, unsigned int n)
-{
-	const __m512i absm = _mm512_set1_epi32(0x7fffffff);
-	__m512i m = _mm512_setzero_si512();
-	unsigned int i;
-
-	for (i = 0; i < n; i += 16)
-		m = _mm512_max_epu32(m, _mm512_and_si512(
-			_mm512_maskz_loadu_epi32(lanes16(n - i < 16 ? n - i :
-							 16), x + i), absm));
-	return _mm512_cvtss_f32(_mm512_castsi512_ps(max_all_epu32(m)));
-}
-
+/* absmax_d(), eight doubles a step */
 AVX512 INL double absmax_d512(const double *y, unsigned int n)
 {
 	const __m512i absd = _mm512_set1_epi64(INT64_MAX);
@@ -317,15 +304,6 @@ AVX512 INL double absmax_d512(const double *y, unsigned int n)
 			_mm512_maskz_loadu_epi64(lanes8(n - j < 8 ? n - j : 8),
 						 y + j), absd));
 	return _mm512_cvtsd_f64(_mm512_castsi512_pd(max_all_epi64(m)));
-}
-
-/* the sums j..j+7 of one vector as doubles, lanes off @k zero */
-AVX512 INL __m512d acc8(const float *af, const double *ad, unsigned int j,
-			__mmask8 k)
-{
-	if (af)
-		return _mm512_cvtps_pd(_mm256_maskz_loadu_ps(k, af + j));
-	return _mm512_maskz_loadu_pd(k, ad + j);
 }
 
 /*
@@ -346,200 +324,6 @@ AVX512 INL __m256 adc_conv8(__m512d y, __mmask8 k, __m512d inv, __m512d lsb,
 	    _mm512_mask_cmp_pd_mask(k, v, nqa, _CMP_LT_OQ);
 	*sat += (unsigned int)__builtin_popcount(s);
 	return _mm512_maskz_cvtpd_ps(k, ADC_CLIP(d8, v, qa, nqa, lsb));
-}
-
-/* floats [0, 8) and [8, 16) of @v as doubles */
-AVX512 INL __m512d lo8_pd(__m512 v)
-{
-	return _mm512_cvtps_pd(_mm512_castps512_ps256(v));
-}
-
-AVX512 INL __m512d hi8_pd(__m512 v)
-{
-	return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(
-		_mm512_castps_pd(v), 1)));
-}
-
-/* @lo in floats [0, 8), @hi in [8, 16) */
-AVX512 INL __m512 join8(__m256 lo, __m256 hi)
-{
-	return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(
-		_mm256_castps_pd(lo)), _mm256_castps_pd(hi), 1));
-}
-
-/* lanes i of @lo (idx < 32) or @hi (idx >= 32), of 64 floats in four */
-AVX512 INL __m512 pick64(const __m512 *r, __m512i idx, __mmask16 hi)
-{
-	return _mm512_mask_blend_ps(hi, _mm512_permutex2var_ps(r[0], idx, r[1]),
-				    _mm512_permutex2var_ps(r[2], idx, r[3]));
-}
-
-/*
- * adc_rows_avx512() for nout <= 8 and the float sums of one chunk: eight
- * vectors a step, one per lane, after a transpose in registers (output j
- * of the eight in one register). No reductions across lanes, the
- * divisions of eight vectors in one instruction, and zero vectors and
- * full scales under a mask rather than a branch; per element the same
- * operations as adc_rows_c().
- */
-AVX512 INL unsigned int adc_short_avx512(const struct vmm_adc *pa,
-					 unsigned int b0, unsigned int b1,
-					 const float *noise,
-					 float *restrict out, unsigned int n)
-{
-	/* a copy: the stores through @out could alias *@pa */
-	const struct vmm_adc a = *pa;
-	const __m512i absm = _mm512_set1_epi32(0x7fffffff);
-	const __m512i absd = _mm512_set1_epi64(INT64_MAX);
-	const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
-					       10, 11, 12, 13, 14, 15);
-	const __m512i lane8 = _mm512_and_si512(iota, _mm512_set1_epi32(7));
-	const __m512i v32 = _mm512_set1_epi32(32);
-	unsigned int np = (n + 1) / 2, g, nb, p, j, h, sat = 0;
-	/* pair p of outputs: 2p in lanes [0, 8), 2p + 1 in [8, 16) */
-	__m512i tin[4], tnz[4], tout[4], t, l;
-	__mmask16 hin[4], hnz[4], hout[4];
-	__m512 za[4], zn[4], acc[4], nzp[4], o[4];
-	__m512d y[8], scale, f, fs, inv, lsb;
-	__m512i m, ymax;
-	__mmask8 kv, on, ok;
-	__m256 al;
-	const float *af, *nz;
-
-	/* output 2p + (i >> 3) of vector i & 7: float (i & 7) * n + ... */
-	#pragma GCC unroll 8
-	for (p = 0; p < 4; p++) {
-		tin[p] = _mm512_add_epi32(_mm512_mullo_epi32(lane8,
-				_mm512_set1_epi32((int)n)),
-			_mm512_add_epi32(_mm512_srli_epi32(iota, 3),
-					 _mm512_set1_epi32(2 * (int)p)));
-		hin[p] = _mm512_cmpge_epu32_mask(tin[p], v32);
-		/* the deviates: eight of each vector, in four registers */
-		tnz[p] = _mm512_add_epi32(_mm512_slli_epi32(lane8, 3),
-			_mm512_add_epi32(_mm512_srli_epi32(iota, 3),
-					 _mm512_set1_epi32(2 * (int)p)));
-		hnz[p] = _mm512_cmpge_epu32_mask(tnz[p], v32);
-		/* float 16p + i of the outputs: t / n of output t % n */
-		t = _mm512_add_epi32(iota, _mm512_set1_epi32(16 * (int)p));
-		l = _mm512_cvttps_epi32(_mm512_div_ps(_mm512_cvtepi32_ps(t),
-					_mm512_set1_ps((float)n)));
-		t = _mm512_sub_epi32(t, _mm512_mullo_epi32(l,
-					_mm512_set1_epi32((int)n)));
-		tout[p] = _mm512_and_si512(_mm512_add_epi32(_mm512_add_epi32(
-			_mm512_slli_epi32(_mm512_srli_epi32(t, 1), 4),
-			_mm512_slli_epi32(_mm512_and_si512(t,
-				_mm512_set1_epi32(1)), 3)), l),
-			_mm512_set1_epi32(63));
-		hout[p] = _mm512_cmpge_epu32_mask(tout[p], v32);
-		za[p] = zn[p] = acc[p] = nzp[p] = o[p] = _mm512_setzero_ps();
-	}
-	for (g = b0; g < b1; g += 8) {
-		nb = b1 - g < 8 ? b1 - g : 8;
-		kv = lanes8(nb);
-		af = a.accf + (size_t)g * n;
-		al = _mm256_maskz_loadu_ps(kv, a.alpha + g);
-		on = a.fixed ? kv : _mm256_mask_cmp_ps_mask(kv, al,
-				_mm256_setzero_ps(), _CMP_NEQ_UQ);
-		scale = _mm512_div_pd(_mm512_cvtps_pd(al),
-				      _mm512_set1_pd(a.den));
-		/* 8n floats in np registers, those past vector nb zero */
-		#pragma GCC unroll 8
-		for (p = 0; p < np; p++)
-			za[p] = _mm512_maskz_loadu_ps(nb * n <= 16 * p ? 0 :
-				lanes16(nb * n - 16 * p < 16 ? nb * n - 16 * p :
-					16), af + 16 * p);
-		#pragma GCC unroll 8
-		for (p = 0; p < np; p++)
-			acc[p] = pick64(za, tin[p], hin[p]);
-		/* the read noise's scale, rn * range */
-		f = _mm512_set1_pd(a.rn * a.range);
-		if (a.noise && !a.fixed) {
-			m = _mm512_setzero_si512();
-			#pragma GCC unroll 8
-			for (p = 0; p < np; p++)
-				/* an odd n: the second half is no output */
-				m = _mm512_mask_max_epu32(m, 2 * p + 1 < n ?
-					0xffff : 0x00ff, m, _mm512_and_si512(
-					_mm512_castps_si512(acc[p]), absm));
-			m = _mm512_max_epu32(m, _mm512_shuffle_i64x2(m, m,
-								     0x4e));
-			f = _mm512_mul_pd(_mm512_set1_pd(a.rn), _mm512_mul_pd(
-				lo8_pd(_mm512_castsi512_ps(m)), scale));
-		}
-		if (a.noise) {
-			/* the deviates of the vectors converted, as drawn */
-			nz = noise + (size_t)(g - b0) * a.nstride;
-			#pragma GCC unroll 8
-			for (p = 0; p < 4; p++)
-				zn[p] = join8(_mm256_maskz_loadu_ps(
-					((on >> 2 * p) & 1) ? lanes8(n) : 0,
-					nz + 2 * p * a.nstride),
-					_mm256_maskz_loadu_ps(
-					((on >> (2 * p + 1)) & 1) ? lanes8(n) : 0,
-					nz + (2 * p + 1) * a.nstride));
-			#pragma GCC unroll 8
-			for (p = 0; p < np; p++)
-				nzp[p] = pick64(zn, tnz[p], hnz[p]);
-		}
-		ymax = _mm512_setzero_si512();
-		#pragma GCC unroll 8
-		for (j = 0; j < n; j++) {
-			p = j / 2;
-			h = j & 1;
-			y[j] = h ? hi8_pd(acc[p]) : lo8_pd(acc[p]);
-			y[j] = a.noise ? ADC_SCALE_NOISE(d8, y[j], scale, f,
-					 h ? hi8_pd(nzp[p]) : lo8_pd(nzp[p])) :
-					 d8_mul(y[j], scale);
-			ymax = _mm512_max_epi64(ymax, _mm512_and_si512(
-				_mm512_castpd_si512(y[j]), absd));
-		}
-		fs = a.fixed ? _mm512_set1_pd(a.range) :
-				_mm512_castsi512_pd(ymax);
-		ok = _mm512_mask_cmp_pd_mask(on, fs, _mm512_setzero_pd(),
-					     _CMP_GT_OQ);
-		inv = _mm512_maskz_div_pd(ok, _mm512_set1_pd(a.qa), fs);
-		lsb = _mm512_maskz_div_pd(ok, fs, _mm512_set1_pd(a.qa));
-		#pragma GCC unroll 8
-		for (p = 0; p < np; p++)
-			o[p] = join8(adc_conv8(y[2 * p], ok, inv, lsb, a.qa,
-					       &sat),
-				     2 * p + 1 < n ?
-				     adc_conv8(y[2 * p + 1], ok, inv, lsb,
-					       a.qa, &sat) :
-				     _mm256_setzero_ps());
-		#pragma GCC unroll 8
-		for (p = 0; p < (nb * n + 15) / 16; p++)
-			_mm512_mask_storeu_ps(out + (size_t)g * n + 16 * p,
-					      lanes16(nb * n - 16 * p < 16 ?
-						      nb * n - 16 * p : 16),
-					      pick64(o, tout[p], hout[p]));
-	}
-	return sat;
-}
-
-/* adc_short_avx512() with the loops over the outputs unrolled */
-AVX512 static unsigned int adc_short_n(const struct vmm_adc *a,
-				       unsigned int b0, unsigned int b1,
-				       const float *noise, float *restrict out)
-{
-	switch (a->nout) {
-	case 1:
-		return adc_short_avx512(a, b0, b1, noise, out, 1);
-	case 2:
-		return adc_short_avx512(a, b0, b1, noise, out, 2);
-	case 3:
-		return adc_short_avx512(a, b0, b1, noise, out, 3);
-	case 4:
-		return adc_short_avx512(a, b0, b1, noise, out, 4);
-	case 5:
-		return adc_short_avx512(a, b0, b1, noise, out, 5);
-	case 6:
-		return adc_short_avx512(a, b0, b1, noise, out, 6);
-	case 7:
-		return adc_short_avx512(a, b0, b1, noise, out, 7);
-	default:
-		return adc_short_avx512(a, b0, b1, noise, out, 8);
-	}
 }
 
 /*
@@ -564,14 +348,12 @@ AVX512 static unsigned int adc_rows_avx512(const struct vmm_adc *pa,
 	__m512d v, vs, vf, vi, vl, scale, fs, f, inv, lsb, rg, ym;
 	__mmask8 k, kv, on, ok;
 	unsigned int bits;
-	const float *af, *nz;
+	const float *nz;
 	const double *ad;
 	__m512i m, lane;
 	double *yl;
 	__m256 al;
 
-	if (n <= 8 && a.accf)
-		return adc_short_n(pa, b0, b1, noise, out);
 	for (g = b0; g < b1; g += ADC_GROUP) {
 		nb = b1 - g < ADC_GROUP ? b1 - g : ADC_GROUP;
 		kv = lanes8(nb);
@@ -590,11 +372,8 @@ AVX512 static unsigned int adc_rows_avx512(const struct vmm_adc *pa,
 			for (bits = on; bits; bits &= bits - 1) {
 				l = (unsigned int)__builtin_ctz(bits);
 				rg = _mm512_mask_mov_pd(rg, (__mmask8)(1u << l),
-					_mm512_set1_pd(a.accf ?
-					absmax_f512(a.accf + (size_t)(g + l) * n,
-						    n) :
-					absmax_d512(a.accd + (size_t)(g + l) * n,
-						    n)));
+					_mm512_set1_pd(absmax_d512(a.accd +
+						(size_t)(g + l) * n, n)));
 			}
 			fs = _mm512_mul_pd(rg, scale);
 		}
@@ -603,8 +382,7 @@ AVX512 static unsigned int adc_rows_avx512(const struct vmm_adc *pa,
 		/* the vectors with a full scale, the others' outputs 0 */
 		for (bits = on; bits; bits &= bits - 1) {
 			l = (unsigned int)__builtin_ctz(bits);
-			af = a.accf ? a.accf + (size_t)(g + l) * n : NULL;
-			ad = a.accd ? a.accd + (size_t)(g + l) * n : NULL;
+			ad = a.accd + (size_t)(g + l) * n;
 			nz = a.noise ? noise + (size_t)(g + l - b0) *
 				       a.nstride : NULL;
 			yl = y + (size_t)l * ys;
@@ -614,7 +392,7 @@ AVX512 static unsigned int adc_rows_avx512(const struct vmm_adc *pa,
 			m = _mm512_setzero_si512();
 			for (j = 0; j < n; j += 8) {
 				k = lanes8(n - j < 8 ? n - j : 8);
-				v = acc8(af, ad, j, k);
+				v = _mm512_maskz_loadu_pd(k, ad + j);
 				v = nz ? ADC_SCALE_NOISE(d8, v, vs, vf,
 						_mm512_cvtps_pd(
 						_mm256_maskz_loadu_ps(k,

@@ -64,20 +64,19 @@ INL double of_bits(int64_t b)
 }
 
 /*
- * y = acc * scale [+ f * nz], from the float sums of a single chunk
- * (@af) or the double sums of several (@ad); returns max |y| (compared on
- * the bit patterns, which vectorizes).
+ * y = acc * scale [+ f * nz], from the sums @ad; returns max |y|
+ * (compared on the bit patterns, which vectorizes).
  */
-INL double scale_noise(double *restrict y, const float *restrict af,
-		       const double *restrict ad, const float *restrict nz,
-		       unsigned int n, double scale, double f)
+INL double scale_noise(double *restrict y, const double *restrict ad,
+		       const float *restrict nz, unsigned int n, double scale,
+		       double f)
 {
 	int64_t m = 0, b;
 	unsigned int j;
 	double v;
 
 	for (j = 0; j < n; j++) {
-		v = af ? af[j] : ad[j];
+		v = ad[j];
 		v = nz ? ADC_SCALE_NOISE(d1, v, scale, f, nz[j]) :
 			 d1_mul(v, scale);
 		y[j] = v;
@@ -115,8 +114,7 @@ HOT_BUILD static unsigned int adc_rows_c(const struct vmm_adc *a,
 	const float *nz;
 
 	for (bi = b0; bi < b1; bi++) {
-		const float *af = a->accf ? a->accf + (size_t)bi * n : NULL;
-		const double *ad = a->accd ? a->accd + (size_t)bi * n : NULL;
+		const double *ad = a->accd + (size_t)bi * n;
 		float *o = out + (size_t)bi * n;
 
 		/*
@@ -138,11 +136,10 @@ HOT_BUILD static unsigned int adc_rows_c(const struct vmm_adc *a,
 			 * sums.
 			 */
 			if (!a->fixed)
-				range = (af ? cimfw_absmax(af, n) :
-					 absmax_d(ad, n)) * scale;
+				range = absmax_d(ad, n) * scale;
 			nz = noise + (size_t)(bi - b0) * a->nstride;
 		}
-		ymax = scale_noise(y, af, ad, nz, n, scale, a->rn * range);
+		ymax = scale_noise(y, ad, nz, n, scale, a->rn * range);
 		fs = a->fixed ? a->range : ymax;
 		if (!(fs > 0.0)) {
 			memset(o, 0, n * sizeof(*o));
