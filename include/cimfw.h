@@ -34,7 +34,8 @@ struct cimfw_cost_params {
 	unsigned int cols_per_adc;	/* columns sharing one ADC */
 	double e_pulse_fj;		/* per device pulse */
 	double t_pulse_ps;		/* per pulse, columns in parallel */
-	double e_duu_mac_fj;		/* per digital multiply-accumulate */
+	double e_duu_mac_fj;		/* per 16-bit multiply-accumulate */
+	double e_duu_acc_fj;		/* per cell and update: sum into chi */
 	double duu_macs_per_ns;		/* DUU throughput */
 	double t_verify_read_ps;	/* one write-verify read */
 	/* associative processor */

@@ -6,8 +6,10 @@
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "duu.h"
 #include "fw_priv.h"
 #include "unit.h"
 
@@ -17,8 +19,7 @@ START_TEST(test_cost_default_preset)
 
 	ck_assert_int_eq(cimfw_cost_preset(CIM_COST_DEFAULT, &c), 0);
 	/* ISAAC Table I: 1-bit DACs and 8-bit ADCs at a 100 ns cycle */
-	ck_assert_double_eq_tol(c.e_dac_fj, 8 * 4e-3 * 100e-9 / 1024 * 1e15,
-				1e-6);
+	ck_assert_double_eq_tol(c.e_dac_fj, 4e-3 * 100e-9 / 1024 * 1e15, 1e-6);
 	ck_assert_double_eq_tol(c.e_adc_fj, 16e-3 * 100e-9 / 1024 * 1e15,
 				1e-6);
 	ck_assert_double_eq(c.t_adc_ps, 1e12 / 1.28e9);
@@ -28,8 +29,11 @@ START_TEST(test_cost_default_preset)
 	ck_assert_double_eq_tol(c.e_pulse_fj, 4.0 * 4.0 * 10e-6 * 50e-9 * 1e15,
 				1e-6);
 	ck_assert_double_eq(c.t_pulse_ps, 50e3);
-	/* Horowitz 2014: fp32 multiply 3.7 pJ + add 0.9 pJ */
-	ck_assert_double_eq_tol(c.e_duu_mac_fj, 3.7e3 + 0.9e3, 1e-9);
+	/* Horowitz 2014: 16-bit multiply (log-log between 8b and 32b) + add */
+	ck_assert_double_eq_tol(c.e_duu_mac_fj, sqrt(0.2e3 * 3.1e3) + 0.1e3,
+				0.01);
+	/* and the sum into the float32 chi: fp32 multiply 3.7 + add 0.9 pJ */
+	ck_assert_double_eq_tol(c.e_duu_acc_fj, 3.7e3 + 0.9e3, 1e-9);
 	/* seed2 scenario A */
 	ck_assert_double_eq(c.e_cmp_bit_fj, 1.0);
 	ck_assert_double_eq(c.e_write_bit_fj, 100.0);
@@ -172,6 +176,7 @@ START_TEST(test_config_cost_values)
 		offsetof(struct cimfw_cost_params, e_pulse_fj),
 		offsetof(struct cimfw_cost_params, t_pulse_ps),
 		offsetof(struct cimfw_cost_params, e_duu_mac_fj),
+		offsetof(struct cimfw_cost_params, e_duu_acc_fj),
 		offsetof(struct cimfw_cost_params, duu_macs_per_ns),
 		offsetof(struct cimfw_cost_params, t_verify_read_ps),
 		offsetof(struct cimfw_cost_params, e_cmp_bit_fj),
@@ -294,12 +299,144 @@ START_TEST(test_status_names)
 }
 END_TEST
 
+/* Charges of the crossbar and the DUU ---------------------------------- */
+
+static unsigned int popcount(unsigned int v)
+{
+	unsigned int n = 0;
+
+	for (; v; v >>= 1)
+		n += v & 1;
+	return n;
+}
+
+/*
+ * One VMM of @batch vectors over window @w: inputs of +-1 and 0 only, so
+ * every DAC code is +-(2^(dac_bits-1) - 1) or 0. The convention of
+ * Documentation/model/cost.rst: dac_bits bit-cycles per vector, each one
+ * 1-bit DAC drive per input line and one ADC conversion per output; the
+ * array energy is V^2 t_read per set code bit through the line's G+ + G-.
+ */
+static void check_vmm_charges(bool trans)
+{
+	enum { B = 3 };
+	struct cimfw_xbar_win w = { 3, 5, 2, 20 };
+	struct cimfw_config cfg;
+	const struct cimfw_cost_params *k = &cfg.cost;
+	struct cimfw_meter m = { 0 };
+	struct cimfw_xbar xb;
+	uint64_t clock_ns = 0;
+	unsigned int nin = trans ? w.ncols : w.nrows;
+	unsigned int nout = trans ? w.nrows : w.ncols;
+	unsigned int b, i, j, qbits;
+	float x[B * 20], y[B * 20], *g;
+	double cyc, sets, e_arr = 0.0, gl;
+
+	unit_config_ideal(&cfg);
+	ck_assert_int_eq(cimfw_xbar_init(&xb, &cfg, &clock_ns, 0), 0);
+	qbits = popcount((1u << (cfg.dac_bits - 1)) - 1);
+	g = malloc(sizeof(*g) * 2 * w.nrows * w.ncols);
+	ck_assert_ptr_nonnull(g);
+	cimfw_xbar_read_g(&xb, &w, g);
+	for (b = 0; b < B; b++)
+		for (i = 0; i < nin; i++)
+			x[b * nin + i] = (i + b) % 3 == 0 ? 0.0f :
+					 (i + b) % 3 == 1 ? 1.0f : -1.0f;
+	ck_assert_int_eq(cimfw_xbar_vmm(&xb, &w, trans, B, x, y, false, 0, &m),
+			 0);
+	for (i = 0; i < nin; i++) {
+		sets = 0;
+		for (b = 0; b < B; b++)
+			sets += x[b * nin + i] != 0.0f ? qbits : 0;
+		gl = 0;
+		for (j = 0; j < nout; j++) {
+			size_t c = trans ? (size_t)j * w.ncols + i :
+					   (size_t)i * w.ncols + j;
+
+			gl += (double)g[2 * c] + g[2 * c + 1];
+		}
+		e_arr += k->v_read * k->v_read * k->t_read_ps * 1e-3 * sets *
+			 gl;
+	}
+	cyc = (double)B * cfg.dac_bits;
+	ck_assert_double_eq_tol(m.energy_fj[CIM_UNIT_DAC],
+				cyc * nin * k->e_dac_fj, 1e-9);
+	ck_assert_double_eq_tol(m.energy_fj[CIM_UNIT_ADC],
+				cyc * nout * k->e_adc_fj, 1e-9);
+	ck_assert_double_eq_tol(m.energy_fj[CIM_UNIT_XBAR_ARRAY], e_arr,
+				1e-6 * e_arr);
+	ck_assert_double_eq(m.busy_ps[CIM_UNIT_DAC], cyc * k->t_read_ps);
+	ck_assert_double_eq(m.busy_ps[CIM_UNIT_XBAR_ARRAY], cyc * k->t_read_ps);
+	ck_assert_double_eq(m.busy_ps[CIM_UNIT_ADC],
+			    cyc * ((nout + k->cols_per_adc - 1) /
+				   k->cols_per_adc) * k->t_adc_ps);
+	ck_assert_uint_eq(m.dac_conversions, (uint64_t)cyc * nin);
+	ck_assert_uint_eq(m.adc_conversions, (uint64_t)cyc * nout);
+	free(g);
+	cimfw_xbar_fini(&xb);
+}
+
+START_TEST(test_cost_vmm_forward)
+{
+	check_vmm_charges(false);
+}
+END_TEST
+
+START_TEST(test_cost_vmm_transposed)
+{
+	check_vmm_charges(true);
+}
+END_TEST
+
+/*
+ * The DUU charges batch * rows * cols MACs at the 16-bit MAC price and one
+ * float32 scale-and-add into chi per cell.
+ */
+START_TEST(test_cost_duu_macs)
+{
+	enum { B = 4, R = 6, C = 9 };
+	struct cimfw_xbar_win w = { 1, R, 2, C };
+	struct cimfw_config cfg;
+	struct cimfw_meter m = { 0 };
+	struct cimfw_xbar xb;
+	uint64_t clock_ns = 0;
+	float x[B * R], d[R * C];
+	double mac;
+	unsigned int i;
+
+	unit_config_ideal(&cfg);
+	mac = sqrt(0.2e3 * 3.1e3) + 0.1e3;	/* Horowitz, 16-bit */
+	ck_assert_double_eq_tol(cfg.cost.e_duu_mac_fj, mac, 0.01);
+	ck_assert_int_eq(cimfw_xbar_init(&xb, &cfg, &clock_ns, 0), 0);
+	for (i = 0; i < B * R; i++)
+		x[i] = 0.25f * (float)(i % 5) - 0.5f;
+	for (i = 0; i < R * C; i++)
+		d[i] = 0.125f * (float)(i % 7) - 0.375f;
+	cimfw_duu_accumulate(&xb, &w, B, x, d, 0.1f, &m);
+	ck_assert_uint_eq(m.duu_macs, B * R * C);
+	ck_assert_double_eq_tol(m.energy_fj[CIM_UNIT_DUU],
+				B * R * C * cfg.cost.e_duu_mac_fj +
+				R * C * cfg.cost.e_duu_acc_fj, 1e-9);
+	ck_assert_double_eq_tol(m.busy_ps[CIM_UNIT_DUU],
+				B * R * C / cfg.cost.duu_macs_per_ns * 1e3,
+				1e-9);
+	/* an update given as is: only the sum into chi, once per cell */
+	memset(&m, 0, sizeof(m));
+	cimfw_duu_accumulate_identity(&xb, &w, d, 0.1f, &m);
+	ck_assert_uint_eq(m.duu_macs, R * C);
+	ck_assert_double_eq_tol(m.energy_fj[CIM_UNIT_DUU],
+				R * C * cfg.cost.e_duu_acc_fj, 1e-9);
+	cimfw_xbar_fini(&xb);
+}
+END_TEST
+
 Suite *cost_suite(void)
 {
 	Suite *s = suite_create("cost");
 	TCase *presets = tcase_create("presets");
 	TCase *config = tcase_create("config");
 	TCase *counters = tcase_create("counters");
+	TCase *charges = tcase_create("charges");
 
 	tcase_add_test(presets, test_cost_default_preset);
 	tcase_add_test(presets, test_cost_other_presets);
@@ -319,5 +456,10 @@ Suite *cost_suite(void)
 	tcase_add_test(counters, test_meter_total);
 	tcase_add_test(counters, test_status_names);
 	suite_add_tcase(s, counters);
+
+	tcase_add_test(charges, test_cost_vmm_forward);
+	tcase_add_test(charges, test_cost_vmm_transposed);
+	tcase_add_test(charges, test_cost_duu_macs);
+	suite_add_tcase(s, charges);
 	return s;
 }
