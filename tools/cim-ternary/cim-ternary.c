@@ -93,8 +93,35 @@ struct events {
 
 struct totals {
 	double macs, plain, shared, passes, shifts, e_ap, t_ap, e_xb, t_xb;
+	double e_dac, e_adc;
 	struct events ev;
 };
+
+/* bits of the activations: a bit-serial crossbar takes as many cycles */
+#define ACT_BITS	4
+
+/*
+ * Converters of @npix VMMs of a layer with @nin inputs and @nout outputs on
+ * tiles_r x tiles_c crossbars, by the convention of the device's VMM
+ * (Documentation/model/cost.rst): per input bit-cycle one 1-bit DAC drive
+ * per input line of every column tile and one ADC conversion per output
+ * column of every row tile; a cycle lasts the longer of the array read and
+ * the ADCs' conversions, which overlap the next read. Tiles run in parallel.
+ */
+static void xbar_converters(const struct cimfw_config *cfg, double npix,
+			    double nin, double nout, double tiles_r,
+			    double tiles_c, double *e_dac, double *e_adc,
+			    double *t)
+{
+	const struct cimfw_cost_params *k = &cfg->cost;
+	double cyc = npix * ACT_BITS;
+	double cols = nout < cfg->xbar_cols ? nout : cfg->xbar_cols;
+
+	*e_dac = cyc * tiles_c * nin * k->e_dac_fj;
+	*e_adc = cyc * tiles_r * nout * k->e_adc_fj;
+	*t = cyc * fmax(k->t_read_ps,
+			ceil(cols / k->cols_per_adc) * k->t_adc_ps);
+}
 
 /* AP array and I/O energy of @ev at the constants of @c, fJ */
 static double price(const struct events *ev, const struct cimfw_cost_params *c)
@@ -407,9 +434,10 @@ static int resnet_main(int argc, char **argv)
 	       "run of each layer's program at reduced spatial size; latency "
 	       "on one AP, sequential\n");
 	printf("crossbar: the same layers on %ux%u crossbars, this cost "
-	       "model's VMM (DAC + ADC + array at 2 set bits per 4-bit "
-	       "input), every tile in its own crossbar\n\n",
-	       cfg.xbar_rows, cfg.xbar_cols);
+	       "model's VMM (inputs bit-serial, %u cycles: 1-bit DACs, one "
+	       "ADC conversion per column and cycle; array at %g set bits "
+	       "per input), every tile in its own crossbar\n\n",
+	       cfg.xbar_rows, cfg.xbar_cols, ACT_BITS, ACT_BITS / 2.0);
 	printf("%-9s %3s %12s %12s %6s %12s %12s %10s %9s %10s %9s\n",
 	       "layer", "x", "adds plain", "adds shared", "saved",
 	       "AP passes", "track-steps", "AP uJ", "AP ms", "xbar uJ",
@@ -437,6 +465,7 @@ static int resnet_main(int argc, char **argv)
 		unsigned int oh, ow, ohc, owc;
 		double npix, npc, rt, e_ap, t_ap, e_xb, t_xb, sets, cells;
 		double e_io, t_io, tiles_r, tiles_c, m = net[i].count;
+		double e_dac, e_adc;
 		int r;
 
 		if (!w)
@@ -517,19 +546,14 @@ static int resnet_main(int argc, char **argv)
 		tiles_r = ceil((double)d.k * d.k * d.cin / cfg.xbar_rows);
 		tiles_c = ceil((double)d.cout / cfg.xbar_cols);
 		cells = (double)st->nonzero;	/* +-1: one pair at G_max */
-		sets = 2.0;			/* mean set bits, 4-bit input */
-		e_xb = npix * (tiles_c * (double)d.k * d.k * d.cin *
-			       cfg.cost.e_dac_fj + tiles_r * d.cout *
-			       cfg.cost.e_adc_fj +
-			       sets * cfg.cost.v_read * cfg.cost.v_read *
-			       cfg.cost.t_read_ps * 1e-3 *
-			       (cells * (cfg.g_max_us + cfg.g_min_us) +
-				((double)nw - cells) * 2 * cfg.g_min_us));
-		t_xb = npix * (cfg.dac_bits * cfg.cost.t_read_ps +
-			       ceil((double)(d.cout < cfg.xbar_cols ? d.cout :
-					     cfg.xbar_cols) /
-				    cfg.cost.cols_per_adc) *
-			       cfg.cost.t_adc_ps);
+		sets = ACT_BITS / 2.0;	/* mean set bits of an input */
+		xbar_converters(&cfg, npix, (double)d.k * d.k * d.cin, d.cout,
+				tiles_r, tiles_c, &e_dac, &e_adc, &t_xb);
+		e_xb = e_dac + e_adc +
+		       npix * sets * cfg.cost.v_read * cfg.cost.v_read *
+		       cfg.cost.t_read_ps * 1e-3 *
+		       (cells * (cfg.g_max_us + cfg.g_min_us) +
+			((double)nw - cells) * 2 * cfg.g_min_us);
 		printf("%-9s %3u %12.4g %12.4g %5.1f%% %12.4g %12.4g %10.2f "
 		       "%9.3f %10.2f %9.3f\n", net[i].name, net[i].count,
 		       (double)st->adds_plain,
@@ -548,6 +572,8 @@ static int resnet_main(int argc, char **argv)
 		tot.t_ap += m * t_ap;
 		tot.e_xb += m * e_xb;
 		tot.t_xb += m * t_xb;
+		tot.e_dac += m * e_dac;
+		tot.e_adc += m * e_adc;
 		free(x);
 		free(y);
 		free(w);
@@ -563,6 +589,12 @@ static int resnet_main(int argc, char **argv)
 	printf("\nMACs %.4g; AP %.3f mJ vs this model's crossbars %.3f mJ: "
 	       "%.2fx\n", tot.macs, tot.e_ap * 1e-12, tot.e_xb * 1e-12,
 	       tot.e_xb / tot.e_ap);
+	printf("crossbars by unit: DAC %.2f uJ (%.1f%%), ADC %.2f uJ "
+	       "(%.1f%%), array %.2f uJ (%.1f%%)\n", tot.e_dac * 1e-9,
+	       100.0 * tot.e_dac / tot.e_xb, tot.e_adc * 1e-9,
+	       100.0 * tot.e_adc / tot.e_xb,
+	       (tot.e_xb - tot.e_dac - tot.e_adc) * 1e-9,
+	       100.0 * (tot.e_xb - tot.e_dac - tot.e_adc) / tot.e_xb);
 	printf("published (research note section 5, 16-bit MACs): ISAAC "
 	       "5.25 pJ/MAC = %.2f mJ (%.2fx), PUMA 2.39 pJ/MAC = %.2f mJ "
 	       "(%.2fx)\n", tot.macs * 5.25e-9, tot.macs * 5.25e3 / tot.e_ap,
