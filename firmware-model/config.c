@@ -44,6 +44,7 @@ static int cost_ok(const struct cimfw_cost_params *c)
 	const double *d[] = {
 		&c->v_read, &c->t_read_ps, &c->e_dac_fj, &c->e_adc_fj,
 		&c->t_adc_ps, &c->e_pulse_fj, &c->t_pulse_ps, &c->e_duu_mac_fj,
+		&c->e_duu_acc_fj,
 		&c->t_verify_read_ps, &c->e_cmp_bit_fj, &c->e_matchline_fj,
 		&c->t_cmp_ps, &c->e_write_bit_fj, &c->t_write_ps,
 		&c->e_shift_fj, &c->t_shift_ps, &c->e_io_read_bit_fj,

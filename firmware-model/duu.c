@@ -349,7 +349,7 @@ void cimfw_duu_accumulate(struct cimfw_xbar *xb, const struct cimfw_xbar_win *wi
 {
 	const struct cimfw_cost_params *cost = &xb->cfg->cost;
 	unsigned int b0, bc;
-	double macs;
+	double macs, cells = (double)win->nrows * win->ncols;
 
 	if (!batch)
 		return;
@@ -361,7 +361,9 @@ void cimfw_duu_accumulate(struct cimfw_xbar *xb, const struct cimfw_xbar_win *wi
 	}
 	macs = (double)batch * win->nrows * win->ncols;
 	m->duu_macs += (uint64_t)batch * win->nrows * win->ncols;
-	cimfw_meter_charge(m, CIM_UNIT_DUU, macs * cost->e_duu_mac_fj,
+	/* 16-bit integer MACs, then one scaled float sum per cell into chi */
+	cimfw_meter_charge(m, CIM_UNIT_DUU, macs * cost->e_duu_mac_fj +
+			 cells * cost->e_duu_acc_fj,
 			 macs / cost->duu_macs_per_ns * 1e3);
 }
 
@@ -377,7 +379,8 @@ void cimfw_duu_accumulate_identity(struct cimfw_xbar *xb,
 	double macs = (double)nd;
 
 	m->duu_macs += nd;
-	cimfw_meter_charge(m, CIM_UNIT_DUU, macs * cost->e_duu_mac_fj,
+	/* no integer product: each code is scaled and summed into chi */
+	cimfw_meter_charge(m, CIM_UNIT_DUU, macs * cost->e_duu_acc_fj,
 			 macs / cost->duu_macs_per_ns * 1e3);
 	u.sx = cimfw_duu_scale(&one, 1);
 	u.sd = cimfw_duu_scale(d, nd);

@@ -285,7 +285,10 @@ static const uint32_t *line_levels(struct cimfw_xbar *xb,
 
 /*
  * Bit-serial inputs: every set bit of a DAC code drives its line at V_read
- * for t_read through the window's G+ and G- along it.
+ * for t_read through the window's G+ and G- along it. As in ISAAC, each of
+ * the dac_bits bit-cycles drives every input line with a 1-bit DAC and
+ * converts every output column once (shift-and-add is digital); the ADCs
+ * of one cycle overlap the array's next read.
  */
 static void vmm_charge(const struct cimfw_xbar *xb, bool trans,
 		       unsigned int batch, unsigned int nin,
@@ -294,7 +297,7 @@ static void vmm_charge(const struct cimfw_xbar *xb, bool trans,
 {
 	const struct cimfw_config *cfg = xb->cfg;
 	const struct cimfw_cost_params *cost = &cfg->cost;
-	uint64_t lev = 0;
+	uint64_t lev = 0, cyc = (uint64_t)batch * cfg->dac_bits;
 	unsigned int i;
 	double g, t_arr, t_adc;
 
@@ -302,22 +305,22 @@ static void vmm_charge(const struct cimfw_xbar *xb, bool trans,
 		lev += (uint64_t)pc[i] * lsum[i];
 	/* V^2 * uS * ps = 1e-18 J = 1e-3 fJ */
 	g = xb->unit_us * (double)lev;
-	t_arr = (double)batch * cfg->dac_bits * cost->t_read_ps;
-	t_adc = (double)batch * ((nout + cost->cols_per_adc - 1) /
-				 cost->cols_per_adc) * cost->t_adc_ps;
+	t_arr = (double)cyc * cost->t_read_ps;
+	t_adc = (double)cyc * ((nout + cost->cols_per_adc - 1) /
+			       cost->cols_per_adc) * cost->t_adc_ps;
 	cimfw_meter_charge(m, CIM_UNIT_XBAR_ARRAY,
 			 cost->v_read * cost->v_read * cost->t_read_ps * g *
 			 1e-3, t_arr);
 	cimfw_meter_charge(m, CIM_UNIT_DAC,
-			 (double)batch * nin * cost->e_dac_fj, t_arr);
+			 (double)cyc * nin * cost->e_dac_fj, t_arr);
 	cimfw_meter_charge(m, CIM_UNIT_ADC,
-			 (double)batch * nout * cost->e_adc_fj, t_adc);
+			 (double)cyc * nout * cost->e_adc_fj, t_adc);
 	if (trans)
 		m->vmm_trans += batch;
 	else
 		m->vmm_fwd += batch;
-	m->dac_conversions += (uint64_t)batch * nin;
-	m->adc_conversions += (uint64_t)batch * nout;
+	m->dac_conversions += cyc * nin;
+	m->adc_conversions += cyc * nout;
 }
 
 /**

@@ -248,7 +248,8 @@ START_TEST(test_duu_batch_equals_sequential)
 	cimfw_duu_accumulate(&xb, &w, B, x, d, lr, &m);
 	ck_assert_uint_eq(m.duu_macs, B * R * C);
 	ck_assert_double_eq_tol(m.energy_fj[CIM_UNIT_DUU],
-				B * R * C * cfg.cost.e_duu_mac_fj, 1e-6);
+				B * R * C * cfg.cost.e_duu_mac_fj +
+				R * C * cfg.cost.e_duu_acc_fj, 1e-6);
 	ck_assert_double_eq_tol(m.busy_ps[CIM_UNIT_DUU],
 				B * R * C / cfg.cost.duu_macs_per_ns * 1e3,
 				1e-6);
@@ -747,7 +748,7 @@ START_TEST(test_duu_identity_equals_explicit)
 						  (uint64_t)nr * nc);
 				ck_assert_double_eq_tol(
 					m2.energy_fj[CIM_UNIT_DUU],
-					nr * nc * cfg.cost.e_duu_mac_fj, 1e-6);
+					nr * nc * cfg.cost.e_duu_acc_fj, 1e-6);
 			}
 		free(x);
 		free(d);

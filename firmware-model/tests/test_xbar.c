@@ -585,18 +585,20 @@ START_TEST(test_xbar_vmm_accounting)
 	e = k->v_read * k->v_read * k->t_read_ps * (7 * g0 + 1 * g1) * 1e-3;
 	/* the devices hold their levels to a conductance unit */
 	ck_assert_double_eq_tol(m.energy_fj[CIM_UNIT_XBAR_ARRAY], e, e * 1e-4);
-	ck_assert_double_eq_tol(m.energy_fj[CIM_UNIT_DAC], 2 * k->e_dac_fj,
-				1e-9);
-	ck_assert_double_eq_tol(m.energy_fj[CIM_UNIT_ADC], 3 * k->e_adc_fj,
-				1e-9);
+	/* per bit-cycle: dac_bits cycles of 2 DACs and 3 ADC conversions */
+	ck_assert_double_eq_tol(m.energy_fj[CIM_UNIT_DAC],
+				cfg.dac_bits * 2 * k->e_dac_fj, 1e-9);
+	ck_assert_double_eq_tol(m.energy_fj[CIM_UNIT_ADC],
+				cfg.dac_bits * 3 * k->e_adc_fj, 1e-9);
 	ck_assert_double_eq(m.busy_ps[CIM_UNIT_XBAR_ARRAY],
 			    cfg.dac_bits * k->t_read_ps);
 	ck_assert_double_eq(m.busy_ps[CIM_UNIT_DAC],
 			    cfg.dac_bits * k->t_read_ps);
-	ck_assert_double_eq(m.busy_ps[CIM_UNIT_ADC], 1 * k->t_adc_ps);
+	ck_assert_double_eq(m.busy_ps[CIM_UNIT_ADC],
+			    cfg.dac_bits * 1 * k->t_adc_ps);
 	ck_assert_uint_eq(m.vmm_fwd, 1);
-	ck_assert_uint_eq(m.dac_conversions, 2);
-	ck_assert_uint_eq(m.adc_conversions, 3);
+	ck_assert_uint_eq(m.dac_conversions, cfg.dac_bits * 2);
+	ck_assert_uint_eq(m.adc_conversions, cfg.dac_bits * 3);
 	/* the outputs themselves: w row1 = (10, -20, 126) / 127 */
 	ck_assert_double_eq_tol(y[0], (10 + 0.504 * 3) / 127.0, 0.01);
 	ck_assert_double_eq_tol(y[2], 126 / 127.0, 0.01);
