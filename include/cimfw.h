@@ -138,6 +138,13 @@ void cimfw_config_default(struct cimfw_config *cfg);
  */
 int cimfw_device_preset(enum cim_device_preset preset,
 			struct cimfw_config *cfg);
+/*
+ * Zero the noise fields of @cfg (read_noise, sigma_c2c, prog_noise_us,
+ * g_read_noise_us, relax_nu_sigma, relax_sigma_us): cim-pci's noise=off
+ */
+void cimfw_config_no_noise(struct cimfw_config *cfg);
+/* Zero sigma_d2d, sigma_range and stuck_prob: cim-pci's variation=off */
+void cimfw_config_no_variation(struct cimfw_config *cfg);
 /* "bulk-rram", "filamentary-rram", "pcm", "custom"; NULL if unknown */
 const char *cimfw_device_preset_name(enum cim_device_preset preset);
 /* the preset named @name into *@preset: 0, or -EINVAL */
