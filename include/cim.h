@@ -169,7 +169,8 @@ enum cim_backend {
 #define CIM_EMB_F_COST_PRESET	(1u << 1)	/* use @cost_preset */
 #define CIM_EMB_F_NO_NOISE	(1u << 2)	/* like cim-pci,noise=off */
 #define CIM_EMB_F_NO_VARIATION	(1u << 3)	/* like cim-pci,variation=off */
-#define CIM_EMB_VALID_FLAGS	0xfu
+#define CIM_EMB_F_DEVICE_PRESET	(1u << 4)	/* use @device_preset */
+#define CIM_EMB_VALID_FLAGS	0x1fu
 
 /**
  * struct cim_embedded_options - how to build an embedded device
@@ -180,7 +181,11 @@ enum cim_backend {
  * @cost_preset: enum cim_cost_preset, with CIM_EMB_F_COST_PRESET
  * @config: the whole firmware configuration, or NULL for the defaults of
  *          cimfw_config_default() (which are cim-pci's); @flags then
- *          override its seed, preset and physics. Copied; not kept.
+ *          override its seed, presets and physics. Copied; not kept.
+ * @device_preset: enum cim_device_preset, with CIM_EMB_F_DEVICE_PRESET:
+ *                 its physics replace @config's (levels included), before
+ *                 CIM_EMB_F_NO_NOISE and CIM_EMB_F_NO_VARIATION apply
+ * @pad2: 0
  *
  * The defaults give the same device as a cim-pci instance with default
  * properties, so "seed" is all that must match a QEMU device.
@@ -192,6 +197,8 @@ struct cim_embedded_options {
 	uint32_t cost_preset;
 	uint32_t pad;
 	const struct cimfw_config *config;
+	uint32_t device_preset;
+	uint32_t pad2;
 };
 
 /*

@@ -77,6 +77,15 @@ static int parse_one(const char *key, const char *val,
 		}
 		return -EINVAL;
 	}
+	if (!strcmp(key, "preset")) {
+		enum cim_device_preset dp;
+
+		if (cimfw_device_preset_parse(val, &dp))
+			return -EINVAL;
+		o->device_preset = dp;
+		o->flags |= CIM_EMB_F_DEVICE_PRESET;
+		return 0;
+	}
 	if (!strcmp(key, "noise") && !strcmp(val, "off")) {
 		o->flags |= CIM_EMB_F_NO_NOISE;
 		return 0;
@@ -111,9 +120,11 @@ int cim__embedded_parse(const char *args, struct cim_embedded_options *opts)
 	return 0;
 }
 
-/* The first version of the options ends with @config */
+/* The first version of the options ends with @config, the second @pad2 */
 #define EMB_OPTS_V1_SIZE \
 	(offsetof(struct cim_embedded_options, config) + sizeof(void *))
+#define EMB_OPTS_V2_SIZE \
+	(offsetof(struct cim_embedded_options, pad2) + sizeof(uint32_t))
 
 int cim__embedded_config(const struct cim_embedded_options *o,
 			 struct cimfw_config *cfg)
@@ -124,8 +135,15 @@ int cim__embedded_config(const struct cim_embedded_options *o,
 	if (o->size < EMB_OPTS_V1_SIZE || o->flags & ~CIM_EMB_VALID_FLAGS ||
 	    o->pad)
 		return -EINVAL;
+	if (o->size >= EMB_OPTS_V2_SIZE && o->pad2)
+		return -EINVAL;
 	if (o->config)
 		*cfg = *o->config;
+	if (o->flags & CIM_EMB_F_DEVICE_PRESET) {
+		if (o->size < EMB_OPTS_V2_SIZE ||
+		    cimfw_device_preset(o->device_preset, cfg))
+			return -EINVAL;
+	}
 	if (o->flags & CIM_EMB_F_SEED)
 		cfg->seed = o->seed;
 	if (o->flags & CIM_EMB_F_COST_PRESET) {
@@ -135,15 +153,11 @@ int cim__embedded_config(const struct cim_embedded_options *o,
 		if (cimfw_cost_preset(cfg->cost_preset, &cfg->cost))
 			return -EINVAL;
 	}
-	/* cim-pci's noise=off and variation=off do exactly this */
-	if (o->flags & CIM_EMB_F_NO_NOISE) {
-		cfg->read_noise = 0;
-		cfg->sigma_c2c = 0;
-	}
-	if (o->flags & CIM_EMB_F_NO_VARIATION) {
-		cfg->sigma_d2d = 0;
-		cfg->stuck_prob = 0;
-	}
+	/* cim-pci's noise=off and variation=off call the same */
+	if (o->flags & CIM_EMB_F_NO_NOISE)
+		cimfw_config_no_noise(cfg);
+	if (o->flags & CIM_EMB_F_NO_VARIATION)
+		cimfw_config_no_variation(cfg);
 	return cimfw_config_check(cfg) ? -EINVAL : 0;
 }
 
