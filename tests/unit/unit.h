@@ -13,6 +13,7 @@ Suite *analog_suite(void);
 Suite *duu_suite(void);
 Suite *ap_suite(void);
 Suite *cost_suite(void);
+Suite *devices_suite(void);
 Suite *cmd_suite(void);
 Suite *determinism_suite(void);
 Suite *runtime_suite(void);

@@ -15,6 +15,7 @@ static Suite *(*const suites[])(void) = {
 	duu_suite,
 	ap_suite,
 	cost_suite,
+	devices_suite,
 	cmd_suite,
 	determinism_suite,
 	runtime_suite,
