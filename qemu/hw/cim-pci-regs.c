@@ -37,7 +37,7 @@ static uint64_t cim_mmio_read(void *opaque, hwaddr addr, unsigned size)
         val = (cfg->xbar_count ? CIM_CAPS_XBAR | CIM_CAPS_DUU : 0) |
               (cfg->ap_count ? CIM_CAPS_AP : 0) |
               (s->fault_injection ? CIM_CAPS_FAULT_INJECT : 0) |
-              CIM_CAPS_ABORT | CIM_CAPS_SCRUB;
+              CIM_CAPS_ABORT | CIM_CAPS_SCRUB | CIM_CAPS_ANALOG;
         break;
     case CIM_REG_STATUS:
         val = (cim_enabled(s) ? CIM_STATUS_ENABLED : 0) |
@@ -135,6 +135,9 @@ static uint64_t cim_mmio_read(void *opaque, hwaddr addr, unsigned size)
         break;
     case CIM_REG_ABORT_SEQNO:
         break;                          /* write-only, reads 0 */
+    case CIM_REG_DEVICE_PRESET:
+        val = cfg->device;
+        break;
     default:
         /* undefined offsets read as zero */
         qemu_log_mask(LOG_GUEST_ERROR,

@@ -77,14 +77,27 @@ static const char *const cim_cost_presets[CIM_COST_COUNT] = {
 static bool cim_build_config(CimState *s, struct cimfw_config *cfg,
                              Error **errp)
 {
+    enum cim_device_preset dev;
     int p;
 
     cimfw_config_default(cfg);
+    /* the preset first: levels, noise and variation change its values */
+    if (s->device_preset) {
+        if (cimfw_device_preset_parse(s->device_preset, &dev) ||
+            cimfw_device_preset(dev, cfg)) {
+            error_setg(errp, "cim-pci: device-preset '%s' is not one of "
+                       "bulk-rram, filamentary-rram, pcm, custom",
+                       s->device_preset);
+            return false;
+        }
+    }
     cfg->seed = s->seed;
     cfg->xbar_count = s->xbars;
     cfg->xbar_rows = s->xbar_rows;
     cfg->xbar_cols = s->xbar_cols;
-    cfg->levels = s->levels;
+    if (s->levels) {
+        cfg->levels = s->levels;
+    }
     cfg->dac_bits = s->dac_bits;
     cfg->adc_bits = s->adc_bits;
     cfg->ap_count = s->aps;
@@ -93,12 +106,10 @@ static bool cim_build_config(CimState *s, struct cimfw_config *cfg,
     cfg->ap_domains = s->ap_domains;
     cfg->ap_group_tracks = s->ap_group_tracks;
     if (!s->noise) {
-        cfg->read_noise = 0;
-        cfg->sigma_c2c = 0;
+        cimfw_config_no_noise(cfg);
     }
     if (!s->variation) {
-        cfg->sigma_d2d = 0;
-        cfg->stuck_prob = 0;
+        cimfw_config_no_variation(cfg);
     }
     if (s->cost_preset) {
         for (p = 0; p < CIM_COST_COUNT; p++) {
@@ -221,7 +232,8 @@ static void cim_reset(DeviceState *dev)
 /*
  * Geometry defaults are the model's (cimfw_config_default), filled into
  * this table by class_init so that "-device cim-pci,help" and "info qtree"
- * show them.
+ * show them. "levels" stays 0, the device preset's own (bulk-rram unless
+ * device-preset says otherwise).
  */
 static Property cim_properties[] = {
     DEFINE_PROP_UINT64("seed", CimState, seed, 0),
@@ -237,6 +249,7 @@ static Property cim_properties[] = {
     DEFINE_PROP_UINT32("ap-domains", CimState, ap_domains, 0),
     DEFINE_PROP_UINT32("ap-group-tracks", CimState, ap_group_tracks, 0),
     DEFINE_PROP_STRING("cost-preset", CimState, cost_preset),
+    DEFINE_PROP_STRING("device-preset", CimState, device_preset),
     DEFINE_PROP_BOOL("noise", CimState, noise, true),
     DEFINE_PROP_BOOL("variation", CimState, variation, true),
     DEFINE_PROP_BOOL("fault-injection", CimState, fault_injection, false),
@@ -258,8 +271,6 @@ static void cim_set_prop_defaults(void)
             p->defval.u = cfg.xbar_rows;
         } else if (!strcmp(p->name, "xbar-cols")) {
             p->defval.u = cfg.xbar_cols;
-        } else if (!strcmp(p->name, "levels")) {
-            p->defval.u = cfg.levels;
         } else if (!strcmp(p->name, "dac-bits")) {
             p->defval.u = cfg.dac_bits;
         } else if (!strcmp(p->name, "adc-bits")) {

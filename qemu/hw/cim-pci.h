@@ -134,6 +134,7 @@ struct CimState {
     uint32_t ap_domains;
     uint32_t ap_group_tracks;
     char *cost_preset;
+    char *device_preset;
     bool noise;
     bool variation;
     bool fault_injection;

@@ -51,13 +51,15 @@ _spec.loader.exec_module(hard)
 smoke = hard.smoke
 
 ROOT = smoke.ROOT
-ID_MAGIC, VERSION = 0x314d4943, 0x00010001
+ID_MAGIC, VERSION = 0x314d4943, 0x00010002
 R = dict(ID=0x000, VERSION=0x004, CAPS=0x008, STATUS=0x00c, CONTROL=0x010,
          INT_STATUS=0x014, INT_MASK=0x018, HALT_REASON=0x01c,
          RING_BASE_LO=0x020, RING_BASE_HI=0x024, RING_SIZE=0x028,
          RING_TAIL=0x02c, RING_HEAD=0x030, DONE_SEQNO_LO=0x034,
-         DONE_SEQNO_HI=0x038, FAULT=0x03c, ABORT_SEQNO=0x080)
+         DONE_SEQNO_HI=0x038, FAULT=0x03c, ABORT_SEQNO=0x080,
+         DEVICE_PRESET=0x084)
 GEOMETRY = range(0x040, 0x080, 4)
+PRESETS = ("bulk-rram", "filamentary-rram", "pcm", "custom")     # DEVICE_PRESET
 ENABLED, BUSY, HALTED, HUNG = 1, 2, 4, 8
 HALT_CODES = (0, 10, 11, 14)                 # OK, BAD_ALIGN, DMA, BAD_RING
 
@@ -119,6 +121,8 @@ class Fuzzer:
             p.append("fault-injection=on")
         if r.random() < 0.3:
             p.append("noise=off")
+        if r.random() < 0.5:
+            p.append("device-preset=%s" % r.choice(PRESETS))
         return ",".join(p)
 
     def start(self):
@@ -154,13 +158,18 @@ class Fuzzer:
     def constants(self, d):
         """Read the constant registers once, to check them later."""
         d.const = {}
-        for off in [R["ID"], R["VERSION"], R["CAPS"]] + list(GEOMETRY):
+        for off in [R["ID"], R["VERSION"], R["CAPS"], R["DEVICE_PRESET"]] + list(GEOMETRY):
             d.const[off] = self.cmd("readl 0x%x" % (d.bar0 + off))
         d.fault_inj = "fault-injection=on" in d.props
         self.expect(d, d.const[R["ID"]] == ID_MAGIC, "ID 0x%x" % d.const[R["ID"]])
         self.expect(d, d.const[R["VERSION"]] == VERSION,
                     "VERSION 0x%x" % d.const[R["VERSION"]])
-        self.expect(d, d.const[R["CAPS"]] & ~0x3f == 0, "CAPS 0x%x" % d.const[R["CAPS"]])
+        self.expect(d, d.const[R["CAPS"]] & ~0x7f == 0, "CAPS 0x%x" % d.const[R["CAPS"]])
+        preset = [v for k, v in (x.split("=") for x in d.props.split(","))
+                  if k == "device-preset"]
+        self.expect(d, d.const[R["DEVICE_PRESET"]] == PRESETS.index(
+            preset[0] if preset else "bulk-rram"),
+            "DEVICE_PRESET %d" % d.const[R["DEVICE_PRESET"]])
         self.expect(d, bool(d.const[R["CAPS"]] & 8) == d.fault_inj, "CAPS.FAULT_INJECT")
 
     def msix(self, d):
@@ -250,7 +259,7 @@ class Fuzzer:
         f = self.rd(d, R["FAULT"])
         self.expect(d, f & ~7 == 0 and (d.fault_inj or f == 0), "FAULT 0x%x" % f)
         self.expect(d, self.rd(d, R["ABORT_SEQNO"]) == 0, "ABORT_SEQNO reads 0")
-        for off in self.rnd.sample(range(0x84, 0x1000, 4), 2):
+        for off in self.rnd.sample(range(0x88, 0x1000, 4), 2):
             self.expect(d, self.rd(d, off) == 0, "undefined offset 0x%x reads 0" % off)
         off = self.rnd.choice(list(d.const))
         v = self.rd(d, off)
@@ -420,7 +429,7 @@ class Fuzzer:
     def op_mmio(self, d):
         r = self.rnd
         if r.random() < 0.85:
-            off = r.choice(list(R.values()) + list(GEOMETRY) + [0x84, 0xffc])
+            off = r.choice(list(R.values()) + list(GEOMETRY) + [0x88, 0xffc])
         else:
             off = r.randrange(0x1000)
         size = 4 if r.random() < 0.8 else r.choice((1, 2, 8))

@@ -27,7 +27,7 @@ Checks (Documentation/device/qemu.rst, "Hardening tests"):
     letting RING_HEAD pass RING_TAIL;
   - CONTROL.RESET and FLR during one packet that computes for seconds
     return at once (the model reset follows when the packet ends);
-  - VERSION 1.1, CAPS.ABORT and CAPS.SCRUB, and a SCRUB packet.
+  - VERSION 1.2, CAPS.ABORT and CAPS.SCRUB, and a SCRUB packet.
 
 Prints TAP lines and "N passed, N failed"; exits non-zero on a failure.
 """
@@ -222,7 +222,7 @@ def two_devices(qemu, a_opts="", b_opts="", extra=()):
 def test_version_caps(t, qemu):
     qt, a, b = two_devices(qemu, ",fault-injection=on", ",aps=0")
     try:
-        t.check(a.rd("VERSION") == 0x00010001, "VERSION 1.1 (0x%08x)" % a.rd("VERSION"))
+        t.check(a.rd("VERSION") == 0x00010002, "VERSION 1.2 (0x%08x)" % a.rd("VERSION"))
         caps = a.rd("CAPS")
         t.check(caps & (CAP_ABORT | CAP_SCRUB) == CAP_ABORT | CAP_SCRUB and
                 b.rd("CAPS") & (CAP_ABORT | CAP_SCRUB) == CAP_ABORT | CAP_SCRUB,

@@ -31,7 +31,8 @@ REG = dict(ID=0x000, VERSION=0x004, CAPS=0x008, STATUS=0x00c, CONTROL=0x010,
            RING_TAIL=0x02c, RING_HEAD=0x030, DONE_SEQNO_LO=0x034,
            DONE_SEQNO_HI=0x038, FAULT=0x03c, XBAR_COUNT=0x040,
            XBAR_ROWS=0x044, AP_COUNT=0x058, MAX_CMDBUF=0x070,
-           SEED_LO=0x078, SEED_HI=0x07c)
+           SEED_LO=0x078, SEED_HI=0x07c, XBAR_LEVELS=0x04c,
+           DEVICE_PRESET=0x084)
 ENABLED, BUSY, HALTED, HUNG = 1, 2, 4, 8
 CTL_ENABLE, CTL_RESET = 1, 2
 INT_DONE, INT_ERROR, INT_HALTED = 1, 2, 4
@@ -292,7 +293,8 @@ def main():
     # -- configuration errors fail realize cleanly
     for bad, what in (("levels=1", "levels below the minimum"),
                       ("xbars=65", "too many crossbars"),
-                      ("cost-preset=nope", "unknown cost preset")):
+                      ("cost-preset=nope", "unknown cost preset"),
+                      ("device-preset=flash", "unknown device preset")):
         r = subprocess.run([qemu, "-M", "q35", "-accel", "qtest", "-nodefaults",
                             "-display", "none", "-device", "cim-pci," + bad]
                            + FIRMWARE,
@@ -301,11 +303,21 @@ def main():
                 "realize refuses %s: %s" % (what, r.stderr.strip().splitlines()[-1:]))
 
     qt = QTest(qemu, ["cim-pci,addr=03.0,cost-preset=destiny,noise=off,variation=off",
-                      "cim-pci,addr=04.0,cost-preset=stt-tcam,seed=0x123456789"])
+                      "cim-pci,addr=04.0,cost-preset=stt-tcam,seed=0x123456789,"
+                      "device-preset=pcm",
+                      "cim-pci,addr=05.0,device-preset=filamentary-rram,levels=64"])
     a = Dev(qt, 3, 0xc0000000, 0xc0001000)
     b = Dev(qt, 4, 0xc0010000, 0xc0011000)
+    c = Dev(qt, 5, 0xc0020000, 0xc0021000)
     t.check(a.rd(0x74) == 2 and b.rd(0x74) == 1, "cost-preset destiny and stt-tcam")
     t.check(b.rd("SEED_LO") == 0x23456789 and b.rd("SEED_HI") == 1, "64-bit seed")
+    t.check(a.rd("DEVICE_PRESET") == 0 and a.rd("XBAR_LEVELS") == 128,
+            "default device preset bulk-rram, 128 levels")
+    t.check(b.rd("DEVICE_PRESET") == 2 and b.rd("XBAR_LEVELS") == 23,
+            "device-preset pcm and its 23 levels (%d, %d)"
+            % (b.rd("DEVICE_PRESET"), b.rd("XBAR_LEVELS")))
+    t.check(c.rd("DEVICE_PRESET") == 1 and c.rd("XBAR_LEVELS") == 64,
+            "device-preset filamentary-rram, levels property applied after it")
     qt.close()
 
     qt = QTest(qemu, ["cim-pci,addr=03.0,fault-injection=on",
@@ -319,9 +331,9 @@ def main():
     t.check(qt.cfg_read(3, 8) & 0xff == 0x01, "revision 1")
     t.check(qt.cfg_read(3, 0x3d) & 0xff == 0, "no INTx pin")
     t.check(a.rd("ID") == 0x314d4943, "ID reads CIM1")
-    t.check(a.rd("VERSION") == 0x00010001, "VERSION 1.1")
-    t.check(a.rd("CAPS") == 0x3f, "CAPS xbar|duu|ap|fault-inject|abort|scrub")
-    t.check(b.rd("CAPS") == 0x33, "CAPS of the second instance: no AP, no fault")
+    t.check(a.rd("VERSION") == 0x00010002, "VERSION 1.2")
+    t.check(a.rd("CAPS") == 0x7f, "CAPS xbar|duu|ap|fault-inject|abort|scrub|analog")
+    t.check(b.rd("CAPS") == 0x73, "CAPS of the second instance: no AP, no fault")
     t.check(a.rd("XBAR_COUNT") == 8 and b.rd("XBAR_COUNT") == 2,
             "geometry from the properties")
     t.check(a.rd("SEED_LO") == 1 and b.rd("SEED_LO") == 2 and b.rd("SEED_HI") == 0,
