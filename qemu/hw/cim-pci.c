@@ -11,6 +11,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/cutils.h"
 #include "qemu/main-loop.h"
 #include "qemu/module.h"
 #include "qemu/thread.h"
@@ -74,6 +75,53 @@ static const char *const cim_cost_presets[CIM_COST_COUNT] = {
     [CIM_COST_DESTINY] = "destiny",
 };
 
+/*
+ * The crossbar physics fields as properties (strings: qdev has no double
+ * type), in the order of CimState.phys. Any of them makes the device a
+ * "custom" one; "levels" does not, its register shows it.
+ */
+static const struct {
+    const char *name;
+    size_t offset;
+} cim_phys[CIM_PHYS_PROPS] = {
+#define CIM_PHYS(n, f) { n, offsetof(struct cimfw_config, f) }
+    CIM_PHYS("g-min-us", g_min_us),
+    CIM_PHYS("g-max-us", g_max_us),
+    CIM_PHYS("gamma", gamma),
+    CIM_PHYS("sigma-d2d", sigma_d2d),
+    CIM_PHYS("sigma-c2c", sigma_c2c),
+    CIM_PHYS("sigma-range", sigma_range),
+    CIM_PHYS("prog-noise-us", prog_noise_us),
+    CIM_PHYS("g-read-noise-us", g_read_noise_us),
+    CIM_PHYS("read-noise", read_noise),
+    CIM_PHYS("relax-nu", relax_nu),
+    CIM_PHYS("relax-nu-sigma", relax_nu_sigma),
+    CIM_PHYS("relax-sigma-us", relax_sigma_us),
+    CIM_PHYS("relax-t0-s", relax_t0_s),
+    CIM_PHYS("stuck-prob", stuck_prob),
+#undef CIM_PHYS
+};
+
+static bool cim_set_phys(CimState *s, struct cimfw_config *cfg, Error **errp)
+{
+    double v;
+    int i;
+
+    for (i = 0; i < CIM_PHYS_PROPS; i++) {
+        if (!s->phys[i]) {
+            continue;
+        }
+        if (qemu_strtod_finite(s->phys[i], NULL, &v)) {
+            error_setg(errp, "cim-pci: %s '%s' is not a number",
+                       cim_phys[i].name, s->phys[i]);
+            return false;
+        }
+        *(double *)((char *)cfg + cim_phys[i].offset) = v;
+        cfg->device = CIM_DEVICE_CUSTOM;
+    }
+    return true;
+}
+
 static bool cim_build_config(CimState *s, struct cimfw_config *cfg,
                              Error **errp)
 {
@@ -105,6 +153,9 @@ static bool cim_build_config(CimState *s, struct cimfw_config *cfg,
     cfg->ap_cols = s->ap_cols;
     cfg->ap_domains = s->ap_domains;
     cfg->ap_group_tracks = s->ap_group_tracks;
+    if (!cim_set_phys(s, cfg, errp)) {
+        return false;
+    }
     if (!s->noise) {
         cimfw_config_no_noise(cfg);
     }
@@ -133,7 +184,8 @@ static bool cim_build_config(CimState *s, struct cimfw_config *cfg,
         error_setg(errp, "cim-pci: configuration outside the device's "
                    "limits (xbars <= %d, xbar-rows/cols 1..%d, levels "
                    "%d..%d, dac/adc-bits %d..%d, aps <= %d, ap-rows <= %d, "
-                   "ap-cols <= %d, ap-domains <= %d)",
+                   "ap-cols <= %d, ap-domains <= %d; physics as "
+                   "cimfw_config_check() takes it)",
                    CIM_MAX_XBARS, CIM_MAX_XBAR_DIM, CIM_MIN_LEVELS,
                    CIM_MAX_LEVELS, CIM_MIN_CONV_BITS, CIM_MAX_CONV_BITS,
                    CIM_MAX_APS, CIM_MAX_AP_ROWS, CIM_MAX_AP_COLS,
@@ -250,6 +302,21 @@ static Property cim_properties[] = {
     DEFINE_PROP_UINT32("ap-group-tracks", CimState, ap_group_tracks, 0),
     DEFINE_PROP_STRING("cost-preset", CimState, cost_preset),
     DEFINE_PROP_STRING("device-preset", CimState, device_preset),
+    /* names as in cim_phys[] */
+    DEFINE_PROP_STRING("g-min-us", CimState, phys[0]),
+    DEFINE_PROP_STRING("g-max-us", CimState, phys[1]),
+    DEFINE_PROP_STRING("gamma", CimState, phys[2]),
+    DEFINE_PROP_STRING("sigma-d2d", CimState, phys[3]),
+    DEFINE_PROP_STRING("sigma-c2c", CimState, phys[4]),
+    DEFINE_PROP_STRING("sigma-range", CimState, phys[5]),
+    DEFINE_PROP_STRING("prog-noise-us", CimState, phys[6]),
+    DEFINE_PROP_STRING("g-read-noise-us", CimState, phys[7]),
+    DEFINE_PROP_STRING("read-noise", CimState, phys[8]),
+    DEFINE_PROP_STRING("relax-nu", CimState, phys[9]),
+    DEFINE_PROP_STRING("relax-nu-sigma", CimState, phys[10]),
+    DEFINE_PROP_STRING("relax-sigma-us", CimState, phys[11]),
+    DEFINE_PROP_STRING("relax-t0-s", CimState, phys[12]),
+    DEFINE_PROP_STRING("stuck-prob", CimState, phys[13]),
     DEFINE_PROP_BOOL("noise", CimState, noise, true),
     DEFINE_PROP_BOOL("variation", CimState, variation, true),
     DEFINE_PROP_BOOL("fault-injection", CimState, fault_injection, false),

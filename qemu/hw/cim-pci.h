@@ -114,6 +114,7 @@
 #include "cimfw.h" /* also brings include/cim_hw.h */
 
 #define TYPE_CIM_PCI "cim-pci"
+#define CIM_PHYS_PROPS 14       /* g-min-us ... stuck-prob */
 OBJECT_DECLARE_SIMPLE_TYPE(CimState, CIM_PCI)
 
 struct CimState {
@@ -135,6 +136,7 @@ struct CimState {
     uint32_t ap_group_tracks;
     char *cost_preset;
     char *device_preset;
+    char *phys[CIM_PHYS_PROPS]; /* physics properties, cim-pci.c */
     bool noise;
     bool variation;
     bool fault_injection;

@@ -294,7 +294,9 @@ def main():
     for bad, what in (("levels=1", "levels below the minimum"),
                       ("xbars=65", "too many crossbars"),
                       ("cost-preset=nope", "unknown cost preset"),
-                      ("device-preset=flash", "unknown device preset")):
+                      ("device-preset=flash", "unknown device preset"),
+                      ("gamma=1.5", "gamma above 1"),
+                      ("relax-nu=fast", "a physics property that is no number")):
         r = subprocess.run([qemu, "-M", "q35", "-accel", "qtest", "-nodefaults",
                             "-display", "none", "-device", "cim-pci," + bad]
                            + FIRMWARE,
@@ -305,10 +307,12 @@ def main():
     qt = QTest(qemu, ["cim-pci,addr=03.0,cost-preset=destiny,noise=off,variation=off",
                       "cim-pci,addr=04.0,cost-preset=stt-tcam,seed=0x123456789,"
                       "device-preset=pcm",
-                      "cim-pci,addr=05.0,device-preset=filamentary-rram,levels=64"])
+                      "cim-pci,addr=05.0,device-preset=filamentary-rram,levels=64",
+                      "cim-pci,addr=06.0,device-preset=pcm,relax-nu=0.1,stuck-prob=1e-3"])
     a = Dev(qt, 3, 0xc0000000, 0xc0001000)
     b = Dev(qt, 4, 0xc0010000, 0xc0011000)
     c = Dev(qt, 5, 0xc0020000, 0xc0021000)
+    d = Dev(qt, 6, 0xc0030000, 0xc0031000)
     t.check(a.rd(0x74) == 2 and b.rd(0x74) == 1, "cost-preset destiny and stt-tcam")
     t.check(b.rd("SEED_LO") == 0x23456789 and b.rd("SEED_HI") == 1, "64-bit seed")
     t.check(a.rd("DEVICE_PRESET") == 0 and a.rd("XBAR_LEVELS") == 128,
@@ -318,6 +322,8 @@ def main():
             % (b.rd("DEVICE_PRESET"), b.rd("XBAR_LEVELS")))
     t.check(c.rd("DEVICE_PRESET") == 1 and c.rd("XBAR_LEVELS") == 64,
             "device-preset filamentary-rram, levels property applied after it")
+    t.check(d.rd("DEVICE_PRESET") == 3 and d.rd("XBAR_LEVELS") == 23,
+            "physics properties over pcm make a custom device with pcm's levels")
     qt.close()
 
     qt = QTest(qemu, ["cim-pci,addr=03.0,fault-injection=on",
