@@ -123,11 +123,39 @@ static int cim_check_no_flags(struct cim_patch *p)
 	return h->flags ? -EINVAL : 0;
 }
 
+/* Whether the device speaks ABI 1.@minor or later (its major is ours) */
+static bool cim_abi_since(struct cim_patch *p, u32 minor)
+{
+	return (p->cdev->geo.version & 0xffff) >= minor;
+}
+
+/*
+ * IDLE (ABI 1.2) references nothing. Its range is checked here as the
+ * device checks it (BAD_VALUE), so that a job never fails for a value the
+ * driver could have refused; a device before 1.2 does not know the opcode.
+ */
+static int cim_check_idle(struct cim_patch *p)
+{
+	struct cim_pkt_idle *k = p->pkt;
+
+	if (!cim_abi_since(p, 2))
+		return -EINVAL;
+	if (k->hdr.flags || !k->ns || k->ns > CIM_MAX_IDLE_NS)
+		return -EINVAL;
+	return 0;
+}
+
 static int cim_check_xbar_program(struct cim_patch *p)
 {
 	struct cim_pkt_xbar_program *k = p->pkt;
+	u32 valid = cim_abi_since(p, 2) ? CIM_PROGRAM_VALID_FLAGS :
+		    CIM_PROGRAM_F_REPORT;
 
-	if (k->hdr.flags & ~CIM_PROGRAM_VALID_FLAGS)
+	if (k->hdr.flags & ~valid)
+		return -EINVAL;
+	/* one report or the other: the device fails both with BAD_FLAGS */
+	if ((k->hdr.flags & CIM_PROGRAM_F_REPORT) &&
+	    (k->hdr.flags & CIM_PROGRAM_F_RESIDUAL))
 		return -EINVAL;
 	return cim_check_xbar(p, &k->win);
 }
@@ -225,6 +253,7 @@ static int cim_check_counters(struct cim_patch *p)
 static int (*const cim_pkt_checks[])(struct cim_patch *p) = {
 	[CIM_OP_NOP] = cim_check_no_flags,
 	[CIM_OP_FENCE] = cim_check_no_flags,
+	[CIM_OP_IDLE] = cim_check_idle,
 	[CIM_OP_XBAR_PROGRAM] = cim_check_xbar_program,
 	[CIM_OP_XBAR_READ] = cim_check_xbar_read,
 	[CIM_OP_VMM_FWD] = cim_check_vmm,

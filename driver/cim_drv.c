@@ -181,6 +181,7 @@ static void cim_fill_device_info(struct cim_device *cdev,
 	info->job_timeout_ms = READ_ONCE(cdev->job_timeout_ms);
 	info->max_bo_size = CIM_MAX_BO_SIZE;
 	info->seed = g->seed;
+	info->device_preset = g->device_preset;
 }
 
 static void cim_fill_ctx_state(struct cim_file *file, bool ack,

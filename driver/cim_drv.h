@@ -71,7 +71,7 @@ struct cim_geometry {
 	u32 xbar_count, xbar_rows, xbar_cols, xbar_levels;
 	u32 dac_bits, adc_bits;
 	u32 ap_count, ap_rows, ap_cols, ap_domains, ap_group_tracks;
-	u32 max_batch, max_cmdbuf, cost_preset;
+	u32 max_batch, max_cmdbuf, cost_preset, device_preset;
 	u64 seed;
 };
 

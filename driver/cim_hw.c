@@ -50,6 +50,10 @@ static int cim_hw_read_geometry(struct cim_device *cdev)
 	g->max_batch = cim_read(cdev, CIM_REG_MAX_BATCH);
 	g->max_cmdbuf = cim_read(cdev, CIM_REG_MAX_CMDBUF);
 	g->cost_preset = cim_read(cdev, CIM_REG_COST_PRESET);
+	/* ABI 1.2: before it, 0x084 is no register */
+	g->device_preset = (g->version & 0xffff) >= 2 ?
+			   cim_read(cdev, CIM_REG_DEVICE_PRESET) :
+			   CIM_DEVICE_PRESET_NONE;
 	g->seed = cim_read(cdev, CIM_REG_SEED_LO) |
 		  (u64)cim_read(cdev, CIM_REG_SEED_HI) << 32;
 

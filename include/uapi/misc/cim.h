@@ -18,7 +18,7 @@
 #include <linux/types.h>
 
 #define CIM_API_MAJOR		1
-#define CIM_API_MINOR		0
+#define CIM_API_MINOR		1
 
 /**
  * DOC: addresses in command buffers
@@ -97,6 +97,14 @@ struct cim_query {
  * @job_timeout_ms: current hang timeout (sysfs job_timeout_ms)
  * @max_bo_size: largest buffer, bytes
  * @seed: the device's variation seed
+ * @device_preset: enum cim_device_preset of the device's crossbar physics
+ *                 (DEVICE_PRESET register); %CIM_DEVICE_PRESET_NONE for a
+ *                 device before ABI 1.2 (API 1.1)
+ * @pad2: zero
+ *
+ * The device's ABI version and what it implements are @hw_version and
+ * @hw_caps: CIM_OP_IDLE and the XBAR_PROGRAM flags F_TOL_US and
+ * F_RESIDUAL need 1.2, and SUBMIT refuses them on an older device.
  */
 struct cim_device_info {
 	__u32 api_major;
@@ -124,7 +132,12 @@ struct cim_device_info {
 	__u32 pad;
 	__u64 max_bo_size;
 	__u64 seed;
+	__u32 device_preset;
+	__u32 pad2;
 };
+
+/* struct cim_device_info.device_preset of a device without the register */
+#define CIM_DEVICE_PRESET_NONE	0xffffffffu
 
 #define CIM_CTX_GUILTY		(1u << 0)	/* a job of this file hung */
 #define CIM_CTX_WEIGHTS_LOST	(1u << 1)	/* the device was reset */
