@@ -72,7 +72,8 @@ CIM_EXTERN const char *cim_version_string(void);
 	XX(EBADFD, "a job of this handle hung the device; reopen it")	\
 	XX(ECANCELED, "device reset: weights and AP contents lost")	\
 	XX(EPROTO, "driver API version not supported")			\
-	XX(EDQUOT, "buffer quota of this handle exhausted")
+	XX(EDQUOT, "buffer quota of this handle exhausted")		\
+	XX(EOPNOTSUPP, "not supported by the device's ABI version")
 
 enum cim_errno {
 #define CIM__ERR_ENUM(name, msg) CIM_##name = -name,
@@ -416,6 +417,40 @@ CIM_EXTERN int cim_cmd_xbar_program(struct cim_cmdbuf *cb,
 				    unsigned int max_iters, float tolerance,
 				    struct cim_buffer *report,
 				    size_t report_off);
+
+/**
+ * struct cim_program_params - how cim_cmd_xbar_program2() programs
+ * @size: sizeof(struct cim_program_params) of the caller (the struct grows
+ *        by appending; a smaller size is -EINVAL)
+ * @flags: CIM_PROGRAM_F_TOL_US: @tolerance is in microsiemens;
+ *         CIM_PROGRAM_F_RESIDUAL: the report is a struct
+ *         cim_program_residual (needs a report buffer). Both need a device
+ *         of ABI 1.2 (else -EOPNOTSUPP). CIM_PROGRAM_F_REPORT is set by a
+ *         report buffer without F_RESIDUAL, never here.
+ * @max_iters: write-verify iterations per device, 1..64
+ * @tolerance: accepted error of each device's conductance as the verify
+ *             read sees it: levels, (0, 8]; with CIM_PROGRAM_F_TOL_US
+ *             microsiemens, (0, CIM_PROGRAM_MAX_TOL_US]
+ */
+struct cim_program_params {
+	uint32_t size;
+	uint32_t flags;
+	uint32_t max_iters;
+	float tolerance;
+};
+
+/*
+ * cim_cmd_xbar_program() with @p: a tolerance in microsiemens, and the
+ * residual report (its mean, rms, largest error and histogram). @report:
+ * a struct cim_program_report, or with CIM_PROGRAM_F_RESIDUAL a struct
+ * cim_program_residual; NULL for none. @p is read during the call only.
+ */
+CIM_EXTERN int cim_cmd_xbar_program2(struct cim_cmdbuf *cb,
+				     const struct cim_window *win,
+				     const struct cim_program_params *p,
+				     struct cim_buffer *src, size_t src_off,
+				     struct cim_buffer *report,
+				     size_t report_off);
 /* Read weights (CIM_READ_F_WEIGHTS: nrows * ncols floats) or conductance
  * pairs (flags 0: nrows * ncols * 2 floats, microsiemens). */
 CIM_EXTERN int cim_cmd_xbar_read(struct cim_cmdbuf *cb,
@@ -464,6 +499,14 @@ CIM_EXTERN int cim_cmd_duu_update(struct cim_cmdbuf *cb,
 				  struct cim_buffer *x, size_t x_off,
 				  struct cim_buffer *d, size_t d_off,
 				  struct cim_buffer *report, size_t report_off);
+
+/*
+ * Let @ns nanoseconds (1..CIM_MAX_IDLE_NS) of device time pass: the
+ * crossbars' conductances relax as if the chip sat idle that long. No
+ * energy, no busy time, no real wait. -EOPNOTSUPP on a device before
+ * ABI 1.2.
+ */
+CIM_EXTERN int cim_cmd_idle(struct cim_cmdbuf *cb, uint64_t ns);
 
 /* Load @nrows rows of bit-columns col..col+ncols-1 (ncols 1..64) of AP
  * @ap from nrows little-endian uint64_t words at (@src, @off). */

@@ -261,31 +261,95 @@ int cim_cmd_fence(struct cim_cmdbuf *cb, struct cim_buffer *buf, size_t off,
 	return emit_refs(cb, &p, bufs, &out);
 }
 
-int cim_cmd_xbar_program(struct cim_cmdbuf *cb, const struct cim_window *win,
-			 struct cim_buffer *src, size_t src_off,
-			 unsigned int max_iters, float tolerance,
-			 struct cim_buffer *report, size_t report_off)
+/* Whether the device speaks ABI 1.@minor or later (open checked the major) */
+static bool abi_since(const struct cim_cmdbuf *cb, unsigned int minor)
+{
+	return (cb->dev->info.hw_version & 0xffff) >= minor;
+}
+
+int cim_cmd_idle(struct cim_cmdbuf *cb, uint64_t ns)
+{
+	struct cim_pkt_idle p = {
+		.hdr = { .opcode = CIM_OP_IDLE, .size = sizeof(p) },
+		.ns = ns,
+	};
+	void *out;
+
+	if (!cb || !ns || ns > CIM_MAX_IDLE_NS)
+		return -EINVAL;
+	if (!abi_since(cb, 2))
+		return -EOPNOTSUPP;
+	return emit_refs(cb, &p, NULL, &out);
+}
+
+/* The flags cim_program_params may carry, each of ABI 1.2 */
+#define CIM__PROGRAM_PARAM_FLAGS (CIM_PROGRAM_F_TOL_US | CIM_PROGRAM_F_RESIDUAL)
+
+static int check_program(const struct cim_cmdbuf *cb,
+			 const struct cim_window *win,
+			 const struct cim_program_params *p,
+			 const struct cim_buffer *report)
+{
+	float max_tol = p->flags & CIM_PROGRAM_F_TOL_US ?
+			CIM_PROGRAM_MAX_TOL_US : 8.0f;
+
+	if (check_win(cb, win) || p->size < sizeof(*p) ||
+	    p->flags & ~CIM__PROGRAM_PARAM_FLAGS)
+		return -EINVAL;
+	if (!p->max_iters || p->max_iters > 64 ||
+	    !(p->tolerance > 0.0f && p->tolerance <= max_tol))
+		return -EINVAL;
+	if (p->flags & CIM_PROGRAM_F_RESIDUAL && !report)
+		return -EINVAL;
+	if (p->flags && !abi_since(cb, 2))
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+int cim_cmd_xbar_program2(struct cim_cmdbuf *cb, const struct cim_window *win,
+			  const struct cim_program_params *prm,
+			  struct cim_buffer *src, size_t src_off,
+			  struct cim_buffer *report, size_t report_off)
 {
 	const struct buf_ref bufs[] = { { src, src_off },
 					{ report, report_off } };
 	struct cim_pkt_xbar_program p = {
-		.hdr = { .opcode = CIM_OP_XBAR_PROGRAM, .size = sizeof(p),
-			 .flags = report ? CIM_PROGRAM_F_REPORT : 0 },
-		.max_iters = max_iters,
-		.tolerance_f32 = f32_bits(tolerance),
+		.hdr = { .opcode = CIM_OP_XBAR_PROGRAM, .size = sizeof(p) },
 	};
 	void *out;
 	int ret;
 
-	if (!cb || check_win(cb, win) || !max_iters || max_iters > 64 ||
-	    !(tolerance > 0.0f && tolerance <= 8.0f))
+	if (!cb || !prm)
 		return -EINVAL;
+	ret = check_program(cb, win, prm, report);
+	if (ret)
+		return ret;
+	p.hdr.flags = (uint16_t)prm->flags;
+	if (report && !(prm->flags & CIM_PROGRAM_F_RESIDUAL))
+		p.hdr.flags |= CIM_PROGRAM_F_REPORT;
 	p.win = pkt_win(win);
+	p.max_iters = prm->max_iters;
+	p.tolerance_f32 = f32_bits(prm->tolerance);
 	ret = emit_refs(cb, &p, bufs, &out);
 	if (ret)
 		return ret;
 	cb->xbar_used |= 1ull << win->xbar;
 	return 0;
+}
+
+int cim_cmd_xbar_program(struct cim_cmdbuf *cb, const struct cim_window *win,
+			 struct cim_buffer *src, size_t src_off,
+			 unsigned int max_iters, float tolerance,
+			 struct cim_buffer *report, size_t report_off)
+{
+	const struct cim_program_params p = {
+		.size = sizeof(p),
+		.max_iters = max_iters,
+		.tolerance = tolerance,
+	};
+
+	return cim_cmd_xbar_program2(cb, win, &p, src, src_off, report,
+				     report_off);
 }
 
 int cim_cmd_xbar_read(struct cim_cmdbuf *cb, const struct cim_window *win,

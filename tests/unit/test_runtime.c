@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cim.h"
+#include "cim_priv.h"
 #include "testmem.h"
 #include "unit.h"
 
@@ -316,6 +317,84 @@ START_TEST(test_builder_checks)
 	ck_assert_int_eq(cim_run(cb, NULL), 0);
 	cim_cmdbuf_reset(cb);
 	REFUSED(cim_submit(cb, NULL), -EINVAL);	/* empty */
+}
+END_TEST
+
+/* ABI 1.2: IDLE and XBAR_PROGRAM's tolerance in uS and residual report */
+START_TEST(test_builder_abi12)
+{
+	struct cim_window ok = { 1, 4, 8, 2, 6 };
+	struct cim_program_params p = {
+		.size = sizeof(p), .flags = CIM_PROGRAM_F_TOL_US,
+		.max_iters = 8, .tolerance = 1.5f,
+	};
+	const struct cim_pkt_xbar_program *pk;
+	const struct cim_pkt_idle *idle;
+	struct cim_program_params q;
+
+	REFUSED(cim_cmd_idle(cb, 0), -EINVAL);
+	REFUSED(cim_cmd_idle(cb, CIM_MAX_IDLE_NS + 1), -EINVAL);
+	REFUSED(cim_cmd_idle(NULL, 1), -EINVAL);
+	ck_assert_int_eq(cim_cmd_idle(cb, CIM_MAX_IDLE_NS), 0);
+	idle = cim_cmdbuf_data(cb);
+	ck_assert_uint_eq(idle->hdr.opcode, CIM_OP_IDLE);
+	ck_assert_uint_eq(idle->hdr.size, sizeof(*idle));
+	ck_assert_uint_eq(idle->ns, CIM_MAX_IDLE_NS);
+	cim_cmdbuf_reset(cb);
+
+	/* sizes, flags, ranges: in levels (0, 8], in uS (0, 100] */
+	q = p; q.size = sizeof(q) - 4;
+	REFUSED(cim_cmd_xbar_program2(cb, &ok, &q, bw, 0, NULL, 0), -EINVAL);
+	q = p; q.flags |= CIM_PROGRAM_F_REPORT;
+	REFUSED(cim_cmd_xbar_program2(cb, &ok, &q, bw, 0, bd, 0), -EINVAL);
+	q = p; q.flags = 1u << 3;
+	REFUSED(cim_cmd_xbar_program2(cb, &ok, &q, bw, 0, NULL, 0), -EINVAL);
+	q = p; q.tolerance = CIM_PROGRAM_MAX_TOL_US * 1.01f;
+	REFUSED(cim_cmd_xbar_program2(cb, &ok, &q, bw, 0, NULL, 0), -EINVAL);
+	q.tolerance = NAN;
+	REFUSED(cim_cmd_xbar_program2(cb, &ok, &q, bw, 0, NULL, 0), -EINVAL);
+	q.tolerance = 0.0f;
+	REFUSED(cim_cmd_xbar_program2(cb, &ok, &q, bw, 0, NULL, 0), -EINVAL);
+	q = p; q.flags = 0; q.tolerance = 9.0f;
+	REFUSED(cim_cmd_xbar_program2(cb, &ok, &q, bw, 0, NULL, 0), -EINVAL);
+	q = p; q.max_iters = 65;
+	REFUSED(cim_cmd_xbar_program2(cb, &ok, &q, bw, 0, NULL, 0), -EINVAL);
+	REFUSED(cim_cmd_xbar_program2(cb, &ok, NULL, bw, 0, NULL, 0), -EINVAL);
+	/* the residual report needs its buffer, and all of its bytes */
+	q = p; q.flags |= CIM_PROGRAM_F_RESIDUAL;
+	REFUSED(cim_cmd_xbar_program2(cb, &ok, &q, bw, 0, NULL, 0), -EINVAL);
+	REFUSED(cim_cmd_xbar_program2(cb, &ok, &q, bw, 0, bap,
+				      256 * 8 - sizeof(struct cim_program_report)),
+		-EINVAL);
+	ck_assert_int_eq(cim_cmd_xbar_program2(cb, &ok, &q, bw, 0, bap,
+					       256 * 8 -
+					       sizeof(struct cim_program_residual)),
+			 0);
+	pk = cim_cmdbuf_data(cb);
+	ck_assert_uint_eq(pk->hdr.flags,
+			  CIM_PROGRAM_F_TOL_US | CIM_PROGRAM_F_RESIDUAL);
+	ck_assert_uint_eq(pk->max_iters, 8);
+	/* a report buffer alone asks for the plain report */
+	ck_assert_int_eq(cim_cmd_xbar_program2(cb, &ok, &p, bw, 0, bap, 0), 0);
+	ck_assert_uint_eq(pk[1].hdr.flags,
+			  CIM_PROGRAM_F_TOL_US | CIM_PROGRAM_F_REPORT);
+	/* cim_cmd_xbar_program() is program2 without flags */
+	ck_assert_int_eq(cim_cmd_xbar_program(cb, &ok, bw, 0, 8, 0.5f, bap, 0),
+			 0);
+	ck_assert_uint_eq(pk[2].hdr.flags, CIM_PROGRAM_F_REPORT);
+	ck_assert_uint_eq(cim_cmdbuf_count(cb), 3);
+
+	/* a device of ABI 1.1 knows none of it */
+	dev->info.hw_version = 1u << 16 | 1u;
+	REFUSED(cim_cmd_idle(cb, 1), -EOPNOTSUPP);
+	REFUSED(cim_cmd_xbar_program2(cb, &ok, &p, bw, 0, NULL, 0),
+		-EOPNOTSUPP);
+	q = p; q.flags = CIM_PROGRAM_F_RESIDUAL; q.tolerance = 0.5f;
+	REFUSED(cim_cmd_xbar_program2(cb, &ok, &q, bw, 0, bap, 0),
+		-EOPNOTSUPP);
+	q.flags = 0;
+	ck_assert_int_eq(cim_cmd_xbar_program2(cb, &ok, &q, bw, 0, bap, 0), 0);
+	ck_assert_str_eq(cim_err_name(-EOPNOTSUPP), "EOPNOTSUPP");
 }
 END_TEST
 
@@ -672,6 +751,7 @@ Suite *runtime_suite(void)
 	tcase_add_test(tc, test_lifetime);
 	tcase_add_test(tc, test_reserve);
 	tcase_add_test(tc, test_builder_checks);
+	tcase_add_test(tc, test_builder_abi12);
 	tcase_add_test(tc, test_builder_limits);
 	tcase_add_test(tc, test_vs_model);
 	tcase_add_test(tc, test_job_error);
