@@ -336,6 +336,59 @@ TEST_F(cim, update_identity)
 	EXPECT_EQ(macs + R * C, counter_read(0, "duu_macs"));
 }
 
+/*
+ * ABI 1.2: write-verify to a tolerance in microsiemens with the residual
+ * report, then a day of IDLE; the report counts every cell, its histogram
+ * holds them all, and its errors are consistent with each other.
+ */
+TEST_F(cim, program_residual_idle)
+{
+	const unsigned int R = 8, C = 8;
+	__u32 bos[] = { self->data.handle };
+	char *d0 = self->data.map;
+	float *w = (float *)d0;
+	struct cim_program_residual *res = (void *)(d0 + 1 * PAGE);
+	unsigned char *c = self->cmd.map;
+	struct cim_pkt_xbar_program *pp = (void *)c;
+	struct cim_pkt_idle *idle = (void *)(c + sizeof(*pp));
+	float mean, rms, max;
+	unsigned int i, n = 0;
+	struct cim_submit s;
+	struct cim_wait wt;
+
+	if (!(self->info.hw_caps & CIM_CAPS_ANALOG))
+		SKIP(return, "no CIM_CAPS_ANALOG (ABI %u.%u)",
+		     self->info.hw_version >> 16,
+		     self->info.hw_version & 0xffff);
+	ASSERT_EQ(0, reserve(self->fd, CIM_IOCTL_XBAR_RESERVE, 1));
+	for (i = 0; i < R * C; i++)
+		w[i] = (float)((int)(i % 9) - 4) / 4.0f;
+	put_program(pp, R, C, CIM_REF(0, 0));
+	pp->hdr.flags = CIM_PROGRAM_F_TOL_US | CIM_PROGRAM_F_RESIDUAL;
+	pp->tolerance_f32 = f32_bits(1.0f);
+	pp->report = CIM_REF(0, 1 * PAGE);
+	memset(idle, 0, sizeof(*idle));
+	idle->hdr.opcode = CIM_OP_IDLE;
+	idle->hdr.size = sizeof(*idle);
+	idle->ns = 86400ull * 1000000000ull;
+
+	ASSERT_EQ(0, submit(self->fd, &self->cmd, sizeof(*pp) + sizeof(*idle),
+			    bos, 1, 0, &s));
+	ASSERT_EQ(0, wait_job(self->fd, s.seqno, 20000, &wt));
+	ASSERT_EQ(CIM_ST_OK, wt.status) TH_LOG("packet at %u field %u",
+					       wt.error_offset, wt.error_field);
+	EXPECT_EQ(2, wt.cmds_done);
+	EXPECT_EQ(R * C, res->rep.cells);
+	for (i = 0; i < CIM_PROGRAM_HIST_BINS; i++)
+		n += res->hist[i];
+	EXPECT_EQ(R * C, n);
+	memcpy(&mean, &res->mean_f32, 4);
+	memcpy(&rms, &res->rms_f32, 4);
+	memcpy(&max, &res->max_f32, 4);
+	EXPECT_LE(fabsf(mean), rms * 1.0001f);
+	EXPECT_LE(rms, max * 1.0001f);
+}
+
 /* Compute: AP addition against an integer reference ----------------------- */
 
 TEST_F(cim, ap_add_reference)
