@@ -66,7 +66,7 @@ json() {
 [ -x "$cimctl" ] || { echo "Bail out! no $cimctl (make cimctl)"; exit 1; }
 command -v jq > /dev/null || { echo "Bail out! jq not installed"; exit 1; }
 echo "TAP version 13"
-echo "1..56"
+echo "1..73"
 
 # Help, version, usage errors
 t "--help exits 0" 0 "$cimctl" --help
@@ -98,7 +98,7 @@ has "info: backend" out "^Backend: +embedded$"
 has "info: crossbar geometry" out "^Crossbars: +8, 256 rows x 256 cols$"
 has "info: levels, DAC and ADC bits" out "^  DAC/ADC bits: +8 / 8$"
 has "info: AP geometry" out "^Associative procs: +4, 1024 rows x 256 cols x 64 domains$"
-has "info: capabilities" out "^Capabilities: +xbar duu ap \(0x7\)$"
+has "info: capabilities" out "^Capabilities: +xbar duu ap( analog)? \(0x(7|47)\)$"
 t "info of embedded:seed=0x2a,cost=destiny" 0 "$cimctl" info -d embedded:seed=0x2a,cost=destiny
 has "info: seed and cost preset from the name" out "^Seed: +42 \(0x2a\)$"
 has "info: cost preset" out "^Cost preset: +destiny$"
@@ -135,6 +135,34 @@ t "counters --json --count 2: JSON lines" 0 "$cimctl" counters -j -n 2 -w0.1 -d 
 json "two JSON lines, each with a time" '[inputs] | length == 1 and (.[0] | has("time"))'
 t "reset -d embedded" 0 "$cimctl" reset -d embedded
 has "reset says so" out "^embedded: reset$"
+
+# characterize: usage, the CSVs, the same bytes for the same seed
+t "characterize options without characterize" 2 "$cimctl" info --pulses 20 -d embedded
+has "... say where they go" err "go with the characterize command"
+t "characterize --pulses out of range" 2 "$cimctl" characterize --pulses 5 -d embedded
+t "characterize --only of no experiment" 2 "$cimctl" characterize --only drift -d embedded
+t "characterize --tol-us 0" 2 "$cimctl" characterize --tol-us 0 -d embedded
+t "characterize --json" 2 "$cimctl" characterize --json -d embedded
+t "characterize --only pulse" 0 "$cimctl" characterize --only pulse --pulses 20 -d embedded:seed=3 -o "$tmp/c1"
+has "pulse summary" out "^pulse: 128 devices \(64 G\+, 64 G-\), 20 pulses up then 20 down$"
+has "pulse: first steps, d2d and c2c" out "^  potentiation, first 2 pulses: step \+[0-9.]+ uS, d2d sd [0-9.]+ uS"
+# a header, the start and 2 x 20 steps; pulse, phase and 128 devices
+if [ "$(wc -l < "$tmp/c1/pulse.csv")" -eq 42 ] &&
+   [ "$(awk -F, 'NR == 2 { print NF }' "$tmp/c1/pulse.csv")" -eq 130 ]; then
+	ok "pulse.csv: a row per step, a column per device"
+else
+	not_ok "pulse.csv: a row per step, a column per device"
+fi
+t "characterize (all)" 0 "$cimctl" characterize --pulses 20 --levels 4 -d embedded:seed=3 -o "$tmp/c2"
+has "levels: a line per level" out "^  level  3, w \+1\.000: G\+ - G- mean +\+[0-9.]+ uS, sd [0-9.]+ uS \(1024 cells\)$"
+has "relax: the drift" out "^relax: 16 reads from 1 s to 100000 s of IDLE after programming$"
+cmp -s "$tmp/c1/pulse.csv" "$tmp/c2/pulse.csv" && ok "the same seed, the same pulse.csv" ||
+	not_ok "the same seed, the same pulse.csv"
+[ "$(wc -l < "$tmp/c2/relax.csv")" -eq 18 ] && ok "relax.csv: t = 0 and 16 times" ||
+	not_ok "relax.csv: t = 0 and 16 times"
+t "characterize of another seed" 0 "$cimctl" characterize --only pulse --pulses 20 -d embedded:seed=4 -o "$tmp/c3"
+cmp -s "$tmp/c1/pulse.csv" "$tmp/c3/pulse.csv" && not_ok "another seed, other devices" ||
+	ok "another seed, other devices"
 
 # Errors from libcim
 t "a kernel device that does not exist" 1 "$cimctl" info -d cim99

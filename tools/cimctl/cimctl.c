@@ -7,6 +7,7 @@
  *   cimctl info [-d DEV]       geometry, capabilities, limits, versions
  *   cimctl counters [-d DEV]   the device counters, once or --watch
  *   cimctl reset -d DEV        reset a device (root)
+ *   cimctl characterize        device curves: pulses, levels, relaxation
  *
  * Kernel devices are listed and summarised from sysfs, so that needs no
  * access to /dev/cimN; info, counters and reset open the device through
@@ -28,32 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cim.h"
+#include "cimctl.h"
 
 #define CIMCTL_VERSION	"1.0.0"
-
-/* Exit codes (cimctl.1, EXIT STATUS) */
-#define EXIT_OK		0
-#define EXIT_ERR	1
-#define EXIT_USAGE	2
-
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-
-/**
- * struct opts - the command line
- * @device: -d, or NULL
- * @json: --json
- * @watch: --watch or --count given
- * @interval: seconds between --watch samples
- * @count: samples to take, 0 for no limit
- */
-struct opts {
-	const char *device;
-	bool json;
-	bool watch;
-	double interval;
-	unsigned long count;
-};
 
 /**
  * struct dev_stats - one row of the summary table
@@ -102,12 +80,12 @@ static const struct {
 	{ CIM_CAPS_DUU, "duu" },
 	{ CIM_CAPS_AP, "ap" },
 	{ CIM_CAPS_FAULT_INJECT, "fault-inject" },
+	{ CIM_CAPS_ABORT, "abort" },
+	{ CIM_CAPS_SCRUB, "scrub" },
+	{ CIM_CAPS_ANALOG, "analog" },
 };
 
-static void errmsg(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static void errmsg(const char *fmt, ...)
+void errmsg(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -124,7 +102,7 @@ static void errmsg(const char *fmt, ...)
  * a user can act on get an explanation of their own; the rest
  * cim_strerror().
  */
-static int dev_error(const char *dev, const char *op, int err)
+int dev_error(const char *dev, const char *op, int err)
 {
 	const char *why, *name = cim_err_name(err);
 	char num[24];
@@ -287,7 +265,7 @@ find_desc(const struct cim_device_desc *list, int count, const char *name)
  * Open @name (NULL: libcim's default, $CIM_DEVICE or the first device) and
  * acknowledge a reset that happened before, which is not an error here.
  */
-static int open_device(const char *name, struct cim_device **dev)
+int open_device(const char *name, struct cim_device **dev)
 {
 	int ret;
 
@@ -861,6 +839,8 @@ static void usage(FILE *f)
 		"  info        geometry, capabilities, limits and versions\n"
 		"  counters    device counters: energy, pulses, ADC conversions, busy time\n"
 		"  reset       reset the device given with -d (root)\n"
+		"  characterize  conductance against pulses, per level after\n"
+		"              write-verify, and over time: CSVs (and PNGs)\n"
 		"\n"
 		"Options:\n"
 		"  -d, --device DEV      cimN, /dev/cimN or embedded[:seed=N,cost=P,...]\n"
@@ -868,10 +848,88 @@ static void usage(FILE *f)
 		"  -j, --json            JSON output\n"
 		"  -w, --watch[=SECS]    counters: sample every SECS seconds (default 1)\n"
 		"  -n, --count N         counters: stop after N samples\n"
+		"  -o, --output DIR      characterize: where the files go (default characterize)\n"
+		"      --plot            characterize: PNGs through gnuplot too\n"
+		"      --only EXP        characterize: pulse, levels or relax only\n"
+		"      --pulses N        characterize: pulses per direction (default 200)\n"
+		"      --levels K        characterize: weight levels (default 8)\n"
+		"      --tol-us X        characterize: write-verify tolerance, uS (default 1)\n"
 		"  -h, --help            this help\n"
 		"  -V, --version         the version of cimctl and libcim\n"
 		"\n"
 		"Exit status: 0 ok, 1 error, 2 usage error. See cimctl(1).\n");
+}
+
+/* characterize's long options without a short one */
+enum {
+	OPT_PLOT = 0x100,
+	OPT_ONLY,
+	OPT_PULSES,
+	OPT_LEVELS,
+	OPT_TOL_US,
+};
+
+/* An unsigned in @lo..@hi, or a usage error naming --@name */
+static int parse_uint(const char *name, const char *arg, unsigned int lo,
+		      unsigned int hi, unsigned int *val)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || v < lo || v > hi) {
+		errmsg("--%s: '%s' is not a number in %u..%u", name, arg, lo,
+		       hi);
+		return EXIT_USAGE;
+	}
+	*val = (unsigned int)v;
+	return EXIT_OK;
+}
+
+static int parse_char_opt(int c, struct opts *o)
+{
+	char *end;
+
+	switch (c) {
+	case 'o':
+		o->outdir = optarg;
+		if (!optarg[0]) {
+			errmsg("-o needs a directory");
+			return EXIT_USAGE;
+		}
+		return EXIT_OK;
+	case OPT_PLOT:
+		o->plot = true;
+		return EXIT_OK;
+	case OPT_ONLY:
+		if (!strcmp(optarg, "pulse"))
+			o->only = CHAR_PULSE;
+		else if (!strcmp(optarg, "levels"))
+			o->only = CHAR_LEVELS;
+		else if (!strcmp(optarg, "relax"))
+			o->only = CHAR_RELAX;
+		else {
+			errmsg("--only: '%s' is not pulse, levels or relax",
+			       optarg);
+			return EXIT_USAGE;
+		}
+		return EXIT_OK;
+	case OPT_PULSES:
+		return parse_uint("pulses", optarg, 10, 1000, &o->pulses);
+	case OPT_LEVELS:
+		return parse_uint("levels", optarg, 2, 64, &o->levels);
+	default:
+		errno = 0;
+		o->tol_us = strtod(optarg, &end);
+		if (errno || end == optarg || *end ||
+		    !(o->tol_us > 0 && o->tol_us <= CIM_PROGRAM_MAX_TOL_US)) {
+			errmsg("--tol-us: '%s' is not a number of microsiemens in (0, %g]",
+			       optarg, (double)CIM_PROGRAM_MAX_TOL_US);
+			return EXIT_USAGE;
+		}
+		return EXIT_OK;
+	}
 }
 
 static int parse_args(int argc, char **argv, struct opts *o,
@@ -882,6 +940,12 @@ static int parse_args(int argc, char **argv, struct opts *o,
 		{ "json", no_argument, NULL, 'j' },
 		{ "watch", optional_argument, NULL, 'w' },
 		{ "count", required_argument, NULL, 'n' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "plot", no_argument, NULL, OPT_PLOT },
+		{ "only", required_argument, NULL, OPT_ONLY },
+		{ "pulses", required_argument, NULL, OPT_PULSES },
+		{ "levels", required_argument, NULL, OPT_LEVELS },
+		{ "tol-us", required_argument, NULL, OPT_TOL_US },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -889,10 +953,19 @@ static int parse_args(int argc, char **argv, struct opts *o,
 	char *end;
 	int c;
 
-	*o = (struct opts) { .interval = 1.0 };
+	*o = (struct opts) {
+		.interval = 1.0, .outdir = "characterize", .pulses = 200,
+		.levels = 8, .tol_us = 1.0, .only = CHAR_ALL,
+	};
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:jw::n:hV", longopts,
+	while ((c = getopt_long(argc, argv, ":d:jw::n:o:hV", longopts,
 				NULL)) != -1) {
+		if (c == 'o' || c >= OPT_PLOT) {
+			o->char_opts = true;
+			if (parse_char_opt(c, o))
+				return EXIT_USAGE;
+			continue;
+		}
 		switch (c) {
 		case 'd':
 			o->device = optarg;
@@ -970,6 +1043,7 @@ int main(int argc, char **argv)
 		{ "info", cmd_info },
 		{ "counters", cmd_counters },
 		{ "reset", cmd_reset },
+		{ "characterize", cmd_characterize },
 	};
 	const char *cmd;
 	struct opts o;
@@ -981,6 +1055,14 @@ int main(int argc, char **argv)
 		return ret;
 	if (o.watch && (!cmd || strcmp(cmd, "counters"))) {
 		errmsg("--watch and --count go with the counters command");
+		return EXIT_USAGE;
+	}
+	if (o.json && cmd && !strcmp(cmd, "characterize")) {
+		errmsg("characterize writes CSV files, not JSON");
+		return EXIT_USAGE;
+	}
+	if (o.char_opts && (!cmd || strcmp(cmd, "characterize"))) {
+		errmsg("-o, --plot, --only, --pulses, --levels and --tol-us go with the characterize command");
 		return EXIT_USAGE;
 	}
 	if (!cmd)

@@ -9,19 +9,19 @@
 #                           against /dev/cim0 (tools/cimctl/run-guest.sh)
 #   make cimctl-man         render tools/cimctl/cimctl.1 and check it
 
-CIMCTL_SRCS := tools/cimctl/cimctl.c
+CIMCTL_SRCS := tools/cimctl/cimctl.c tools/cimctl/characterize.c
+CIMCTL_HDRS := tools/cimctl/cimctl.h include/cim.h include/cim_hw.h
 
 .PHONY: cimctl check-cimctl check-cimctl-vm cimctl-man
 
 cimctl: $(BUILD)/cimctl
 
-$(BUILD)/cimctl: $(CIMCTL_SRCS) include/cim.h include/cim_hw.h $(BUILD)/libcim.a
+$(BUILD)/cimctl: $(CIMCTL_SRCS) $(CIMCTL_HDRS) $(BUILD)/libcim.a
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -o $@ $(CIMCTL_SRCS) \
 		$(BUILD)/libcim.a $(RT_LIBS)
 
-$(BUILD)/san/cimctl: $(CIMCTL_SRCS) include/cim.h include/cim_hw.h \
-		$(BUILD)/san/libcim.a
+$(BUILD)/san/cimctl: $(CIMCTL_SRCS) $(CIMCTL_HDRS) $(BUILD)/san/libcim.a
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -o $@ $(CIMCTL_SRCS) \
 		$(BUILD)/san/libcim.a $(RT_LIBS)
