@@ -37,7 +37,7 @@ extern "C" {
 #define CIM_EXTERN __attribute__((visibility("default")))
 
 #define CIM_VERSION_MAJOR	1
-#define CIM_VERSION_MINOR	0
+#define CIM_VERSION_MINOR	1
 #define CIM_VERSION_PATCH	0
 
 /* (major << 16) | (minor << 8) | patch of the library actually loaded */

@@ -88,7 +88,7 @@ START_TEST(test_errors)
 	ck_assert_int_eq(cim_status_errno(CIM_JOB_CANCELED), -ECANCELED);
 	ck_assert_str_eq(cim_status_name(CIM_JOB_CANCELED), "CANCELED");
 	ck_assert_uint_eq(cim_version() >> 16, CIM_VERSION_MAJOR);
-	ck_assert_str_eq(cim_version_string(), "1.0.0");
+	ck_assert_str_eq(cim_version_string(), "1.1.0");
 }
 END_TEST
 
