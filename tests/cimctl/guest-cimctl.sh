@@ -61,7 +61,7 @@ if [ ! -e /dev/cim0 ]; then
 	echo "1..0 # SKIP no /dev/cim0"
 	exit 4
 fi
-echo "1..33"
+echo "1..37"
 seed0=${CIM_SEEDS%%,*}
 [ "$seed0" = "-" ] && seed0=
 grep -q '^nobody:' /etc/passwd ||
@@ -101,6 +101,34 @@ has "counters: energy per unit" "$out" "^  xbar-array +[0-9.]+ [fpnum]?J +[0-9.]
 t "counters --watch, 2 samples, not a terminal" 0 "$cimctl" counters -d cim0 -w0.2 -n 2
 [ "$(wc -l < "$out")" -eq 3 ] && ok "--watch: a header and a line per sample" ||
 	not_ok "--watch: a header and a line per sample"
+
+# characterize: /dev/cim0 gives the files an embedded device of its seed gives
+if [ -n "$seed0" ]; then
+	t "characterize -d cim0" 0 "$cimctl" characterize -d cim0 --pulses 20 -o /tmp/chk-cim0
+	sed 's/^/# /' "$out"
+	cp "$out" /tmp/chk-cim0.out
+	t "characterize -d embedded:seed=$seed0" 0 "$cimctl" characterize -d "embedded:seed=$seed0" --pulses 20 -o /tmp/chk-emb
+	same=yes
+	for f in pulse levels residual relax; do
+		cmp /tmp/chk-cim0/$f.csv /tmp/chk-emb/$f.csv >> "$err" 2>&1 || same=no
+	done
+	[ $same = yes ] && ok "characterize: the same CSVs on cim0 and embedded" ||
+		not_ok "characterize: the same CSVs on cim0 and embedded"
+	# the summaries differ in the device's name only
+	tail -n +2 /tmp/chk-cim0.out > /tmp/chk-cim0.sum
+	tail -n +2 "$out" > /tmp/chk-emb.sum
+	if cmp -s /tmp/chk-cim0.sum /tmp/chk-emb.sum; then
+		ok "characterize: the same summary"
+	else
+		diff /tmp/chk-cim0.sum /tmp/chk-emb.sum > "$err"
+		not_ok "characterize: the same summary"
+	fi
+else
+	for d in "characterize -d cim0" "characterize -d embedded" \
+		 "characterize: the same CSVs" "characterize: the same summary"; do
+		ok "$d # SKIP no seed given"
+	done
+fi
 
 # reset as root
 before=$(cat $sys/cim0/reset_count)
