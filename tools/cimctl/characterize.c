@@ -15,7 +15,8 @@
  *
  * Everything printed or written is computed from what the device returned,
  * in a fixed order, so the same device seed gives the same bytes on the
- * embedded backend and on /dev/cimN. --plot adds a gnuplot PNG per CSV.
+ * embedded backend and on /dev/cimN (both from a reset: relaxation runs on
+ * the device's clock). --plot adds a gnuplot PNG per CSV.
  *
  * Copyright (C) 2026 The cim authors
  */
@@ -33,10 +34,11 @@
 #define PULSE_COLS	8
 #define PULSE_DEVS	(PULSE_ROWS * PULSE_COLS)
 /*
- * One pulse per cell and step: chi moves by 1.5 epsilon, the transfer
- * (n_max 1) pulses once and leaves 0.5 epsilon, which an accumulate-only
- * update of the opposite sign takes back, so that no remainder builds up
- * and the first step of the other direction pulses at once.
+ * m pulses per cell and step: chi moves by (m + 0.5) epsilon, the transfer
+ * (n_max m) pulses m times and leaves 0.5 epsilon, which an
+ * accumulate-only update of the opposite sign takes back, so that no
+ * remainder builds up and the first step of the other direction pulses at
+ * once.
  */
 #define PULSE_EPS	0.01f
 /* levels: a window of up to LEVEL_DIM x LEVEL_DIM cells */
@@ -85,14 +87,6 @@ static int report(struct chr *c, const char *what, int err)
 {
 	dev_error(c->in.name, what, err);
 	return err;
-}
-
-/* Run what c->cb holds if @bytes more would pass the device's limit */
-static int room(struct chr *c, size_t bytes, const char *what)
-{
-	if (cim_cmdbuf_bytes(c->cb) + bytes <= c->in.max_cmdbuf)
-		return 0;
-	return run(c, what);
 }
 
 static FILE *out_open(struct chr *c, const char *name)
@@ -221,7 +215,7 @@ static int pulse_csv(struct chr *c, const float *g, unsigned int n)
 	return out_close(c, f, "pulse.csv");
 }
 
-static void pulse_summary(const float *g, unsigned int n)
+static void pulse_summary(const float *g, unsigned int n, unsigned int topped)
 {
 	unsigned int e = n / 10 ? n / 10 : 1;
 	double m_lo, d_lo, c_lo, m_hi, d_hi, c_hi, dm_hi, dd_hi, dc_hi;
@@ -239,6 +233,8 @@ static void pulse_summary(const float *g, unsigned int n)
 	}
 	printf("pulse: %u devices (%u G+, %u G-), %u pulses up then %u down\n",
 	       2 * PULSE_DEVS, PULSE_DEVS, PULSE_DEVS, n, n);
+	printf("  %u devices reached their top before the last pulse up\n",
+	       topped);
 	printf("  potentiation, first %u pulses: step %+.4f uS, d2d sd %.4f uS (%.1f %%), c2c sd %.4f uS (%.1f %%)\n",
 	       e, m_lo, d_lo, 100.0 * d_lo / fabs(m_lo), c_lo,
 	       100.0 * c_lo / fabs(m_lo));
@@ -266,93 +262,154 @@ static int pulse_plot(struct chr *c)
 	return plot(c, "pulse.png", script);
 }
 
+/**
+ * struct pulse - the pulse measurement's state
+ * @win: the window: PULSE_ROWS rows of G+ devices, then as many of G-
+ * @cells: its cells, one measured device each
+ * @bd: the update of a step (cells floats), then its undo
+ * @bg: the reads: the start, one per step, and one the bursts write
+ * @active: the cell is still pulsed in this direction
+ * @topped: devices that reached their top before the last pulse up
+ */
+struct pulse {
+	struct cim_window win;
+	unsigned int cells;
+	struct cim_buffer *bd, *bg;
+	bool active[2 * PULSE_DEVS];
+	unsigned int topped;
+};
+
+/* The d that moves cell @i's measured device up: chi -= d, w rises with chi */
+static float pulse_up(unsigned int i)
+{
+	return i < PULSE_DEVS ? -1.0f : 1.0f;
+}
+
+/*
+ * One job: every active cell gets trunc(@m) pulses (@up: its measured
+ * device up, else down), the remainder of @m is taken back, and the window
+ * is read into read slot @slot. A DUU pulse raises the device the sign
+ * names while it can rise, else lowers its partner (duu.c): "down" is a
+ * rise of the partner, which is pinned at its top.
+ */
+static int pulse_step(struct chr *c, struct pulse *p, float m, bool up,
+		      unsigned int slot)
+{
+	const struct cim_duu_params xfer = {
+		.batch = p->win.nrows, .lr = 1.0f, .epsilon = PULSE_EPS,
+		.n_max = m > 1.5f ? CIM_MAX_PULSES : 1,
+		.flags = CIM_DUU_F_X_IDENTITY,
+	};
+	struct cim_duu_params undo = xfer;
+	size_t cells4 = p->cells * sizeof(float);
+	float *d = cim_buffer_ptr(p->bd);
+	unsigned int i;
+	int ret;
+
+	undo.flags |= CIM_DUU_F_NO_TRANSFER;
+	for (i = 0; i < p->cells; i++) {
+		d[i] = p->active[i] ? (up ? 1.0f : -1.0f) * pulse_up(i) * m *
+				      PULSE_EPS : 0.0f;
+		d[p->cells + i] = -d[i] * (m - floorf(m)) / m;
+	}
+	ret = cim_cmd_duu_update(c->cb, &p->win, &xfer, NULL, 0, p->bd, 0,
+				 NULL, 0);
+	if (!ret)
+		ret = cim_cmd_duu_update(c->cb, &p->win, &undo, NULL, 0, p->bd,
+					 cells4, NULL, 0);
+	if (!ret)
+		ret = cim_cmd_xbar_read(c->cb, &p->win, 0, p->bg,
+					(size_t)slot * p->cells * 2 *
+					sizeof(float));
+	if (ret) {
+		cim_cmdbuf_reset(c->cb);
+		return report(c, "pulse", ret);
+	}
+	return run(c, "pulse");
+}
+
+/*
+ * After step @s up: a cell whose partner moved had its measured device at
+ * its top, and the DUU lowered the partner instead; it is pulsed no more
+ * until the way down, so that the partner is pinned again only once.
+ */
+static void pulse_topped(struct pulse *p, const float *g, unsigned int s)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->cells; i++) {
+		/* the partner: G- of a G+ row, G+ of a G- row */
+		float before = g[((size_t)(s - 1) * p->cells + i) * 2 +
+				 (i < PULSE_DEVS)];
+		float after = g[((size_t)s * p->cells + i) * 2 +
+				(i < PULSE_DEVS)];
+
+		if (p->active[i] && after < before - 1e-3f) {
+			p->active[i] = false;
+			p->topped++;
+		}
+	}
+}
+
 /* Potentiation then depression of every device, one pulse per step */
 static int exp_pulse(struct chr *c)
 {
-	const unsigned int rows = 2 * PULSE_ROWS, cells = rows * PULSE_COLS;
-	const struct cim_window win = { 0, 0, rows, 0, PULSE_COLS };
-	const size_t step_bytes = 2 * sizeof(struct cim_pkt_duu_update) +
-				  sizeof(struct cim_pkt_xbar_read);
-	struct cim_duu_params xfer = {
-		.batch = rows, .lr = 1.0f, .epsilon = PULSE_EPS, .n_max = 1,
-		.flags = CIM_DUU_F_X_IDENTITY,
-	}, undo = xfer;
 	unsigned int n = c->o->pulses, i, s;
-	struct cim_buffer *bw = NULL, *bd = NULL, *bg = NULL;
-	size_t gsize = (size_t)(2 * n + 1) * cells * 2 * sizeof(float);
-	float *w, *d;
-	size_t dir;
+	struct pulse p = {
+		.win = { 0, 0, 2 * PULSE_ROWS, 0, PULSE_COLS },
+		.cells = 2 * PULSE_DEVS,
+	};
+	const float *g;
 	int ret;
 
-	if (c->in.xbar_rows < rows || c->in.xbar_cols < PULSE_COLS) {
+	if (c->in.xbar_rows < p.win.nrows || c->in.xbar_cols < p.win.ncols) {
 		errmsg("pulse: crossbar 0 has %u x %u cells, %u x %u needed",
-		       c->in.xbar_rows, c->in.xbar_cols, rows, PULSE_COLS);
+		       c->in.xbar_rows, c->in.xbar_cols, p.win.nrows,
+		       p.win.ncols);
 		return -EINVAL;
 	}
-	undo.flags |= CIM_DUU_F_NO_TRANSFER;
-	ret = cim_buffer_alloc(c->dev, cells * sizeof(float), &bw);
+	ret = cim_buffer_alloc(c->dev, 2 * p.cells * sizeof(float), &p.bd);
 	if (!ret)
-		ret = cim_buffer_alloc(c->dev, 4 * cells * sizeof(float), &bd);
-	if (!ret)
-		ret = cim_buffer_alloc(c->dev, gsize, &bg);
+		ret = cim_buffer_alloc(c->dev, (size_t)(2 * n + 2) * p.cells *
+				       2 * sizeof(float), &p.bg);
 	if (ret) {
 		report(c, "pulse", ret);
 		goto out;
 	}
+	g = cim_buffer_ptr(p.bg);
 	/*
-	 * G+ devices start at the bottom with their partner G- at the top,
-	 * G- devices the other way round: a rise of w pulses G+ up, and a
-	 * fall, once G- cannot rise further, pulses G+ down (duu.c).
-	 * d: up, down, then their remainders' undo; chi -= d.
+	 * The start: bursts of 255 pulses down raise each partner to its top,
+	 * then lower the measured device to its bottom; the last one's read
+	 * is the start
 	 */
-	w = cim_buffer_ptr(bw);
-	d = cim_buffer_ptr(bd);
-	for (i = 0; i < cells; i++) {
-		float up = i < PULSE_DEVS ? -1.5f * PULSE_EPS : 1.5f * PULSE_EPS;
-
-		w[i] = i < PULSE_DEVS ? -1.0f : 1.0f;
-		d[i] = up;
-		d[cells + i] = -up;
-		d[2 * cells + i] = -up / 3.0f;
-		d[3 * cells + i] = up / 3.0f;
-	}
-	ret = cim_cmd_xbar_program(c->cb, &win, bw, 0, PROGRAM_ITERS, 0.5f,
-				   NULL, 0);
-	if (!ret)
-		ret = cim_cmd_xbar_read(c->cb, &win, 0, bg, 0);
-	for (s = 1; !ret && s <= 2 * n; s++) {
-		dir = s <= n ? 0 : 1;
-		ret = room(c, step_bytes, "pulse");
-		if (ret)
-			goto out;	/* run() reported it */
-		ret = cim_cmd_duu_update(c->cb, &win, &xfer, NULL, 0, bd,
-					 dir * cells * sizeof(float), NULL, 0);
+	memset(p.active, 1, sizeof(p.active));
+	for (i = 0; i < 3 && !ret; i++)
+		ret = pulse_step(c, &p, CIM_MAX_PULSES + 0.5f, false, 0);
+	/* up: one pulse a step; 1.5 epsilon, the half taken back */
+	for (s = 1; s <= n && !ret; s++) {
+		ret = pulse_step(c, &p, 1.5f, true, s);
 		if (!ret)
-			ret = cim_cmd_duu_update(c->cb, &win, &undo, NULL, 0, bd,
-						 (2 + dir) * cells *
-						 sizeof(float), NULL, 0);
-		if (!ret)
-			ret = cim_cmd_xbar_read(c->cb, &win, 0, bg,
-						(size_t)s * cells * 2 *
-						sizeof(float));
+			pulse_topped(&p, g, s);
 	}
-	if (ret) {
-		report(c, "pulse", ret);
-		goto out;
-	}
-	ret = run(c, "pulse");
+	/* pin again the partners the way up lowered, without a read slot */
+	for (i = 0; i < p.cells; i++)
+		p.active[i] = !p.active[i];
+	if (!ret && p.topped)
+		ret = pulse_step(c, &p, CIM_MAX_PULSES + 0.5f, false, 2 * n + 1);
+	memset(p.active, 1, sizeof(p.active));
+	for (s = n + 1; s <= 2 * n && !ret; s++)
+		ret = pulse_step(c, &p, 1.5f, false, s);
 	if (ret)
 		goto out;
-	ret = pulse_csv(c, cim_buffer_ptr(bg), n);
+	ret = pulse_csv(c, g, n);
 	if (!ret)
-		pulse_summary(cim_buffer_ptr(bg), n);
+		pulse_summary(g, n, p.topped);
 	if (!ret && c->o->plot)
 		ret = pulse_plot(c);
 out:
 	cim_cmdbuf_reset(c->cb);
-	cim_buffer_free(bw);
-	cim_buffer_free(bd);
-	cim_buffer_free(bg);
+	cim_buffer_free(p.bd);
+	cim_buffer_free(p.bg);
 	return ret;
 }
 
