@@ -41,6 +41,8 @@
  * once.
  */
 #define PULSE_EPS	0.01f
+/* pulses a step down gives a device whose partner took the first ones */
+#define PULSE_TRIES	8
 /* levels: a window of up to LEVEL_DIM x LEVEL_DIM cells */
 #define LEVEL_DIM	64
 #define PROGRAM_ITERS	32
@@ -215,7 +217,8 @@ static int pulse_csv(struct chr *c, const float *g, unsigned int n)
 	return out_close(c, f, "pulse.csv");
 }
 
-static void pulse_summary(const float *g, unsigned int n, unsigned int topped)
+static void pulse_summary(const float *g, unsigned int n, unsigned int topped,
+			  unsigned int retried)
 {
 	unsigned int e = n / 10 ? n / 10 : 1;
 	double m_lo, d_lo, c_lo, m_hi, d_hi, c_hi, dm_hi, dd_hi, dc_hi;
@@ -233,8 +236,8 @@ static void pulse_summary(const float *g, unsigned int n, unsigned int topped)
 	}
 	printf("pulse: %u devices (%u G+, %u G-), %u pulses up then %u down\n",
 	       2 * PULSE_DEVS, PULSE_DEVS, PULSE_DEVS, n, n);
-	printf("  %u devices reached their top before the last pulse up\n",
-	       topped);
+	printf("  %u devices reached their top before the last pulse up; %u pulses down went to a partner first\n",
+	       topped, retried);
 	printf("  potentiation, first %u pulses: step %+.4f uS, d2d sd %.4f uS (%.1f %%), c2c sd %.4f uS (%.1f %%)\n",
 	       e, m_lo, d_lo, 100.0 * d_lo / fabs(m_lo), c_lo,
 	       100.0 * c_lo / fabs(m_lo));
@@ -270,13 +273,14 @@ static int pulse_plot(struct chr *c)
  * @bg: the reads: the start, one per step, and one the bursts write
  * @active: the cell is still pulsed in this direction
  * @topped: devices that reached their top before the last pulse up
+ * @retried: steps down that pulsed some devices again
  */
 struct pulse {
 	struct cim_window win;
 	unsigned int cells;
 	struct cim_buffer *bd, *bg;
 	bool active[2 * PULSE_DEVS];
-	unsigned int topped;
+	unsigned int topped, retried;
 };
 
 /* The d that moves cell @i's measured device up: chi -= d, w rises with chi */
@@ -351,6 +355,25 @@ static void pulse_topped(struct pulse *p, const float *g, unsigned int s)
 	}
 }
 
+/*
+ * After step @s down: the cells whose pulse raised their partner (it was
+ * no longer at its top) stay active, to be pulsed again in the same step;
+ * the others are done with it. Returns how many stay.
+ */
+static unsigned int pulse_lost(struct pulse *p, const float *g,
+			       const float *partner)
+{
+	unsigned int i, lost = 0;
+
+	for (i = 0; i < p->cells; i++) {
+		float now = g[i * 2 + (i < PULSE_DEVS)];
+
+		p->active[i] = p->active[i] && now > partner[i] + 1e-3f;
+		lost += p->active[i];
+	}
+	return lost;
+}
+
 /* Potentiation then depression of every device, one pulse per step */
 static int exp_pulse(struct chr *c)
 {
@@ -396,14 +419,32 @@ static int exp_pulse(struct chr *c)
 		p.active[i] = !p.active[i];
 	if (!ret && p.topped)
 		ret = pulse_step(c, &p, CIM_MAX_PULSES + 0.5f, false, 2 * n + 1);
-	memset(p.active, 1, sizeof(p.active));
-	for (s = n + 1; s <= 2 * n && !ret; s++)
-		ret = pulse_step(c, &p, 1.5f, false, s);
+	/*
+	 * down: a pulse that raised a partner no longer at its top (noise,
+	 * relaxation) did not reach the measured device, which gets it again
+	 */
+	for (s = n + 1; s <= 2 * n && !ret; s++) {
+		const float *gs = g + (size_t)s * p.cells * 2;
+		float partner[2 * PULSE_DEVS];
+		unsigned int try;
+
+		memset(p.active, 1, sizeof(p.active));
+		for (try = 0; try < PULSE_TRIES && !ret; try++) {
+			for (i = 0; i < p.cells; i++)
+				partner[i] = try ? gs[i * 2 + (i < PULSE_DEVS)] :
+					     g[((size_t)(s - 1) * p.cells + i) *
+					       2 + (i < PULSE_DEVS)];
+			ret = pulse_step(c, &p, 1.5f, false, s);
+			if (!ret && !pulse_lost(&p, gs, partner))
+				break;
+		}
+		p.retried += try;
+	}
 	if (ret)
 		goto out;
 	ret = pulse_csv(c, g, n);
 	if (!ret)
-		pulse_summary(g, n, p.topped);
+		pulse_summary(g, n, p.topped, p.retried);
 	if (!ret && c->o->plot)
 		ret = pulse_plot(c);
 out:
