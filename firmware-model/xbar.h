@@ -175,13 +175,19 @@ static inline double cimfw_xbar_level(const struct cimfw_xbar *xb, size_t d)
 	return (xb->g[d] - xb->cfg->g_min_us / xb->unit_us) / xb->dg0;
 }
 
-/* whether device @d can still move up (or down) under a pulse */
+/*
+ * Whether device @d can still move up (or down) under a pulse: not stuck,
+ * and more than half a nominal step from its bound. A soft bound (gamma
+ * 1) is only approached, never reached; within half a step of it the
+ * device counts as saturated, as a device at the top level did.
+ */
 static inline bool cimfw_xbar_can_move(const struct cimfw_xbar *xb, size_t d,
 				       bool up)
 {
 	if (xb->stuck[d] != CIMFW_STUCK_NONE)
 		return false;
-	return up ? xb->g[d] < xb->gmax[d] : xb->g[d] > xb->gmin[d];
+	return up ? xb->g[d] + 0.5 * xb->dg0 < xb->gmax[d] :
+		    xb->g[d] - 0.5 * xb->dg0 > xb->gmin[d];
 }
 
 /*
