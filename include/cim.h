@@ -262,6 +262,9 @@ CIM_EXTERN void cim_device_close(struct cim_device *dev);
  * @job_timeout_ms: the driver's hang timeout (embedded: 0, never hangs)
  * @max_buffer_size: largest buffer, bytes
  * @seed: the device's variation seed
+ * @device_preset: enum cim_device_preset of the crossbar physics;
+ *                 CIM_DEVICE_PRESET_NONE from a device before ABI 1.2
+ * @pad: zero
  *
  * Not struct cim_device_info: that name is the driver's uAPI struct.
  */
@@ -291,6 +294,8 @@ struct cim_info {
 	uint32_t job_timeout_ms;
 	uint64_t max_buffer_size;
 	uint64_t seed;
+	uint32_t device_preset;
+	uint32_t pad;
 };
 
 /*

@@ -402,6 +402,7 @@ static void emb_info(struct cim_info *in, const struct cimfw_config *cfg)
 	in->max_cmdbuf = CIM_MAX_CMDBUF;
 	in->max_buffers = CIM__MAX_BUFFERS;
 	in->cost_preset = cfg->cost_preset;
+	in->device_preset = cfg->device;
 	in->job_timeout_ms = 0;
 	in->max_buffer_size = CIM__EMB_MAX_BUFFER;
 	in->seed = cfg->seed;

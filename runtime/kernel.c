@@ -223,6 +223,14 @@ static int k_twin_config(struct cim_device *dev, struct cimfw_config *cfg)
 	const struct cim_info *in = &dev->info;
 
 	cimfw_config_default(cfg);
+	/*
+	 * the preset's physics; a custom device's own fields are not in
+	 * the registers, so its twin has the physics of its base preset
+	 */
+	if (in->device_preset != CIM_DEVICE_PRESET_NONE &&
+	    in->device_preset != CIM_DEVICE_CUSTOM &&
+	    cimfw_device_preset(in->device_preset, cfg))
+		return -EINVAL;
 	cfg->seed = in->seed;
 	cfg->xbar_count = in->xbar_count;
 	cfg->xbar_rows = in->xbar_rows;
@@ -296,6 +304,7 @@ static int k_info(struct cim_device *dev, const char *path)
 	in->job_timeout_ms = di.job_timeout_ms;
 	in->max_buffer_size = di.max_bo_size;
 	in->seed = di.seed;
+	in->device_preset = di.device_preset;
 	return 0;
 }
 

@@ -10,7 +10,7 @@
 
 RT_SRCS := $(sort $(wildcard runtime/*.c))
 RT_HDRS := include/cim.h runtime/cim_priv.h $(FW_HDRS)
-RT_VERSION := 1.0.0
+RT_VERSION := 1.1.0
 RT_SONAME := libcim.so.1
 RT_CFLAGS := $(shell pkg-config --cflags libdrm libudev)
 RT_LIBS := $(shell pkg-config --libs libudev libdrm) $(LDLIBS)
