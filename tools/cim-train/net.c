@@ -261,6 +261,11 @@ int net_create(struct net *n, struct cim_device *dev,
 		cim_linear_options_default(&lo);
 		lo.lr = o->lr;
 		lo.w_max = l->w_max;
+		if (o->epsilon_levels > 0.0f)
+			lo.epsilon = o->epsilon_levels * l->w_max /
+				     (float)(info.xbar_levels - 1);
+		if (o->n_max)
+			lo.n_max = o->n_max;
 		/* crossbars of its own: the next ones free (fc1 of 400
 		 * inputs takes two 256-row tiles) */
 		lo.xbar_mask = next_xbar < 64 ? xbars & (~0ull << next_xbar) :
@@ -576,8 +581,8 @@ static void bias_grad(struct layer *l, const float *dy, unsigned int bs)
  * the host computes the gradient, keeps the velocity v = mu v + g in fp32
  * and sends v itself (cim_linear_update_grad(): the DUU takes x as the
  * identity, one product per weight): the DUU accumulates -lr v and
- * transfers as usual. Without it the device runs plain
- * SGD on the per-sample outer products (the scheme of the papers).
+ * transfers as usual. Without it (cim-train --scheme paper) the device
+ * runs plain SGD on the per-sample outer products, the papers' scheme.
  */
 static int layer_backward(struct net *n, struct layer *l, const float *x,
 			  const float *dy, unsigned int bs, float *dx)

@@ -42,6 +42,8 @@ struct net_opts {
 	unsigned int pad;	/* zero padding of conv1: 0 or 2 */
 	bool he_init;		/* Kaiming uniform, zero biases */
 	float weight_decay;	/* L2, through the gradient (device: W read by VMMs) */
+	float epsilon_levels;	/* device: DUU threshold in levels, 0: one */
+	unsigned int n_max;	/* device: most pulses per transfer, 0: 31 */
 };
 
 struct net {

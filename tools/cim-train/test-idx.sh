@@ -5,7 +5,8 @@
 #
 # Host test of cim-train's input checks: truncated, corrupt and mismatched
 # IDX files and a corrupt or truncated checkpoint each give one clear error
-# naming the file; a good set trains. Uses build/data/mnist (fetched by
+# naming the file; a good set trains; the scheme, split, preset, transfer
+# and sweep flags work on short runs. Uses build/data/mnist (fetched by
 # tools/data/fetch-mnist.sh). TAP on stdout.
 set -u
 
@@ -46,11 +47,58 @@ fresh
 	--test-limit 64 --quiet --checkpoint "$tmp/ck" >/dev/null 2>&1
 ok $? "a good set trains on both backends"
 
-# plain SGD keeps weight decay: fc1's 400 unit vectors exceed the batch
-"$bin" --data-dir "$tmp/d" --backend device --plain-sgd --epochs 1 \
-	--train-limit 64 --test-limit 64 --quiet >/dev/null 2>"$tmp/err"
-ok $? "device training with --plain-sgd and weight decay"
+# the paper's scheme: DUU outer products, threshold pulses, no decay
+"$bin" --data-dir "$tmp/d" --backend device --scheme paper --epochs 1 \
+	--train-limit 64 --test-limit 64 --epsilon 2 --n-max 7 --quiet \
+	>"$tmp/out" 2>"$tmp/err" && grep -q "scheme paper (plain SGD)" "$tmp/out"
+ok $? "device training with --scheme paper, --epsilon and --n-max"
 sed 's/^/# /' "$tmp/err"
+"$bin" --data-dir "$tmp/d" --backend device --plain-sgd --epochs 1 \
+	--train-limit 64 --test-limit 64 --quiet >"$tmp/out2" 2>&1 &&
+	grep -q "scheme paper (plain SGD)" "$tmp/out2"
+ok $? "--plain-sgd is --scheme paper"
+
+# the split: validation per epoch, the test set once at the end
+"$bin" --data-dir "$tmp/d" --backend software --epochs 2 --train-limit 80 \
+	--test-limit 64 --quiet --csv "$tmp/split.csv" >"$tmp/out" 2>&1 &&
+	grep -q "70 train / 10 validation / 64 test" "$tmp/out" &&
+	[ "$(grep -c "epoch  [12]/2: .* val [0-9.]*% lr" "$tmp/out")" -eq 2 ] &&
+	! grep -q "epoch.* test " "$tmp/out" &&
+	[ "$(grep -c "test accuracy (once, after epoch 2)" "$tmp/out")" -eq 1 ] &&
+	awk -F, 'NR == 2 && $11 != "" { exit 1 } NR == 3 && $11 == "" { exit 1 }' \
+		"$tmp/split.csv"
+ok $? "validation split: val per epoch, test once"
+"$bin" --data-dir "$tmp/d" --backend software --epochs 1 --train-limit 64 \
+	--test-limit 64 --quiet --val 0 >"$tmp/out" 2>&1 &&
+	grep -q "epoch  1/1: .* train [0-9.]*% test [0-9.]*% lr" "$tmp/out"
+ok $? "--val 0: no validation, test per epoch"
+
+# device presets by name, with modifiers; the kernel device is refused
+"$bin" --data-dir "$tmp/d" --backend device --epochs 1 --train-limit 64 \
+	--test-limit 64 --quiet --preset bulk-rram,no-noise >/dev/null 2>"$tmp/err"
+ok $? "--preset bulk-rram,no-noise"
+sed 's/^/# /' "$tmp/err"
+
+# transfer onto two chips and a two-point sweep, CSV and PNG
+"$bin" --data-dir "$tmp/d" --epochs 1 --train-limit 64 --test-limit 64 \
+	--quiet --transfer --transfer-chips 2 --variation-sweep \
+	--sweep-scales 0,2 --sweep-csv "$tmp/sweep.csv" >"$tmp/out" 2>"$tmp/err" &&
+	grep -q "device-trained (.*): seed 2 .*, seed 3 .*; mean" "$tmp/out" &&
+	grep -q "fp32-trained (.*): seed 2 .*, seed 3 .*; mean" "$tmp/out" &&
+	[ "$(wc -l < "$tmp/sweep.csv")" -eq 3 ] &&
+	head -1 "$tmp/sweep.csv" | grep -q ",fp32_seed3$"
+ok $? "--transfer --transfer-chips 2 --variation-sweep (CSV)"
+sed 's/^/# /' "$tmp/err"
+if command -v gnuplot >/dev/null 2>&1; then
+	"$bin" --data-dir "$tmp/d" --epochs 1 --train-limit 64 --test-limit 64 \
+		--quiet --variation-sweep --sweep-scales 1 --transfer-chips 1 \
+		--sweep-plot "$tmp/sweep.png" >/dev/null 2>"$tmp/err" &&
+		[ -s "$tmp/sweep.png" ] && [ -s "$tmp/sweep.png.csv" ]
+	ok $? "--sweep-plot writes a PNG and its CSV"
+else
+	n=$((n + 1))
+	echo "ok $n --sweep-plot # SKIP no gnuplot"
+fi
 
 fresh
 head -c 1000 "$src/train-images-idx3-ubyte" > "$tmp/d/train-images-idx3-ubyte"
@@ -102,6 +150,18 @@ expect_err "negative seed" "--seed -1: expected an integer" "--seed -1" 2
 expect_err "bad learning rate" "--lr nan: expected a number in" "--lr nan" 2
 expect_err "unknown backend" "--backend gpu: device, software or both" "--backend gpu" 2
 expect_err "unknown option" "unrecognized option" "--no-such-option" 2
+expect_err "unknown scheme" "--scheme sgd: default or paper" "--scheme sgd" 2
+expect_err "paper scheme with decay" "--scheme paper: no --weight-decay" \
+	"--scheme paper --weight-decay 1e-3" 2
+expect_err "unknown preset" "--preset pcm,foo: foo is neither" \
+	"--preset pcm,foo" 2
+expect_err "validation as large as the set" "--val 64: at most 63" "--val 64" 2
+expect_err "sweep on a kernel device" "--variation-sweep: needs --device embedded" \
+	"--device /dev/cim0 --variation-sweep" 2
+expect_err "a preset on a kernel device" "--preset pcm: a kernel device" \
+	"--device /dev/cim0 --preset pcm" 2
+CIM_DEVICE=/dev/cim-none expect_err "CIM_DEVICE is used" "/dev/cim-none: " \
+	"--backend device"
 
 echo "1..$n"
 [ "$fails" -eq 0 ]
