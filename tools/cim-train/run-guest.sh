@@ -6,7 +6,8 @@
 # their own (build/train-guest/initramfs.cpio.gz) and boot the test VM with
 # tools/vm/run-tests.sh (devices cim-pci,seed=1 and a second one). The test
 # runs one epoch on 1,000 images on /dev/cim0 and on the embedded backend
-# and compares the numbers. Mirrors tools/runtime/run-guest.sh; extra
+# and compares the numbers, then --transfer onto /dev/cim1 against the
+# embedded transfer onto seed 2. Mirrors tools/runtime/run-guest.sh; extra
 # arguments go to run-tests.sh.
 set -eu
 
