@@ -771,9 +771,13 @@ static void transfer(const struct trained *t[2], const struct dataset *test)
 	printf("transfer: the trained weights programmed (write-verify) onto %u other chip(s), no retraining\n",
 	       ch.n);
 	for (k = 0; k < 2; k++) {
-		double mean, sd;
+		double mean, sd, drop;
 
 		mean_sd(acc[k], ch.n, &mean, &sd);
+		/* no "-0.00" for a mean equal to the source */
+		drop = mean - t[k]->test_acc;
+		if (fabs(drop) < 0.005)
+			drop = 0.0;
 		printf("  %s (%.2f%% %s):", kind_name[k], t[k]->test_acc,
 		       src[k]);
 		for (i = 0; i < ch.n; i++) {
@@ -782,7 +786,7 @@ static void transfer(const struct trained *t[2], const struct dataset *test)
 			       i + 1 < ch.n ? "," : ";");
 		}
 		printf(" mean %.2f%% sd %.2f, drop %+.2f points; %llu cells outside tolerance\n",
-		       mean, sd, mean - t[k]->test_acc,
+		       mean, sd, drop,
 		       (unsigned long long)failed[k]);
 	}
 }
