@@ -2,13 +2,14 @@
 # the top-level Makefile after runtime/runtime.mk and layers.mk.
 #
 #   make cim-train       build/cim-train
+#   make train-mnist     MNIST, device and fp32, transfer and sweep
 #   make train-fashion   Fashion-MNIST, device and fp32
 #   make check-train     IDX reader test and a short run (host)
 #   make check-train-vm  1 epoch on 1,000 images: /dev/cim0 = embedded
 
 CT_SRCS := $(sort $(wildcard tools/cim-train/*.c)) $(TOOL_COMMON_SRCS)
 CT_HDRS := $(wildcard tools/cim-train/*.h) $(TOOL_COMMON_HDRS) include/cim.h \
-	include/cim_layer.h
+	include/cimfw.h include/cim_layer.h
 
 .PHONY: cim-train train-mnist train-fashion check-train check-train-vm
 
@@ -20,10 +21,13 @@ $(BUILD)/cim-train: $(CT_SRCS) $(CT_HDRS) $(BUILD)/libcim.a
 	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -ftree-vectorize -Itools/common -o $@ \
 		$(CT_SRCS) $(BUILD)/libcim.a $(RT_LIBS)
 
-# The main job: MNIST 8k/2k on the embedded device, default settings
+# The main job: MNIST 7k/1k/2k on the embedded device, default settings,
+# the transfer onto 3 chips and the variation sweep
 train-mnist: $(BUILD)/cim-train
 	@tools/data/fetch-mnist.sh >/dev/null
 	$(BUILD)/cim-train --dataset mnist --backend both --transfer \
+		--variation-sweep --sweep-csv $(BUILD)/train-mnist-sweep.csv \
+		--sweep-plot $(BUILD)/train-mnist-sweep.png \
 		--csv $(BUILD)/train-mnist.csv --plot $(BUILD)/train-mnist.png
 
 train-fashion: $(BUILD)/cim-train
