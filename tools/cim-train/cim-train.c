@@ -1115,6 +1115,15 @@ int main(int argc, char **argv)
 		tool_usage_die("--variation-sweep: needs --device embedded (a kernel device's physics are fixed when it is created)");
 	if ((opt.sweep_csv || opt.sweep_plot) && !opt.sweep)
 		tool_usage_die("--sweep-csv and --sweep-plot need --variation-sweep");
+	for (c = 0; opt.sweep && c < (int)opt.nscales; c++) {
+		struct cimfw_config cfg;
+
+		embedded_config(&cfg, opt.scales[c]);
+		if (cimfw_config_check(&cfg))
+			tool_usage_die("--sweep-scales %g: the scaled device is outside the model's limits (sigma_range %g, prog_noise_us %g, g_read_noise_us %g)",
+				       opt.scales[c], cfg.sigma_range,
+				       cfg.prog_noise_us, cfg.g_read_noise_us);
+	}
 	if (opt.plot)
 		need_gnuplot("--plot");
 	if (opt.sweep_plot)

@@ -3,6 +3,7 @@
 #
 #   make cim-train       build/cim-train
 #   make train-mnist     MNIST, device and fp32, transfer and sweep
+#   make train-paper     MNIST, --scheme paper, tuned
 #   make train-fashion   Fashion-MNIST, device and fp32
 #   make check-train     IDX reader test and a short run (host)
 #   make check-train-vm  1 epoch on 1,000 images: /dev/cim0 = embedded
@@ -11,7 +12,7 @@ CT_SRCS := $(sort $(wildcard tools/cim-train/*.c)) $(TOOL_COMMON_SRCS)
 CT_HDRS := $(wildcard tools/cim-train/*.h) $(TOOL_COMMON_HDRS) include/cim.h \
 	include/cimfw.h include/cim_layer.h
 
-.PHONY: cim-train train-mnist train-fashion check-train check-train-vm
+.PHONY: cim-train train-mnist train-paper train-fashion check-train check-train-vm
 
 cim-train: $(BUILD)/cim-train
 
@@ -29,6 +30,13 @@ train-mnist: $(BUILD)/cim-train
 		--variation-sweep --sweep-csv $(BUILD)/train-mnist-sweep.csv \
 		--sweep-plot $(BUILD)/train-mnist-sweep.png \
 		--csv $(BUILD)/train-mnist.csv --plot $(BUILD)/train-mnist.png
+
+# The paper's scheme, tuned on validation (Documentation/train.rst)
+train-paper: $(BUILD)/cim-train
+	@tools/data/fetch-mnist.sh >/dev/null
+	$(BUILD)/cim-train --dataset mnist --backend both --scheme paper \
+		--lr 0.2 --epsilon 2 --transfer \
+		--csv $(BUILD)/train-paper.csv --plot $(BUILD)/train-paper.png
 
 train-fashion: $(BUILD)/cim-train
 	@tools/data/fetch-fashion-mnist.sh >/dev/null
