@@ -651,7 +651,8 @@ struct chips {
 	uint64_t seed[SWEEP_MAX];
 };
 
-static void same_node(const char *name, char *out, size_t len)
+/* "cim0" or "/dev/cim0" as cim_device_list() spells it */
+static void dev_node(const char *name, char *out, size_t len)
 {
 	snprintf(out, len, "%s%s", strncmp(name, "/dev/", 5) ? "/dev/" : "",
 		 name);
@@ -675,7 +676,7 @@ static void find_chips(struct chips *ch)
 	if (ret)
 		tool_die("--transfer: listing the devices: %s",
 			 cim_strerror(ret));
-	same_node(opt.device, mine, sizeof(mine));
+	dev_node(opt.device, mine, sizeof(mine));
 	for (j = 0; j < count && ch->n < opt.transfer_chips; j++)
 		if (strcmp(list[j].devnode, mine))
 			snprintf(ch->node[ch->n++], sizeof(ch->node[0]), "%s",
