@@ -682,9 +682,12 @@ static void find_chips(struct chips *ch)
 			snprintf(ch->node[ch->n++], sizeof(ch->node[0]), "%s",
 				 list[j].devnode);
 	cim_device_list_free(list, count);
+	if (!ch->n)
+		tool_die("--transfer-chips %u: no kernel device besides %s (a target chip is another cim-pci device)",
+			 opt.transfer_chips, mine);
 	if (ch->n < opt.transfer_chips)
-		tool_die("--transfer-chips %u: only %u kernel device(s) besides %s (give the VM more cim-pci devices, or use --transfer-chips %u)",
-			 opt.transfer_chips, ch->n, mine, ch->n ? ch->n : 1);
+		tool_die("--transfer-chips %u: only %u kernel device(s) besides %s (use --transfer-chips %u, or more cim-pci devices)",
+			 opt.transfer_chips, ch->n, mine, ch->n);
 }
 
 static void chip_name(const struct chips *ch, unsigned int i, char *buf,
@@ -758,33 +761,32 @@ static void mean_sd(const float *v, unsigned int n, double *mean, double *sd)
 
 static const char *const kind_name[2] = { "device-trained", "fp32-trained" };
 
-static void transfer(const struct trained *t[2], const struct dataset *test)
+static void transfer(const struct chips *ch, const struct trained *t[2],
+		     const struct dataset *test)
 {
 	const char *src[2] = { "on its own chip", "in fp32" };
 	float acc[2][SWEEP_MAX];
 	uint64_t failed[2];
-	struct chips ch;
 	unsigned int i, k;
 	char nm[80];
 
-	find_chips(&ch);
-	run_chips(&ch, 1.0f, t, test, acc, failed);
+	run_chips(ch, 1.0f, t, test, acc, failed);
 	printf("transfer: the trained weights programmed (write-verify) onto %u other chip(s), no retraining\n",
-	       ch.n);
+	       ch->n);
 	for (k = 0; k < 2; k++) {
 		double mean, sd, drop;
 
-		mean_sd(acc[k], ch.n, &mean, &sd);
+		mean_sd(acc[k], ch->n, &mean, &sd);
 		/* no "-0.00" for a mean equal to the source */
 		drop = mean - t[k]->test_acc;
 		if (fabs(drop) < 0.005)
 			drop = 0.0;
 		printf("  %s (%.2f%% %s):", kind_name[k], t[k]->test_acc,
 		       src[k]);
-		for (i = 0; i < ch.n; i++) {
-			chip_name(&ch, i, nm, sizeof(nm));
+		for (i = 0; i < ch->n; i++) {
+			chip_name(ch, i, nm, sizeof(nm));
 			printf(" %s %.2f%%%s", nm, acc[k][i],
-			       i + 1 < ch.n ? "," : ";");
+			       i + 1 < ch->n ? "," : ";");
 		}
 		printf(" mean %.2f%% sd %.2f, drop %+.2f points; %llu cells outside tolerance\n",
 		       mean, sd, drop,
@@ -825,17 +827,16 @@ static void sweep_plot(const char *csvpath, const char *png,
  * chips scaled by each of --sweep-scales; the trained weights of both
  * kinds transferred onto the same chips at each scale.
  */
-static void sweep(const struct trained *t[2], const struct dataset *test)
+static void sweep(const struct chips *ch, const struct trained *t[2],
+		  const struct dataset *test)
 {
 	char tmp[4096];
 	const char *path = opt.sweep_csv;
 	float acc[2][SWEEP_MAX];
 	uint64_t failed[2];
-	struct chips ch;
 	unsigned int s, i, k;
 	FILE *f = NULL;
 
-	find_chips(&ch);
 	if (opt.sweep_plot && !path) {
 		snprintf(tmp, sizeof(tmp), "%s.csv", opt.sweep_plot);
 		path = tmp;
@@ -847,15 +848,15 @@ static void sweep(const struct trained *t[2], const struct dataset *test)
 		fputs("scale,prog_noise_us,g_read_noise_us,sigma_range,sigma_d2d,device_mean,device_sd,fp32_mean,fp32_sd",
 		      f);
 		for (k = 0; k < 2; k++)
-			for (i = 0; i < ch.n; i++)
+			for (i = 0; i < ch->n; i++)
 				fprintf(f, ",%s_seed%llu",
 					k ? "fp32" : "device",
-					(unsigned long long)ch.seed[i]);
+					(unsigned long long)ch->seed[i]);
 		fputc('\n', f);
 	}
 	printf("variation sweep: programming error and device spread x scale, chip seeds %llu..%llu (test accuracy, mean +- sd)\n",
-	       (unsigned long long)ch.seed[0],
-	       (unsigned long long)ch.seed[ch.n - 1]);
+	       (unsigned long long)ch->seed[0],
+	       (unsigned long long)ch->seed[ch->n - 1]);
 	printf("%6s %10s %10s %11s %9s  %-16s %-16s\n", "scale", "prog_uS",
 	       "gread_uS", "sigma_range", "sigma_d2d", kind_name[0],
 	       kind_name[1]);
@@ -864,9 +865,9 @@ static void sweep(const struct trained *t[2], const struct dataset *test)
 		double m[2], sd[2];
 
 		embedded_config(&cfg, opt.scales[s]);
-		run_chips(&ch, opt.scales[s], t, test, acc, failed);
+		run_chips(ch, opt.scales[s], t, test, acc, failed);
 		for (k = 0; k < 2; k++)
-			mean_sd(acc[k], ch.n, &m[k], &sd[k]);
+			mean_sd(acc[k], ch->n, &m[k], &sd[k]);
 		printf("%6.2f %10.4g %10.4g %11.4g %9.4g  %6.2f +- %-6.2f %6.2f +- %-6.2f\n",
 		       opt.scales[s], cfg.prog_noise_us, cfg.g_read_noise_us,
 		       cfg.sigma_range, cfg.sigma_d2d, m[0], sd[0], m[1],
@@ -879,7 +880,7 @@ static void sweep(const struct trained *t[2], const struct dataset *test)
 			cfg.sigma_range, cfg.sigma_d2d, m[0], sd[0], m[1],
 			sd[1]);
 		for (k = 0; k < 2; k++)
-			for (i = 0; i < ch.n; i++)
+			for (i = 0; i < ch->n; i++)
 				fprintf(f, ",%.4f", acc[k][i]);
 		fputc('\n', f);
 	}
@@ -1013,6 +1014,7 @@ int main(int argc, char **argv)
 	};
 	struct dataset all, tr, va, te;
 	struct trained rs = { 0 }, rd = { 0 };
+	struct chips chips;
 	const struct trained *pair[2] = { &rd, &rs };
 	char dir[4096], csvtmp[4096] = "";
 	bool do_sw, do_dev;
@@ -1131,6 +1133,9 @@ int main(int argc, char **argv)
 		need_gnuplot("--sweep-plot");
 	if (!opt.transfer_seed)
 		opt.transfer_seed = opt.chip_seed + 1;
+	/* the target chips before training: a missing one fails fast */
+	if (opt.transfer || opt.sweep)
+		find_chips(&chips);
 	if (!opt.data_dir) {
 		const char *b = getenv("BUILD");
 
@@ -1179,9 +1184,9 @@ int main(int argc, char **argv)
 		       rs.test_acc, rs.secs, rd.test_acc, rd.secs,
 		       rd.test_acc - rs.test_acc);
 	if (opt.transfer)
-		transfer(pair, &te);
+		transfer(&chips, pair, &te);
 	if (opt.sweep)
-		sweep(pair, &te);
+		sweep(&chips, pair, &te);
 	if (opt.plot)
 		plot(opt.csv, opt.plot, va.n > 0);
 	free_weights(&rs);

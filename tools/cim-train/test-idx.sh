@@ -162,6 +162,8 @@ expect_err "a preset on a kernel device" "--preset pcm: a kernel device" \
 	"--device /dev/cim0 --preset pcm" 2
 expect_err "a sweep beyond the model's limits" "--sweep-scales 30: the scaled" \
 	"--variation-sweep --sweep-scales 1,30" 2
+expect_err "too few kernel devices, before training" "--transfer-chips 16: " \
+	"--device /dev/cim0 --transfer --transfer-chips 16"
 CIM_DEVICE=/dev/cim-none expect_err "CIM_DEVICE is used" "/dev/cim-none: " \
 	"--backend device"
 
