@@ -32,6 +32,7 @@ struct dataset {
 
 /* --val's default: the last eighth of the training set */
 #define VAL_DEFAULT	UINT_MAX
+/* the most sweep scales, and the most target chips of a transfer */
 #define SWEEP_MAX	16
 
 static struct {
