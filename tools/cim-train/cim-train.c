@@ -1124,9 +1124,10 @@ int main(int argc, char **argv)
 
 		embedded_config(&cfg, opt.scales[c]);
 		if (cimfw_config_check(&cfg))
-			tool_usage_die("--sweep-scales %g: the scaled device is outside the model's limits (sigma_range %g, prog_noise_us %g, g_read_noise_us %g)",
-				       opt.scales[c], cfg.sigma_range,
-				       cfg.prog_noise_us, cfg.g_read_noise_us);
+			tool_usage_die("--sweep-scales %g: the scaled device is outside the model's limits (sigma_d2d %g and sigma_range %g <= 1, prog_noise_us %g and g_read_noise_us %g <= g_max_us %g)",
+				       opt.scales[c], cfg.sigma_d2d,
+				       cfg.sigma_range, cfg.prog_noise_us,
+				       cfg.g_read_noise_us, cfg.g_max_us);
 	}
 	if (opt.plot)
 		need_gnuplot("--plot");
