@@ -7,7 +7,8 @@
 #
 # Both times are each tool's own epoch time, measured the same way: the
 # epoch's order and shift augmentation, the training pass over 8,000
-# images and the test pass over 2,000 (the "seconds" column of cim-train's
+# images (cim-train --val 0: no validation hold-back, as PyTorch's) and
+# the test pass over 2,000 (the "seconds" column of cim-train's
 # CSV log, in ms; lenet_torch.py's perf_counter). Data loading, device
 # programming and interpreter start-up are outside both. The two run
 # BENCH_RUNS times (default 3), alternating, each in a fresh process; the
@@ -68,7 +69,7 @@ median() {
 i=1
 while [ "$i" -le "$runs" ]; do
 	out=$("$build/cim-train" --dataset mnist --data-dir "$data" \
-		--backend device --device embedded --epochs 1 --quiet \
+		--backend device --device embedded --epochs 1 --val 0 --quiet \
 		--csv "$tmp/log.csv") || die "cim-train failed"
 	line=$(printf '%s\n' "$out" | grep '^device epoch  *1/1:') ||
 		die "no epoch line in cim-train's output"
