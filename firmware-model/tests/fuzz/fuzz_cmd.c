@@ -147,15 +147,16 @@ static uint64_t state_hash(const struct cimfw *f)
 	uint64_t h = hash(0xcbf29ce484222325ull, &f->meter, sizeof(f->meter));
 	unsigned int i;
 
+	h = hash(h, &f->clock_ns, sizeof(f->clock_ns));
 	for (i = 0; i < f->cfg.xbar_count; i++) {
 		const struct cimfw_xbar *xb = &f->xbars[i];
 		size_t n = (size_t)xb->rows * xb->cols;
 
-		h = hash(h, xb->kp, n);
-		h = hash(h, xb->km, n);
+		h = hash(h, xb->g, 2 * n * sizeof(*xb->g));
 		h = hash(h, xb->chi, n * sizeof(*xb->chi));
 		h = hash(h, &xb->c2c, sizeof(xb->c2c));
 		h = hash(h, &xb->read, sizeof(xb->read));
+		h = hash(h, &xb->verify, sizeof(xb->verify));
 	}
 	for (i = 0; i < f->cfg.ap_count; i++) {
 		const struct cimfw_ap *ap = &f->aps[i];
@@ -250,6 +251,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	cfg.ap_domains = 8;
 	cfg.ap_group_tracks = 16;
 	cfg.stuck_prob = 0.05;
+	/* relaxation that moves between packets */
+	cfg.relax_nu = 0.05;
+	cfg.relax_nu_sigma = 0.02;
+	cfg.relax_sigma_us = 0.1;
+	cfg.relax_t0_s = 1e-6;
 	if (cimfw_create(&cfg, &fw) || cimfw_create(&cfg, &twin))
 		abort();
 	mem = malloc(ARENA_SIZE + 2 * GUARD);

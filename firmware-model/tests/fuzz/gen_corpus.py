@@ -22,7 +22,7 @@ W, X, D, ROWS = 0x0000, 0x0300, 0x0400, 0x0500
 OUT, REP, FENCE, CNT = 0x1000, 0x3000, 0x3100, 0x3200
 FAIL = 256 * 1024 - 4096        # the failing tail of the arena
 
-OP = dict(NOP=0x00, FENCE=0x01, SCRUB=0x02, XBAR_PROGRAM=0x10,
+OP = dict(NOP=0x00, FENCE=0x01, SCRUB=0x02, IDLE=0x03, XBAR_PROGRAM=0x10,
           XBAR_READ=0x11, VMM_FWD=0x12, VMM_TRANS=0x13, DUU_UPDATE=0x14,
           AP_LOAD_ROWS=0x20, AP_PROGRAM=0x21, AP_READ=0x22,
           COUNTERS_READ=0x30, COUNTERS_RESET=0x31)
@@ -53,9 +53,16 @@ def scrub(xm=3, am=3):
     return hdr("SCRUB", 0, 24) + struct.pack("<QQ", xm, am)
 
 
-def program(xbar=0, report=True, tol=0.5, iters=8, w=None):
+def idle(ns=1000000000):
+    return hdr("IDLE", 0, 16) + struct.pack("<Q", ns)
+
+
+def program(xbar=0, report=True, tol=0.5, iters=8, w=None, flags=None):
+    """flags: 2 = tolerance in uS, 4 = residual report (with report)"""
     w = w or win(xbar)
-    return (hdr("XBAR_PROGRAM", 1 if report else 0, 48) + w +
+    if flags is None:
+        flags = 1 if report else 0
+    return (hdr("XBAR_PROGRAM", flags, 48) + w +
             struct.pack("<IIIQQ", iters, f32(tol), 0, ARENA + W,
                         ARENA + REP if report else 0))
 
@@ -167,6 +174,9 @@ def seeds():
     s["scrub_none"] = scrub(0, 0)
     s["program"] = program()
     s["program_noreport"] = program(1, report=False, tol=0.25, iters=64)
+    s["program_residual_us"] = program(1, tol=0.3, iters=16, flags=2 | 4)
+    s["idle"] = idle()
+    s["idle_relax"] = program() + idle(86400 * 10**9) + xread(weights=False)
     s["read_weights"] = program() + xread()
     s["read_g"] = program(1) + xread(1, weights=False)
     s["vmm_fwd"] = program() + vmm()
