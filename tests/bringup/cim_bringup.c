@@ -262,11 +262,18 @@ static void t_identity(struct tap_test *t, struct cim_dev *d)
 	caps = cim_rd(d, CIM_REG_CAPS);
 	EXPECT_EQ(t, caps & (CIM_CAPS_XBAR | CIM_CAPS_DUU | CIM_CAPS_AP),
 		  CIM_CAPS_XBAR | CIM_CAPS_DUU | CIM_CAPS_AP);
-	/* 1.1 announces ABORT_SEQNO and SCRUB; no bit beyond them is known */
+	/* 1.1 announces ABORT_SEQNO and SCRUB */
 	if ((ver & 0xffff) >= 1)
 		EXPECT_EQ(t, caps & (CIM_CAPS_ABORT | CIM_CAPS_SCRUB),
 			  CIM_CAPS_ABORT | CIM_CAPS_SCRUB);
-	EXPECT_EQ(t, caps & ~0x3fu, 0);
+	/* 1.2 the analog crossbar, IDLE and a known device preset */
+	if ((ver & 0xffff) >= 2) {
+		EXPECT_EQ(t, caps & CIM_CAPS_ANALOG, CIM_CAPS_ANALOG);
+		EXPECT_EQ(t, cim_rd(d, CIM_REG_DEVICE_PRESET) <
+			  CIM_DEVICE_PRESET_COUNT, 1);
+	}
+	/* no bit beyond them is known */
+	EXPECT_EQ(t, caps & ~0x7fu, 0);
 	if (e->fault >= 0)
 		EXPECT_EQ(t, !!(caps & CIM_CAPS_FAULT_INJECT), e->fault);
 	if (dev_reset(t, d)) {
