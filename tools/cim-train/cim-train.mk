@@ -35,7 +35,7 @@ train-mnist: $(BUILD)/cim-train
 train-paper: $(BUILD)/cim-train
 	@tools/data/fetch-mnist.sh >/dev/null
 	$(BUILD)/cim-train --dataset mnist --backend both --scheme paper \
-		--lr 0.2 --epsilon 2 --transfer \
+		--lr 0.2 --transfer \
 		--csv $(BUILD)/train-paper.csv --plot $(BUILD)/train-paper.png
 
 train-fashion: $(BUILD)/cim-train
