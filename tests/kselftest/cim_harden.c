@@ -563,11 +563,16 @@ TEST(units_scrubbed_between_owners)
 	put_read(cmd.map, R, C, CIM_REF(0, 0));
 	ASSERT_EQ(CIM_ST_OK, run(fd, &cmd, sizeof(struct cim_pkt_xbar_read),
 				 &data));
+	/*
+	 * Every device back at its own floor: a pair reads the difference of
+	 * two floors, which the device-to-device spread makes a few hundredths
+	 * of a weight, far below the old +-0.5
+	 */
 	for (i = 0, clean = 0, kept = 0; i < R * C; i++) {
-		clean += fabsf(rd[i]) < 0.05f;
+		clean += fabsf(rd[i]) < 0.25f;
 		kept += fabsf(rd[i] - (i % 2 ? 0.5f : -0.5f)) < 0.1f;
 	}
-	/* Stuck devices stay where they are stuck; all others read 0 */
+	/* Stuck devices stay where they are stuck; all others near 0 */
 	EXPECT_GE(clean, R * C * 9 / 10) TH_LOG("%u of %u cells at 0", clean,
 						R * C);
 	EXPECT_LE(kept, R * C / 20) TH_LOG("%u cells kept the old weight",
