@@ -394,7 +394,9 @@ struct cim_program_residual {
  * @hdr: opcode CIM_OP_XBAR_READ
  * @win: cells to read
  * @pad: must be zero
- * @dst: with CIM_READ_F_WEIGHTS, nrows * ncols binary32 weights in [-1, 1];
+ * @dst: with CIM_READ_F_WEIGHTS, nrows * ncols binary32 weights,
+ *       (G+ - G-) / (G_MAX - G_MIN): in [-1, 1] nominally, a little beyond
+ *       where a device's own range exceeds the nominal one (ABI 1.2);
  *       otherwise nrows * ncols pairs (G+, G-) of binary32 microsiemens
  */
 struct cim_pkt_xbar_read {
