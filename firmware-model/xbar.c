@@ -337,6 +337,21 @@ static void draw_relax(struct cimfw_xbar *xb, size_t d)
 	xb->relax.zeta[d] = (float)cimfw_rng_normal(&r);
 }
 
+/*
+ * Device @d now holds @g units, just programmed: the cell's VMM operand
+ * follows, and its relaxation starts again from here
+ */
+static void program_g(struct cimfw_xbar *xb, size_t d, int32_t g)
+{
+	xb->g[d] = g;
+	set_diff(xb, d / 2);
+	if (xb->relax.gp) {
+		xb->relax.gp[d] = g;
+		xb->relax.tprog[d] = xb->t_eval;
+		draw_relax(xb, d);
+	}
+}
+
 /* Pulses ---------------------------------------------------------------- */
 
 void cimfw_xbar_pulse_draw(struct cimfw_xbar *xb, double *xi, double *xi2)
@@ -389,27 +404,15 @@ int cimfw_xbar_pulse_apply(struct cimfw_xbar *xb, unsigned int r,
 	g = g < lo ? lo : g > hi ? hi : g;
 	next = clamp_units(g);
 	change = next - xb->g[d];
-	xb->g[d] = next;
-	set_diff(xb, cell);
-	if (xb->relax.gp) {
-		xb->relax.gp[d] = next;
-		xb->relax.tprog[d] = xb->t_eval;
-		draw_relax(xb, d);
-	}
+	program_g(xb, d, next);
 	return change;
 }
 
 void cimfw_xbar_set_g(struct cimfw_xbar *xb, size_t d, int32_t g)
 {
 	g = g < xb->gmin[d] ? xb->gmin[d] : g > xb->gmax[d] ? xb->gmax[d] : g;
-	xb->g[d] = g;
-	set_diff(xb, d / 2);
+	program_g(xb, d, g);
 	xb->lev_valid = false;
-	if (xb->relax.gp) {
-		xb->relax.gp[d] = g;
-		xb->relax.tprog[d] = xb->t_eval;
-		draw_relax(xb, d);
-	}
 }
 
 /* Write-verify ---------------------------------------------------------- */
