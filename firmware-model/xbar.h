@@ -14,6 +14,7 @@
 #ifndef CIMFW_XBAR_H
 #define CIMFW_XBAR_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -173,6 +174,13 @@ void cimfw_xbar_set_g(struct cimfw_xbar *xb, size_t d, int32_t g);
 static inline double cimfw_xbar_level(const struct cimfw_xbar *xb, size_t d)
 {
 	return (xb->g[d] - xb->cfg->g_min_us / xb->unit_us) / xb->dg0;
+}
+
+/* the conductance of nominal level @k above G_MIN, units */
+static inline int32_t cimfw_xbar_level_g(const struct cimfw_xbar *xb,
+					 unsigned int k)
+{
+	return (int32_t)lround(xb->cfg->g_min_us / xb->unit_us + k * xb->dg0);
 }
 
 /*

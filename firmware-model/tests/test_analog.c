@@ -42,19 +42,6 @@ static void rand_weights(float *w, size_t n, double amp, uint64_t seed)
 		w[i] = (float)(amp * (2.0 * cimfw_rng_uniform(&r) - 1.0));
 }
 
-static void mean_std(const double *v, size_t n, double *mean, double *std)
-{
-	double s = 0.0, s2 = 0.0;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		s += v[i];
-	*mean = s / n;
-	for (i = 0; i < n; i++)
-		s2 += (v[i] - *mean) * (v[i] - *mean);
-	*std = sqrt(s2 / (n - 1));
-}
-
 /* every device's own G_min and G_max spread as sigma_range says */
 START_TEST(test_analog_range_spread)
 {
@@ -70,14 +57,14 @@ START_TEST(test_analog_range_spread)
 	span = cfg.g_max_us - cfg.g_min_us;
 	for (d = 0; d < n; d++)
 		v[d] = xb->gmin[d] * xb->unit_us;
-	mean_std(v, n, &mean, &std);
+	unit_mean_std(v, n, &mean, &std);
 	/* 32768 devices: the standard error of the spread is 0.4 % */
 	ck_assert_double_eq_tol(mean, cfg.g_min_us, 0.01 * span);
 	ck_assert_double_eq_tol(std / span, cfg.sigma_range,
 				0.03 * cfg.sigma_range);
 	for (d = 0; d < n; d++)
 		v[d] = xb->gmax[d] * xb->unit_us;
-	mean_std(v, n, &mean, &std);
+	unit_mean_std(v, n, &mean, &std);
 	ck_assert_double_eq_tol(mean, cfg.g_max_us, 0.01 * span);
 	ck_assert_double_eq_tol(std / span, cfg.sigma_range,
 				0.03 * cfg.sigma_range);
@@ -251,7 +238,7 @@ START_TEST(test_analog_relaxation)
 	cimfw_xbar_age(xb);
 	for (d = 0; d < n; d++)
 		v[d] = (xb->g[d] - v[d]) * xb->unit_us;
-	mean_std(v, n, &mean, &std);
+	unit_mean_std(v, n, &mean, &std);
 	expect = 0.5 * log10(1.0 + (double)xb->t_eval * 1e-9);
 	ck_assert_double_eq_tol(mean, 0.0, 0.02);
 	ck_assert_double_eq_tol(std, expect, 0.03 * expect);

@@ -43,15 +43,10 @@ static unsigned int lev(size_t cell, int dev)
 #define KP(cell) lev(cell, 0)
 #define KM(cell) lev(cell, 1)
 
-static int32_t units_of(unsigned int k)
-{
-	return (int32_t)lround(cfg.g_min_us / xb.unit_us + k * xb.dg0);
-}
-
 static void set_levels(size_t cell, unsigned int kp, unsigned int km)
 {
-	cimfw_xbar_set_g(&xb, 2 * cell, units_of(kp));
-	cimfw_xbar_set_g(&xb, 2 * cell + 1, units_of(km));
+	cimfw_xbar_set_g(&xb, 2 * cell, cimfw_xbar_level_g(&xb, kp));
+	cimfw_xbar_set_g(&xb, 2 * cell + 1, cimfw_xbar_level_g(&xb, km));
 }
 
 START_TEST(test_duu_remainder_kept)

@@ -53,17 +53,12 @@ static void rand_vec(float *v, size_t n, uint64_t seed)
 		v[i] = (float)(2.0 * cimfw_rng_uniform(&r) - 1.0);
 }
 
-static int32_t units_of(const struct cimfw_xbar *t, unsigned int k)
-{
-	return (int32_t)lround(t->cfg->g_min_us / t->unit_us + k * t->dg0);
-}
-
 /* put devices at nominal levels directly */
 static void set_levels(struct cimfw_xbar *t, size_t cell, unsigned int kp,
 		       unsigned int km)
 {
-	cimfw_xbar_set_g(t, 2 * cell, units_of(t, kp));
-	cimfw_xbar_set_g(t, 2 * cell + 1, units_of(t, km));
+	cimfw_xbar_set_g(t, 2 * cell, cimfw_xbar_level_g(t, kp));
+	cimfw_xbar_set_g(t, 2 * cell + 1, cimfw_xbar_level_g(t, km));
 }
 
 /* copy cell @from of @s into cell @cell of @t */
@@ -72,19 +67,6 @@ static void set_pair(struct cimfw_xbar *t, size_t cell,
 {
 	cimfw_xbar_set_g(t, 2 * cell, s->g[2 * from]);
 	cimfw_xbar_set_g(t, 2 * cell + 1, s->g[2 * from + 1]);
-}
-
-static void mean_std(const double *v, size_t n, double *mean, double *std)
-{
-	double s = 0, s2 = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		s += v[i];
-	*mean = s / n;
-	for (i = 0; i < n; i++)
-		s2 += (v[i] - *mean) * (v[i] - *mean);
-	*std = sqrt(s2 / (n - 1));
 }
 
 START_TEST(test_xbar_level_grid)
@@ -180,7 +162,7 @@ START_TEST(test_xbar_d2d_statistics)
 	v = malloc(sizeof(*v) * n);
 	for (i = 0; i < n; i++)
 		v[i] = xb.step[i];
-	mean_std(v, n, &mean, &std);
+	unit_mean_std(v, n, &mean, &std);
 	ck_assert_double_eq_tol(mean, 1.0, 0.005);
 	ck_assert_double_eq_tol(std, cfg.sigma_d2d, 0.005);
 	cimfw_xbar_fini(&xb);
@@ -203,7 +185,7 @@ static void burst_stats(unsigned int n, double *mean, double *std)
 	for (c = 0; c < nc; c++)
 		v[c] = cimfw_xbar_pulse(&xb, c / xb.cols, c % xb.cols, 0, true,
 				      n) / xb.dg0;
-	mean_std(v, nc, mean, std);
+	unit_mean_std(v, nc, mean, std);
 	free(v);
 }
 

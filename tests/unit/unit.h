@@ -23,5 +23,7 @@ Suite *ternary_suite(void);
 
 /* A device with every non-ideality off and a small geometry. */
 void unit_config_ideal(struct cimfw_config *cfg);
+/* mean and sample standard deviation of @n > 1 values */
+void unit_mean_std(const double *v, size_t n, double *mean, double *std);
 
 #endif /* CIM_UNIT_H */

@@ -4,6 +4,7 @@
  * in one test is reported as that test's failure. Set CK_XML=<file> for a
  * JUnit-like report, CK_RUN_SUITE / CK_RUN_CASE to select.
  */
+#include <math.h>
 #include <stdlib.h>
 
 #include "unit.h"
@@ -46,6 +47,19 @@ void unit_config_ideal(struct cimfw_config *cfg)
 	cfg->relax_nu = 0.0;
 	cfg->relax_nu_sigma = 0.0;
 	cfg->relax_sigma_us = 0.0;
+}
+
+void unit_mean_std(const double *v, size_t n, double *mean, double *std)
+{
+	double s = 0.0, s2 = 0.0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		s += v[i];
+	*mean = s / n;
+	for (i = 0; i < n; i++)
+		s2 += (v[i] - *mean) * (v[i] - *mean);
+	*std = sqrt(s2 / (n - 1));
 }
 
 int main(void)
