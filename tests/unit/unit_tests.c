@@ -36,17 +36,11 @@ void unit_config_ideal(struct cimfw_config *cfg)
 	cfg->ap_cols = 128;
 	cfg->ap_domains = 16;
 	cfg->ap_group_tracks = 32;
+	cimfw_config_no_noise(cfg);
+	cimfw_config_no_variation(cfg);
+	/* and linear steps, no drift */
 	cfg->gamma = 0.0;
-	cfg->sigma_d2d = 0.0;
-	cfg->sigma_c2c = 0.0;
-	cfg->read_noise = 0.0;
-	cfg->stuck_prob = 0.0;
-	cfg->sigma_range = 0.0;
-	cfg->prog_noise_us = 0.0;
-	cfg->g_read_noise_us = 0.0;
 	cfg->relax_nu = 0.0;
-	cfg->relax_nu_sigma = 0.0;
-	cfg->relax_sigma_us = 0.0;
 }
 
 void unit_mean_std(const double *v, size_t n, double *mean, double *std)
